@@ -1,0 +1,51 @@
+"""deltagrad: a deep-learning framework from first principles on NumPy (CuPy on a GPU).
+
+``import deltagrad as dg`` gives PyTorch's user-facing API: ``dg.tensor``, ``dg.nn``,
+``dg.optim``, ``dg.utils.data`` and friends, with define-by-run reverse-mode autograd.
+"""
+from . import backend
+from .backend import (float16, half, float32, float64, double, int8, uint8, int16, short,
+                      int32, int64, long, bool_ as bool, device, Generator, manual_seed,
+                      get_rng_state, set_rng_state, set_default_dtype, get_default_dtype,
+                      default_generator)
+from .backend import float, int  # noqa: A001  (dg.float / dg.int as in torch)
+from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,
+                     rand, randn, randint, randperm, arange, linspace, eye, zeros_like,
+                     ones_like, empty_like, full_like, rand_like, randn_like, randint_like,
+                     result_type)
+from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
+from . import autograd
+from .ops.elementwise import (add, sub, subtract, mul, multiply, div, divide, true_divide, pow,
+                              neg, negative, abs, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos,
+                              tanh, sigmoid, relu, clamp, clip, sign, where, maximum, minimum,
+                              reciprocal, erf, arctan, atan, eq, ne, lt, le, gt, ge,
+                              logical_and, logical_or, logical_xor, logical_not, isnan, isinf,
+                              isfinite, floor, ceil, round, trunc, equal, allclose, isclose,
+                              clone, nonzero, remainder, floor_divide, square)
+from .ops.reduce import (sum, mean, var, std, var_mean, std_mean, max, min, amax, amin, argmax,
+                         argmin, logsumexp, prod, norm, cumsum, all, any, count_nonzero)
+from .ops.shape import (reshape, flatten, unflatten, squeeze, unsqueeze, permute, transpose,
+                        swapaxes, swapdims, movedim, t, expand_copy, broadcast_to,
+                        broadcast_tensors, cat, concat, concatenate, stack, hstack, vstack, split,
+                        chunk, unbind, flip, roll, tril, triu, repeat_interleave)
+from .ops.indexing import (index_select, narrow, select, masked_fill, masked_select, gather,
+                           scatter_add, scatter, take_along_dim)
+from .ops.linalg import matmul, mm, bmm, mv, dot, inner, outer, ger
+from .ops.activation import softmax, log_softmax
+
+cuda_is_available = backend.cuda_is_available
+
+
+class _Cuda:
+    @staticmethod
+    def is_available():
+        return backend.cuda_is_available()
+
+    @staticmethod
+    def manual_seed(seed):
+        backend.manual_seed(seed)
+
+
+cuda = _Cuda()
+
+__version__ = "0.1.0"

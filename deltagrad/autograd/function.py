@@ -1,0 +1,177 @@
+"""A node of the backward graph: one differentiable operation, its forward and its backward.
+
+Subclasses write ``forward(ctx, *arrays, **params)`` on raw arrays (NumPy or CuPy) and
+``backward(ctx, *grad_outputs)`` on Tensors, built from differentiable operations, so a
+graph of the backward itself is recorded when ``create_graph=True`` (higher-order
+gradients come for free, as in DeZero and Chainer). ``ctx`` is the node itself.
+
+Only what the backward needs is kept: ``ctx.save_for_backward(*arrays)`` in forward
+records inputs by reference to their Tensor (checked against in-place changes through a
+version counter), outputs by their array alone (no reference cycle with the node), and
+anything else as a constant. Broadcasting is undone in one place (the engine), so no
+backward sums gradients back to input shapes by hand.
+"""
+from __future__ import annotations
+
+import weakref
+
+from .grad_mode import _state
+
+
+class Function:
+    """Base class of every differentiable operation (``torch.autograd.Function``)."""
+
+    #: replace ``None`` output gradients by zeros before ``backward`` (multi-output ops)
+    materialize_grads = True
+
+    def __init__(self):
+        self.needs_input_grad = ()
+        self._recording = False
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run forward on the inputs' arrays and, if any input needs a gradient, record a node."""
+        from ..tensor import Tensor, _make
+        ctx = cls()
+        arrays = []
+        record = False
+        needs = []
+        device = None
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{cls.__name__}: expected Tensor inputs, got {type(t).__name__}")
+            arrays.append(t._data)
+            r = t.requires_grad
+            needs.append(r)
+            record = record or r
+            dev = t._device
+            if device is None:
+                device = dev
+            elif dev != device:
+                raise RuntimeError(f"{cls.__name__}: expected all tensors on the same device, "
+                                   f"found {device} and {dev}")
+        record = record and _state.enabled
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        ctx._recording = record
+        ctx._saved = None
+        out = cls.forward(ctx, *arrays, **params)
+        multi = isinstance(out, tuple)
+        outs = out if multi else (out,)
+        if not record:
+            res = tuple(_make(o) for o in outs)
+            return res if multi else res[0]
+        ctx._inputs_meta = tuple((t.shape, t.dtype) if n else None for t, n in zip(inputs, needs))
+        ctx.next_edges = tuple(_edge(t) if n else None for t, n in zip(inputs, needs))
+        ctx._n_outputs = len(outs)
+        if multi:
+            from ..backend import array_module
+            ctx._output_meta = tuple((o.shape, o.dtype, array_module(o)) for o in outs)
+        if ctx._saved is not None:
+            ctx._resolve_saved(inputs, arrays, outs)
+        res = tuple(_make(o, True, ctx, i) if _differentiable(o) else _make(o)
+                    for i, o in enumerate(outs))
+        return res if multi else res[0]
+
+    def save_for_backward(self, *arrays):
+        if self._recording:
+            self._saved = arrays
+
+    def _resolve_saved(self, inputs, arrays, outs):
+        resolved = []
+        for a in self._saved:
+            kind = None
+            if a is not None:
+                for i, x in enumerate(arrays):
+                    if a is x:
+                        kind = ("in", inputs[i], inputs[i]._version)
+                        break
+                else:
+                    for j, o in enumerate(outs):
+                        if a is o:
+                            kind = ("out", a, j)
+                            break
+            resolved.append(kind if kind is not None else ("const", a))
+        self._saved = resolved
+
+    # ------------------------------------------------------------------ backward
+    @property
+    def saved_tensors(self):
+        """The saved arrays as Tensors: inputs keep their graph, outputs point at this node."""
+        from ..tensor import _make
+        if self._saved is None:
+            if getattr(self, "_released", False):
+                raise RuntimeError(
+                    f"{type(self).__name__}: trying to backward through the graph a second time "
+                    "(or to use saved values after they were freed). Pass retain_graph=True to "
+                    "the first backward() if you need to backward through the graph again.")
+            return ()
+        out = []
+        for item in self._saved:
+            kind = item[0]
+            if kind == "in":
+                t, version = item[1], item[2]
+                if t._version != version:
+                    raise RuntimeError(
+                        f"{type(self).__name__}: one of the tensors needed for gradient computation "
+                        f"has been modified by an in-place operation (shape {t.shape}, version "
+                        f"{t._version}, expected version {version})")
+                out.append(t)
+            elif kind == "out":
+                out.append(_make(item[1], True, self, item[2]))
+            else:
+                out.append(None if item[1] is None else _make(item[1]))
+        return tuple(out)
+
+    def release(self):
+        """Free what the backward needed (after a backward without ``retain_graph``)."""
+        self._saved = None
+        self._released = True
+
+    def forward(ctx, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(ctx).__name__} must implement forward")
+
+    def backward(ctx, *grad_outputs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(ctx).__name__} does not support backward")
+
+    def name(self) -> str:
+        return type(self).__name__ + "Backward"
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The node at a leaf tensor: adds the incoming gradient into ``tensor.grad``."""
+
+    next_edges = ()
+    _n_outputs = 1
+    __slots__ = ("variable", "__weakref__")
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def release(self):
+        pass
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def _edge(t):
+    """Where a gradient for tensor ``t`` goes: its producing node, or its leaf accumulator."""
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    acc = t._acc() if t._acc is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._acc = weakref.ref(acc)
+    return (acc, 0)
+
+
+def _differentiable(array) -> bool:
+    return array.dtype.kind in "fc"

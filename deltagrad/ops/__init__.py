@@ -1,0 +1,93 @@
+"""Differentiable operations grouped by kind; importing this package attaches them to Tensor."""
+from . import elementwise, reduce, shape, indexing, linalg  # noqa: F401
+from ..tensor import Tensor
+from .elementwise import (add, sub, mul, div, pow, neg, abs, exp, log, log1p, expm1, sqrt,
+                          rsqrt, sin, cos, tanh, sigmoid, relu, clamp, sign, where, maximum,
+                          minimum, reciprocal, erf, arctan)
+
+E, R, S, I, L = elementwise, reduce, shape, indexing, linalg
+
+
+def _swap(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _binary(fn):
+    return lambda self, other: fn(self, other)
+
+
+def _inplace(fn, name):
+    def method(self, *args, **kwargs):
+        return self._assign(fn(self, *args, **kwargs), name)
+    method.__name__ = name
+    return method
+
+
+_methods = {
+    # arithmetic operators
+    "__add__": _binary(add), "__radd__": _swap(add), "__sub__": _binary(sub),
+    "__rsub__": _swap(sub), "__mul__": _binary(mul), "__rmul__": _swap(mul),
+    "__truediv__": _binary(div), "__rtruediv__": _swap(div), "__pow__": _binary(pow),
+    "__rpow__": _swap(pow), "__matmul__": _binary(L.matmul), "__rmatmul__": _swap(L.matmul),
+    "__floordiv__": _binary(E.floor_divide), "__rfloordiv__": _swap(E.floor_divide),
+    "__mod__": _binary(E.remainder), "__neg__": neg, "__pos__": lambda self: self,
+    "__abs__": abs, "__invert__": E.bitwise_not,
+    "__eq__": _binary(E.eq), "__ne__": _binary(E.ne), "__lt__": _binary(E.lt),
+    "__le__": _binary(E.le), "__gt__": _binary(E.gt), "__ge__": _binary(E.ge),
+    "__and__": _binary(E.logical_and), "__or__": _binary(E.logical_or),
+    "__xor__": _binary(E.logical_xor),
+    "__getitem__": I.getitem,
+    # named methods
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+    "divide": div, "true_divide": div, "pow": pow, "neg": neg, "negative": neg, "abs": abs,
+    "exp": exp, "log": log, "log1p": log1p, "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt,
+    "sin": sin, "cos": cos, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "clamp": clamp,
+    "clip": clamp, "sign": sign, "reciprocal": reciprocal, "erf": erf, "arctan": arctan,
+    "atan": arctan, "maximum": maximum, "minimum": minimum, "remainder": E.remainder,
+    "square": lambda self: pow(self, 2),
+    "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge,
+    "isnan": E.isnan, "isinf": E.isinf, "isfinite": E.isfinite, "floor": E.floor,
+    "ceil": E.ceil, "round": E.round, "trunc": E.trunc, "logical_not": E.logical_not,
+    "logical_and": E.logical_and, "logical_or": E.logical_or, "equal": E.equal,
+    "allclose": E.allclose, "isclose": E.isclose, "clone": E.clone, "nonzero": E.nonzero,
+    "where": lambda self, condition, other: where(condition, self, other),
+    # reductions
+    "sum": R.sum, "mean": R.mean, "var": R.var, "std": R.std, "max": R.max, "min": R.min,
+    "amax": R.amax, "amin": R.amin, "argmax": R.argmax, "argmin": R.argmin,
+    "logsumexp": R.logsumexp, "prod": R.prod, "norm": R.norm, "cumsum": R.cumsum,
+    "all": R.all, "any": R.any, "count_nonzero": R.count_nonzero,
+    # shape
+    "reshape": S.reshape, "view": S.view, "flatten": S.flatten, "unflatten": S.unflatten,
+    "squeeze": S.squeeze, "unsqueeze": S.unsqueeze, "permute": S.permute,
+    "transpose": S.transpose, "swapaxes": S.swapaxes, "swapdims": S.swapaxes,
+    "movedim": S.movedim, "t": S.t, "expand": S.expand, "expand_as": S.expand_as,
+    "broadcast_to": S.broadcast_to, "repeat": S.repeat,
+    "repeat_interleave": S.repeat_interleave, "split": S.split, "chunk": S.chunk,
+    "unbind": S.unbind, "flip": S.flip, "roll": S.roll, "tril": S.tril, "triu": S.triu,
+    "contiguous": S.contiguous,
+    "view_as": lambda self, other: S.reshape(self, tuple(other.shape)),
+    "reshape_as": lambda self, other: S.reshape(self, tuple(other.shape)),
+    # indexing
+    "index_select": I.index_select, "narrow": I.narrow, "select": I.select,
+    "masked_fill": I.masked_fill, "masked_select": I.masked_select, "gather": I.gather,
+    "scatter_add": I.scatter_add, "scatter": I.scatter, "take_along_dim": I.gather,
+    # linear algebra
+    "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "mv": L.mv, "dot": L.dot, "outer": L.outer,
+}
+for _name, _fn in _methods.items():
+    setattr(Tensor, _name, _fn)
+
+for _name, _fn in {"add_": add, "sub_": sub, "mul_": mul, "div_": div, "pow_": pow,
+                   "clamp_": clamp, "clip_": clamp, "neg_": neg, "abs_": abs, "exp_": exp,
+                   "log_": log, "sqrt_": sqrt, "sigmoid_": sigmoid, "tanh_": tanh,
+                   "relu_": relu, "masked_fill_": I.masked_fill, "scatter_add_": I.scatter_add,
+                   "scatter_": I.scatter, "tril_": S.tril, "triu_": S.triu,
+                   "maximum_": maximum, "minimum_": minimum}.items():
+    setattr(Tensor, _name, _inplace(_fn, _name))
+
+for _op, _fn in {"__iadd__": add, "__isub__": sub, "__imul__": mul, "__itruediv__": div}.items():
+    setattr(Tensor, _op, _inplace(_fn, _op))
+
+Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))))
+Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
+Tensor.H = Tensor.T

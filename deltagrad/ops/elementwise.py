@@ -1,0 +1,500 @@
+"""Elementwise operations: arithmetic, comparisons and the pointwise functions of the notes.
+
+Each backward is written with differentiable operations, so its graph can itself be
+differentiated (``create_graph=True``). Broadcasting is undone by the engine.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor, _make, result_type
+
+_pybool = builtins.bool
+
+
+# ----------------------------------------------------------------------------- operands
+def as_operand(x, dtype, like: Tensor):
+    """A Tensor of ``dtype`` on ``like``'s device from a Tensor, array or Python scalar."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == dtype else cast(x, dtype)
+    xp = backend.array_module(like._data)
+    return _make(xp.asarray(x, dtype=dtype))
+
+
+def binary_operands(a, b, op: str):
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{op}: expected at least one Tensor")
+    like = a if isinstance(a, Tensor) else b
+    for x in (a, b):
+        if not isinstance(x, (Tensor, builtins.int, builtins.float, np.ndarray, np.generic)):
+            raise TypeError(f"{op}: unsupported operand type {type(x).__name__}")
+    dtype = result_type(a, b)
+    return as_operand(a, dtype, like), as_operand(b, dtype, like)
+
+
+def _check_broadcast(op, a, b):
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise RuntimeError(f"{op}: the shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
+                           "broadcast together (each dimension must match or be 1)") from None
+
+
+def _xp(a):
+    return backend.array_module(a)
+
+
+# ----------------------------------------------------------------------------- dtype/device
+class Cast(Function):
+    def forward(ctx, x, dtype):
+        ctx.src = x.dtype
+        return x.astype(dtype)
+
+    def backward(ctx, g):
+        return cast(g, ctx.src) if ctx.src.kind == "f" else None
+
+
+def cast(x: Tensor, dtype) -> Tensor:
+    return Cast.apply(x, dtype=backend.as_dtype(dtype))
+
+
+class ToDevice(Function):
+    def forward(ctx, x, device):
+        ctx.src = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    def backward(ctx, g):
+        return to_device(g, ctx.src)
+
+
+def to_device(x: Tensor, device) -> Tensor:
+    dev = backend.device(device)
+    backend.xp_for(dev)  # raises a clear error when CuPy is missing
+    return ToDevice.apply(x, device=dev)
+
+
+class Clone(Function):
+    def forward(ctx, x):
+        return x.copy()
+
+    def backward(ctx, g):
+        return g
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone.apply(x)
+
+
+# ----------------------------------------------------------------------------- arithmetic
+class Add(Function):
+    def forward(ctx, a, b):
+        return a + b
+
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    def forward(ctx, a, b):
+        return a - b
+
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(b if ctx.needs_input_grad[0] else None,
+                              a if ctx.needs_input_grad[1] else None)
+        return a * b
+
+    def backward(ctx, g):
+        b, a = ctx.saved_tensors
+        return (g * b if b is not None else None), (g * a if a is not None else None)
+
+
+class Div(Function):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        return a / b
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = g / b if ctx.needs_input_grad[0] else None
+        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    """a^b for tensors: ∂/∂a = b a^(b−1), ∂/∂b = a^b ln a (0 where a = 0 and b > 0)."""
+
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            safe_log = log(where(a > 0, a, ones_like_data(a)))
+            gb = g * out * safe_log
+        return ga, gb
+
+
+class PowScalar(Function):
+    """x^p for a constant p: ∂/∂x = p x^(p−1)."""
+
+    def forward(ctx, x, p):
+        ctx.p = p
+        ctx.save_for_backward(x)
+        if p == 2:
+            return x * x
+        if p == 0.5:
+            return _xp(x).sqrt(x)
+        return x ** x.dtype.type(p) if x.dtype.kind == "f" else x ** p
+
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        p = ctx.p
+        if p == 0:
+            return g * 0
+        if p == 1:
+            return g
+        if p == 2:
+            return g * x * 2.0
+        return g * (x ** (p - 1)) * float(p)
+
+
+def ones_like_data(t):
+    return _make(_xp(t._data).ones_like(t._data))
+
+
+def add(input, other, alpha=1):
+    a, b = binary_operands(input, other, "add")
+    _check_broadcast("add", a, b)
+    if alpha != 1:
+        b = b * alpha
+    return Add.apply(a, b)
+
+
+def sub(input, other, alpha=1):
+    a, b = binary_operands(input, other, "sub")
+    _check_broadcast("sub", a, b)
+    if a.dtype == backend.bool_:
+        raise RuntimeError("sub: subtraction of bool tensors is not supported; use logical_xor")
+    if alpha != 1:
+        b = b * alpha
+    return Sub.apply(a, b)
+
+
+def mul(input, other):
+    a, b = binary_operands(input, other, "mul")
+    _check_broadcast("mul", a, b)
+    return Mul.apply(a, b)
+
+
+def div(input, other, rounding_mode=None):
+    """True division (ints become floating, as in PyTorch); ``rounding_mode`` 'trunc'/'floor'."""
+    a, b = binary_operands(input, other, "div")
+    _check_broadcast("div", a, b)
+    if rounding_mode is not None:
+        xp = _xp(a._data)
+        q = a._data / b._data
+        q = xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q)
+        return _make(q.astype(a.dtype))
+    if a.dtype.kind != "f":
+        a, b = cast(a, backend.get_default_dtype()), cast(b, backend.get_default_dtype())
+    return Div.apply(a, b)
+
+
+def remainder(input, other):
+    a, b = binary_operands(input, other, "remainder")
+    return _make(_xp(a._data).mod(a._data, b._data))
+
+
+def floor_divide(input, other):
+    return div(input, other, rounding_mode="floor")
+
+
+def pow(input, exponent):
+    if isinstance(input, Tensor) and isinstance(exponent, (builtins.int, builtins.float)) \
+            and not isinstance(exponent, _pybool):
+        if input.dtype.kind != "f" and (isinstance(exponent, builtins.float) or exponent < 0):
+            input = cast(input, backend.get_default_dtype())
+        return PowScalar.apply(input, p=exponent)
+    a, b = binary_operands(input, exponent, "pow")
+    _check_broadcast("pow", a, b)
+    return Pow.apply(a, b)
+
+
+class Neg(Function):
+    def forward(ctx, x):
+        return -x
+
+    def backward(ctx, g):
+        return -g
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+# ----------------------------------------------------------------------------- pointwise
+def _unary(name, fwd, grad, saves="in", doc=""):
+    """Build a pointwise Function: ``grad(g, x_or_y)`` is the backward in Tensor ops."""
+
+    def forward(ctx, x):
+        out = fwd(_xp(x), x)
+        ctx.save_for_backward(x if saves == "in" else out)
+        return out
+
+    def backward(ctx, g):
+        saved, = ctx.saved_tensors
+        return grad(g, saved)
+
+    cls = type(name, (Function,), {"forward": forward, "backward": backward, "__doc__": doc})
+
+    def op(x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name.lower()}: expected a Tensor, got {type(x).__name__}")
+        if x.dtype.kind != "f":
+            x = cast(x, backend.get_default_dtype())
+        return cls.apply(x)
+
+    op.__name__ = name.lower()
+    op.__doc__ = doc
+    return cls, op
+
+
+def _expit(xp, x):
+    if xp is np:
+        from scipy.special import expit
+        return expit(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+
+def _erf(xp, x):
+    if xp is np:
+        from scipy.special import erf as _e
+        return _e(x)
+    from cupyx.scipy.special import erf as _e
+    return _e(x)
+
+
+Exp, exp = _unary("Exp", lambda xp, x: xp.exp(x), lambda g, y: g * y, "out", "e^x; ∂/∂x = e^x")
+Log, log = _unary("Log", lambda xp, x: xp.log(x), lambda g, x: g / x, "in", "ln x; ∂/∂x = 1/x")
+Log1p, log1p = _unary("Log1p", lambda xp, x: xp.log1p(x), lambda g, x: g / (x + 1.0), "in",
+                      "ln(1 + x)")
+Expm1, expm1 = _unary("Expm1", lambda xp, x: xp.expm1(x), lambda g, y: g * (y + 1.0), "out",
+                      "e^x − 1")
+Sqrt, sqrt = _unary("Sqrt", lambda xp, x: xp.sqrt(x), lambda g, y: g / (y * 2.0), "out",
+                    "√x; ∂/∂x = 1/(2√x)")
+Rsqrt, rsqrt = _unary("Rsqrt", lambda xp, x: 1 / xp.sqrt(x),
+                      lambda g, y: g * (y * y * y) * -0.5, "out", "1/√x")
+Sin, sin = _unary("Sin", lambda xp, x: xp.sin(x), lambda g, x: g * cos(x), "in", "sin x")
+Cos, cos = _unary("Cos", lambda xp, x: xp.cos(x), lambda g, x: -g * sin(x), "in", "cos x")
+Tanh, tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda g, y: g * (1.0 - y * y), "out",
+                    "tanh x; ∂/∂x = 1 − tanh² x")
+Sigmoid, sigmoid = _unary("Sigmoid", _expit, lambda g, y: g * y * (1.0 - y), "out",
+                          "σ(x) = 1/(1 + e^(−x)), computed stably; σ′ = σ(1 − σ)")
+Arctan, arctan = _unary("Arctan", lambda xp, x: xp.arctan(x), lambda g, x: g / (x * x + 1.0),
+                        "in", "arctan x; ∂/∂x = 1/(1 + x²)")
+Erf, erf = _unary("Erf", _erf, lambda g, x: g * exp(-(x * x)) * (2.0 / math.sqrt(math.pi)),
+                  "in", "erf x; ∂/∂x = 2/√π e^(−x²)")
+Reciprocal, reciprocal = _unary("Reciprocal", lambda xp, x: 1 / x, lambda g, y: -g * y * y,
+                                "out", "1/x")
+Abs, _abs_float = _unary("Abs", lambda xp, x: xp.abs(x), lambda g, x: g * sign(x), "in",
+                         "|x|; ∂/∂x = sign(x) (0 at 0, as PyTorch)")
+atan = arctan
+
+
+def abs(x):
+    if x.dtype.kind != "f":
+        return _make(_xp(x._data).abs(x._data))
+    return Abs.apply(x)
+
+
+class Relu(Function):
+    """max(0, x); the gradient is 1 where x > 0 (0 at 0, as PyTorch)."""
+
+    def forward(ctx, x):
+        out = np.maximum(x, 0) if type(x) is np.ndarray else _xp(x).maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * (out > 0)
+
+
+def relu(x):
+    return Relu.apply(x)
+
+
+class Clamp(Function):
+    """min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi (PyTorch's convention)."""
+
+    def forward(ctx, x, lo, hi):
+        xp = _xp(x)
+        out = xp.clip(x, lo, hi) if lo is not None or hi is not None else x.copy()
+        if ctx._recording:
+            mask = xp.ones(x.shape, bool)
+            if lo is not None:
+                mask &= x >= lo
+            if hi is not None:
+                mask &= x <= hi
+            ctx.save_for_backward(mask)
+        return out
+
+    def backward(ctx, g):
+        mask, = ctx.saved_tensors
+        return g * mask
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' or 'max' must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min if isinstance(min, Tensor) else full_like_scalar(out, min))
+        if max is not None:
+            out = minimum(out, max if isinstance(max, Tensor) else full_like_scalar(out, max))
+        return out
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+clip = clamp
+
+
+def full_like_scalar(t, v):
+    return _make(_xp(t._data).asarray(v, dtype=t.dtype))
+
+
+class Maximum(Function):
+    """Elementwise max; at ties the gradient is split evenly between both (as PyTorch)."""
+
+    def forward(ctx, a, b):
+        xp = _xp(a)
+        if ctx._recording:
+            ctx.save_for_backward(((a > b) + 0.5 * (a == b)).astype(a.dtype))
+        return xp.maximum(a, b)
+
+    def backward(ctx, g):
+        w, = ctx.saved_tensors
+        return g * w, g * (1.0 - w)
+
+
+def maximum(a, b):
+    a, b = binary_operands(a, b, "maximum")
+    _check_broadcast("maximum", a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    a, b = binary_operands(a, b, "minimum")
+    _check_broadcast("minimum", a, b)
+    return -Maximum.apply(-a, -b) if a.dtype.kind == "f" else _make(
+        _xp(a._data).minimum(a._data, b._data))
+
+
+def sign(x):
+    """sign(x) in {−1, 0, 1}; piecewise constant, so it passes no gradient."""
+    return _make(_xp(x._data).sign(x._data))
+
+
+class Where(Function):
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return _xp(a).where(cond, a, b)
+
+    def backward(ctx, g):
+        cond, = ctx.saved_tensors
+        zero = _make(_xp(g._data).zeros((), g.dtype))
+        ga = where(cond, g, zero) if ctx.needs_input_grad[1] else None
+        gb = where(cond, zero, g) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+def where(condition, input=None, other=None):
+    """``condition ? input : other`` elementwise, with broadcasting."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError("where: condition must be a bool Tensor")
+    if condition.dtype != backend.bool_:
+        condition = condition != 0
+    a, b = binary_operands(input, other, "where")
+    return Where.apply(condition, a, b)
+
+
+def nonzero(x, as_tuple=False):
+    idx = _xp(x._data).nonzero(x._data)
+    if as_tuple:
+        return tuple(_make(i.astype(np.int64)) for i in idx)
+    return _make(_xp(x._data).stack(idx, axis=1).astype(np.int64))
+
+
+# ----------------------------------------------------------------------------- no-gradient ops
+def _compare(ufunc_name):
+    def op(a, b):
+        x, y = binary_operands(a, b, ufunc_name)
+        _check_broadcast(ufunc_name, x, y)
+        return _make(getattr(_xp(x._data), ufunc_name)(x._data, y._data))
+    op.__name__ = ufunc_name
+    return op
+
+
+eq, ne, lt, le, gt, ge = (_compare(n) for n in
+                          ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal"))
+logical_and, logical_or, logical_xor = (_compare(n) for n in
+                                        ("logical_and", "logical_or", "logical_xor"))
+
+
+def _pointwise_nograd(name):
+    def op(x):
+        return _make(getattr(_xp(x._data), name)(x._data))
+    op.__name__ = name
+    return op
+
+
+logical_not, isnan, isinf, isfinite, floor, ceil, trunc = (
+    _pointwise_nograd(n) for n in ("logical_not", "isnan", "isinf", "isfinite", "floor", "ceil",
+                                   "trunc"))
+
+
+def round(x, decimals=0):
+    return _make(_xp(x._data).round(x._data, decimals))
+
+
+def bitwise_not(x):
+    return logical_not(x) if x.dtype == backend.bool_ else _make(~x._data)
+
+
+def equal(a, b) -> bool:
+    """True if both tensors have the same shape and elements."""
+    return tuple(a.shape) == tuple(b.shape) and _pybool((a._data == b._data).all())
+
+
+def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+    return _pybool(_xp(a._data).allclose(a._data, b._data, rtol=rtol, atol=atol,
+                                         equal_nan=equal_nan))
+
+
+def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return _make(_xp(a._data).isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
+
+
+def square(x):
+    return pow(x, 2)

@@ -1,0 +1,247 @@
+"""Indexing: ``x[idx]``, ``x[idx] = v``, gather/scatter, index_select, masked_fill, one_hot.
+
+The backward of reading ``x[idx]`` writes the gradient back into zeros at ``idx``; with
+integer-array indices a position read twice receives the sum of both gradients
+(``np.add.at``), as the chain rule requires.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor, _make, _norm_dim
+from .elementwise import _xp, as_operand, cast
+
+_pyint = builtins.int
+
+
+def _convert_index(index, device):
+    """Turn Tensors inside an index into arrays; report whether it is advanced indexing."""
+    items = index if isinstance(index, tuple) else (index,)
+    out, advanced = [], False
+    for it in items:
+        if isinstance(it, Tensor):
+            if it.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            out.append(it._data if it._device == device else backend.to_device(it._data, device))
+            advanced = True
+        elif isinstance(it, (list, np.ndarray)):
+            a = np.asarray(it)
+            if a.dtype.kind == "f":
+                raise IndexError("arrays used as indices must be of integer or bool type")
+            out.append(backend.to_device(a, device))
+            advanced = True
+        elif it is None or it is Ellipsis or isinstance(it, (slice, _pyint, np.integer, bool)):
+            out.append(it)
+        else:
+            raise IndexError(f"unsupported index type {type(it).__name__}; expected ints, slices, "
+                             "None, Ellipsis, lists or integer/bool tensors")
+    return tuple(out), advanced
+
+
+def _check_bounds(a, idx):
+    try:
+        return a[idx]
+    except IndexError as e:
+        raise IndexError(f"index {idx!r} is out of bounds for a tensor of shape {a.shape}: {e}") \
+            from None
+
+
+class GetItem(Function):
+    def forward(ctx, x, index, advanced):
+        ctx.index, ctx.advanced, ctx.shape = index, advanced, x.shape
+        out = _check_bounds(x, index)
+        return out
+
+    def backward(ctx, g):
+        return IndexScatter.apply(g, index=ctx.index, advanced=ctx.advanced, shape=ctx.shape)
+
+
+class IndexScatter(Function):
+    """zeros(shape) with ``g`` added at ``index`` (repeated indices accumulate)."""
+
+    def forward(ctx, g, index, advanced, shape):
+        ctx.index, ctx.advanced = index, advanced
+        xp = _xp(g)
+        out = xp.zeros(shape, g.dtype)
+        if advanced:
+            if xp is np:
+                np.add.at(out, index, g)
+            else:
+                import cupyx
+                cupyx.scatter_add(out, index, g)
+        else:
+            out[index] = g
+        return out
+
+    def backward(ctx, gg):
+        return GetItem.apply(gg, index=ctx.index, advanced=ctx.advanced)
+
+
+def getitem(x, index):
+    idx, advanced = _convert_index(index, x._device)
+    return GetItem.apply(x, index=idx, advanced=advanced)
+
+
+class IndexPut(Function):
+    """``out = x.copy(); out[index] = v``: x's gradient is zero at ``index``, v's is g[index]."""
+
+    def forward(ctx, x, v, index, advanced):
+        ctx.index, ctx.advanced = index, advanced
+        out = x.copy()
+        out[index] = v
+        return out
+
+    def backward(ctx, g):
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            zeros = _make(_xp(g._data).zeros((), g.dtype))
+            gx = IndexPut.apply(g, zeros, index=ctx.index, advanced=ctx.advanced)
+        if ctx.needs_input_grad[1]:
+            gv = GetItem.apply(g, index=ctx.index, advanced=ctx.advanced)
+        return gx, gv
+
+
+def index_put(x, index, value):
+    idx, advanced = _convert_index(index, x._device)
+    v = as_operand(value, x.dtype, x)
+    if v._device != x._device:
+        raise RuntimeError(f"__setitem__: value is on {v.device} but the tensor is on {x.device}")
+    return IndexPut.apply(x, v, index=idx, advanced=advanced)
+
+
+def setitem(x, index, value):
+    """``x[index] = value``: written in place; recorded in the graph when gradients flow."""
+    from ..autograd.grad_mode import is_grad_enabled
+    rec = is_grad_enabled() and (x.requires_grad or (isinstance(value, Tensor)
+                                                      and value.requires_grad))
+    if not rec:
+        x._check_inplace("__setitem__")
+        idx, _ = _convert_index(index, x._device)
+        v = value._data if isinstance(value, Tensor) else value
+        try:
+            x._data[idx] = v
+        except ValueError as e:
+            raise RuntimeError(f"__setitem__: cannot assign a value of shape "
+                               f"{getattr(v, 'shape', ())} to an index of a tensor of shape "
+                               f"{tuple(x.shape)}: {e}") from None
+        x._version += 1
+        return x
+    return x._assign(index_put(x, index, value), "__setitem__")
+
+
+def index_select(x, dim, index):
+    d = _norm_dim(dim, x.ndim, "index_select")
+    if not isinstance(index, Tensor):
+        index = _make(np.asarray(index, dtype=np.int64))
+    if index.ndim > 1:
+        raise IndexError(f"index_select: index must be 0-d or 1-d, got shape {tuple(index.shape)}")
+    return getitem(x, (slice(None),) * d + (index.reshape(-1),))
+
+
+def narrow(x, dim, start, length):
+    d = _norm_dim(dim, x.ndim, "narrow")
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
+
+
+def select(x, dim, index):
+    d = _norm_dim(dim, x.ndim, "select")
+    return getitem(x, (slice(None),) * d + (index,))
+
+
+def masked_fill(x, mask, value):
+    """x with ``value`` where ``mask`` is True (``mask`` broadcasts to x)."""
+    if not isinstance(mask, Tensor) or mask.dtype != backend.bool_:
+        raise RuntimeError(f"masked_fill: expected a bool mask tensor, got "
+                           f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    from .elementwise import where
+    v = value if isinstance(value, Tensor) else _make(_xp(x._data).asarray(value, x.dtype))
+    if v.dtype != x.dtype:
+        v = cast(v, x.dtype)
+    out = where(mask, v, x)
+    if tuple(out.shape) != tuple(x.shape):
+        raise RuntimeError(f"masked_fill: mask of shape {tuple(mask.shape)} does not broadcast to "
+                           f"the tensor's shape {tuple(x.shape)}")
+    return out
+
+
+def masked_select(x, mask):
+    from .shape import broadcast_tensors
+    x, mask = broadcast_tensors(x, mask)
+    return getitem(x, mask)
+
+
+def _gather_index(x, dim, index, op):
+    if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: index must be an integer tensor")
+    if index.ndim != x.ndim:
+        raise RuntimeError(f"{op}: index tensor must have the same number of dimensions as the "
+                           f"input ({x.ndim}), got {index.ndim} (shape {tuple(index.shape)})")
+    d = _norm_dim(dim, x.ndim, op)
+    for i, (a, b) in enumerate(zip(index.shape, x.shape)):
+        if i != d and a > b:
+            raise RuntimeError(f"{op}: size of index {tuple(index.shape)} does not match input "
+                               f"{tuple(x.shape)} at dimension {i}")
+    idx = index._data
+    if idx.size and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
+        raise IndexError(f"{op}: index out of range for dimension {d} of size {x.shape[d]}")
+    return d, idx
+
+
+def _full_index(idx, dim, xp):
+    """An advanced-index tuple that picks ``idx`` along ``dim`` and matches positions elsewhere."""
+    grids = list(xp.indices(idx.shape, sparse=True))
+    grids[dim] = idx
+    return tuple(grids)
+
+
+def gather(x, dim, index):
+    """out[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (and so on)."""
+    d, idx = _gather_index(x, dim, index, "gather")
+    return GetItem.apply(x, index=_full_index(idx, d, _xp(x._data)), advanced=True)
+
+
+take_along_dim = gather
+
+
+def scatter_add(x, dim, index, src):
+    """x with src[i][j][k] added at x[index[i][j][k]][j][k] (dim 0); repeats accumulate."""
+    d, idx = _gather_index(x, dim, index, "scatter_add")
+    src = as_operand(src, x.dtype, x)
+    if src.ndim != idx.ndim:
+        raise RuntimeError("scatter_add: src must have the same number of dimensions as index")
+    src = src[tuple(slice(0, s) for s in idx.shape)] if tuple(src.shape) != idx.shape else src
+    added = IndexScatter.apply(src, index=_full_index(idx, d, _xp(x._data)), advanced=True,
+                               shape=tuple(x.shape))
+    return x + added
+
+
+def scatter(x, dim, index, src=None, value=None):
+    """x with positions index along ``dim`` replaced by ``src`` (or a scalar ``value``)."""
+    d, idx = _gather_index(x, dim, index, "scatter")
+    if src is None:
+        src = value
+    full = _full_index(idx, d, _xp(x._data))
+    if isinstance(src, Tensor):
+        src = src[tuple(slice(0, s) for s in idx.shape)] if tuple(src.shape) != idx.shape else src
+    return IndexPut.apply(x, as_operand(src, x.dtype, x), index=full, advanced=True)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices -> int64 one-hot vectors e_t along a new last dimension."""
+    if not isinstance(tensor, Tensor) or tensor.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensors (int64)")
+    a = tensor._data
+    if num_classes == -1:
+        num_classes = _pyint(a.max()) + 1 if a.size else 0
+    if a.size and (a.min() < 0 or a.max() >= num_classes):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got range "
+                           f"[{_pyint(a.min())}, {_pyint(a.max())}]")
+    xp = _xp(a)
+    out = xp.zeros(a.shape + (num_classes,), np.int64)
+    if a.size:
+        xp.put_along_axis(out, a[..., None].astype(np.int64), 1, axis=-1)
+    return _make(out)

@@ -1,0 +1,339 @@
+"""Reductions over dimensions: sum, mean, var/std, max/min, logsumexp, prod, norm, cumsum."""
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor, _make, _norm_dim
+from .elementwise import _xp, cast
+
+_pyint = builtins.int
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def norm_dims(dim, ndim, op):
+    """``dim`` (None, int or tuple) as a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (_pyint, np.integer)) else tuple(dim)
+    if len(dims) == 0:
+        return tuple(range(ndim))
+    out = tuple(sorted({_norm_dim(_pyint(d), ndim, op) for d in dims}))
+    if ndim == 0:
+        return ()
+    return out
+
+
+def _kept_shape(shape, dims):
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _expand_back(g: Tensor, shape, dims, keepdim):
+    """A gradient of a reduction, broadcast back over the reduced dimensions."""
+    if not keepdim:
+        g = g.reshape(_kept_shape(shape, dims))
+    return g.expand(shape)
+
+
+class Sum(Function):
+    def forward(ctx, x, dims, keepdim):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        return x.sum(axis=dims, keepdims=keepdim)
+
+    def backward(ctx, g):
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
+
+
+def sum(x, dim=None, keepdim=False, dtype=None):
+    """Σ over ``dim``; integer and bool tensors sum to int64 as in PyTorch."""
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif x.dtype.kind in "biu":
+        x = cast(x, backend.int64)
+    return Sum.apply(x, dims=norm_dims(dim, x.ndim, "sum"), keepdim=keepdim)
+
+
+def mean(x, dim=None, keepdim=False, dtype=None):
+    """(1/n) Σ over ``dim``."""
+    if dtype is not None:
+        x = cast(x, dtype)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {x.dtype}")
+    dims = norm_dims(dim, x.ndim, "mean")
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    s = Sum.apply(x, dims=dims, keepdim=keepdim)
+    return s * (1.0 / n) if n else s * float("nan")
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Σ(x − x̄)² / (n − correction); ``unbiased=True`` is correction 1 (the default)."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    dims = norm_dims(dim, x.ndim, "var")
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    dev = x - mean(x, dims, keepdim=True)
+    denom = max(n - correction, 0)
+    s = Sum.apply(dev * dev, dims=dims, keepdim=keepdim)
+    return s * (1.0 / denom) if denom > 0 else s * float("nan")
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+class Amax(Function):
+    """max over ``dims``; the gradient is shared evenly among tied maxima (as PyTorch's amax)."""
+
+    def forward(ctx, x, dims, keepdim, sign):
+        xp = _xp(x)
+        out = x.max(axis=dims, keepdims=True) if sign > 0 else x.min(axis=dims, keepdims=True)
+        if ctx._recording:
+            mask = (x == out)
+            ctx.save_for_backward((mask / mask.sum(axis=dims, keepdims=True)).astype(x.dtype))
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        return out if keepdim else xp.squeeze(out, axis=dims)
+
+    def backward(ctx, g):
+        share, = ctx.saved_tensors
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) * share
+
+
+def _check_nonempty(x, dims, op):
+    for d in dims:
+        if x.shape[d] == 0:
+            raise IndexError(f"{op}(): expected reduction dim {d} to have non-zero size, "
+                             f"input shape {tuple(x.shape)}")
+    if x.numel() == 0 and not dims:
+        raise RuntimeError(f"{op}(): cannot reduce an empty tensor")
+
+
+def amax(x, dim=(), keepdim=False):
+    dims = norm_dims(dim, x.ndim, "amax")
+    _check_nonempty(x, dims, "amax")
+    return _extreme(x, dims, keepdim, 1)
+
+
+def amin(x, dim=(), keepdim=False):
+    dims = norm_dims(dim, x.ndim, "amin")
+    _check_nonempty(x, dims, "amin")
+    return _extreme(x, dims, keepdim, -1)
+
+
+def _extreme(x, dims, keepdim, sign):
+    if x.dtype.kind != "f":
+        a = x._data.max(axis=dims, keepdims=keepdim) if sign > 0 else \
+            x._data.min(axis=dims, keepdims=keepdim)
+        return _make(a)
+    return Amax.apply(x, dims=dims, keepdim=keepdim, sign=sign)
+
+
+def _max_min(x, dim, keepdim, sign, op):
+    if dim is None:
+        _check_nonempty(x, tuple(range(x.ndim)), op)
+        return _extreme(x, norm_dims(None, x.ndim, op), False, sign)
+    if isinstance(dim, Tensor):  # torch.max(a, b): elementwise
+        from .elementwise import maximum, minimum
+        return maximum(x, dim) if sign > 0 else minimum(x, dim)
+    d = _norm_dim(dim, x.ndim, op)
+    if x.ndim:
+        _check_nonempty(x, (d,), op)
+    idx = argmax(x, d, keepdim=True) if sign > 0 else argmin(x, d, keepdim=True)
+    if x.ndim == 0:
+        return values_indices(x.clone(), _make(np.zeros((), np.int64)))
+    from .indexing import gather
+    values = gather(x, d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return values_indices(values, idx)
+
+
+def max(x, dim=None, keepdim=False):
+    """max of all elements, ``(values, indices)`` along ``dim``, or elementwise with a tensor."""
+    return _max_min(x, dim, keepdim, 1, "max")
+
+
+def min(x, dim=None, keepdim=False):
+    return _max_min(x, dim, keepdim, -1, "min")
+
+
+def _arg(x, dim, keepdim, fn, op):
+    a = x._data
+    if dim is None:
+        if a.size == 0:
+            raise RuntimeError(f"{op}(): expected a non-empty tensor")
+        r = getattr(a.reshape(-1), fn)()
+        out = _make(_xp(a).asarray(r, dtype=np.int64))
+        return out.reshape((1,) * a.ndim) if keepdim else out
+    d = _norm_dim(dim, a.ndim, op)
+    if a.ndim == 0:
+        return _make(_xp(a).zeros((), np.int64))
+    if a.shape[d] == 0:
+        raise IndexError(f"{op}(): expected reduction dim {d} to have non-zero size")
+    return _make(getattr(a, fn)(axis=d, keepdims=keepdim).astype(np.int64))
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _arg(x, dim, keepdim, "argmax", "argmax")
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _arg(x, dim, keepdim, "argmin", "argmin")
+
+
+class LogSumExp(Function):
+    """log Σ exp(x), computed as m + log Σ exp(x − m) with m = max x; ∂/∂x = softmax(x)."""
+
+    def forward(ctx, x, dims, keepdim):
+        xp = _xp(x)
+        m = x.max(axis=dims, keepdims=True) if x.size else xp.zeros(
+            _kept_shape(x.shape, dims), x.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        out = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        res = out if keepdim else xp.squeeze(out, axis=dims)
+        ctx.save_for_backward(x, res)
+        return res
+
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors  # out is this node's output: differentiable again
+        kept = _kept_shape(ctx.shape, ctx.dims)
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) * (x - out.reshape(kept)).exp()
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    if x.dtype.kind != "f":
+        x = cast(x, backend.get_default_dtype())
+    return LogSumExp.apply(x, dims=norm_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
+
+
+class Prod(Function):
+    """Π over ``dims``; ∂/∂x_i = Π_{j≠i} x_j (computed without dividing, so zeros are fine)."""
+
+    def forward(ctx, x, dim, keepdim):
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        if ctx._recording:
+            xp = _xp(x)
+            ax = dim if dim is not None else 0
+            flat = x.reshape(-1) if dim is None else x
+            ones = xp.ones_like(xp.take(flat, [0], axis=ax))
+            before = xp.cumprod(xp.concatenate([ones, xp.take(flat, range(flat.shape[ax] - 1),
+                                                              axis=ax)], axis=ax), axis=ax)
+            rev = xp.flip(flat, axis=ax)
+            after = xp.flip(xp.cumprod(xp.concatenate(
+                [ones, xp.take(rev, range(flat.shape[ax] - 1), axis=ax)], axis=ax), axis=ax),
+                axis=ax)
+            ctx.save_for_backward((before * after).reshape(x.shape))
+        if dim is None:
+            return x.prod()
+        return x.prod(axis=dim, keepdims=keepdim)
+
+    def backward(ctx, g):
+        others, = ctx.saved_tensors
+        dims = tuple(range(len(ctx.shape))) if ctx.dim is None else (ctx.dim,)
+        return _expand_back(g, ctx.shape, dims, ctx.keepdim) * others
+
+
+def prod(x, dim=None, keepdim=False, dtype=None):
+    """Π over all elements or along one ``dim`` (PyTorch's prod takes one dim)."""
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif x.dtype.kind in "biu":
+        x = cast(x, backend.int64)
+    d = None if dim is None else _norm_dim(dim, x.ndim, "prod")
+    if x.ndim == 0:
+        return x.clone()
+    return Prod.apply(x, dim=d, keepdim=keepdim if d is not None else False)
+
+
+class Norm2(Function):
+    """‖x‖₂ = √Σx²; ∂/∂x = x/‖x‖ (0 where the norm is 0, the subgradient PyTorch uses)."""
+
+    def forward(ctx, x, dims, keepdim):
+        xp = _xp(x)
+        out = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        res = out if keepdim else xp.squeeze(out, axis=dims)
+        ctx.save_for_backward(x, res)
+        return res
+
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        from .elementwise import where
+        out = out.reshape(_kept_shape(ctx.shape, ctx.dims))
+        safe = where(out == 0, out + 1.0, out)
+        scale = where(out == 0, out * 0.0, x / safe)
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) * scale
+
+
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    """The p-norm (p = 'fro', 2, 1, inf, -inf or any positive number) over ``dim``."""
+    if dtype is not None:
+        x = cast(x, dtype)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"norm(): expected a floating point tensor, got {x.dtype}")
+    dims = norm_dims(dim, x.ndim, "norm")
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(x, dims=dims, keepdim=keepdim)
+    if p in (float("inf"), "inf"):
+        return amax(x.abs(), dims, keepdim)
+    if p in (float("-inf"), "-inf"):
+        return amin(x.abs(), dims, keepdim)
+    if p == 1:
+        return sum(x.abs(), dims, keepdim)
+    if p == 0:
+        return sum((x != 0).to(x.dtype), dims, keepdim)
+    if isinstance(p, str):
+        raise ValueError(f"norm(): unsupported norm type {p!r}")
+    return sum(x.abs() ** p, dims, keepdim) ** (1.0 / p)
+
+
+class Cumsum(Function):
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return _xp(x).cumsum(x, axis=dim)
+
+    def backward(ctx, g):
+        return cumsum(g.flip(ctx.dim), ctx.dim).flip(ctx.dim)
+
+
+def cumsum(x, dim, dtype=None):
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif x.dtype.kind in "biu":
+        x = cast(x, backend.int64)
+    if x.ndim == 0:
+        return x.clone()
+    return Cumsum.apply(x, dim=_norm_dim(dim, x.ndim, "cumsum"))
+
+
+def all(x, dim=None, keepdim=False):
+    dims = None if dim is None else norm_dims(dim, x.ndim, "all")
+    return _make(_xp(x._data).asarray(x._data.all(axis=dims, keepdims=keepdim)))
+
+
+def any(x, dim=None, keepdim=False):
+    dims = None if dim is None else norm_dims(dim, x.ndim, "any")
+    return _make(_xp(x._data).asarray(x._data.any(axis=dims, keepdims=keepdim)))
+
+
+def count_nonzero(x, dim=None):
+    dims = None if dim is None else norm_dims(dim, x.ndim, "count_nonzero")
+    return _make(_xp(x._data).asarray((x._data != 0).sum(axis=dims), dtype=np.int64))

@@ -1,0 +1,676 @@
+"""``dg.Tensor``: an array (NumPy or CuPy) with a place in the autograd graph.
+
+A tensor is a leaf when the user made it (``grad_fn is None``); it then collects
+``.grad`` in backward if ``requires_grad``. A tensor made by an operation on tensors
+that require grad points at the node that made it (``grad_fn``) and, as in PyTorch, gets
+a ``.grad`` only if ``retain_grad()`` was called.
+"""
+from __future__ import annotations
+
+import builtins
+import weakref
+
+import numpy as np
+
+from . import backend
+from .autograd.grad_mode import _state
+
+_pybool, _pyint, _pyfloat = builtins.bool, builtins.int, builtins.float
+
+
+def _make(data, requires_grad=False, grad_fn=None, output_nr=0, cls=None):
+    """Wrap an array without copying (the hot path of every operation)."""
+    t = object.__new__(cls or Tensor)
+    if type(data) is np.ndarray:
+        t._device = backend.CPU
+    elif isinstance(data, np.generic):
+        data = np.asarray(data)
+        t._device = backend.CPU
+    else:
+        t._device = backend.device_of(data)
+        if t._device.type == "cpu" and not isinstance(data, np.ndarray):
+            data = np.asarray(data)
+    t._data = data
+    t._requires_grad = requires_grad
+    t._grad = None
+    t.grad_fn = grad_fn
+    t._output_nr = output_nr
+    t._version = 0
+    t._acc = None
+    return t
+
+
+class Tensor:
+    """A multi-dimensional array that records the operations applied to it."""
+
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
+                 "_acc", "_device", "__weakref__", "__dict__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data=None, *, dtype=None, device=None, requires_grad=False):
+        src = tensor(data if data is not None else [], dtype=dtype or backend.get_default_dtype(),
+                     device=device)
+        self._data = src._data
+        self._device = src._device
+        self._grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version = 0
+        self._acc = None
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_norm_dim(dim, self._data.ndim, "size")]
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def is_cuda(self):
+        return self._device.type == "cuda"
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return _pyint(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self):
+        return _pybool(self._data.flags.c_contiguous)
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    # ------------------------------------------------------------------ autograd state
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = _pybool(value)
+        if self.grad_fn is not None and not value:
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors; "
+                               "use .detach() to get a tensor that does not require grad")
+        if value and self._data.dtype.kind not in "fc":
+            raise RuntimeError(f"only tensors of floating point dtype can require gradients, "
+                               f"got {self._data.dtype}")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has shape {tuple(value.shape)} but the tensor "
+                                   f"has shape {tuple(self.shape)}")
+        self._grad = value
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
+        if self.grad_fn is None:
+            return
+        retained = getattr(self.grad_fn, "_retained", None)
+        if retained is None:
+            retained = self.grad_fn._retained = {}
+        retained[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        r = getattr(self.grad_fn, "_retained", None) if self.grad_fn is not None else None
+        return _pybool(r) and self._output_nr in r and r[self._output_nr]() is self
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``torch.Tensor.backward``)."""
+        from .autograd import backward as _backward
+        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    def detach(self):
+        """The same data, cut from the graph (shares memory, like PyTorch)."""
+        return _make(self._data)
+
+    def detach_(self):
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def _copy_detached(self):
+        return _make(self._data.copy())
+
+    @property
+    def data(self):
+        return _make(self._data)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be set to a Tensor, got {type(value).__name__}")
+        self._data = value._data
+        self._device = value._device
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy() instead")
+        return backend.to_numpy(self._data)
+
+    def __array__(self, dtype=None, copy=None):
+        a = backend.to_numpy(self._data)
+        return a if dtype is None else a.astype(dtype)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to a Python number")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return backend.to_numpy(self._data).tolist()
+
+    def __float__(self):
+        return _pyfloat(self.item())
+
+    def __int__(self):
+        return _pyint(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return _pyint(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is "
+                               "ambiguous")
+        return _pybool(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __repr__(self):
+        a = backend.to_numpy(self._data)
+        body = np.array2string(a, separator=", ", precision=4, threshold=1000,
+                               prefix="tensor(")
+        extras = []
+        if self._device.type != "cpu":
+            extras.append(f"device='{self._device}'")
+        if a.dtype not in (backend.get_default_dtype(), np.dtype("int64"), np.dtype("bool")):
+            extras.append(f"dtype=deltagrad.{a.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """``t.to(device)``, ``t.to(dtype)``, ``t.to(other_tensor)`` or both, differentiably."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (str, backend.device)):
+                device = a
+            elif a is not None:
+                dtype = a
+        out = self
+        if device is not None:
+            dev = backend.device(device)
+            if dev != self._device:
+                from .ops.elementwise import to_device
+                out = to_device(out, dev)
+        if dtype is not None:
+            d = backend.as_dtype(dtype)
+            if d != out.dtype:
+                from .ops.elementwise import cast
+                out = cast(out, d)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def float(self):
+        return self.to(backend.float32)
+
+    def double(self):
+        return self.to(backend.float64)
+
+    def half(self):
+        return self.to(backend.float16)
+
+    def long(self):
+        return self.to(backend.int64)
+
+    def int(self):
+        return self.to(backend.int32)
+
+    def bool(self):
+        return self.to(backend.bool_)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"deltagrad.{self.dtype}"
+        return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    # ------------------------------------------------------------------ in-place writes
+    def _check_inplace(self, op):
+        if self._requires_grad and self.grad_fn is None and _state.enabled:
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an "
+                               "in-place operation; wrap it in dg.no_grad() or use .data")
+
+    def _assign(self, result, op):
+        """Write ``result`` into this tensor's memory and, if recorded, rebase onto its node."""
+        self._check_inplace(op)
+        r = result._data
+        if r.dtype != self._data.dtype:
+            if _category(r.dtype) > _category(self._data.dtype):
+                raise RuntimeError(f"{op}: result type {r.dtype} can't be cast to the tensor's "
+                                   f"dtype {self._data.dtype}")
+        if r.shape != self._data.shape:
+            raise RuntimeError(f"{op}: output with shape {self._data.shape} doesn't match the "
+                               f"broadcast shape {r.shape}")
+        if self._data.ndim == 0:
+            self._data = backend.array_module(r).asarray(r, dtype=self._data.dtype).copy()
+        else:
+            self._data[...] = r
+        self._version += 1
+        if result.grad_fn is not None:
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+            self._requires_grad = True
+        return self
+
+    def copy_(self, src):
+        src = src if isinstance(src, Tensor) else tensor(src)
+        from .ops.shape import expand
+        if src._device != self._device:
+            src = src.to(self._device)
+        src = expand(src, self.shape).to(self.dtype)
+        return self._assign(src, "copy_")
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self._data[...] = value._data if isinstance(value, Tensor) else value
+        self._version += 1
+        return self
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        return self._fill_random("uniform_", lambda r, s: r.uniform(a, b, s), generator)
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        return self._fill_random("normal_", lambda r, s: r.normal(mean, std, s), generator)
+
+    def bernoulli_(self, p=0.5, generator=None):
+        return self._fill_random("bernoulli_", lambda r, s: r.random(s) < p, generator)
+
+    def _fill_random(self, op, draw, generator):
+        self._check_inplace(op)
+        sample = draw(backend.rng(generator), self._data.shape)
+        self._data[...] = backend.to_device(np.asarray(sample, dtype=self._data.dtype),
+                                            self._device)
+        self._version += 1
+        return self
+
+    def __setitem__(self, index, value):
+        from .ops.indexing import setitem
+        setitem(self, index, value)
+
+    def __getstate__(self):
+        return {"data": backend.to_numpy(self._data), "requires_grad": self._requires_grad}
+
+    def __setstate__(self, state):
+        fresh = _make(state["data"])
+        for k in Tensor.__slots__:
+            if k not in ("__weakref__", "__dict__"):
+                setattr(self, k, getattr(fresh, k))
+        self._requires_grad = state["requires_grad"]
+
+
+class Size(tuple):
+    """``tensor.shape``: a tuple of ints (``torch.Size``)."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"deltagrad.Size({list(self)})"
+
+
+def _norm_dim(dim, ndim, op="op"):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+# ----------------------------------------------------------------------------- dtype rules
+def _category(dtype):
+    k = dtype.kind
+    return 0 if k == "b" else 2 if k in "fc" else 1
+
+
+def result_type(*operands):
+    """PyTorch's type promotion for tensors and Python scalars.
+
+    Tensors with dimensions decide first; 0-d tensors only when of a higher category
+    (bool < integer < floating); Python scalars last, and a Python float never turns a
+    float32 tensor into float64 (it only makes integer tensors floating, in the default dtype).
+    """
+    dims, zero_dims, scalars = [], [], []
+    for o in operands:
+        if isinstance(o, Tensor):
+            (dims if o._data.ndim else zero_dims).append(o._data.dtype)
+        elif isinstance(o, (np.ndarray, np.generic)):
+            (dims if np.ndim(o) else zero_dims).append(np.asarray(o).dtype)
+        else:
+            scalars.append(o)
+    result = _promote(dims)
+    zero = _promote(zero_dims)
+    if zero is not None and (result is None or _category(zero) > _category(result)):
+        result = zero
+    for s in scalars:
+        cat = 0 if isinstance(s, _pybool) else 1 if isinstance(s, _pyint) else 2
+        if result is None:
+            result = (backend.bool_, backend.int64, backend.get_default_dtype())[cat]
+        elif cat > _category(result):
+            result = backend.int64 if cat == 1 else backend.get_default_dtype()
+    return result
+
+
+def _promote(dtypes):
+    result = None
+    for d in dtypes:
+        if result is None or _category(d) > _category(result):
+            result = d
+        elif _category(d) == _category(result):
+            result = np.promote_types(result, d)
+    return result
+
+
+# ----------------------------------------------------------------------------- creation
+def _infer_dtype(data):
+    """The dtype PyTorch gives ``torch.tensor(data)``."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        return data.dtype if data.dtype in backend._SUPPORTED else None
+    arr = np.asarray(data)
+    if arr.dtype.kind == "f":
+        return backend.get_default_dtype()
+    if arr.dtype.kind in "iu":
+        return backend.int64
+    if arr.dtype.kind == "b":
+        return backend.bool_
+    if arr.dtype.kind == "c":
+        raise TypeError("complex tensors are not supported")
+    return None
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (``torch.tensor``).
+
+    dtype inference follows PyTorch: Python floats -> the default dtype (float32), Python
+    ints -> int64, bools -> bool, NumPy arrays keep their dtype (float64 stays float64).
+    """
+    if isinstance(data, Tensor):
+        arr = backend.to_numpy(data._data)
+        src_dev = data.device
+    elif isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
+        arr = np.array([np.asarray(d) if isinstance(d, Tensor) else d for d in data])
+        src_dev = backend.CPU
+    else:
+        arr = data
+        src_dev = backend.device_of(data) if not isinstance(data, (list, tuple)) else backend.CPU
+    if dtype is None:
+        inferred = _infer_dtype(arr if src_dev.type == "cpu" else arr)
+        if inferred is None:
+            raise TypeError(f"tensor(): can't convert data of type "
+                            f"{getattr(arr, 'dtype', type(arr).__name__)}; supported dtypes are "
+                            "float16/32/64, int8/16/32/64, uint8 and bool")
+        d = inferred
+    else:
+        d = backend.as_dtype(dtype)
+    dev = backend.device(device) if device is not None else src_dev
+    xp = backend.xp_for(dev)
+    if src_dev.type == "cpu":
+        try:
+            a = np.array(arr, dtype=d)
+        except ValueError as e:
+            raise ValueError(f"tensor(): data is not a rectangular array of numbers ({e})") from None
+        a = backend.to_device(a, dev)
+    else:
+        a = backend.to_device(xp.array(arr, dtype=d), dev)
+    t = _make(a)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _flat(data):
+    for d in data:
+        if isinstance(d, (list, tuple)):
+            yield from _flat(d)
+        else:
+            yield d
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor`` but shares memory with a NumPy array of the right dtype and device."""
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device) if (dtype or device) else data
+    if isinstance(data, np.ndarray) and (dtype is None or backend.as_dtype(dtype) == data.dtype) \
+            and device in (None, "cpu") and data.dtype in backend._SUPPORTED:
+        return _make(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (``torch.from_numpy``)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype not in backend._SUPPORTED:
+        raise TypeError(f"from_numpy: dtype {array.dtype} is not supported")
+    return _make(array)
+
+
+def _shape_args(size, op):
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (_pyint, np.integer)) or isinstance(s, _pybool):
+            raise TypeError(f"{op}(): size must be a tuple of ints, got {size!r}")
+        if s < 0:
+            raise RuntimeError(f"{op}(): negative dimension {s} in size {size}")
+    return tuple(_pyint(s) for s in size)
+
+
+def _new(op, fill, size, dtype, device, requires_grad):
+    shape = _shape_args(size, op)
+    d = backend.as_dtype(dtype)
+    xp = backend.xp_for(backend.device(device or "cpu"))
+    t = _make(fill(xp, shape, d))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _new("zeros", lambda xp, s, d: xp.zeros(s, d), size, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _new("ones", lambda xp, s, d: xp.ones(s, d), size, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _new("empty", lambda xp, s, d: xp.empty(s, d), size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = result_type(fill_value)
+    return _new("full", lambda xp, s, d: xp.full(s, fill_value, d), (tuple(size),), dtype,
+                device, requires_grad)
+
+
+def _random(op, draw, size, dtype, device, requires_grad, generator):
+    shape = _shape_args(size, op)
+    d = backend.as_dtype(dtype)
+    a = np.asarray(draw(backend.rng(generator), shape), dtype=d)
+    t = _make(backend.to_device(a, backend.device(device or "cpu")))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples on [0, 1)."""
+    return _random("rand", lambda r, s: r.random(s), size, dtype, device, requires_grad, generator)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples."""
+    return _random("randn", lambda r, s: r.standard_normal(s), size, dtype, device,
+                   requires_grad, generator)
+
+
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None):
+    """Integers uniform on [low, high) (``randint(high, size)`` also accepted)."""
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if high <= low:
+        raise RuntimeError(f"randint(): expected low < high, got low={low}, high={high}")
+    return _random("randint", lambda r, s: r.integers(low, high, s), (tuple(size),),
+                   dtype or backend.int64, device, False, generator)
+
+
+def randperm(n, generator=None, dtype=None, device=None):
+    a = backend.rng(generator).permutation(_pyint(n)).astype(backend.as_dtype(dtype or "int64"))
+    return _make(backend.to_device(a, backend.device(device or "cpu")))
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if dtype is None:
+        dtype = result_type(start, end, step)
+        if dtype == backend.bool_:
+            dtype = backend.int64
+    xp = backend.xp_for(backend.device(device or "cpu"))
+    d = backend.as_dtype(dtype)
+    if d.kind == "f":
+        n = max(0, _pyint(np.ceil((end - start) / step)))
+        a = (start + step * xp.arange(n, dtype=np.float64)).astype(d)
+    else:
+        a = xp.arange(start, end, step, dtype=d)
+    t = _make(a)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    xp = backend.xp_for(backend.device(device or "cpu"))
+    t = _make(xp.linspace(start, end, _pyint(steps)).astype(backend.as_dtype(dtype)))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    xp = backend.xp_for(backend.device(device or "cpu"))
+    t = _make(xp.eye(n, m, dtype=backend.as_dtype(dtype)))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _like(fn):
+    def like(input, dtype=None, device=None, requires_grad=False, **kw):
+        return fn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                  requires_grad=requires_grad, **kw)
+    like.__name__ = fn.__name__ + "_like"
+    like.__doc__ = f"``{fn.__name__}`` with the shape, dtype and device of ``input``."
+    return like
+
+
+zeros_like, ones_like, empty_like, rand_like, randn_like = map(
+    _like, (zeros, ones, empty, rand, randn))
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(input.shape, fill_value, dtype=dtype or input.dtype,
+                device=device or input.device, requires_grad=requires_grad)
+
+
+def randint_like(input, low, high=None, dtype=None, device=None):
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
+                   device=device or input.device)
+
+
+from . import ops as _ops  # noqa: E402,F401  (attaches the operation methods to Tensor)
