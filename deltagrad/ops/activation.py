@@ -10,6 +10,8 @@ from ..tensor import _norm_dim
 from .elementwise import _xp, cast
 from .. import backend
 
+__all__ = ["softmax", "log_softmax", "softplus"]
+
 
 class Softmax(Function):
     def forward(ctx, x, dim):

@@ -9,6 +9,8 @@ from ..tensor import Tensor, _make
 from .activation import log_softmax, softplus
 from .elementwise import _xp, cast
 
+__all__ = ["mse_loss", "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy"]
+
 _REDUCTIONS = ("mean", "sum", "none")
 
 
