@@ -1,0 +1,158 @@
+"""``summary(model, input_size)``: per-layer output shape, parameters, FLOPs, receptive field.
+
+Conventions of the notes (seed 000, §7.5; seed 002's LeNet-5 table):
+- FLOPs count 2 per multiply-accumulate and nothing else (no bias adds, no activations):
+  a standard convolution costs (2 × D₁ × F²) × D₂ × H₂ × W₂, a linear layer 2 × n_in × n_out.
+- Receptive field: RF_k = RF_{k−1} + (f_k − 1) · ∏_{i<k} s_i with RF_0 = 1, for every layer
+  with a ``kernel_size`` (convolutions, pooling); f is the dilated kernel (f − 1)·d + 1.
+  Layers after the spatial part (flatten, linear) see the whole input: their RF is None.
+- Rows are the leaf layers (and any module holding parameters of its own), in the order
+  they run; containers are not rows. Output shapes are per sample (no batch dimension).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+
+
+@dataclass
+class LayerRow:
+    name: str
+    kind: str
+    output_shape: tuple
+    params: int
+    flops: int
+    receptive_field: int | None
+
+
+@dataclass
+class Summary:
+    layers: list
+    total_params: int
+    trainable_params: int
+    total_flops: int
+    input_size: tuple
+
+    def __str__(self):
+        return format_summary(self)
+
+    def __repr__(self):
+        return format_summary(self)
+
+
+def _pair(v, n):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+def layer_flops(module, inputs, output) -> int:
+    """2 × multiply-accumulates of one sample through ``module`` (0 for layers without MACs)."""
+    kind = type(module).__name__
+    out_shape = tuple(output.shape[1:]) if hasattr(output, "shape") else ()
+    if kind == "Linear":
+        return 2 * module.in_features * module.out_features * prod(out_shape[:-1] or (1,))
+    if kind == "Bilinear":
+        return 2 * module.in1_features * module.in2_features * module.out_features * \
+            prod(out_shape[:-1] or (1,))
+    if kind.startswith("Conv") and hasattr(module, "kernel_size"):
+        k = prod(_pair(module.kernel_size, 1))
+        cin_per_group = module.in_channels // module.groups
+        if kind.startswith("ConvTranspose"):
+            in_spatial = prod(inputs[0].shape[2:])
+            return 2 * module.in_channels * (module.out_channels // module.groups) * k * in_spatial
+        return 2 * cin_per_group * k * module.out_channels * prod(out_shape[1:])
+    custom = getattr(module, "flops", None)
+    if callable(custom):
+        return int(custom(inputs, output))
+    return 0
+
+
+def summary(model, input_size, batch_size: int = 1, dtype=None, device=None, inputs=None) -> Summary:
+    """Run one forward pass of zeros of shape (batch_size, *input_size) and tabulate each layer.
+
+    ``input_size`` is the shape of one sample, e.g. (1, 28, 28) or (784,); pass ``inputs``
+    (a Tensor) instead for models that take integer tokens.
+    """
+    from ..tensor import zeros
+    from .. import backend
+    if inputs is None:
+        if input_size is None:
+            raise ValueError("summary: give input_size (the shape of one sample) or inputs")
+        input_size = tuple(int(s) for s in input_size)
+        params = list(model.parameters())
+        if dtype is None:
+            dtype = params[0].dtype if params else backend.get_default_dtype()
+        if device is None:
+            device = params[0].device if params else "cpu"
+        inputs = zeros((batch_size,) + input_size, dtype=dtype, device=device)
+    else:
+        input_size = tuple(inputs.shape[1:])
+    names = {id(m): n for n, m in model.named_modules()}
+    rows, handles = [], []
+
+    def is_row(m):
+        return not any(True for _ in m.children()) or any(
+            p is not None for p in m._parameters.values())
+
+    def hook(m, inp, out):
+        first = out[0] if isinstance(out, (tuple, list)) else out
+        rows.append((m, tuple(first.shape[1:]) if hasattr(first, "shape") else (),
+                     layer_flops(m, inp, first)))
+
+    for m in model.modules():
+        if is_row(m):
+            handles.append(m.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            model(inputs)
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+
+    table, rf, jump, spatial = [], 1, 1, True
+    for m, shape, flops in rows:
+        field = None
+        if hasattr(m, "kernel_size") and spatial:
+            nd = max(len(shape) - 1, 1)
+            f = _pair(m.kernel_size, nd)[0]
+            d = _pair(getattr(m, "dilation", 1), nd)[0]
+            s = _pair(m.stride if getattr(m, "stride", None) is not None else f, nd)[0]
+            rf = rf + ((f - 1) * d) * jump
+            jump *= s
+            field = rf
+        elif type(m).__name__ in ("Flatten", "Linear", "AdaptiveAvgPool2d", "AdaptiveAvgPool1d",
+                                  "AdaptiveMaxPool2d"):
+            spatial = False
+        elif spatial and rf > 1:
+            field = rf
+        own = sum(int(np.prod(p.shape)) for p in m.parameters(recurse=False))
+        table.append(LayerRow(names.get(id(m), type(m).__name__), type(m).__name__, shape, own,
+                              int(flops), field))
+    unique = {id(p): p for p in model.parameters()}
+    total = sum(int(np.prod(p.shape)) for p in unique.values())
+    trainable = sum(int(np.prod(p.shape)) for p in unique.values() if p.requires_grad)
+    return Summary(table, total, trainable, sum(r.flops for r in table), input_size)
+
+
+def format_summary(s: Summary) -> str:
+    """The table as text, one row per layer, with totals."""
+    head = ("Layer", "Kind", "Output shape", "Params", "FLOPs", "RF")
+    body = [(r.name or "(model)", r.kind, "×".join(map(str, r.output_shape)) or "scalar",
+             f"{r.params:,}", f"{r.flops:,}", "" if r.receptive_field is None else
+             str(r.receptive_field)) for r in s.layers]
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
+              for i, h in enumerate(head)]
+    line = "  ".join("{:<%d}" % w if i < 3 else "{:>%d}" % w for i, w in enumerate(widths))
+    out = [line.format(*head), "-" * (sum(widths) + 2 * (len(widths) - 1))]
+    out += [line.format(*b) for b in body]
+    out.append("-" * (sum(widths) + 2 * (len(widths) - 1)))
+    out.append(f"Input size (per sample): {'×'.join(map(str, s.input_size))}")
+    out.append(f"Total params: {s.total_params:,} (trainable {s.trainable_params:,})")
+    out.append(f"Total FLOPs per sample: {s.total_flops:,} (2 per multiply-accumulate)")
+    return "\n".join(out)
