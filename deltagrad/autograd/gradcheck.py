@@ -29,10 +29,14 @@ def _scalarize(fn, inputs, cotangents):
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
-              n_directions=3, fast_mode=True, seed=0):
-    """Check the gradients of ``fn`` at ``inputs`` (float64 Tensors) by finite differences."""
+              n_directions=3, fast_mode=True, seed=0, _graph_in_fn=False):
+    """Check the gradients of ``fn`` at ``inputs`` (float64 Tensors) by finite differences.
+
+    ``_graph_in_fn``: ``fn`` differentiates internally (gradgradcheck), so the perturbed
+    evaluations keep grad mode on and their inputs require grad.
+    """
     from ..tensor import Tensor, _make
-    from .grad_mode import no_grad
+    from .grad_mode import no_grad, set_grad_enabled
     from . import grad as autograd_grad
     inputs = _as_tuple(inputs)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -59,7 +63,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
     def perturbed(k, direction, step):
         args = list(inputs)
         args[k] = _make(inputs[k].detach().numpy() + step * direction)
-        with no_grad():
+        if _graph_in_fn:
+            args[k].requires_grad_(True)
+        with set_grad_enabled(_graph_in_fn):
             return float(_scalarize(fn, args, cot).item())
 
     for pos, k in enumerate(diff):
@@ -94,13 +100,20 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tr
     us = [_make(rng.standard_normal(inputs[i].shape)) for i in diff]
 
     def first_order(*args):
-        value = _scalarize(fn, args, cot)
-        gs = autograd_grad(value, [args[i] for i in diff], create_graph=True, allow_unused=True)
-        total = 0.0
-        for g, u in zip(gs, us):
-            if g is not None:
-                total = total + (g * u).sum()
-        return total
+        from .grad_mode import enable_grad
+        args = [a.detach().requires_grad_() if i in diff and not a.requires_grad else a
+                for i, a in enumerate(args)]
+        with enable_grad():
+            value = _scalarize(fn, args, cot)
+            if not (isinstance(value, Tensor) and value.requires_grad):
+                return value * 0.0
+            gs = autograd_grad(value, [args[i] for i in diff], create_graph=True,
+                               allow_unused=True)
+            total = 0.0
+            for g, u in zip(gs, us):
+                if g is not None:
+                    total = total + (g * u).sum()
+            return total
 
     return gradcheck(first_order, inputs, eps, atol, rtol, raise_exception, n_directions,
-                     seed=seed)
+                     seed=seed, _graph_in_fn=True)

@@ -75,7 +75,10 @@ def flatten(x, start_dim=0, end_dim=-1):
     if s > e:
         raise RuntimeError("flatten: start_dim cannot come after end_dim")
     shape = x.shape
-    return reshape(x, tuple(shape[:s]) + (-1 if 0 not in shape[s:e + 1] else 0,) + tuple(shape[e + 1:]))
+    n = 1
+    for size in shape[s:e + 1]:
+        n *= size
+    return reshape(x, tuple(shape[:s]) + (n,) + tuple(shape[e + 1:]))
 
 
 def unflatten(x, dim, sizes):
@@ -136,8 +139,15 @@ swapaxes = swapdims = transpose
 def movedim(x, source, destination):
     src = (source,) if isinstance(source, _pyint) else tuple(source)
     dst = (destination,) if isinstance(destination, _pyint) else tuple(destination)
-    order = list(np.moveaxis(np.arange(x.ndim), src, dst))
-    return permute(x, tuple(_pyint(o) for o in order))
+    src = [_norm_dim(d, x.ndim, "movedim") for d in src]
+    dst = [_norm_dim(d, x.ndim, "movedim") for d in dst]
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {source} and destination {destination} must have "
+                           "the same number of dims")
+    order = [n for n in range(x.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, tuple(order))
 
 
 def t(x):
@@ -270,7 +280,8 @@ def cat(tensors, dim=0):
     from .elementwise import cast
     dtype = result_type(*[t for t in tensors])
     # legacy: 1-d empty tensors are skipped, as PyTorch does
-    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    if any(t.ndim != 1 for t in tensors):
+        tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
     ref = tensors[0]
     d = _norm_dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):

@@ -1,0 +1,413 @@
+"""Convolution in any number of spatial dimensions, grouped, strided, dilated and transposed,
+from one piece of window code and one matrix product.
+
+Cross-correlation (what CNN libraries call convolution, seed 002 §"Cross-correlation"):
+
+    y[n, o, p] = b_o + Σ_c Σ_k W[o, c, k] · x_pad[n, c, p·s + k·d]
+
+- ``im2col`` views the padded input as windows (N, C, *out, *K) with strides (no copy)
+  and lays them out as a matrix (N·P, C·K); the forward is one GEMM with W as (O, C·K).
+- The three linear maps of a convolution are three Functions over the same geometry:
+  ``Conv`` (x ↦ y), its adjoint ``ConvTranspose`` (y ↦ x, the input gradient, and the
+  transposed-convolution layer) and ``ConvWeightGrad`` ((x, g) ↦ ∂L/∂W). Each one's
+  backward is made of the others, so double backward works (gradient penalties).
+- ``col2im`` (the adjoint of im2col) accumulates over kernel offsets, not output
+  positions: F² strided, vectorised additions for an F×F kernel.
+
+Output size per dimension: ⌊(S + p_left + p_right − d(F − 1) − 1)/s⌋ + 1 (the notes'
+⌊(W − F + 2P)/S⌋ + 1 with d = 1).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .elementwise import _xp
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "conv_output_size", "conv_transpose_output_size"]
+
+
+def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1, exact=False):
+    """⌊(W − F + 2P)/S⌋ + 1 (with dilation: F becomes d(F − 1) + 1).
+
+    ``exact=True`` raises when the stride does not divide W − F + 2P evenly (the notes ask
+    for whole outputs); the default floors as PyTorch does.
+    """
+    span = dilation * (kernel_size - 1) + 1
+    total = size + 2 * padding - span if isinstance(padding, int) else size + sum(padding) - span
+    if total < 0:
+        raise ValueError(f"conv_output_size: kernel span {span} is larger than the padded input "
+                         f"{size + (2 * padding if isinstance(padding, int) else sum(padding))}")
+    if exact and total % stride:
+        raise ValueError(f"conv_output_size: (W − F + 2P) / S = {total}/{stride} is not an "
+                         "integer; the filter does not tile the input")
+    return total // stride + 1
+
+
+def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_padding=0,
+                               dilation=1):
+    """s(n − 1) + d(f − 1) + 1 − 2p + output_padding (the notes: s(n − 1) + f − 2p)."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the windows of a convolution lie: per spatial dim kernel, stride, dilation,
+    padding (left, right), the unpadded input size and the output size."""
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    pads: tuple
+    in_size: tuple
+    out_size: tuple
+    groups: int
+
+    @property
+    def padded(self):
+        return tuple(s + lo + hi for s, (lo, hi) in zip(self.in_size, self.pads))
+
+
+def make_geometry(in_size, kernel, stride, dilation, pads, groups, op="conv"):
+    out = []
+    for s, k, st, d, (lo, hi) in zip(in_size, kernel, stride, dilation, pads):
+        span = d * (k - 1) + 1
+        if s + lo + hi < span:
+            raise RuntimeError(f"{op}: kernel size {tuple(kernel)} (dilated span {span}) is larger "
+                               f"than the padded input {tuple(in_size)} + padding {tuple(pads)}")
+        out.append((s + lo + hi - span) // st + 1)
+    return Geometry(tuple(kernel), tuple(stride), tuple(dilation), tuple(pads), tuple(in_size),
+                    tuple(out), groups)
+
+
+# ----------------------------------------------------------------------------- windows
+def _pad(xp, x, pads, value=0):
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    return xp.pad(x, ((0, 0), (0, 0)) + tuple(pads), constant_values=value)
+
+
+def windows(x_pad, geo: Geometry):
+    """A strided view (N, C, *out, *K) of the windows of a padded input (no copy)."""
+    xp = _xp(x_pad)
+    n, c = x_pad.shape[:2]
+    s_n, s_c, *s_sp = x_pad.strides
+    shape = (n, c) + geo.out_size + geo.kernel
+    strides = (s_n, s_c) + tuple(s * st for s, st in zip(s_sp, geo.stride)) + \
+        tuple(s * d for s, d in zip(s_sp, geo.dilation))
+    return xp.lib.stride_tricks.as_strided(x_pad, shape, strides, writeable=False)
+
+
+def im2col(x, geo: Geometry, pad_value=0):
+    """(N, C, *S) -> (N·P, C·K): one row per output position, one column per (c, k)."""
+    xp = _xp(x)
+    w = windows(_pad(xp, x, geo.pads, pad_value), geo)
+    nd = len(geo.kernel)
+    order = (0,) + tuple(range(2, 2 + nd)) + (1,) + tuple(range(2 + nd, 2 + 2 * nd))
+    n, c = x.shape[:2]
+    return w.transpose(order).reshape(n * prod(geo.out_size), c * prod(geo.kernel))
+
+
+def col2im(cols, n, c, geo: Geometry, dtype):
+    """The adjoint of im2col: add each row's entries back to the input positions they came
+    from (one strided addition per kernel offset), then drop the padding."""
+    xp = _xp(cols)
+    nd = len(geo.kernel)
+    out = xp.zeros((n, c) + geo.padded, dtype)
+    cols = cols.reshape((n,) + geo.out_size + (c,) + geo.kernel)
+    move = (0, nd + 1) + tuple(range(1, nd + 1))  # (N, *out, C) -> (N, C, *out)
+    for k in itertools.product(*(range(kk) for kk in geo.kernel)):
+        dst = (slice(None), slice(None)) + tuple(
+            slice(ki * d, ki * d + st * (o - 1) + 1, st)
+            for ki, d, st, o in zip(k, geo.dilation, geo.stride, geo.out_size))
+        out[dst] += cols[(slice(None),) * (nd + 2) + k].transpose(move)
+    crop = (slice(None), slice(None)) + tuple(slice(lo, lo + s) for (lo, _), s in
+                                              zip(geo.pads, geo.in_size))
+    return out[crop]
+
+
+def _rows(y):
+    """(N, O, *out) -> (N·P, O)."""
+    return _xp(y).moveaxis(y, 1, -1).reshape(-1, y.shape[1])
+
+
+def _unrows(rows, n, geo):
+    """(N·P, O) -> contiguous (N, O, *out)."""
+    xp = _xp(rows)
+    y = rows.reshape((n,) + geo.out_size + (rows.shape[1],))
+    return xp.ascontiguousarray(xp.moveaxis(y, -1, 1))
+
+
+def _grouped_matmul(a, b, groups):
+    """(M, g·A) @ blocks (g, A, B) -> (M, g·B), one product per group."""
+    xp = _xp(a)
+    m = a.shape[0]
+    out = xp.matmul(a.reshape(m, groups, -1).transpose(1, 0, 2), b)
+    return out.transpose(1, 0, 2).reshape(m, -1)
+
+
+# ----------------------------------------------------------------------------- the three maps
+def _conv_forward(x, w, geo, bias=None):
+    cols = im2col(x, geo)
+    o = w.shape[0]
+    g = geo.groups
+    if g == 1:
+        rows = cols @ w.reshape(o, -1).T
+    else:
+        rows = _grouped_matmul(cols, w.reshape(g, o // g, -1).transpose(0, 2, 1), g)
+    if bias is not None:
+        rows += bias
+    return _unrows(rows, x.shape[0], geo)
+
+
+def _conv_adjoint(y, w, geo, in_channels):
+    rows = _rows(y)
+    o = w.shape[0]
+    g = geo.groups
+    if g == 1:
+        cols = rows @ w.reshape(o, -1)
+    else:
+        cols = _grouped_matmul(rows, w.reshape(g, o // g, -1), g)
+    return col2im(cols, y.shape[0], in_channels, geo, y.dtype)
+
+
+def _conv_weight_grad(x, gy, geo, weight_shape):
+    cols = im2col(x, geo)
+    rows = _rows(gy)
+    g = geo.groups
+    if g == 1:
+        gw = rows.T @ cols
+    else:
+        xp = _xp(x)
+        m = rows.shape[0]
+        gw = xp.matmul(rows.reshape(m, g, -1).transpose(1, 2, 0),
+                       cols.reshape(m, g, -1).transpose(1, 0, 2))
+    return gw.reshape(weight_shape)
+
+
+class Conv(Function):
+    """y = conv(x, W) + b."""
+
+    def forward(ctx, x, w, b=None, geo=None):
+        ctx.geo = geo
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
+                              w if ctx.needs_input_grad[0] else None)
+        return _conv_forward(x, w, geo, b)
+
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        gx = ConvTranspose.apply(g, w, geo=ctx.geo, in_channels=ctx._inputs_meta[0][0][1]) \
+            if w is not None else None
+        gw = ConvWeightGrad.apply(x, g, geo=ctx.geo, weight_shape=ctx._inputs_meta[1][0]) \
+            if x is not None else None
+        gb = None
+        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
+            gb = g.sum((0,) + tuple(range(2, g.ndim)))
+        return gx, gw, gb
+
+
+class ConvTranspose(Function):
+    """x = convᵀ(y, W): the adjoint of ``Conv`` in its input (the input gradient, and the
+    transposed-convolution layer); the weight keeps the convolution's (O, C/g, *K) layout."""
+
+    def forward(ctx, y, w, b=None, geo=None, in_channels=None):
+        ctx.geo, ctx.in_channels = geo, in_channels
+        ctx.save_for_backward(y if ctx.needs_input_grad[1] else None,
+                              w if ctx.needs_input_grad[0] else None)
+        x = _conv_adjoint(y, w, geo, in_channels)
+        if b is not None:
+            x += b.reshape((-1,) + (1,) * len(geo.kernel))
+        return x
+
+    def backward(ctx, gx):
+        y, w = ctx.saved_tensors
+        gy = Conv.apply(gx, w, geo=ctx.geo) if w is not None else None
+        gw = ConvWeightGrad.apply(gx, y, geo=ctx.geo, weight_shape=ctx._inputs_meta[1][0]) \
+            if y is not None else None
+        gb = None
+        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
+            gb = gx.sum((0,) + tuple(range(2, gx.ndim)))
+        return gy, gw, gb
+
+
+class ConvWeightGrad(Function):
+    """∂L/∂W[o, c, k] = Σ_n Σ_p g[n, o, p] · x_pad[n, c, p·s + k·d] (bilinear in x and g)."""
+
+    def forward(ctx, x, gy, geo=None, weight_shape=None):
+        ctx.geo = geo
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
+                              gy if ctx.needs_input_grad[0] else None)
+        return _conv_weight_grad(x, gy, geo, weight_shape)
+
+    def backward(ctx, ggw):
+        x, gy = ctx.saved_tensors
+        gx = ConvTranspose.apply(gy, ggw, geo=ctx.geo, in_channels=ctx._inputs_meta[0][0][1]) \
+            if gy is not None else None
+        ggy = Conv.apply(x, ggw, geo=ctx.geo) if x is not None else None
+        return gx, ggy
+
+
+# ----------------------------------------------------------------------------- functional API
+def _tuple(v, nd, name, op):
+    if isinstance(v, (tuple, list)):
+        if len(v) != nd:
+            raise ValueError(f"{op}: {name} must be an int or a tuple of {nd} ints, got {v}")
+        return tuple(int(i) for i in v)
+    return (int(v),) * nd
+
+
+def _check_input(op, x, w, nd, groups, transposed):
+    if not isinstance(x, Tensor) or not isinstance(w, Tensor):
+        raise TypeError(f"{op}: input and weight must be Tensors")
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) "
+                           f"input, got shape {tuple(x.shape)}")
+    if w.ndim != nd + 2:
+        raise RuntimeError(f"{op}: weight must be {nd + 2}-D, got shape {tuple(w.shape)}")
+    if groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
+    c = x.shape[-nd - 1]
+    if transposed:
+        if w.shape[0] != c:
+            raise RuntimeError(f"{op}: weight of shape {tuple(w.shape)} expects {w.shape[0]} "
+                               f"input channels, but the input has {c} (shape {tuple(x.shape)})")
+        if c % groups:
+            raise RuntimeError(f"{op}: in_channels {c} is not divisible by groups {groups}")
+    else:
+        if c != w.shape[1] * groups:
+            raise RuntimeError(f"{op}: expected input of shape (N, {w.shape[1] * groups}, ...) for "
+                               f"weight {tuple(w.shape)} and groups={groups}, got input of shape "
+                               f"{tuple(x.shape)}")
+        if w.shape[0] % groups:
+            raise RuntimeError(f"{op}: out_channels {w.shape[0]} is not divisible by groups "
+                               f"{groups}")
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ")
+
+
+def _pads(padding, kernel, dilation, stride, nd, op):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple, got "
+                         f"{padding!r}")
+    p = _tuple(padding, nd, "padding", op)
+    if any(i < 0 for i in p):
+        raise ValueError(f"{op}: padding must be non-negative, got {padding}")
+    return tuple((i, i) for i in p)
+
+
+def _batched(x, nd):
+    return (x.unsqueeze(0), True) if x.ndim == nd + 1 else (x, False)
+
+
+def convnd(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, nd=2):
+    op = f"conv{nd}d"
+    _check_input(op, input, weight, nd, groups, False)
+    x, unbatched = _batched(input, nd)
+    kernel = tuple(weight.shape[2:])
+    st = _tuple(stride, nd, "stride", op)
+    dl = _tuple(dilation, nd, "dilation", op)
+    if any(s <= 0 for s in st) or any(d <= 0 for d in dl):
+        raise ValueError(f"{op}: stride and dilation must be positive, got {stride}, {dilation}")
+    geo = make_geometry(tuple(x.shape[2:]), kernel, st, dl, _pads(padding, kernel, dl, st, nd, op),
+                        groups, op)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    out = Conv.apply(*args, geo=geo)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transposend(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, nd=2):
+    """The transposed convolution: output size s(n − 1) + d(f − 1) + 1 − 2p + output_padding.
+    ``weight`` has PyTorch's (in_channels, out_channels/groups, *K) layout."""
+    op = f"conv_transpose{nd}d"
+    _check_input(op, input, weight, nd, groups, True)
+    x, unbatched = _batched(input, nd)
+    kernel = tuple(weight.shape[2:])
+    st = _tuple(stride, nd, "stride", op)
+    dl = _tuple(dilation, nd, "dilation", op)
+    pd = _tuple(padding, nd, "padding", op)
+    op_ = _tuple(output_padding, nd, "output_padding", op)
+    for o, s, d in zip(op_, st, dl):
+        if o >= max(s, d):
+            raise ValueError(f"{op}: output_padding {output_padding} must be smaller than either "
+                             f"stride {stride} or dilation {dilation}")
+    out_size = tuple(conv_transpose_output_size(n, k, s, p, o, d) for n, k, s, p, o, d in
+                     zip(x.shape[2:], kernel, st, pd, op_, dl))
+    if any(o <= 0 for o in out_size):
+        raise RuntimeError(f"{op}: output size {out_size} is not positive for input "
+                           f"{tuple(x.shape)}")
+    # the convolution this is the adjoint of: input = our output, output = our input
+    geo = Geometry(kernel, st, dl, tuple((p, p) for p in pd), out_size, tuple(x.shape[2:]),
+                   groups)
+    c_out = weight.shape[1] * groups
+    args = (x, weight) if bias is None else (x, weight, bias)
+    out = ConvTranspose.apply(*args, geo=geo, in_channels=c_out)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return convnd(input, weight, bias, stride, padding, dilation, groups, nd=1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return convnd(input, weight, bias, stride, padding, dilation, groups, nd=2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return convnd(input, weight, bias, stride, padding, dilation, groups, nd=3)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                            dilation, nd=1)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                            dilation, nd=2)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                            dilation, nd=3)
+
+
+def _single(op, image, kernel):
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise RuntimeError(f"{op}: expected a 2-D image (H, W) and a 2-D kernel, got shapes "
+                           f"{tuple(image.shape)} and {tuple(kernel.shape)}")
+    if kernel.dtype != image.dtype:
+        kernel = kernel.to(image.dtype)
+    return image.reshape(1, 1, *image.shape), kernel.reshape(1, 1, *kernel.shape)
+
+
+def correlate2d(image, kernel, padding=0, stride=1):
+    """Cross-correlation of one image with one kernel: y[i, j] = Σ_{u,v} K[u, v] X[i+u, j+v]
+    (what a CNN layer computes). ``padding`` may be an int, a pair, 'valid' or 'same'."""
+    x, k = _single("correlate2d", image, kernel)
+    return conv2d(x, k, stride=stride, padding=padding)[0, 0]
+
+
+def convolve2d(image, kernel, padding=0, stride=1):
+    """True convolution: the kernel flipped in both axes, then cross-correlation
+    (y[i, j] = Σ_{u,v} K[u, v] X[i−u, j−v]; seed 002)."""
+    x, k = _single("convolve2d", image, kernel)
+    return conv2d(x, k.flip(2, 3), stride=stride, padding=padding)[0, 0]
+
+
+__all__ += ["correlate2d", "convolve2d"]

@@ -1,0 +1,278 @@
+"""Convolution and pooling against PyTorch on random configurations, plus gradchecks."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import deltagrad as dg
+import deltagrad.nn as nn
+import deltagrad.nn.functional as F
+from deltagrad.nn import kernels
+from deltagrad.ops.conv import conv_output_size, conv_transpose_output_size
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def _compare(fn_dg, fn_t, arrays, rtol=1e-9, atol=1e-9):
+    """Same outputs and the same gradients for every float input (float64)."""
+    dgs = [dg.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    ts = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    yd, yt = fn_dg(*dgs), fn_t(*ts)
+    assert tuple(yd.shape) == tuple(yt.shape)
+    np.testing.assert_allclose(yd.detach().numpy(), yt.detach().numpy(), rtol=rtol, atol=atol)
+    g = np.random.default_rng(0).standard_normal(tuple(yd.shape))
+    (yd * dg.tensor(g)).sum().backward()
+    (yt * torch.tensor(g)).sum().backward()
+    for a, b in zip(dgs, ts):
+        if a.requires_grad:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=atol)
+
+
+@st.composite
+def conv_configs(draw, transposed=False):
+    nd = draw(st.integers(1, 3))
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cin = groups * draw(st.integers(1, 2))
+    cout = groups * draw(st.integers(1, 2))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    s = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    d = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    p = tuple(draw(st.integers(0, 2)) for _ in range(nd))
+    size_max = 6 if nd == 3 else 9
+    size = tuple(draw(st.integers(max(1, dd * (kk - 1) + 1 - 2 * pp), size_max))
+                 for kk, dd, pp in zip(k, d, p))
+    op = tuple(draw(st.integers(0, max(ss, dd) - 1)) for ss, dd in zip(s, d))
+    bias = draw(st.booleans())
+    n = draw(st.integers(1, 2))
+    return nd, n, cin, cout, size, k, s, d, p, groups, op, bias
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_configs())
+def test_conv_matches_torch(cfg):
+    nd, n, cin, cout, size, k, s, d, p, g, _, bias = cfg
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((n, cin) + size), rng.standard_normal((cout, cin // g) + k)]
+    if bias:
+        arrays.append(rng.standard_normal(cout))
+    f_dg = getattr(F, f"conv{nd}d")
+    f_t = getattr(TF, f"conv{nd}d")
+    _compare(lambda x, w, *b: f_dg(x, w, b[0] if b else None, s, p, d, g),
+             lambda x, w, *b: f_t(x, w, b[0] if b else None, s, p, d, g), arrays)
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_configs(transposed=True))
+def test_conv_transpose_matches_torch(cfg):
+    nd, n, cin, cout, size, k, s, d, p, g, op, bias = cfg
+    p = tuple(min(pp, dd * (kk - 1) // 2) for pp, dd, kk in zip(p, d, k))  # outputs > 0
+    size = tuple(min(ss, 5) for ss in size)
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((n, cin) + size), rng.standard_normal((cin, cout // g) + k)]
+    if bias:
+        arrays.append(rng.standard_normal(cout))
+    f_dg = getattr(F, f"conv_transpose{nd}d")
+    f_t = getattr(TF, f"conv_transpose{nd}d")
+    _compare(lambda x, w, *b: f_dg(x, w, b[0] if b else None, s, p, op, g, d),
+             lambda x, w, *b: f_t(x, w, b[0] if b else None, s, p, op, g, d), arrays)
+
+
+def test_conv_same_and_valid_padding():
+    rng = np.random.default_rng(3)
+    for k in (3, 4):
+        arrays = [rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, k, k))]
+        _compare(lambda x, w: F.conv2d(x, w, padding="same", dilation=2),
+                 lambda x, w: TF.conv2d(x, w, padding="same", dilation=2), arrays)
+        _compare(lambda x, w: F.conv2d(x, w, padding="valid"),
+                 lambda x, w: TF.conv2d(x, w, padding="valid"), arrays)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_conv_double_backward(transposed):
+    x = dg.randn(2, 2, 5, 5, dtype=dg.float64, requires_grad=True)
+    w = dg.randn(2, 1, 3, 3, dtype=dg.float64, requires_grad=True)
+    if transposed:
+        fn = lambda a, b: F.conv_transpose2d(a, b, stride=2, padding=1, output_padding=1, groups=2)
+    else:
+        fn = lambda a, b: F.conv2d(a, b, stride=2, padding=1, groups=2)
+    assert dg.autograd.gradcheck(fn, (x, w))
+    assert dg.autograd.gradgradcheck(fn, (x, w))
+
+
+@pytest.mark.parametrize("cls,nd", [(nn.Conv1d, 1), (nn.Conv2d, 2), (nn.Conv3d, 3),
+                                    (nn.ConvTranspose1d, 1), (nn.ConvTranspose2d, 2),
+                                    (nn.ConvTranspose3d, 3)])
+def test_conv_modules_match_torch_after_state_dict_copy(cls, nd):
+    kwargs = dict(kernel_size=3, stride=2, padding=1, groups=2, bias=True)
+    tm = getattr(torch.nn, cls.__name__)(4, 6, **kwargs).double()
+    m = cls(4, 6, **kwargs).double()
+    assert [k for k in m.state_dict()] == [k for k in tm.state_dict()]
+    m.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    assert repr(m) == repr(tm)
+    x = np.random.default_rng(4).standard_normal((2, 4) + (5,) * nd)
+    xd, xt = dg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yd, yt = m(xd), tm(xt)
+    np.testing.assert_allclose(yd.detach().numpy(), yt.detach().numpy(), atol=1e-10)
+    yd.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(m.weight.grad.numpy(), tm.weight.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(m.bias.grad.numpy(), tm.bias.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv_padding_modes(mode):
+    tm = torch.nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode).double()
+    m = nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode).double()
+    m.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    x = np.random.default_rng(5).standard_normal((1, 2, 5, 6))
+    np.testing.assert_allclose(m(dg.tensor(x)).detach().numpy(), tm(torch.tensor(x)).detach().numpy(),
+                               atol=1e-10)
+
+
+def test_conv_default_init_is_torchs_distribution():
+    from scipy.stats import ks_2samp
+    dg.manual_seed(0)
+    torch.manual_seed(0)
+    ours = np.concatenate([nn.Conv2d(16, 8, 5).weight.detach().numpy().ravel() for _ in range(5)])
+    theirs = np.concatenate([torch.nn.Conv2d(16, 8, 5).weight.detach().numpy().ravel()
+                             for _ in range(5)])
+    assert ks_2samp(ours, theirs).pvalue > 1e-3
+    bound = 1 / np.sqrt(16 * 25)
+    assert np.abs(ours).max() <= bound
+
+
+def test_conv_float32_stays_float32():
+    m = nn.Conv2d(1, 2, 3)
+    y = m(dg.randn(1, 1, 5, 5))
+    y.sum().backward()
+    assert y.dtype == dg.float32 and m.weight.grad.dtype == dg.float32
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=3, stride=2, ceil_mode=True),
+                                dict(kernel_size=2, stride=1, dilation=2),
+                                dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1)),
+                                dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)])
+def test_max_pool2d_matches_torch_with_indices(kw):
+    x = np.random.default_rng(6).standard_normal((2, 3, 9, 8))
+    _compare(lambda a: F.max_pool2d(a, **kw), lambda a: TF.max_pool2d(a, **kw), [x])
+    _, i_dg = F.max_pool2d(dg.tensor(x), return_indices=True, **kw)
+    _, i_t = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+    assert (i_dg.numpy() == i_t.numpy()).all()
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=3, stride=2, padding=1,
+                                     count_include_pad=False),
+                                dict(kernel_size=3, stride=2, ceil_mode=True),
+                                dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                     count_include_pad=False),
+                                dict(kernel_size=2, divisor_override=3)])
+def test_avg_pool2d_matches_torch(kw):
+    x = np.random.default_rng(7).standard_normal((2, 3, 9, 8))
+    _compare(lambda a: F.avg_pool2d(a, **kw), lambda a: TF.avg_pool2d(a, **kw), [x])
+
+
+def test_pool_1d_3d_match_torch():
+    rng = np.random.default_rng(8)
+    _compare(lambda a: F.max_pool1d(a, 3, 2, 1), lambda a: TF.max_pool1d(a, 3, 2, 1),
+             [rng.standard_normal((2, 3, 11))])
+    _compare(lambda a: F.max_pool3d(a, 2, 2, ceil_mode=True),
+             lambda a: TF.max_pool3d(a, 2, 2, ceil_mode=True), [rng.standard_normal((1, 2, 5, 6, 7))])
+    _compare(lambda a: F.avg_pool1d(a, 3, 2, 1), lambda a: TF.avg_pool1d(a, 3, 2, 1),
+             [rng.standard_normal((2, 3, 10))])
+    _compare(lambda a: F.avg_pool3d(a, 2), lambda a: TF.avg_pool3d(a, 2),
+             [rng.standard_normal((1, 2, 4, 6, 6))])
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 3), (4, 5), (2, 7), 5, (None, 3)])
+def test_adaptive_pools_match_torch(size):
+    x = np.random.default_rng(9).standard_normal((2, 3, 9, 8))
+    _compare(lambda a: F.adaptive_avg_pool2d(a, size), lambda a: TF.adaptive_avg_pool2d(a, size),
+             [x])
+    _compare(lambda a: F.adaptive_max_pool2d(a, size), lambda a: TF.adaptive_max_pool2d(a, size),
+             [x])
+
+
+def test_max_unpool_inverts_max_pool_like_torch():
+    x = np.random.default_rng(10).standard_normal((2, 3, 8, 7))
+    y, i = F.max_pool2d(dg.tensor(x), 2, return_indices=True)
+    yt, it = TF.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_allclose(nn.MaxUnpool2d(2)(y, i, output_size=(8, 7)).numpy(),
+                               TF.max_unpool2d(yt, it, 2, output_size=(8, 7)).numpy())
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2), dict(size=(5, 7)), dict(size=(13, 11))])
+def test_upsample_nearest_matches_torch(kw):
+    x = np.random.default_rng(11).standard_normal((2, 3, 6, 5))
+    _compare(lambda a: F.interpolate(a, **kw), lambda a: TF.interpolate(a, **kw), [x])
+
+
+def test_pool_double_backward():
+    x = dg.randn(2, 2, 6, 6, dtype=dg.float64, requires_grad=True)
+    assert dg.autograd.gradgradcheck(lambda a: F.max_pool2d(a, 3, 2, 1) ** 2, (x,))
+    assert dg.autograd.gradgradcheck(lambda a: F.avg_pool2d(a, 3, 2, 1, ceil_mode=True) ** 2, (x,))
+
+
+def test_module_reprs_match_torch():
+    pairs = [(nn.MaxPool2d(2), torch.nn.MaxPool2d(2)), (nn.AvgPool2d(3, 2, 1), torch.nn.AvgPool2d(3, 2, 1)),
+             (nn.AdaptiveAvgPool2d((1, 1)), torch.nn.AdaptiveAvgPool2d((1, 1))),
+             (nn.Conv2d(3, 8, 3, padding="same", bias=False), torch.nn.Conv2d(3, 8, 3, padding="same", bias=False)),
+             (nn.ConvTranspose2d(8, 4, 4, 2, 1, output_padding=1), torch.nn.ConvTranspose2d(8, 4, 4, 2, 1, output_padding=1)),
+             (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+
+
+# ----------------------------------------------------------------------------- the notes' view
+def test_correlate_and_convolve_match_scipy():
+    signal = pytest.importorskip("scipy.signal")
+    img = dg.randn(6, 7, dtype=dg.float64)
+    k = dg.randn(3, 3, dtype=dg.float64)
+    np.testing.assert_allclose(F.correlate2d(img, k).numpy(),
+                               signal.correlate2d(img.numpy(), k.numpy(), "valid"))
+    np.testing.assert_allclose(F.convolve2d(img, k).numpy(),
+                               signal.convolve2d(img.numpy(), k.numpy(), "valid"))
+
+
+def test_classic_kernels_do_what_the_notes_say():
+    img = dg.arange(25.0).reshape(5, 5)
+    same = dict(padding=1)
+    assert dg.equal(F.correlate2d(img, kernels.identity(), **same), img)
+    shifted = F.correlate2d(img, kernels.shift(), **same)
+    assert dg.equal(shifted[:, 1:], img[:, :-1])  # one pixel to the right
+    flat = dg.ones(5, 5)
+    assert dg.allclose(F.correlate2d(flat, kernels.blur()), dg.ones(3, 3))
+    assert dg.allclose(F.correlate2d(flat, kernels.sharpen()), dg.ones(3, 3))
+    assert dg.allclose(F.correlate2d(flat, kernels.edge_vertical()), dg.zeros(3, 3))
+    ramp = dg.arange(5.0).reshape(1, 5).expand(5, 5)  # intensity rises left to right
+    assert dg.allclose(F.correlate2d(ramp, kernels.edge_vertical()), dg.full((3, 3), -6.0))
+    assert dg.allclose(F.correlate2d(ramp, kernels.edge_horizontal()), dg.zeros(3, 3))
+
+
+def test_output_size_formulas_of_the_notes():
+    assert conv_output_size(32, 5) == 28                   # LeNet-5's first layer (seed 002)
+    assert conv_output_size(28, 2, stride=2) == 14
+    assert conv_output_size(7, 3, stride=2, padding=1) == 4
+    assert conv_output_size(7, 3, stride=3) == 2           # floors like the notes' ⌊·⌋
+    with pytest.raises(ValueError, match="not an integer"):
+        conv_output_size(7, 3, stride=3, exact=True)
+    assert conv_transpose_output_size(4, 4, stride=2, padding=1) == 8   # s(n − 1) + f − 2p
+    assert conv_transpose_output_size(3, 3, stride=2) == 7
+
+
+# ----------------------------------------------------------------------------- errors
+def test_bad_inputs_name_the_layer_and_shapes():
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.Conv2d(3, 6, 3, groups=2)
+    with pytest.raises(RuntimeError, match=r"Conv2d: expected input with 3 channels"):
+        nn.Conv2d(3, 6, 3)(dg.randn(1, 4, 8, 8))
+    with pytest.raises(RuntimeError, match=r"Conv2d: expected a 3-D \(unbatched\) or 4-D"):
+        nn.Conv2d(3, 6, 3)(dg.randn(8, 8))
+    with pytest.raises(RuntimeError, match="larger than the padded input"):
+        nn.Conv2d(1, 1, 5)(dg.randn(1, 1, 3, 3))
+    with pytest.raises(RuntimeError, match="kernel size"):
+        F.max_pool2d(dg.randn(1, 1, 2, 2), 3)
+    with pytest.raises(ValueError, match="padding='same'"):
+        nn.Conv2d(1, 1, 3, stride=2, padding="same")
