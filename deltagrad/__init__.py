@@ -33,6 +33,8 @@ from .ops.indexing import (index_select, narrow, select, masked_fill, masked_sel
 from .ops.linalg import matmul, mm, bmm, mv, dot, inner, outer, ger
 from .ops.activation import softmax, log_softmax
 
+from . import nn, optim, utils, datasets, metrics, models, analysis  # noqa: E402,F401
+
 cuda_is_available = backend.cuda_is_available
 
 
@@ -49,3 +51,14 @@ class _Cuda:
 cuda = _Cuda()
 
 __version__ = "0.1.0"
+
+_SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train", "analysis",
+               "interpret", "pgm", "cli", "report", "experiments")
+
+
+def __getattr__(name):
+    """``dg.nn``, ``dg.optim``, ... imported on first use (``import deltagrad`` stays light)."""
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'deltagrad' has no attribute {name!r}")

@@ -1,0 +1,52 @@
+"""A benchmark worker: one library, one workload, in its own process.
+
+Reads commands on stdin, one per line -- ``run K`` (K timed steps; the first is dropped,
+so worker threads left spinning by the other process cannot bias the block) and ``quit``
+-- and answers one JSON line each. Started by ``python -m benchmarks``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+
+def main():
+    lib_name, workload, threads, state_path = sys.argv[1:5]
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = threads
+    import numpy as np
+    if lib_name == "torch":
+        import torch as lib
+        lib.set_num_threads(int(threads))
+    else:
+        import deltagrad as lib
+        lib.manual_seed(0)
+    from benchmarks.workloads import build, torch_state
+    if lib_name == "torch" and not os.path.exists(state_path):
+        np.savez(state_path, **torch_state(workload))
+    with np.load(state_path) as f:
+        state = {k: f[k] for k in f.files}
+    step = build(lib, workload, state)
+    step()  # warm up: first-call allocations, lazy imports
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"ready": True, "rss_after_build_mb": base_rss / 1024}), flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd or cmd[0] == "quit":
+            break
+        times = []
+        for _ in range(int(cmd[1])):
+            t = time.perf_counter()
+            loss = step()
+            float(loss.item())
+            times.append(time.perf_counter() - t)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"times": times[1:], "peak_rss_mb": rss,
+                          "loss": float(loss.item())}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
