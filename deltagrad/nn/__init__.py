@@ -2,7 +2,7 @@
 
 Each layer file lists its public classes in ``__all__``; this file only gathers them.
 """
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .module import (Module, Parameter, Buffer, Sequential, ModuleList, ModuleDict,  # noqa: F401
                      ParameterList, ParameterDict, Identity, Flatten, Unflatten)
 from .linear import *  # noqa: F401,F403
