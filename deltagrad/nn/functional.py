@@ -8,7 +8,10 @@ from ..ops.normalization import *  # noqa: F401,F403
 from ..ops.dropout import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
 from ..ops.pooling import *  # noqa: F401,F403
+from ..ops.sparse import *  # noqa: F401,F403
+from ..ops.bilinear import *  # noqa: F401,F403
 from ..ops.elementwise import relu, sigmoid, tanh  # noqa: F401
 from ..ops.indexing import one_hot  # noqa: F401
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.shape import pad  # noqa: F401
+from ..ops.attention import *  # noqa: F401,F403

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d, LayerNorm, GroupNorm (PyTorch's arguments, names and
+"""Normalisation layers: BatchNorm1d/2d/3d, LayerNorm, GroupNorm (PyTorch's arguments, names and
 numbers). The formulas and the fused backward live in ``deltagrad/ops/normalization.py``.
 
 ``_BatchNorm`` holds everything batch normalisation needs (parameters, running statistics,

@@ -1,2 +1,88 @@
-"""(being written)"""
-__all__ = []
+"""Dropout (inverted) and alpha dropout: multiply by a random mask drawn once in forward.
+
+Inverted dropout (notes 001 §10, 003 "Dropout"): each unit is kept with probability 1 − p
+and the kept units are scaled by 1/(1 − p) during training, so nothing changes at test time
+(the notes' "multiply the weights by the keep probability at test time", folded into training).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+__all__ = ["dropout", "alpha_dropout"]
+
+#: λ·α of SELU: alpha dropout sets a dropped unit to SELU's saturation value −λα
+_SELU_SCALED_ALPHA = 1.7580993408473766
+
+
+class MaskedScale(Function):
+    """y = x ⊙ m + c for a constant random mask m (and offset c); ∂L/∂x = δ ⊙ m."""
+
+    def forward(ctx, x, mask, offset):
+        ctx.save_for_backward(mask)
+        out = x * mask
+        if offset is not None:
+            out += offset
+        return out
+
+    def backward(ctx, g):
+        mask, = ctx.saved_tensors
+        return g * mask
+
+
+def _check_p(p, op):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _keep_mask(x: Tensor, p: float, generator=None):
+    """A float mask of x's shape, dtype and device: 1 with probability 1 − p, else 0."""
+    draw = backend.rng(generator).random(tuple(x.shape), dtype=np.float32) >= p
+    return backend.to_device(draw.astype(x.dtype), x.device)
+
+
+def _apply(x, mask, offset, inplace, op):
+    out = MaskedScale.apply(x, mask=mask, offset=offset)
+    return x._assign(out, op) if inplace else out
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator=None) -> Tensor:
+    """Inverted dropout: y = x ⊙ m / (1 − p), m_i ~ Bernoulli(1 − p); identity in eval."""
+    _check_p(p, "dropout")
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    if p == 1.0:
+        mask = backend.xp_for(input.device).zeros(tuple(input.shape), input.dtype)
+    else:
+        mask = _keep_mask(input, p, generator)
+        mask *= mask.dtype.type(1.0 / (1.0 - p))
+    return _apply(input, mask, None, inplace, "dropout_")
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False,
+                  generator=None) -> Tensor:
+    """Alpha dropout (Klambauer et al. 2017) for SELU networks: keeps mean 0 and variance 1.
+
+    A dropped unit is set to α′ = −λα, then y = a·x̃ + b with
+    a = ((1 − p)(1 + p α′²))^(−1/2) and b = −a α′ p, i.e. y = a m x + a λα (p − 1 + m).
+    """
+    _check_p(p, "alpha_dropout")
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    xp = backend.xp_for(input.device)
+    if p == 1.0:
+        zero = xp.zeros(tuple(input.shape), input.dtype)
+        return _apply(input, zero, None, inplace, "alpha_dropout_")
+    keep = _keep_mask(input, p, generator)
+    alpha = _SELU_SCALED_ALPHA
+    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    t = input.dtype.type
+    offset = (keep - 1) * t(alpha * a) + t(alpha * a * p)
+    keep *= t(a)
+    return _apply(input, keep, offset, inplace, "alpha_dropout_")

@@ -1,2 +1,250 @@
-"""(being written)"""
-__all__ = []
+"""Batch, layer and group normalisation: one fused operation over different sets of axes.
+
+All three standardise x over a set of axes A and apply a per-feature affine map
+(notes 004 §4.3.2, Batch Normalization, with m the number of values reduced):
+
+    μ = (1/m) Σ_A x,   σ² = (1/m) Σ_A (x − μ)²,   x̂ = (x − μ)/√(σ² + ε),   y = γ ⊙ x̂ + β
+
+batch_norm reduces over the batch and spatial axes (one μ per channel), layer_norm over the
+trailing ``normalized_shape`` axes (one μ per sample), group_norm over each group of
+channels and the spatial axes. The backward is fused, with δ = ∂L/∂y:
+
+    ∂L/∂x̂ = δ ⊙ γ,   ∂L/∂γ = Σ δ ⊙ x̂,   ∂L/∂β = Σ δ,
+    ∂L/∂x = (1/√(σ² + ε)) (∂L/∂x̂ − mean_A(∂L/∂x̂) − x̂ ⊙ mean_A(∂L/∂x̂ ⊙ x̂)).
+
+When μ and σ² are fixed numbers (batch_norm in eval mode: the running statistics) the last
+line is just ∂L/∂x = ∂L/∂x̂ / √(σ² + ε).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor, _make
+from .elementwise import _xp
+
+__all__ = ["batch_norm", "layer_norm", "group_norm"]
+
+
+class Normalize(Function):
+    """y = γ ⊙ (x − μ)/√(σ² + ε) + β with μ, σ² over ``axes`` (or given: ``stats``).
+
+    Inputs are x, then γ if ``has_weight``, then β if there is a bias; γ and β are already
+    shaped to broadcast against x. With ``running=(mean, var)`` arrays and batch statistics,
+    those are updated in place: r ← (1 − momentum) r + momentum · s, with the unbiased
+    variance m/(m − 1) σ² (PyTorch's convention). Saves x (by reference), γ, μ and 1/√(σ² + ε).
+    """
+
+    def forward(ctx, x, *affine, axes, eps, has_weight, stats=None, running=None,
+                momentum=0.1):
+        xp = _xp(x)
+        w = affine[0] if has_weight else None
+        b = affine[-1] if len(affine) > has_weight else None
+        if stats is None:
+            mean = x.mean(axis=axes, keepdims=True)
+            out = x - mean
+            var = _sum_of_products(out, out, axes) / (x.size // max(mean.size, 1))
+            if running is not None:
+                m = x.size // max(mean.size, 1)
+                rm, rv = running
+                rm *= 1.0 - momentum
+                rm += momentum * mean.reshape(rm.shape)
+                rv *= 1.0 - momentum
+                rv += (momentum * m / (m - 1)) * var.reshape(rv.shape)
+        else:
+            mean = stats[0].astype(x.dtype)  # a copy: the running stats may change later
+            var = stats[1].astype(x.dtype, copy=False)
+            out = None
+        rstd = 1.0 / xp.sqrt(var + x.dtype.type(eps))
+        folded = rstd.shape if w is None else np.broadcast_shapes(rstd.shape, w.shape)
+        if math.prod(folded) < x.size:  # μ, σ and γ per channel (batch/group norm): fold
+            scale = rstd if w is None else rstd * w
+            if out is None:
+                out = x * scale
+                out += (-mean * scale) if b is None else (b - mean * scale)
+                b = None
+            else:
+                out *= scale
+        else:  # μ, σ per sample and γ per feature (layer norm)
+            if out is None:
+                out = x - mean
+            out *= rstd
+            if w is not None:
+                out *= w
+        if b is not None:
+            out += b
+        ctx.axes, ctx.eps, ctx.has_weight, ctx.has_bias = axes, eps, has_weight, \
+            len(affine) > has_weight
+        ctx.batch_stats = stats is None
+        ctx.save_for_backward(x, w, mean, rstd)
+        return out
+
+    def backward(ctx, g):
+        x, w, mean, rstd = ctx.saved_tensors
+        if not is_grad_enabled():
+            grads = _normalize_backward_arrays(ctx, g._data, x._data,
+                                               None if w is None else w._data,
+                                               mean._data, rstd._data)
+            return tuple(None if a is None else _make(a) for a in grads)
+        # create_graph=True: the same formulas in recorded Tensor operations; μ and σ
+        # depend on x, so they are rebuilt as a graph of x
+        axes, need = ctx.axes, ctx.needs_input_grad
+        if ctx.batch_stats and x.requires_grad:
+            mean = x.mean(axes, keepdim=True)
+            xc = x - mean
+            rstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps).rsqrt()
+            xhat = xc * rstd
+        else:
+            xhat = (x - mean) * rstd
+        gxhat = g * w if w is not None else g
+        gx = gw = gb = None
+        if need[0]:
+            if ctx.batch_stats:
+                gx = (gxhat - gxhat.mean(axes, keepdim=True)
+                      - xhat * (gxhat * xhat).mean(axes, keepdim=True)) * rstd
+            else:
+                gx = gxhat * rstd
+        if ctx.has_weight and need[1]:
+            gw = g * xhat  # the engine sums it back to γ's shape
+        if ctx.has_bias and need[-1]:
+            gb = g
+        return (gx,) + ((gw,) if ctx.has_weight else ()) + ((gb,) if ctx.has_bias else ())
+
+
+def _normalize_backward_arrays(ctx, g, x, w, mean, rstd):
+    """The fused backward on arrays (first-order gradients): 2 temporaries, ~11 passes."""
+    axes, need = ctx.axes, ctx.needs_input_grad
+    xhat = x - mean
+    xhat *= rstd
+    gw = gb = gx = None
+    if ctx.has_weight and need[1]:
+        gw = _sum_of_products(g, xhat, _broadcast_axes(w.shape, x.shape)).reshape(w.shape)
+    if ctx.has_bias and need[-1]:
+        bshape = ctx._inputs_meta[-1][0]
+        gb = g.sum(axis=_broadcast_axes(bshape, x.shape), keepdims=True).reshape(bshape)
+    if need[0]:
+        gxhat = g * w if w is not None else g.copy()
+        if ctx.batch_stats:
+            m1 = gxhat.mean(axis=axes, keepdims=True)
+            m2 = _sum_of_products(gxhat, xhat, axes) / (x.size // max(rstd.size, 1))
+            xhat *= m2
+            gxhat -= xhat
+            gxhat -= m1
+        gxhat *= rstd
+        gx = gxhat
+    return (gx,) + ((gw,) if ctx.has_weight else ()) + ((gb,) if ctx.has_bias else ())
+
+
+def _broadcast_axes(small_shape, shape):
+    """The axes of ``shape`` over which an array of ``small_shape`` was broadcast."""
+    lead = len(shape) - len(small_shape)
+    return tuple(range(lead)) + tuple(lead + i for i, s in enumerate(small_shape)
+                                      if s == 1 and shape[lead + i] != 1)
+
+
+def _sum_of_products(a, b, axes):
+    """Σ over ``axes`` of a ⊙ b, keeping dims, in one pass without a temporary (einsum)."""
+    xp = _xp(a)
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[:a.ndim]
+    kept = "".join(c for i, c in enumerate(letters) if i not in axes)
+    out = xp.einsum(f"{letters},{letters}->{kept}", a, b)
+    return out.reshape(tuple(1 if i in axes else s for i, s in enumerate(a.shape)))
+
+
+def _check_param(op, name, t, shape, input):
+    if t is None:
+        return
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+    if tuple(t.shape) != tuple(shape):
+        raise RuntimeError(f"{op}: {name} has shape {tuple(t.shape)}, expected {tuple(shape)} "
+                           f"for input of shape {tuple(input.shape)}")
+    if t.dtype != input.dtype and name in ("weight", "bias"):
+        raise RuntimeError(f"{op}: {name} is {t.dtype} but the input is {input.dtype}; "
+                           "convert one of them (module.to(dtype) or input.to(dtype))")
+
+
+def _normalize(x, weight, bias, affine_shape, axes, eps, **kw):
+    affine = [t if tuple(t.shape) == affine_shape else t.reshape(affine_shape)
+              for t in (weight, bias) if t is not None]
+    return Normalize.apply(x, *affine, axes=axes, eps=eps, has_weight=weight is not None, **kw)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over (N, C, *) input: statistics per channel over N and *.
+
+    In training the batch's μ and σ² are used (and the running statistics, if given, are
+    updated in place); otherwise the running statistics are.
+    """
+    op = "batch_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected input of shape (N, C, *), got {tuple(input.shape)}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        _check_param(op, name, t, (c,), input)
+    axes = (0,) + tuple(range(2, input.ndim))
+    affine_shape = (c,) + (1,) * (input.ndim - 2)
+    if training:
+        if input.numel() // max(c, 1) <= 1:
+            raise ValueError("Expected more than 1 value per channel when training, got input "
+                             f"size {tuple(input.shape)}")
+        if (running_mean is None) != (running_var is None):
+            raise ValueError(f"{op}: give both running_mean and running_var, or neither")
+        running = None if running_mean is None else (running_mean._data, running_var._data)
+        out = _normalize(input, weight, bias, affine_shape, axes, eps, running=running,
+                         momentum=float(momentum))
+        if running is not None:
+            running_mean._version += 1
+            running_var._version += 1
+        return out
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{op}: running_mean and running_var must be defined in evaluation "
+                         "mode (training=False)")
+    stats = (running_mean._data.reshape(affine_shape), running_var._data.reshape(affine_shape))
+    return _normalize(input, weight, bias, affine_shape, axes, eps, stats=stats)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation: statistics per sample over the trailing ``normalized_shape``."""
+    op = "layer_norm"
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    shape = tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(f"{op}: given normalized_shape={list(shape)}, expected input with "
+                           f"shape [*, {', '.join(map(str, shape))}], but got input of size "
+                           f"{list(input.shape)}")
+    _check_param(op, "weight", weight, shape, input)
+    _check_param(op, "bias", bias, shape, input)
+    axes = tuple(range(input.ndim - k, input.ndim))
+    return _normalize(input, weight, bias, shape, axes, eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation (Wu & He 2018): the C channels of (N, C, *) input form
+    ``num_groups`` groups; statistics per sample and group over its channels and *."""
+    op = "group_norm"
+    if input.ndim < 2:
+        raise RuntimeError(f"{op}: expected input of shape (N, C, *), got {tuple(input.shape)}")
+    n, c = input.shape[0], input.shape[1]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"{op}: expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    _check_param(op, "weight", weight, (c,), input)
+    _check_param(op, "bias", bias, (c,), input)
+    if input.numel() // num_groups == 1:  # PyTorch's check: a single value to normalise
+        raise ValueError(f"{op}: expected more than 1 value per group when training, got "
+                         f"input size {list(input.shape)} and num_groups={num_groups}")
+    grouped = input.reshape(n, num_groups, c // num_groups, -1)
+    out = _normalize(grouped, weight, bias, (num_groups, c // num_groups, 1), (2, 3), eps)
+    return out.reshape(tuple(input.shape))
