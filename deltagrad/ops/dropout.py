@@ -14,7 +14,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 
-__all__ = ["dropout", "alpha_dropout"]
+__all__ = ["dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d"]
 
 #: λ·α of SELU: alpha dropout sets a dropped unit to SELU's saturation value −λα
 _SELU_SCALED_ALPHA = 1.7580993408473766
@@ -40,9 +40,11 @@ def _check_p(p, op):
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _keep_mask(x: Tensor, p: float, generator=None):
-    """A float mask of x's shape, dtype and device: 1 with probability 1 − p, else 0."""
-    draw = backend.rng(generator).random(tuple(x.shape), dtype=np.float32) >= p
+def _keep_mask(x: Tensor, p: float, generator=None, shape=None):
+    """A float mask of x's shape (or ``shape``, broadcastable to it), dtype and device:
+    1 with probability 1 − p, else 0."""
+    shape = tuple(x.shape) if shape is None else shape
+    draw = backend.rng(generator).random(shape, dtype=np.float32) >= p
     return backend.to_device(draw.astype(x.dtype), x.device)
 
 
@@ -86,3 +88,36 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     offset = (keep - 1) * t(alpha * a) + t(alpha * a * p)
     keep *= t(a)
     return _apply(input, keep, offset, inplace, "alpha_dropout_")
+
+
+def _channel_dropout(input, p, training, inplace, nd, generator=None):
+    """Zero whole channels: one Bernoulli(1 − p) draw per (sample, channel), survivors scaled
+    by 1/(1 − p) (Tompson et al. 2015; neighbouring pixels are too correlated for per-element
+    dropout to regularise a convolutional feature map)."""
+    op = f"dropout{nd}d"
+    _check_p(p, op)
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D input "
+                           f"(N, C, ...), got shape {tuple(input.shape)}")
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    lead = input.ndim - nd
+    shape = tuple(input.shape[:lead]) + (1,) * nd
+    if p == 1.0:
+        mask = backend.xp_for(input.device).zeros(shape, input.dtype)
+    else:
+        mask = _keep_mask(input, p, generator, shape)
+        mask *= mask.dtype.type(1.0 / (1.0 - p))
+    return _apply(input, mask, None, inplace, op + "_")
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False, generator=None):
+    return _channel_dropout(input, p, training, inplace, 1, generator)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
+    return _channel_dropout(input, p, training, inplace, 2, generator)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False, generator=None):
+    return _channel_dropout(input, p, training, inplace, 3, generator)

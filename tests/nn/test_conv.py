@@ -276,3 +276,30 @@ def test_bad_inputs_name_the_layer_and_shapes():
         F.max_pool2d(dg.randn(1, 1, 2, 2), 3)
     with pytest.raises(ValueError, match="padding='same'"):
         nn.Conv2d(1, 1, 3, stride=2, padding="same")
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_channel_dropout_zeroes_whole_channels_and_rescales(nd):
+    m = getattr(nn, f"Dropout{nd}d")(p=0.5)
+    x = dg.ones(64, 8, *(3,) * nd, requires_grad=True)
+    y = m(x)
+    per_channel = y.detach().numpy().reshape(64, 8, -1)
+    assert set(np.unique(per_channel)) <= {0.0, 2.0}
+    assert (per_channel.min(-1) == per_channel.max(-1)).all()   # a channel is all kept or all dropped
+    assert 0.35 < (per_channel[..., 0] > 0).mean() < 0.65
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.detach().numpy())  # ∂y/∂x = mask / (1 − p)
+    m.eval()
+    assert m(x) is x
+    assert repr(m) == repr(getattr(torch.nn, f"Dropout{nd}d")(p=0.5))
+    with pytest.raises(RuntimeError, match=f"dropout{nd}d: expected"):
+        m.train()(dg.ones(*(2,) * (nd + 3)))
+
+
+def test_classic_dropout_scales_at_test_time():
+    m = nn.ClassicDropout(p=0.25)
+    x = dg.ones(20000)
+    kept = m(x).numpy()
+    assert set(np.unique(kept)) <= {0.0, 1.0} and abs(kept.mean() - 0.75) < 0.02
+    m.eval()
+    np.testing.assert_allclose(m(x).numpy(), 0.75)   # E[train output] = test output
