@@ -10,7 +10,7 @@ from ..ops.conv import *  # noqa: F401,F403
 from ..ops.pooling import *  # noqa: F401,F403
 from ..ops.sparse import *  # noqa: F401,F403
 from ..ops.bilinear import *  # noqa: F401,F403
-from ..ops.elementwise import relu, sigmoid, tanh  # noqa: F401
+from ..ops.elementwise import sigmoid, tanh  # noqa: F401
 from ..ops.indexing import one_hot  # noqa: F401
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.shape import pad  # noqa: F401

@@ -26,7 +26,20 @@ def as_operand(x, dtype, like: Tensor):
     return _make(xp.asarray(x, dtype=dtype))
 
 
+_SCALARS = (builtins.int, builtins.float)
+
+
 def binary_operands(a, b, op: str):
+    """Both operands as Tensors of PyTorch's promoted dtype (Python scalars never upcast)."""
+    ta, tb = type(a), type(b)
+    if ta is Tensor and tb is Tensor:  # fast paths: the common cases of every training step
+        da, db = a._data, b._data
+        if da.dtype is db.dtype or da.dtype == db.dtype:
+            return a, b
+    elif ta is Tensor and tb in _SCALARS and a._data.dtype.kind == "f":
+        return a, _make(_xp(a._data).asarray(b, dtype=a._data.dtype))
+    elif tb is Tensor and ta in _SCALARS and b._data.dtype.kind == "f":
+        return _make(_xp(b._data).asarray(a, dtype=b._data.dtype)), b
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{op}: expected at least one Tensor")
     like = a if isinstance(a, Tensor) else b
@@ -38,6 +51,8 @@ def binary_operands(a, b, op: str):
 
 
 def _check_broadcast(op, a, b):
+    if a._data.shape == b._data.shape:
+        return
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
@@ -134,7 +149,7 @@ class Pow(Function):
     """a^b for tensors: ∂/∂a = b a^(b−1), ∂/∂b = a^b ln a (0 where a = 0 and b > 0)."""
 
     def forward(ctx, a, b):
-        out = a ** b
+        out = _int_pow(a, b) if a.dtype.kind in "iub" else a ** b
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -146,6 +161,18 @@ class Pow(Function):
             safe_log = log(where(a > 0, a, ones_like_data(a)))
             gb = g * out * safe_log
         return ga, gb
+
+
+def _int_pow(a, b):
+    """Integer a^b as PyTorch computes it: a negative power truncates to 0 unless |a| = 1."""
+    xp = _xp(a)
+    neg = b < 0
+    out = a ** xp.where(neg, 0, b)
+    if neg.any():
+        odd = (xp.abs(b) % 2) == 1
+        at_neg = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0))
+        out = xp.where(neg, at_neg, out).astype(out.dtype)
+    return out
 
 
 class PowScalar(Function):
@@ -185,10 +212,11 @@ def add(input, other, alpha=1):
 
 
 def sub(input, other, alpha=1):
+    if _is_bool(input) or _is_bool(other):
+        raise RuntimeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                           "supported; to invert a mask use `~` or logical_not()")
     a, b = binary_operands(input, other, "sub")
     _check_broadcast("sub", a, b)
-    if a.dtype == backend.bool_:
-        raise RuntimeError("sub: subtraction of bool tensors is not supported; use logical_xor")
     if alpha != 1:
         b = b * alpha
     return Sub.apply(a, b)
@@ -214,23 +242,60 @@ def div(input, other, rounding_mode=None):
     return Div.apply(a, b)
 
 
+class Remainder(Function):
+    """a mod b with the sign of b (Python's %): ∂/∂a = 1, ∂/∂b = −⌊a/b⌋."""
+
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return _xp(a).mod(a, b)
+
+    def backward(ctx, g):
+        gb = None
+        if ctx.needs_input_grad[1]:
+            a, b = ctx.saved_tensors
+            gb = -g * floor(a / b)
+        return g, gb
+
+
+def _int_division_check(op, a, b):
+    _no_bool(op, a, b)
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu" and bool((b._data == 0).any()):
+        raise RuntimeError(f"{op}: ZeroDivisionError (integer division by zero)")
+
+
 def remainder(input, other):
+    """Python's modulus: the result has the sign of ``other``."""
     a, b = binary_operands(input, other, "remainder")
+    _check_broadcast("remainder", a, b)
+    _int_division_check("remainder", a, b)
+    if a.dtype.kind == "f":
+        return Remainder.apply(a, b)
     return _make(_xp(a._data).mod(a._data, b._data))
 
 
 def floor_divide(input, other):
-    return div(input, other, rounding_mode="floor")
+    a, b = binary_operands(input, other, "floor_divide")
+    _int_division_check("floor_divide", a, b)
+    return div(a, b, rounding_mode="floor")
 
 
 def pow(input, exponent):
     if isinstance(input, Tensor) and isinstance(exponent, (builtins.int, builtins.float)) \
             and not isinstance(exponent, _pybool):
-        if input.dtype.kind != "f" and (isinstance(exponent, builtins.float) or exponent < 0):
-            input = cast(input, backend.get_default_dtype())
+        dtype = result_type(input, exponent)
+        if dtype.kind != "f" and exponent < 0:
+            raise RuntimeError("pow: integers to negative integer powers are not allowed "
+                               f"(a {input.dtype} tensor to the power {exponent})")
+        if dtype != input.dtype:
+            input = cast(input, dtype)
         return PowScalar.apply(input, p=exponent)
     a, b = binary_operands(input, exponent, "pow")
     _check_broadcast("pow", a, b)
+    if a.dtype == backend.bool_:
+        if not isinstance(exponent, _pybool):  # bool ** bool tensor: not defined (as torch)
+            _no_bool("pow", a)
+        return a.clone() if exponent else _make(_xp(a._data).ones(a.shape, bool))
     return Pow.apply(a, b)
 
 
@@ -243,7 +308,21 @@ class Neg(Function):
 
 
 def neg(x):
+    if x.dtype == backend.bool_:
+        raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
+                           "to invert a mask use `~` or logical_not()")
     return Neg.apply(x)
+
+
+def _is_bool(x):
+    return isinstance(x, _pybool) or (isinstance(x, Tensor) and x.dtype == backend.bool_)
+
+
+def _no_bool(op, *xs):
+    for x in xs:
+        if x.dtype == backend.bool_:
+            raise RuntimeError(f"{op}: not implemented for bool tensors (shape "
+                               f"{tuple(x.shape)}); convert with .long() or .float() first")
 
 
 # ----------------------------------------------------------------------------- pointwise
@@ -317,6 +396,7 @@ atan = arctan
 
 
 def abs(x):
+    _no_bool("abs", x)
     if x.dtype.kind != "f":
         return _make(_xp(x._data).abs(x._data))
     return Abs.apply(x)
@@ -335,8 +415,9 @@ class Relu(Function):
         return g * (out > 0)
 
 
-def relu(x):
-    return Relu.apply(x)
+def relu(x, inplace=False):
+    _no_bool("relu", x)
+    return x.relu_() if inplace else Relu.apply(x)
 
 
 class Clamp(Function):
@@ -369,6 +450,9 @@ def clamp(x, min=None, max=None):
         if max is not None:
             out = minimum(out, max if isinstance(max, Tensor) else full_like_scalar(out, max))
         return out
+    dtype = result_type(x, *(v for v in (min, max) if v is not None))
+    if dtype != x.dtype:
+        x = cast(x, dtype)
     return Clamp.apply(x, lo=min, hi=max)
 
 
@@ -406,9 +490,31 @@ def minimum(a, b):
         _xp(a._data).minimum(a._data, b._data))
 
 
-def sign(x):
-    """sign(x) in {−1, 0, 1}; piecewise constant, so it passes no gradient."""
-    return _make(_xp(x._data).sign(x._data))
+class Step(Function):
+    """A piecewise-constant function (sign, floor, ceil, round, trunc): its gradient is 0."""
+
+    def forward(ctx, x, fn):
+        return fn(_xp(x), x)
+
+    def backward(ctx, g):
+        return g * 0.0
+
+
+def _step(name, fn):
+    def op(x):
+        if x.dtype == backend.bool_:
+            if name == "sign":
+                return _make(x._data.copy())
+            _no_bool(name, x)
+        if x.dtype.kind != "f":
+            return _make(fn(_xp(x._data), x._data))
+        return Step.apply(x, fn=fn)
+    op.__name__ = name
+    op.__doc__ = f"{name}(x); piecewise constant, so its gradient is 0 (as PyTorch)."
+    return op
+
+
+sign = _step("sign", lambda xp, a: xp.sign(a))
 
 
 class Where(Function):
@@ -466,13 +572,15 @@ def _pointwise_nograd(name):
     return op
 
 
-logical_not, isnan, isinf, isfinite, floor, ceil, trunc = (
-    _pointwise_nograd(n) for n in ("logical_not", "isnan", "isinf", "isfinite", "floor", "ceil",
-                                   "trunc"))
+logical_not, isnan, isinf, isfinite = (
+    _pointwise_nograd(n) for n in ("logical_not", "isnan", "isinf", "isfinite"))
+floor = _step("floor", lambda xp, a: xp.floor(a))
+ceil = _step("ceil", lambda xp, a: xp.ceil(a))
+trunc = _step("trunc", lambda xp, a: xp.trunc(a))
 
 
 def round(x, decimals=0):
-    return _make(_xp(x._data).round(x._data, decimals))
+    return _step("round", lambda xp, a: xp.round(a, decimals))(x)
 
 
 def bitwise_not(x):
