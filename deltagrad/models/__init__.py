@@ -6,3 +6,4 @@ from .inception import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .mobilenet import *  # noqa: F401,F403
 from .transfer import *  # noqa: F401,F403
+from .classic import *  # noqa: F401,F403
