@@ -6,13 +6,14 @@ Cross-correlation (what CNN libraries call convolution, seed 002 §"Cross-correl
     y[n, o, p] = b_o + Σ_c Σ_k W[o, c, k] · x_pad[n, c, p·s + k·d]
 
 - ``im2col`` views the padded input as windows (N, C, *out, *K) with strides (no copy)
-  and lays them out as a matrix (N·P, C·K); the forward is one GEMM with W as (O, C·K).
+  and lays them out as a matrix (C·K, N·P); the forward is one GEMM, W (O, C·K) · cols
+  (a batched one per group).
 - The three linear maps of a convolution are three Functions over the same geometry:
   ``Conv`` (x ↦ y), its adjoint ``ConvTranspose`` (y ↦ x, the input gradient, and the
   transposed-convolution layer) and ``ConvWeightGrad`` ((x, g) ↦ ∂L/∂W). Each one's
   backward is made of the others, so double backward works (gradient penalties).
 - ``col2im`` (the adjoint of im2col) accumulates over kernel offsets, not output
-  positions: F² strided, vectorised additions for an F×F kernel.
+  positions: F² strided, vectorised additions of (C, N, *out) slabs for an F×F kernel.
 
 Output size per dimension: ⌊(S + p_left + p_right − d(F − 1) − 1)/s⌋ + 1 (the notes'
 ⌊(W − F + 2P)/S⌋ + 1 with d = 1).
@@ -104,89 +105,88 @@ def windows(x_pad, geo: Geometry):
 
 
 def im2col(x, geo: Geometry, pad_value=0):
-    """(N, C, *S) -> (N·P, C·K): one row per output position, one column per (c, k)."""
+    """(N, C, *S) -> (C·K, N·P): one row per (channel, kernel offset), one column per output
+    position. Output positions are the inner (contiguous) axis, so copying the strided
+    windows moves whole rows of the image at a time (Caffe's layout)."""
     xp = _xp(x)
     w = windows(_pad(xp, x, geo.pads, pad_value), geo)
     nd = len(geo.kernel)
-    order = (0,) + tuple(range(2, 2 + nd)) + (1,) + tuple(range(2 + nd, 2 + 2 * nd))
+    order = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
     n, c = x.shape[:2]
-    return w.transpose(order).reshape(n * prod(geo.out_size), c * prod(geo.kernel))
+    return w.transpose(order).reshape(c * prod(geo.kernel), n * prod(geo.out_size))
 
 
 def col2im(cols, n, c, geo: Geometry, dtype):
-    """The adjoint of im2col: add each row's entries back to the input positions they came
-    from (one strided addition per kernel offset), then drop the padding."""
+    """The adjoint of im2col: add each column's entries back to the input positions they
+    came from -- one strided addition of a (C, N, *out) slab per kernel offset -- then drop
+    the padding and return (N, C, *S)."""
     xp = _xp(cols)
-    nd = len(geo.kernel)
-    out = xp.zeros((n, c) + geo.padded, dtype)
-    cols = cols.reshape((n,) + geo.out_size + (c,) + geo.kernel)
-    move = (0, nd + 1) + tuple(range(1, nd + 1))  # (N, *out, C) -> (N, C, *out)
+    out = xp.zeros((c, n) + geo.padded, dtype)
+    cols = cols.reshape((c,) + geo.kernel + (n,) + geo.out_size)
     for k in itertools.product(*(range(kk) for kk in geo.kernel)):
         dst = (slice(None), slice(None)) + tuple(
             slice(ki * d, ki * d + st * (o - 1) + 1, st)
             for ki, d, st, o in zip(k, geo.dilation, geo.stride, geo.out_size))
-        out[dst] += cols[(slice(None),) * (nd + 2) + k].transpose(move)
+        out[dst] += cols[(slice(None),) + k]
     crop = (slice(None), slice(None)) + tuple(slice(lo, lo + s) for (lo, _), s in
                                               zip(geo.pads, geo.in_size))
-    return out[crop]
+    return xp.ascontiguousarray(out[crop].swapaxes(0, 1))
 
 
-def _rows(y):
-    """(N, O, *out) -> (N·P, O)."""
-    return _xp(y).moveaxis(y, 1, -1).reshape(-1, y.shape[1])
+def _channels_first(y):
+    """(N, O, *out) -> (O, N·P)."""
+    xp = _xp(y)
+    return xp.ascontiguousarray(y.swapaxes(0, 1)).reshape(y.shape[1], -1)
 
 
-def _unrows(rows, n, geo):
-    """(N·P, O) -> contiguous (N, O, *out)."""
+def _batch_first(rows, n, geo):
+    """(O, N·P) -> contiguous (N, O, *out)."""
     xp = _xp(rows)
-    y = rows.reshape((n,) + geo.out_size + (rows.shape[1],))
-    return xp.ascontiguousarray(xp.moveaxis(y, -1, 1))
+    return xp.ascontiguousarray(rows.reshape((rows.shape[0], n) + geo.out_size).swapaxes(0, 1))
 
 
-def _grouped_matmul(a, b, groups):
-    """(M, g·A) @ blocks (g, A, B) -> (M, g·B), one product per group."""
-    xp = _xp(a)
-    m = a.shape[0]
-    out = xp.matmul(a.reshape(m, groups, -1).transpose(1, 0, 2), b)
-    return out.transpose(1, 0, 2).reshape(m, -1)
+def _by_group(a, groups):
+    """(g·A, B) -> (g, A, B): the rows of each group as one matrix of a batched product."""
+    return a.reshape(groups, a.shape[0] // groups, a.shape[1])
 
 
 # ----------------------------------------------------------------------------- the three maps
 def _conv_forward(x, w, geo, bias=None):
+    """Y (O, N·P) = W (O, C·K) · cols (C·K, N·P), per group."""
     cols = im2col(x, geo)
-    o = w.shape[0]
-    g = geo.groups
+    o, g = w.shape[0], geo.groups
+    w2 = w.reshape(o, -1)
     if g == 1:
-        rows = cols @ w.reshape(o, -1).T
+        rows = w2 @ cols
     else:
-        rows = _grouped_matmul(cols, w.reshape(g, o // g, -1).transpose(0, 2, 1), g)
+        rows = _xp(x).matmul(_by_group(w2, g), _by_group(cols, g)).reshape(o, -1)
     if bias is not None:
-        rows += bias
-    return _unrows(rows, x.shape[0], geo)
+        rows += bias[:, None]
+    return _batch_first(rows, x.shape[0], geo)
 
 
 def _conv_adjoint(y, w, geo, in_channels):
-    rows = _rows(y)
-    o = w.shape[0]
-    g = geo.groups
+    """cols (C·K, N·P) = Wᵀ · Y, per group, then col2im."""
+    o, g = w.shape[0], geo.groups
+    w2 = w.reshape(o, -1)
+    rows = _channels_first(y)
     if g == 1:
-        cols = rows @ w.reshape(o, -1)
+        cols = w2.T @ rows
     else:
-        cols = _grouped_matmul(rows, w.reshape(g, o // g, -1), g)
+        cols = _xp(y).matmul(_by_group(w2, g).transpose(0, 2, 1),
+                             _by_group(rows, g)).reshape(-1, rows.shape[1])
     return col2im(cols, y.shape[0], in_channels, geo, y.dtype)
 
 
 def _conv_weight_grad(x, gy, geo, weight_shape):
+    """∂L/∂W (O, C·K) = G (O, N·P) · colsᵀ, per group."""
     cols = im2col(x, geo)
-    rows = _rows(gy)
+    rows = _channels_first(gy)
     g = geo.groups
     if g == 1:
-        gw = rows.T @ cols
+        gw = rows @ cols.T
     else:
-        xp = _xp(x)
-        m = rows.shape[0]
-        gw = xp.matmul(rows.reshape(m, g, -1).transpose(1, 2, 0),
-                       cols.reshape(m, g, -1).transpose(1, 0, 2))
+        gw = _xp(x).matmul(_by_group(rows, g), _by_group(cols, g).transpose(0, 2, 1))
     return gw.reshape(weight_shape)
 
 
