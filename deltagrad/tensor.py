@@ -323,6 +323,8 @@ class Tensor:
         if r.shape != self._data.shape:
             raise RuntimeError(f"{op}: output with shape {self._data.shape} doesn't match the "
                                f"broadcast shape {r.shape}")
+        if result.grad_fn is not None:
+            _snapshot_saved_self(result.grad_fn, self)
         if self._data.ndim == 0:
             self._data = backend.array_module(r).asarray(r, dtype=self._data.dtype).copy()
         else:
@@ -381,6 +383,20 @@ class Tensor:
             if k not in ("__weakref__", "__dict__"):
                 setattr(self, k, getattr(fresh, k))
         self._requires_grad = state["requires_grad"]
+
+
+def _snapshot_saved_self(node, t):
+    """Before ``t`` is overwritten by an in-place op whose node saved ``t`` itself (``x.mul_(y)``
+    needs the old x for y's gradient), give the node a copy of the old value at the old place
+    in the graph (PyTorch's ``original_self``)."""
+    saved = getattr(node, "_saved", None)
+    if not saved:
+        return
+    for i, item in enumerate(saved):
+        if item[0] == "in" and item[1] is t:
+            old = _make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr)
+            old._acc = t._acc
+            saved[i] = ("in", old, 0)
 
 
 class Size(tuple):
@@ -672,5 +688,8 @@ def randint_like(input, low, high=None, dtype=None, device=None):
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
                    device=device or input.device)
 
+
+from .autograd import function as _function  # noqa: E402
+_function._bind_tensor(Tensor, _make)
 
 from . import ops as _ops  # noqa: E402,F401  (attaches the operation methods to Tensor)

@@ -14,38 +14,21 @@ from .function import AccumulateGrad
 from .grad_mode import set_grad_enabled
 
 
-def _sum_to_meta(g, meta):
-    shape, dtype = meta
-    if g.shape != shape:
+def _sum_to_meta(g, shape, dtype):
+    """The gradient of an input: broadcasting undone (summed back to ``shape``), same dtype."""
+    if g._data.shape != shape:
         from ..ops.shape import sum_to
         g = sum_to(g, shape)
-    if g.dtype != dtype:
+    if g._data.dtype != dtype:
         g = g.to(dtype)
     return g
 
 
-def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=None,
-                 allow_unused: bool = False):
-    """Backpropagate ``seeds`` from ``roots`` (Tensors).
-
-    Without ``targets`` the gradients accumulate into the leaves' ``.grad``; with targets
-    (a list of Tensors) they are returned instead, in order, and ``.grad`` is left alone.
-    """
-    from ..tensor import Tensor
-    root_edges = []
-    for t, s in zip(roots, seeds):
-        if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
-                               "grad_fn: call requires_grad_() on a leaf before building the graph")
-        from .function import _edge
-        root_edges.append((_edge(t), s))
-
-    # ---- 1. dependency counts over the reachable graph (iterative DFS)
+def _graph(root_nodes):
+    """Every node reachable from the roots, with its number of incoming edges (iterative DFS)."""
     deps: dict = {}
-    seen = set()
-    stack = [e[0][0] for e in root_edges]
-    for n in stack:
-        seen.add(n)
+    seen = set(root_nodes)
+    stack = list(seen)
     order = []
     while stack:
         node = stack.pop()
@@ -58,82 +41,131 @@ def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=N
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
+    return deps, order
 
-    # ---- which nodes matter when only some targets are wanted
-    captured = None
-    needed = None
+
+def _needed(order, target_nodes):
+    """Nodes from which some target is reachable: a walk over the reversed edges (a DFS
+    preorder is no topological order, so a single sweep would miss shared subgraphs)."""
+    parents: dict = {}
+    for node in order:
+        for edge in node.next_edges:
+            if edge is not None:
+                parents.setdefault(edge[0], []).append(node)
+    needed = set(target_nodes)
+    stack = list(needed)
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if parent not in needed:
+                needed.add(parent)
+                stack.append(parent)
+    return needed
+
+
+def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=None,
+                 allow_unused: bool = False):
+    """Backpropagate ``seeds`` from ``roots`` (Tensors).
+
+    Without ``targets`` the gradients accumulate into the leaves' ``.grad``; with targets
+    (a list of Tensors) they are returned instead, in order, and ``.grad`` is left alone.
+    """
+    from ..tensor import Tensor, _make
+    from .function import _edge
+    root_edges = []
+    for i, (t, s) in enumerate(zip(roots, seeds)):
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have "
+                               "a grad_fn: call requires_grad_() on a leaf before building the "
+                               "graph (or compute it outside no_grad())")
+        root_edges.append((_edge(t), s))
+
+    deps, order = _graph([e[0][0] for e in root_edges])
+
+    captured = target_keys = needed = None
     if targets is not None:
-        from .function import _edge
         target_keys = {}
         for i, t in enumerate(targets):
             if not t.requires_grad:
                 raise RuntimeError(f"autograd.grad: input {i} does not require grad")
             target_keys.setdefault(_edge(t), []).append(i)
         captured = [None] * len(targets)
-        target_nodes = {k[0] for k in target_keys}
-        # a node is needed if some target is reachable from it; parents of needed nodes are needed
-        needed = set()
-        for node in reversed(order):
-            if node in target_nodes or any(e is not None and e[0] in needed for e in node.next_edges):
-                needed.add(node)
+        needed = _needed(order, {k[0] for k in target_keys})
+    del order
 
-    # ---- 2. run nodes whose inputs are complete
     buffers: dict = {}
     for (node, nr), seed in root_edges:
-        _accumulate_into(buffers, node, nr, seed)
-    ready = [e[0][0] for e in root_edges if deps.get(e[0][0], 0) == 0]
-    ready = list(dict.fromkeys(ready))
+        slot = buffers.get(node)
+        if slot is None:
+            slot = buffers[node] = [None] * node._n_outputs
+        slot[nr] = seed if slot[nr] is None else slot[nr] + seed
+    ready = list(dict.fromkeys(e[0][0] for e in root_edges if deps.get(e[0][0], 0) == 0))
     given_out = {id(s._data) for s in seeds}  # arrays that must not become a leaf's .grad as is
 
     with set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
-            if grads is None:
-                grads = [None] * node._n_outputs
             if targets is not None:
-                for nr, g in enumerate(grads):
-                    idx = target_keys.get((node, nr))
-                    if idx is not None:
-                        for i in idx:
-                            captured[i] = g
-                if not any(e is not None and e[0] in needed for e in node.next_edges):
-                    _release_children(node, deps, ready, buffers, retain_graph)
+                if grads is not None:
+                    for nr, g in enumerate(grads):
+                        idx = target_keys.get((node, nr))
+                        if idx is not None:
+                            for i in idx:
+                                captured[i] = g
+                if node not in needed or all(e is None or e[0] not in needed
+                                             for e in node.next_edges):
+                    _release_children(node, deps, ready)
                     continue
-            if all(g is None for g in grads):  # nothing flows through this node
-                _release_children(node, deps, ready, buffers, retain_graph)
+            if grads is None:  # nothing flows through this node
+                _release_children(node, deps, ready)
                 continue
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 if targets is None and grads[0] is not None:
                     _accumulate_leaf(node.variable, grads[0], given_out, create_graph)
                 continue
-            retained = getattr(node, "_retained", None)
-            if retained:
+            retained = node._retained
+            if retained and targets is None:
                 for nr, ref in retained.items():
                     t = ref()
-                    if t is not None and grads[nr] is not None and targets is None:
+                    if t is not None and grads[nr] is not None:
                         _accumulate_leaf(t, grads[nr], given_out, create_graph)
-            if node.materialize_grads and any(g is None for g in grads):
+            if node._n_outputs > 1 and node.materialize_grads and \
+                    any(g is None for g in grads):
                 grads = _materialize(node, grads)
             in_grads = node.backward(*grads)
-            if not isinstance(in_grads, tuple):
+            if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
-            if len(in_grads) < len(node.next_edges):
+            edges = node.next_edges
+            if len(in_grads) < len(edges):
                 raise RuntimeError(f"{node.name()}: backward returned {len(in_grads)} gradients, "
-                                   f"expected {len(node.next_edges)}")
+                                   f"expected {len(edges)}")
             if not retain_graph:
                 node.release()
-            for edge, g, meta in zip(node.next_edges, in_grads, node._inputs_meta):
+            metas = node._inputs_meta
+            for i, edge in enumerate(edges):
                 if edge is None:
                     continue
                 nxt, nr = edge
+                g = in_grads[i]
                 if g is not None:
                     if not isinstance(g, Tensor):
-                        raise TypeError(f"{node.name()}: backward must return Tensors or None")
-                    g = _sum_to_meta(g, meta)
-                    _accumulate_into(buffers, nxt, nr, g)
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
+                        raise TypeError(f"{node.name()}: backward must return Tensors or None, "
+                                        f"got {type(g).__name__} for input {i}")
+                    shape, dtype = metas[i]
+                    g = _sum_to_meta(g, shape, dtype)
+                    slot = buffers.get(nxt)
+                    if slot is None:
+                        slot = buffers[nxt] = [None] * nxt._n_outputs
+                    prev = slot[nr]
+                    if prev is None:
+                        slot[nr] = g
+                    elif create_graph:
+                        slot[nr] = prev + g
+                    else:  # a new array: never write into a gradient someone else may hold
+                        slot[nr] = _make(prev._data + g._data)
+                c = deps[nxt] - 1
+                deps[nxt] = c
+                if c == 0:
                     ready.append(nxt)
 
     if targets is not None:
@@ -145,7 +177,7 @@ def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=N
     return None
 
 
-def _release_children(node, deps, ready, buffers, retain_graph):
+def _release_children(node, deps, ready):
     for edge in node.next_edges:
         if edge is None:
             continue
@@ -153,13 +185,6 @@ def _release_children(node, deps, ready, buffers, retain_graph):
         deps[nxt] -= 1
         if deps[nxt] == 0:
             ready.append(nxt)
-
-
-def _accumulate_into(buffers, node, nr, g):
-    slot = buffers.get(node)
-    if slot is None:
-        slot = buffers[node] = [None] * node._n_outputs
-    slot[nr] = g if slot[nr] is None else slot[nr] + g
 
 
 def _materialize(node, grads):
@@ -177,7 +202,7 @@ def _accumulate_leaf(t, g, given_out, create_graph):
     """``t.grad += g`` without ever aliasing another tensor's gradient."""
     if not create_graph:
         g = g.detach()
-    if t.grad is None:
+    if t._grad is None:
         a = g._data
         if id(a) in given_out or a.base is not None or not a.flags.owndata:
             g = g.clone() if create_graph else g._copy_detached()

@@ -23,6 +23,8 @@ class Function:
 
     #: replace ``None`` output gradients by zeros before ``backward`` (multi-output ops)
     materialize_grads = True
+    #: output number -> weak reference to a non-leaf output whose ``.grad`` is kept
+    _retained = None
 
     def __init__(self):
         self.needs_input_grad = ()
@@ -31,54 +33,78 @@ class Function:
     # ------------------------------------------------------------------ building
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run forward on the inputs' arrays and, if any input needs a gradient, record a node."""
-        from ..tensor import Tensor, _make
-        ctx = cls()
+        """Run forward on the inputs' arrays and, if any input needs a gradient, record a node.
+
+        This is the hot path of every operation: plain loops, no properties, no Size objects.
+        """
+        ctx = _new(cls)
         arrays = []
         record = False
-        needs = []
         device = None
         for t in inputs:
-            if not isinstance(t, Tensor):
+            if not isinstance(t, _Tensor):
                 raise TypeError(f"{cls.__name__}: expected Tensor inputs, got {type(t).__name__}")
             arrays.append(t._data)
-            r = t.requires_grad
-            needs.append(r)
-            record = record or r
+            if t._requires_grad:
+                record = True
             dev = t._device
-            if device is None:
-                device = dev
-            elif dev != device:
-                raise RuntimeError(f"{cls.__name__}: expected all tensors on the same device, "
-                                   f"found {device} and {dev}")
+            if dev is not device:
+                if device is None:
+                    device = dev
+                elif dev != device:
+                    raise RuntimeError(f"{cls.__name__}: expected all tensors on the same device, "
+                                       f"found {device} and {dev}")
         record = record and _state.enabled
-        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        ctx.needs_input_grad = tuple([t._requires_grad for t in inputs]) if record \
+            else (False,) * len(inputs)
         ctx._recording = record
         ctx._saved = None
         out = cls.forward(ctx, *arrays, **params)
-        multi = isinstance(out, tuple)
-        outs = out if multi else (out,)
+        if type(out) is not tuple:
+            if not record:
+                return _make(out)
+            ctx._n_outputs = 1
+            ctx._record_inputs(inputs, arrays)
+            res = _make(out, True, ctx, 0) if out.dtype.kind in "fc" else _make(out)
+            if ctx._saved is not None:
+                if ctx._resolve_saved(inputs, arrays, (out,)):
+                    ctx._watch_saved_outputs((res,))
+            return res
         if not record:
-            res = tuple(_make(o) for o in outs)
-            return res if multi else res[0]
-        ctx._inputs_meta = tuple((t.shape, t.dtype) if n else None for t, n in zip(inputs, needs))
-        ctx.next_edges = tuple(_edge(t) if n else None for t, n in zip(inputs, needs))
-        ctx._n_outputs = len(outs)
-        if multi:
-            from ..backend import array_module
-            ctx._output_meta = tuple((o.shape, o.dtype, array_module(o)) for o in outs)
+            return tuple([_make(o) for o in out])
+        ctx._n_outputs = len(out)
+        ctx._record_inputs(inputs, arrays)
+        from ..backend import array_module
+        ctx._output_meta = tuple((o.shape, o.dtype, array_module(o)) for o in out)
+        res = tuple([_make(o, True, ctx, i) if o.dtype.kind in "fc" else _make(o)
+                     for i, o in enumerate(out)])
         if ctx._saved is not None:
-            ctx._resolve_saved(inputs, arrays, outs)
-        res = tuple(_make(o, True, ctx, i) if _differentiable(o) else _make(o)
-                    for i, o in enumerate(outs))
-        return res if multi else res[0]
+            if ctx._resolve_saved(inputs, arrays, out):
+                ctx._watch_saved_outputs(res)
+        return res
+
+    def _record_inputs(self, inputs, arrays):
+        """The edges to the inputs' nodes and their (shape, dtype) for the engine."""
+        self._inputs_meta = tuple([(a.shape, a.dtype) for a in arrays])
+        edges = []
+        for t in inputs:
+            if not t._requires_grad:
+                edges.append(None)
+            elif t.grad_fn is not None:
+                edges.append((t.grad_fn, t._output_nr))
+            else:
+                edges.append(_edge(t))
+        self.next_edges = tuple(edges)
 
     def save_for_backward(self, *arrays):
         if self._recording:
             self._saved = arrays
 
     def _resolve_saved(self, inputs, arrays, outs):
+        """Classify what forward saved: an input (kept as its Tensor, with its version), an
+        output (kept as its array) or a constant. True if an output was saved."""
         resolved = []
+        has_out = False
         for a in self._saved:
             kind = None
             if a is not None:
@@ -90,15 +116,24 @@ class Function:
                     for j, o in enumerate(outs):
                         if a is o:
                             kind = ("out", a, j)
+                            has_out = True
                             break
             resolved.append(kind if kind is not None else ("const", a))
         self._saved = resolved
+        return has_out
+
+    def _watch_saved_outputs(self, res):
+        """A saved output is kept as its array (no cycle); a weak reference to its Tensor lets
+        backward notice when the output was modified in place (its version moved on)."""
+        saved = self._saved
+        for k, item in enumerate(saved):
+            if item[0] == "out" and len(item) == 3:
+                saved[k] = ("out", item[1], item[2], weakref.ref(res[item[2]]))
 
     # ------------------------------------------------------------------ backward
     @property
     def saved_tensors(self):
         """The saved arrays as Tensors: inputs keep their graph, outputs point at this node."""
-        from ..tensor import _make
         if self._saved is None:
             if getattr(self, "_released", False):
                 raise RuntimeError(
@@ -118,6 +153,12 @@ class Function:
                         f"{t._version}, expected version {version})")
                 out.append(t)
             elif kind == "out":
+                t = item[3]()
+                if t is not None and t._version != 0:
+                    raise RuntimeError(
+                        f"{type(self).__name__}: its output, needed for gradient computation, "
+                        f"has been modified by an in-place operation (shape {tuple(t.shape)}, "
+                        f"version {t._version}, expected version 0)")
                 out.append(_make(item[1], True, self, item[2]))
             else:
                 out.append(None if item[1] is None else _make(item[1]))
@@ -139,6 +180,16 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name()}>"
+
+
+_new = object.__new__
+_Tensor = None  # bound by deltagrad.tensor once Tensor exists (it imports this module first)
+_make = None
+
+
+def _bind_tensor(tensor_cls, make):
+    global _Tensor, _make
+    _Tensor, _make = tensor_cls, make
 
 
 class AccumulateGrad:

@@ -81,10 +81,15 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     n = 1
     for d in dims:
         n *= x.shape[d]
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"var(): expected a floating point tensor, got {x.dtype}")
     dev = x - mean(x, dims, keepdim=True)
-    denom = max(n - correction, 0)
+    denom = builtins.max(n - correction, 0)
     s = Sum.apply(dev * dev, dims=dims, keepdim=keepdim)
-    return s * (1.0 / denom) if denom > 0 else s * float("nan")
+    if denom > 0:
+        return s * (1.0 / denom)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 degrees of freedom: inf or nan
+        return s / 0.0
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -176,6 +181,8 @@ def min(x, dim=None, keepdim=False):
 
 def _arg(x, dim, keepdim, fn, op):
     a = x._data
+    if a.dtype == backend.bool_:
+        raise RuntimeError(f"{op}(): does not support bool input (shape {tuple(x.shape)})")
     if dim is None:
         if a.size == 0:
             raise RuntimeError(f"{op}(): expected a non-empty tensor")
@@ -225,30 +232,43 @@ def logsumexp(x, dim=None, keepdim=False):
 
 
 class Prod(Function):
-    """Π over ``dims``; ∂/∂x_i = Π_{j≠i} x_j (computed without dividing, so zeros are fine)."""
+    """Π over ``dims``; ∂/∂x_i = Π_{j≠i} x_j.
+
+    Without zeros this is out / x_i (differentiable again, so double backward works); with
+    zeros the products of the others come from exclusive cumulative products (no division).
+    """
 
     def forward(ctx, x, dim, keepdim):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        out = x.prod() if dim is None else x.prod(axis=dim, keepdims=keepdim)
         if ctx._recording:
-            xp = _xp(x)
-            ax = dim if dim is not None else 0
-            flat = x.reshape(-1) if dim is None else x
-            ones = xp.ones_like(xp.take(flat, [0], axis=ax))
-            before = xp.cumprod(xp.concatenate([ones, xp.take(flat, range(flat.shape[ax] - 1),
-                                                              axis=ax)], axis=ax), axis=ax)
-            rev = xp.flip(flat, axis=ax)
-            after = xp.flip(xp.cumprod(xp.concatenate(
-                [ones, xp.take(rev, range(flat.shape[ax] - 1), axis=ax)], axis=ax), axis=ax),
-                axis=ax)
-            ctx.save_for_backward((before * after).reshape(x.shape))
-        if dim is None:
-            return x.prod()
-        return x.prod(axis=dim, keepdims=keepdim)
+            ctx.has_zero = bool((x == 0).any())
+            ctx.save_for_backward(_prod_of_others(x, dim) if ctx.has_zero else x,
+                                  None if ctx.has_zero else out)
+        return out
 
     def backward(ctx, g):
-        others, = ctx.saved_tensors
+        first, out = ctx.saved_tensors
         dims = tuple(range(len(ctx.shape))) if ctx.dim is None else (ctx.dim,)
-        return _expand_back(g, ctx.shape, dims, ctx.keepdim) * others
+        keep = ctx.keepdim and ctx.dim is not None
+        g = _expand_back(g, ctx.shape, dims, keep)
+        if ctx.has_zero:
+            return g * first
+        return g * _expand_back(out, ctx.shape, dims, keep) / first
+
+
+def _prod_of_others(x, dim):
+    """Π_{j≠i} x_j along ``dim`` (all elements if None) as exclusive cumulative products."""
+    xp = _xp(x)
+    ax = 0 if dim is None else dim
+    flat = x.reshape(-1) if dim is None else x
+    n = flat.shape[ax]
+    ones = xp.ones_like(xp.take(flat, [0], axis=ax))
+    head = xp.take(flat, range(n - 1), axis=ax)
+    before = xp.cumprod(xp.concatenate([ones, head], axis=ax), axis=ax)
+    tail = xp.take(xp.flip(flat, axis=ax), range(n - 1), axis=ax)
+    after = xp.flip(xp.cumprod(xp.concatenate([ones, tail], axis=ax), axis=ax), axis=ax)
+    return (before * after).reshape(x.shape)
 
 
 def prod(x, dim=None, keepdim=False, dtype=None):
