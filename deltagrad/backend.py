@@ -167,6 +167,28 @@ def to_numpy(array) -> np.ndarray:
     return array if isinstance(array, np.ndarray) else array.get()
 
 
+class ConversionShortcuts:
+    """``x.cpu()``, ``x.cuda()``, ``x.float()``, ``x.double()``, ``x.half()`` as shorthands of
+    ``x.to(...)``, for everything with a ``to`` (tensors and modules)."""
+
+    __slots__ = ()
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def float(self):
+        return self.to(float32)
+
+    def double(self):
+        return self.to(float64)
+
+    def half(self):
+        return self.to(float16)
+
+
 # ----------------------------------------------------------------------------- RNG
 class Generator:
     """A seeded source of random numbers (``torch.Generator``), backed by NumPy's PCG64."""

@@ -40,7 +40,7 @@ def _make(data, requires_grad=False, grad_fn=None, output_nr=0, cls=None):
     return t
 
 
-class Tensor:
+class Tensor(backend.ConversionShortcuts):
     """A multi-dimensional array that records the operations applied to it."""
 
     __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
@@ -273,21 +273,6 @@ class Tensor:
         if copy and out is self:
             out = self.clone()
         return out
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self, device=None):
-        return self.to("cuda" if device is None else f"cuda:{device}")
-
-    def float(self):
-        return self.to(backend.float32)
-
-    def double(self):
-        return self.to(backend.float64)
-
-    def half(self):
-        return self.to(backend.float16)
 
     def long(self):
         return self.to(backend.int64)
