@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
+from ..autograd import grad_mode as _grad_mode
 from ..tensor import Tensor, _make, result_type
 
 _pybool = builtins.bool
@@ -412,6 +413,8 @@ class Relu(Function):
 
     def backward(ctx, g):
         out, = ctx.saved_tensors
+        if not _grad_mode.is_grad_enabled():  # plain backward: one array product, no graph
+            return _make(g._data * (out._data > 0))
         return g * (out > 0)
 
 

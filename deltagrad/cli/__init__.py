@@ -1,0 +1,234 @@
+"""The ``deltagrad`` command.
+
+::
+
+    deltagrad list
+    deltagrad train EXPERIMENT [--dataset D] [--epochs N] [--batch-size B] [--lr LR]
+                    [--optimizer NAME] [--seed S] [--val-fraction F] [--device cpu|cuda]
+                    [--out DIR] [--resume | --force]
+    deltagrad evaluate RUN [--weights last|best] [--json]
+    deltagrad report RUN [--weights last|best]
+    deltagrad summary ...            (deltagrad.analysis.summary_cli)
+
+Exit status: 0 success, 1 a run that failed (diverged, corrupted checkpoint, missing data),
+2 a usage error (unknown experiment, bad number, folder in use).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        raise SystemExit(f"deltagrad: error: {message}") from None
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _nonnegative_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (v > 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return v
+
+
+def _fraction(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="deltagrad", description="Train, evaluate and inspect the course's "
+                "models with deltagrad (a NumPy deep-learning framework).")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    sub.add_parser("list", help="list the registered experiments")
+
+    t = sub.add_parser("train", help="train an experiment into a run folder",
+                       description="Train a registered experiment. Settings not given come "
+                       "from the experiment (see `deltagrad list`). A run folder holds "
+                       "config.json, metrics.jsonl, checkpoint.npz, best.npz and log.txt.")
+    t.add_argument("experiment", metavar="EXPERIMENT", help="name from `deltagrad list`")
+    t.add_argument("--dataset", help="fashion-mnist, digits or auto (default: the "
+                   "experiment's; auto = Fashion-MNIST when installed, else digits)")
+    t.add_argument("--epochs", type=_positive_int, help="number of epochs (total, also when "
+                   "resuming)")
+    t.add_argument("--batch-size", type=_positive_int, dest="batch_size")
+    t.add_argument("--lr", type=_positive_float, help="learning rate")
+    t.add_argument("--optimizer", type=str.lower, help="sgd, adam, adamw, rmsprop, ...")
+    t.add_argument("--seed", type=_nonnegative_int)
+    t.add_argument("--val-fraction", type=_fraction, dest="val_fraction",
+                   help="share of the training set held out for validation (default: the "
+                   "experiment's)")
+    t.add_argument("--device", help="cpu (default) or cuda (needs CuPy)")
+    t.add_argument("--out", help="run folder (default: runs/EXPERIMENT-YYYYmmdd-HHMMSS)")
+    g = t.add_mutually_exclusive_group()
+    g.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint")
+    g.add_argument("--force", action="store_true",
+                   help="train into a non-empty --out, replacing the run files there")
+
+    e = sub.add_parser("evaluate", help="test loss/accuracy and confusion matrix of a run")
+    e.add_argument("run", metavar="RUN", help="run folder")
+    e.add_argument("--weights", choices=("last", "best"), default="last",
+                   help="last checkpoint (default) or best.npz")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    r = sub.add_parser("report", help="write RUN/report.html (curves, confusion matrix, "
+                       "predictions)")
+    r.add_argument("run", metavar="RUN", help="run folder")
+    r.add_argument("--weights", choices=("last", "best"), default="best",
+                   help="weights for the confusion matrix and predictions (default best)")
+
+    from .sample import add_parser as _add_sample_parser  # deltagrad sample (recurrent LMs)
+    _add_sample_parser(sub)
+
+    sub.add_parser("summary", help="layer table of a model (shapes, parameters, FLOPs); "
+                   "see `deltagrad summary --help`")
+    return p
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_list(args) -> int:
+    from ..experiments import experiments
+    exps = experiments()
+    width = max(len(e.name) for e in exps)
+    for e in exps:
+        print(f"{e.name:<{width}}  {e.summary}; {e.task}, {e.optimizer} lr {e.lr:g}, "
+              f"{e.epochs} epochs -- {e.shows}")
+    return EXIT_OK
+
+
+def cmd_train(args) -> int:
+    from ..experiments import get_experiment
+    from ..train.trainer import train
+
+    experiment = get_experiment(args.experiment)
+    if args.resume and not args.out:
+        raise _Usage("--resume needs --out RUN (the folder of the run to continue)")
+    out = args.out or f"runs/{experiment.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    overrides = {k: getattr(args, k) for k in ("dataset", "epochs", "batch_size", "lr",
+                                               "optimizer", "seed", "val_fraction", "device")}
+    train(experiment, out, overrides, resume=args.resume, force=args.force,
+          argv=["deltagrad"] + list(args.argv))
+    return EXIT_OK
+
+
+def _format_confusion(matrix, classes) -> str:
+    labels = [str(c)[:10] for c in classes]
+    w = max(6, max(len(x) for x in labels), len(str(max(max(r) for r in matrix))))
+    lines = ["confusion matrix (rows: true class, columns: predicted class)",
+             "   " + " ".join(f"{i:>{w}}" for i in range(len(classes)))]
+    for i, (label, row) in enumerate(zip(labels, matrix)):
+        lines.append(f"{i:>2} " + " ".join(f"{v:>{w}}" for v in row) + f"  {label}")
+    return "\n".join(lines)
+
+
+def cmd_evaluate(args) -> int:
+    from ..train.trainer import evaluate_run
+    r = evaluate_run(args.run, args.weights)
+    r.pop("predictions", None)
+    if args.json:
+        print(json.dumps(r))
+        return EXIT_OK
+    print(f"{r['experiment']} on {r['dataset']} ({r['weights']} weights, epoch {r['epoch']}, "
+          f"{r['test_samples']} test samples)")
+    print(f"test_loss {r['test_loss']:.4f}")
+    if "test_accuracy" in r:
+        print(f"test_accuracy {r['test_accuracy']:.4f}")
+        print(_format_confusion(r["confusion_matrix"], r["classes"]))
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from ..report import write_report
+    path = write_report(args.run, weights=args.weights)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_summary(args) -> int:
+    try:
+        from ..analysis import summary_cli
+    except ImportError:
+        raise _Usage("`deltagrad summary` is not available in this build "
+                     "(deltagrad.analysis.summary_cli is missing)") from None
+    result = summary_cli(list(args.args))
+    return EXIT_OK if result is None else int(result)
+
+
+COMMANDS = {"list": cmd_list, "train": cmd_train, "evaluate": cmd_evaluate,
+            "report": cmd_report, "summary": cmd_summary}
+from .sample import cmd_sample as _cmd_sample  # noqa: E402
+COMMANDS["sample"] = _cmd_sample
+
+
+class _Usage(Exception):
+    """A usage mistake found after parsing."""
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``deltagrad`` console script; returns the exit status."""
+    from ..experiments import DatasetUnavailable, UnknownExperiment
+    from ..report.plots import MissingDependency
+    from ..train.checkpoint import CheckpointError
+    from ..train.run import RunError
+    from ..train.trainer import TrainingDiverged
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["summary"]:  # its options belong to summary_cli, even --help
+            args = argparse.Namespace(command="summary", args=argv[1:])
+        else:
+            args = build_parser().parse_args(argv)
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            return EXIT_USAGE
+        return EXIT_OK if e.code in (None, 0) else EXIT_USAGE
+    args.argv = argv
+    try:
+        return COMMANDS[args.command](args)
+    except (_Usage, UnknownExperiment, RunError) as e:
+        print(f"deltagrad {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (CheckpointError, TrainingDiverged, DatasetUnavailable, MissingDependency) as e:
+        print(f"deltagrad {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"deltagrad {args.command}: interrupted (the last finished epoch's checkpoint "
+              "is kept; continue with --resume)", file=sys.stderr)
+        return 130

@@ -1,0 +1,326 @@
+"""Scaled dot-product attention as one fused node (seed 004 §8.2).
+
+    A = softmax(Q Kᵀ · scale + M),   Attention(Q, K, V) = A V,   scale = 1/√D (default)
+
+for queries Q (…, T, D), keys K (…, T′, D), values V (…, T′, D′); M is an additive mask
+(0 where attending is allowed, −∞ where not). The score matrix, mask, softmax, dropout
+and the product with V are one :class:`ScaledDotProductAttention` node, so a step keeps
+only A (and the dropout mask) and the backward is four batched matrix products:
+
+    ∂L/∂V = Aᵀ δ,   ∂L/∂A = δ Vᵀ,   ∂L/∂S = A ⊙ (∂L/∂A − Σ_j (∂L/∂A)_j A_j),
+    ∂L/∂Q = scale · (∂L/∂S) K,   ∂L/∂K = scale · (∂L/∂S)ᵀ Q.
+
+A row whose keys are all masked gets weights 0 (PyTorch's ``_safe_softmax``), not NaN.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor, _make
+from .elementwise import _xp
+
+__all__ = ["scaled_dot_product_attention", "attention_mask_to_additive"]
+
+
+def _swap(a):
+    return a.swapaxes(-1, -2)
+
+
+def _causal_additive(xp, L, S, dtype):
+    """Top-left aligned causal mask: query i may attend keys j <= i (−∞ above the diagonal)."""
+    m = xp.zeros((L, S), dtype=dtype)
+    m[xp.triu(xp.ones((L, S), dtype=bool), 1)] = -np.inf
+    return m
+
+
+# The arrays below hold the weights transposed, Aᵀ of shape (…, T′, T): the softmax then
+# reduces over axis −2, which NumPy vectorises across rows (a max over the last axis of
+# short rows is ~4× slower), and every product with Aᵀ is a BLAS transpose flag.
+def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
+    """Forward on arrays: (O, Aᵀ, dropout(A)ᵀ) for q (…, T, D), k (…, T′, D), v (…, T′, D′)."""
+    st = xp.matmul(k, _swap(q))                       # Sᵀ = K Qᵀ, (…, T′, T)
+    st *= st.dtype.type(scale)
+    if mask is not None:
+        mt = _swap(mask)
+        if np.broadcast_shapes(mt.shape, st.shape) == st.shape:
+            st += mt
+        else:
+            st = st + mt
+    if causal:
+        st += _swap(_causal_additive(xp, st.shape[-1], st.shape[-2], st.dtype))
+    m = st.max(axis=-2, keepdims=True)
+    if not bool(xp.isfinite(m).all()):                # a query with every key masked
+        m = xp.where(xp.isfinite(m), m, 0)
+    st -= m
+    xp.exp(st, out=st)
+    z = st.sum(axis=-2, keepdims=True)
+    z[z == 0] = 1                                     # … gets weights 0, not 0/0
+    st /= z
+    adt = st
+    if keep is not None:
+        adt = st * keep
+        adt *= adt.dtype.type(keep_scale)
+    return xp.matmul(_swap(adt), v), st, adt
+
+
+def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need):
+    """Backward on arrays: (∂L/∂Q, ∂L/∂K, ∂L/∂V, ∂L/∂M) from δ = ∂L/∂O (and ∂L/∂dropout(A))."""
+    kp = None if keep is None else keep * keep.dtype.type(keep_scale)
+    gq = gk = gv = gm = None
+    if need[2]:
+        gv = xp.matmul(at * kp if kp is not None else at, g)     # Aᵀ δ
+    if need[0] or need[1] or need[3]:
+        dat = xp.matmul(v, _swap(g))                             # (δ Vᵀ)ᵀ
+        if ga is not None:
+            dat += _swap(ga)
+        if kp is not None:
+            dat *= kp
+        c = (dat * at).sum(axis=-2, keepdims=True)
+        dat -= c
+        dat *= at                                                # (∂L/∂S)ᵀ
+        if need[3]:
+            gm = _swap(dat).copy()
+        dat *= dat.dtype.type(scale)
+        if need[0]:
+            gq = xp.matmul(_swap(dat), k)
+        if need[1]:
+            gk = xp.matmul(dat, q)
+    return gq, gk, gv, gm
+
+
+class ScaledDotProductAttention(Function):
+    """O = dropout(softmax(Q Kᵀ · scale + M)) V, optionally also returning the weights
+    dropout(A) (a second output that may itself receive a gradient)."""
+
+    def forward(ctx, q, k, v, mask_input=None, *, mask, scale, causal, keep, keep_scale,
+                return_weights):
+        xp = _xp(q)
+        m = mask_input if mask_input is not None else mask
+        out, at, adt = _attend(xp, q, k, v, m, scale, causal, keep, keep_scale)
+        ctx.scale, ctx.keep_scale, ctx.causal, ctx.mask_const = scale, keep_scale, causal, mask
+        ctx.save_for_backward(q, k, v, at, keep)
+        return (out, _swap(adt)) if return_weights else out
+
+    def backward(ctx, g, ga=None):
+        q, k, v, at, keep = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        if is_grad_enabled():
+            if len(need) > 3:
+                raise RuntimeError("scaled_dot_product_attention: double backward through a "
+                                   "mask that requires grad is not supported")
+            return _backward_graph(ctx, g, ga, q, k, v, keep)
+        grads = _attend_backward(_xp(g._data), g._data, None if ga is None else ga._data,
+                                 q._data, k._data, v._data, at._data,
+                                 None if keep is None else keep._data, ctx.keep_scale,
+                                 ctx.scale, tuple(need) + (len(need) > 3 and need[3],))
+        grads = tuple(None if a is None else _make(a) for a in grads)
+        return grads if len(need) > 3 else grads[:3]
+
+
+class PackedSelfAttention(Function):
+    """Self-attention on the packed projection [Q | K | V] of shape (N, T, 3E) with h heads:
+    returns Concat(head_1, …, head_h) of shape (N, T, E) (and the weights (N, h, T, T)).
+
+    Splitting the heads and merging them back are views and copies inside this one node,
+    so a layer's attention adds no split/transpose/concatenate nodes to the graph.
+    """
+
+    def forward(ctx, qkv, *, num_heads, mask, scale, causal, keep, keep_scale,
+                return_weights):
+        xp = _xp(qkv)
+        q, k, v = _unpack(qkv, num_heads)
+        out, at, adt = _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale)
+        N, L = qkv.shape[:2]
+        out = out.transpose(0, 2, 1, 3).reshape(N, L, qkv.shape[2] // 3)
+        ctx.num_heads = num_heads
+        ctx.scale, ctx.keep_scale, ctx.causal, ctx.mask_const = scale, keep_scale, causal, mask
+        ctx.save_for_backward(qkv, at, keep)
+        return (out, _swap(adt)) if return_weights else out
+
+    def backward(ctx, g, ga=None):
+        qkv, at, keep = ctx.saved_tensors
+        N, L, E3 = qkv.shape
+        H = ctx.num_heads
+        g4 = g.reshape(N, L, H, E3 // 3 // H).transpose(1, 2)
+        if is_grad_enabled():
+            q, k, v = (qkv.reshape(N, L, 3, H, E3 // 3 // H)[:, :, i].transpose(1, 2)
+                       for i in range(3))
+            gq, gk, gv = _backward_graph(ctx, g4, ga, q, k, v, keep, need=(True,) * 3)
+            from .shape import stack
+            return stack([gq.transpose(1, 2), gk.transpose(1, 2), gv.transpose(1, 2)],
+                         2).reshape(N, L, E3)
+        xp = _xp(g._data)
+        q, k, v = _unpack(qkv._data, H)
+        grads = _attend_backward(xp, g4._data, None if ga is None else ga._data, q, k, v,
+                                 at._data, None if keep is None else keep._data,
+                                 ctx.keep_scale, ctx.scale, (True, True, True, False))
+        out = xp.empty((N, L, 3, H, E3 // 3 // H), dtype=g.dtype)
+        for i in range(3):
+            out[:, :, i] = grads[i].transpose(0, 2, 1, 3)
+        return _make(out.reshape(N, L, E3))
+
+
+def _unpack(qkv, num_heads):
+    """(N, T, 3E) → three (N, h, T, E/h) views."""
+    N, L, E3 = qkv.shape
+    x = qkv.reshape(N, L, 3, num_heads, E3 // 3 // num_heads)
+    return tuple(x[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
+
+
+def _backward_graph(ctx, g, ga, q, k, v, keep, need=None):
+    """The same backward written with Tensor ops, recomputing A from Q and K, so a graph of
+    the backward is recorded (``create_graph=True``: double backward)."""
+    from .activation import softmax
+    need = ctx.needs_input_grad if need is None else need
+    xp = _xp(q._data)
+    s = q.matmul(k.mT) * ctx.scale
+    if ctx.mask_const is not None:
+        s = s + _make(ctx.mask_const)
+    if ctx.causal:
+        s = s + _make(_causal_additive(xp, s.shape[-2], s.shape[-1], s.dtype))
+    a = softmax(s, -1)
+    kp = None if keep is None else keep.mT * ctx.keep_scale
+    ad = a * kp if kp is not None else a
+    gv = ad.mT.matmul(g) if need[2] else None
+    da = g.matmul(v.mT)
+    if ga is not None:
+        da = da + ga
+    if kp is not None:
+        da = da * kp
+    ds = a * (da - (da * a).sum(-1, keepdim=True)) * ctx.scale
+    gq = ds.matmul(k) if need[0] else None
+    gk = ds.mT.matmul(q) if need[1] else None
+    return gq, gk, gv
+
+
+# ----------------------------------------------------------------------------- masks
+def attention_mask_to_additive(mask, dtype, op="scaled_dot_product_attention",
+                               true_means="attend"):
+    """A boolean or float mask as an additive float array (0 or −∞ for booleans).
+
+    ``true_means="attend"`` (SDPA's convention: True = may attend) or ``"ignore"``
+    (``nn.MultiheadAttention``'s attn_mask and key_padding_mask: True = masked out).
+    A float mask is added to the scores as it is.
+    """
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{op}: expected the mask to be a Tensor, got {type(mask).__name__}")
+    xp = _xp(mask._data)
+    if mask.dtype == np.bool_:
+        blocked = ~mask._data if true_means == "attend" else mask._data
+        out = xp.zeros(blocked.shape, dtype=dtype)
+        out[blocked] = -np.inf
+        return out
+    if mask.dtype.kind == "f":
+        return mask._data.astype(dtype, copy=False)
+    raise TypeError(f"{op}: only bool and floating masks are supported, got a mask of dtype "
+                    f"{mask.dtype}")
+
+
+def _check_mask_shape(op, mask, L, S, batch):
+    shape = tuple(mask.shape)
+    if mask.ndim < 2 or shape[-2] not in (1, L) or shape[-1] not in (1, S):
+        raise RuntimeError(f"{op}: attn_mask of shape {shape} does not broadcast to the "
+                           f"attention scores of shape {batch + (L, S)} (expected (..., {L}, {S}))")
+    try:
+        np.broadcast_shapes(shape, batch + (L, S))
+    except ValueError:
+        raise RuntimeError(f"{op}: attn_mask of shape {shape} does not broadcast to the "
+                           f"attention scores of shape {batch + (L, S)}") from None
+
+
+def _keep_mask(shape, p, dtype, device):
+    draw = backend.rng().random(shape, dtype=np.float32) >= p
+    return backend.to_device(draw.astype(dtype), device)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False, *,
+                                 need_weights=False):
+    """softmax(Q Kᵀ · scale + M) V with scale = 1/√D by default (PyTorch's
+    ``F.scaled_dot_product_attention``).
+
+    ``attn_mask``: boolean (True = may attend) or float (added to the scores), broadcastable
+    to (…, T, T′). ``is_causal``: query i attends keys j ≤ i (top-left aligned; not together
+    with ``attn_mask``). ``dropout_p``: dropout on the weights A (always applied, as in
+    PyTorch: pass 0 in evaluation). ``need_weights=True`` (deltagrad's extra) returns
+    ``(output, A)`` with the weights A after dropout (what ``nn.MultiheadAttention``
+    returns).
+    """
+    op = "scaled_dot_product_attention"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.ndim < 2 or t.dtype.kind != "f":
+            raise RuntimeError(f"{op}: {name} must be a floating tensor of at least 2 dims, got "
+                               f"shape {tuple(t.shape)} dtype {t.dtype}")
+    if not (query.dtype == key.dtype == value.dtype):
+        raise RuntimeError(f"{op}: query, key and value must have the same dtype, got "
+                           f"{query.dtype}, {key.dtype}, {value.dtype}")
+    L, E = query.shape[-2], query.shape[-1]
+    S = key.shape[-2]
+    if key.shape[-1] != E or value.shape[-2] != S:
+        raise RuntimeError(f"{op}: shapes do not fit: query {tuple(query.shape)}, key "
+                           f"{tuple(key.shape)}, value {tuple(value.shape)} (expected query "
+                           f"(..., L, E), key (..., S, E), value (..., S, Ev))")
+    if enable_gqa:
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hq % hk:
+            raise RuntimeError(f"{op}: enable_gqa needs query heads ({hq}) to be a multiple "
+                               f"of key heads ({hk})")
+        key = key.repeat_interleave(hq // hk, dim=-3)
+        value = value.repeat_interleave(hq // hk, dim=-3)
+    try:
+        batch = tuple(np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2]),
+                                          tuple(value.shape[:-2])))
+    except ValueError:
+        raise RuntimeError(f"{op}: batch dimensions of query {tuple(query.shape)}, key "
+                           f"{tuple(key.shape)} and value {tuple(value.shape)} do not "
+                           "broadcast") from None
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(f"{op}: pass either attn_mask or is_causal=True, not both")
+    scale = 1.0 / math.sqrt(E) if scale is None else float(scale)
+    mask_const, inputs = None, (query, key, value)
+    if attn_mask is not None:
+        _check_mask_shape(op, attn_mask, L, S, batch)
+        if attn_mask.requires_grad and attn_mask.dtype.kind == "f" and is_grad_enabled():
+            if attn_mask.dtype != query.dtype:
+                attn_mask = attn_mask.to(query.dtype)
+            inputs = inputs + (attn_mask,)
+        else:
+            mask_const = attention_mask_to_additive(attn_mask, query.dtype, op)
+    keep, keep_scale = None, 1.0
+    if dropout_p > 0.0:
+        keep_scale = 0.0 if dropout_p == 1.0 else 1.0 / (1.0 - dropout_p)
+        keep = _keep_mask(batch + (S, L), dropout_p, query.dtype, query.device)
+    return ScaledDotProductAttention.apply(*inputs, mask=mask_const, scale=scale,
+                                           causal=bool(is_causal), keep=keep,
+                                           keep_scale=keep_scale, return_weights=need_weights)
+
+
+def packed_self_attention(qkv, num_heads, additive_mask=None, dropout_p=0.0, is_causal=False,
+                          need_weights=False):
+    """Multi-head self-attention on the packed projection ``qkv`` = [Q | K | V] of shape
+    (N, T, 3E): returns Concat(head_1, …, head_h) (N, T, E), and the weights dropout(A) of
+    shape (N, h, T, T) when ``need_weights``. ``additive_mask`` is an array broadcastable to
+    (N, h, T, T) (0 or −∞, see :func:`attention_mask_to_additive`). Used by
+    ``nn.MultiheadAttention``; the scores are scaled by 1/√(E/h).
+    """
+    N, L, E3 = qkv.shape
+    if E3 % (3 * num_heads):
+        raise RuntimeError(f"packed_self_attention: last dim {E3} of qkv is not 3 × a multiple "
+                           f"of num_heads={num_heads}")
+    keep, keep_scale = None, 1.0
+    if dropout_p > 0.0:
+        keep_scale = 0.0 if dropout_p == 1.0 else 1.0 / (1.0 - dropout_p)
+        keep = _keep_mask((N, num_heads, L, L), dropout_p, qkv.dtype, qkv.device)
+    return PackedSelfAttention.apply(qkv, num_heads=num_heads, mask=additive_mask,
+                                     scale=1.0 / math.sqrt(E3 // 3 // num_heads),
+                                     causal=bool(is_causal), keep=keep, keep_scale=keep_scale,
+                                     return_weights=need_weights)

@@ -1,0 +1,403 @@
+"""The training loop behind ``deltagrad train``: one loop for every experiment.
+
+Per epoch: mini-batch gradient descent over the shuffled training set
+(θ ← optimizer step on ∇_θ (1/B) Σ ℓ(f_θ(xᵢ), yᵢ)), the scheduler's step, an evaluation
+on the validation and test sets, then, in this order, ``best.npz`` (if the score improved),
+``checkpoint.npz`` and one line of ``metrics.jsonl``.
+
+Reproducibility: ``dg.manual_seed(seed)`` before the model is built fixes the initial
+weights; shuffling draws from its own ``dg.Generator`` (seeded with ``seed``); both
+generators' states go into every checkpoint, so a resumed run continues with exactly the
+numbers an uninterrupted one would have used (bit for bit on the CPU).
+
+A non-finite loss stops training before anything is written, so the last checkpoint is the
+last good one.
+"""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import backend
+from ..autograd.grad_mode import no_grad
+from ..metrics import confusion_matrix
+from ..tensor import from_numpy
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .progress import ProgressBar
+from .run import RunDir, RunError, make_settings, merge_resume_settings
+from .tasks import get_task
+
+EVAL_BATCH = 1000
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or ±Inf; the last good checkpoint was kept."""
+
+
+@dataclass
+class Setup:
+    """Everything built from a run's settings."""
+
+    experiment: object
+    settings: dict
+    data: object
+    task: object
+    model: object
+    optimizer: object | None = None
+    scheduler: object | None = None
+    loader: object | None = None
+    loader_generator: object | None = None
+
+
+# ----------------------------------------------------------------------------- building
+def build_optimizer(name: str, params, lr: float, experiment):
+    """``dg.optim.<Name>(params, lr=lr, **kwargs)``; the experiment's extra arguments
+    (momentum, betas, ...) apply when its own optimizer is the one asked for."""
+    from .. import optim
+    classes = {c.lower(): getattr(optim, c) for c in dir(optim)
+               if isinstance(getattr(optim, c), type) and c.lower() != "optimizer"}
+    if name not in classes:
+        raise RunError(f"unknown --optimizer {name!r}; deltagrad.optim has "
+                       + ", ".join(sorted(classes)))
+    kwargs = dict(experiment.optimizer_kwargs) if name == experiment.optimizer else {}
+    return classes[name](params, lr=lr, **kwargs)
+
+
+def build(settings: dict, experiment, *, for_training: bool = True) -> Setup:
+    """Seed, load the data, build the model (and optimizer, scheduler and loader)."""
+    from ..experiments.data import with_validation
+    from ..utils.data import DataLoader, TensorDataset
+
+    seed = settings["seed"]
+    backend.manual_seed(seed)
+    data = with_validation(experiment.data(settings["dataset"]), settings["val_fraction"], seed)
+    task = get_task(experiment.task)
+    model = experiment.model(data)
+    if settings["device"] != "cpu":
+        model.to(settings["device"])
+    setup = Setup(experiment, settings, data, task, model)
+    if for_training:
+        setup.optimizer = build_optimizer(settings["optimizer"], model.parameters(),
+                                          settings["lr"], experiment)
+        if experiment.scheduler is not None:
+            setup.scheduler = experiment.scheduler(setup.optimizer, settings)
+        setup.loader_generator = backend.Generator().manual_seed(seed)
+        dataset = TensorDataset(from_numpy(data.x_train),
+                                from_numpy(task.target(data.y_train)))
+        setup.loader = DataLoader(dataset, batch_size=settings["batch_size"], shuffle=True,
+                                  generator=setup.loader_generator)
+    return setup
+
+
+# ----------------------------------------------------------------------------- evaluation
+def evaluate(model, task, x: np.ndarray, y: np.ndarray, device="cpu",
+             batch_size: int = EVAL_BATCH) -> dict:
+    """Mean loss over the whole set, accuracy and predictions (classifiers), in eval mode."""
+    was_training = model.training
+    model.eval()
+    total, preds = 0.0, []
+    targets = task.target(y)
+    try:
+        with no_grad():
+            for i in range(0, len(x), batch_size):
+                xb = from_numpy(x[i:i + batch_size])
+                yb = from_numpy(targets[i:i + batch_size])
+                if device != "cpu":
+                    xb, yb = xb.to(device), yb.to(device)
+                out = model(xb)
+                total += float(task.loss(out, yb).item()) * len(xb)
+                if task.has_accuracy:
+                    preds.append(task.predict(out))
+    finally:
+        model.train(was_training)
+    result = {"loss": total / max(len(x), 1)}
+    if task.has_accuracy:
+        predictions = np.concatenate(preds) if preds else np.zeros(0, np.int64)
+        result["accuracy"] = float((predictions == y).mean()) if len(y) else float("nan")
+        result["predictions"] = predictions
+    return result
+
+
+# ----------------------------------------------------------------------------- the loop
+def _state(setup: Setup, epoch: int, history: list, best: dict) -> dict:
+    return {
+        "experiment": setup.experiment.name,
+        "epoch": epoch,
+        "settings": setup.settings,
+        "model": dict(setup.model.state_dict()),
+        "optimizer": setup.optimizer.state_dict(),
+        "scheduler": None if setup.scheduler is None else {
+            k: v for k, v in setup.scheduler.state_dict().items() if not callable(v)},
+        "rng": {"global": backend.get_rng_state(),
+                "loader": setup.loader_generator.get_state()},
+        "history": history,
+        "best": best,
+    }
+
+
+def _restore(setup: Setup, state: dict, path: str) -> None:
+    if state.get("experiment") != setup.experiment.name:
+        raise CheckpointError(f"{path} belongs to experiment {state.get('experiment')!r}, "
+                              f"not {setup.experiment.name!r}")
+    try:
+        setup.model.load_state_dict(state["model"])
+        setup.optimizer.load_state_dict(state["optimizer"])
+        if setup.scheduler is not None:
+            setup.scheduler.load_state_dict(state["scheduler"])
+        backend.set_rng_state(state["rng"]["global"])
+        setup.loader_generator.set_state(state["rng"]["loader"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path} does not fit this run's model/optimizer "
+                              f"({type(e).__name__}: {e})") from None
+
+
+def _score(task, row: dict) -> tuple:
+    """(name, value, higher_is_better) of the model-selection score of an epoch."""
+    split = "val" if "val_loss" in row else "test"
+    if task.has_accuracy:
+        return f"{split}_accuracy", row[f"{split}_accuracy"], True
+    return f"{split}_loss", row[f"{split}_loss"], False
+
+
+class Printer:
+    """Prints to the stream and appends the same lines to log.txt."""
+
+    def __init__(self, run: RunDir, stream):
+        self.run, self.stream = run, stream
+
+    def __call__(self, message: str, log: bool = True) -> None:
+        print(message, file=self.stream, flush=True)
+        if log:
+            self.run.write_log(message)
+
+
+def _format_row(row: dict, epochs: int) -> str:
+    parts = [f"epoch {row['epoch']}/{epochs}", f"train_loss {row['train_loss']:.4f}"]
+    for key in ("train_accuracy", "val_loss", "val_accuracy", "val_perplexity", "test_loss",
+                "test_accuracy", "test_perplexity"):
+        if key in row:
+            parts.append(f"{key} {row[key]:.4f}")
+    parts += [f"lr {row['lr']:.3g}", f"{row['seconds']:.1f}s",
+              f"{row['samples_per_s']:,.0f} samples/s"]
+    return "  ".join(parts)
+
+
+def _prepare_fresh(run: RunDir, experiment, overrides: dict, force: bool) -> dict:
+    settings = make_settings(experiment, overrides)
+    run.ensure_writable()
+    existing = run.existing_files()
+    if existing and not force:
+        raise RunError(f"{run.path} is not empty (holds {', '.join(existing[:5])}"
+                       f"{', ...' if len(existing) > 5 else ''}); pass --resume to continue "
+                       "the run there, --force to replace its run files, or choose "
+                       "another --out")
+    return settings
+
+
+def _prepare_resume(run: RunDir, experiment, overrides: dict) -> tuple:
+    if not os.path.isdir(run.path):
+        raise RunError(f"nothing to resume: {run.path} does not exist")
+    if not os.path.exists(run.checkpoint):
+        raise RunError(f"nothing to resume in {run.path}: no checkpoint.npz (the run never "
+                       "finished an epoch); start it again without --resume "
+                       "(with --force to replace its files)")
+    saved = run.read_config()
+    if saved.get("experiment") != experiment.name:
+        raise RunError(f"{run.path} is a run of experiment {saved.get('experiment')!r}, "
+                       f"not {experiment.name!r}")
+    state = load_checkpoint(run.checkpoint, kind="checkpoint")
+    if overrides.get("dataset") == "auto":
+        overrides = dict(overrides, dataset=None)
+    settings = merge_resume_settings(saved["settings"], overrides)
+    make_settings(experiment, settings)  # validate (e.g. a new --epochs)
+    run.ensure_writable()
+    run.remove_stale_temp_files()
+    return settings, state
+
+
+def train(experiment, out: str, overrides: dict | None = None, *, resume: bool = False,
+          force: bool = False, stream=None, argv=None) -> list:
+    """Train (or resume) ``experiment`` into the folder ``out``; return the metrics rows.
+
+    Raises :class:`RunError` for bad settings or folders, :class:`CheckpointError` for a
+    bad checkpoint (left untouched), :class:`TrainingDiverged` for a NaN/Inf loss.
+    """
+    from ..experiments.data import resolve_dataset
+
+    stream = stream if stream is not None else sys.stdout
+    overrides = dict(overrides or {})
+    run = RunDir(out)
+    if resume:
+        settings, state = _prepare_resume(run, experiment, overrides)
+    else:
+        settings, state = _prepare_fresh(run, experiment, overrides, force), None
+    # "auto" picks an image dataset; any other name was checked against experiment.datasets
+    # (synthetic ones such as "xor" or "sine" are the experiment's own)
+    dataset, note = (resolve_dataset(settings["dataset"]) if settings["dataset"] == "auto"
+                     else (settings["dataset"], ""))
+    settings["dataset"] = dataset
+    say = Printer(run, stream)
+
+    setup = build(settings, experiment)
+    history, best = [], {}
+    if state is not None:
+        _restore(setup, state, run.checkpoint)
+        history, best = list(state["history"]), dict(state["best"])
+        run.write_metrics(history)  # drop lines of an epoch that was never checkpointed
+        say(f"resuming {experiment.name} in {run.path} after epoch {state['epoch']}")
+    else:
+        if force:  # only now that the data and model are ready
+            run.clear_run_files()
+        run.write_config({"experiment": experiment.name, "settings": settings,
+                          "task": experiment.task, "command": argv,
+                          "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                          "python": platform.python_version(),
+                          "numpy": np.__version__})
+        run.write_metrics([])
+        if note:
+            say(note)
+        data = setup.data
+        say(f"training {experiment.name} on {dataset}: {len(data.x_train)} train"
+            + (f" / {len(data.x_val)} val" if data.x_val is not None else "")
+            + f" / {len(data.x_test)} test samples; {settings['optimizer']} lr "
+            f"{settings['lr']:g}, batch {settings['batch_size']}, {settings['epochs']} epochs, "
+            f"seed {settings['seed']}, device {settings['device']} -> {run.path}")
+    start_epoch = len(history) + 1
+    for epoch in range(start_epoch, settings["epochs"] + 1):
+        with np.errstate(over="ignore", invalid="ignore"):  # a NaN/Inf is reported below
+            row = _train_epoch(setup, epoch, run, say)
+        history.append(row)
+        name, value, higher = _score(setup.task, row)
+        if not best or (value > best["value"] if higher else value < best["value"]):
+            best = {"metric": name, "value": value, "epoch": epoch}
+            save_checkpoint(run.best, {"experiment": experiment.name, "epoch": epoch,
+                                       "model": dict(setup.model.state_dict()),
+                                       "best": best}, kind="weights")
+        save_checkpoint(run.checkpoint, _state(setup, epoch, history, best))
+        run.append_metrics(row)
+        say(_format_row(row, settings["epochs"]))
+    if best:
+        say(f"done: best {best['metric']} {best['value']:.4f} at epoch {best['epoch']}; "
+            f"run saved in {run.path}")
+    return history
+
+
+def _diverged(run: RunDir, epoch: int, where: str, value: float, lr: float) -> TrainingDiverged:
+    kept = (f"the last good checkpoint ({run.checkpoint}) is kept unchanged"
+            if os.path.exists(run.checkpoint) else
+            "no checkpoint was written (it diverged in the first epoch)")
+    msg = (f"training stopped: the {where} became {value} in epoch {epoch} (lr {lr:g}); "
+           f"{kept}. Try a smaller --lr.")
+    run.write_log(msg)
+    return TrainingDiverged(msg)
+
+
+def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
+    s, task, model, opt = setup.settings, setup.task, setup.model, setup.optimizer
+    device = s["device"]
+    lr = float(opt.param_groups[0]["lr"])
+    n_train = len(setup.data.x_train)
+    bar = ProgressBar(n_train, desc=f"epoch {epoch}/{s['epochs']}", stream=say.stream)
+    model.train()
+    loss_sum, correct, seen = 0.0, 0, 0
+    t0 = time.perf_counter()
+    for batch, (xb, yb) in enumerate(setup.loader, 1):
+        if device != "cpu":
+            xb, yb = xb.to(device), yb.to(device)
+        out = model(xb)
+        loss = task.loss(out, yb)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            bar.close()
+            raise _diverged(run, epoch, f"training loss (batch {batch})", value, lr)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        n = len(xb)
+        loss_sum += value * n
+        seen += n
+        stats = {"loss": loss_sum / seen}
+        if task.has_accuracy:
+            correct += int((task.predict(out) == backend.to_numpy(yb._data)).sum())
+            stats["acc"] = correct / seen
+        bar.update(n, **stats)
+    seconds = time.perf_counter() - t0
+    bar.close()
+    if setup.scheduler is not None:
+        setup.scheduler.step()
+    row = {"epoch": epoch, "train_loss": loss_sum / seen}
+    if task.has_accuracy:
+        row["train_accuracy"] = correct / seen
+    data = setup.data
+    splits = [("val", data.x_val, data.y_val)] if data.x_val is not None else []
+    t1 = time.perf_counter()
+    for split, x, y in splits + [("test", data.x_test, data.y_test)]:
+        r = evaluate(model, task, x, y, device)
+        if not math.isfinite(r["loss"]):
+            raise _diverged(run, epoch, f"{split} loss", r["loss"], lr)
+        row[f"{split}_loss"] = r["loss"]
+        if hasattr(task, "split_metrics"):  # e.g. the language model's perplexity
+            row.update(task.split_metrics(split, r["loss"]))
+        if task.has_accuracy:
+            row[f"{split}_accuracy"] = r["accuracy"]
+    row.update(lr=lr, seconds=seconds, samples_per_s=seen / max(seconds, 1e-9),
+               eval_seconds=time.perf_counter() - t1)
+    return row
+
+
+# ----------------------------------------------------------------------------- finished runs
+WEIGHTS = {"last": "checkpoint", "best": "best"}
+
+
+def load_run(path: str, weights: str = "last") -> tuple:
+    """Rebuild a run's model and data from its folder and load its ``last`` (checkpoint.npz)
+    or ``best`` (best.npz) weights; returns ``(setup, state)``."""
+    from ..experiments import get_experiment
+
+    run = RunDir(path)
+    if not os.path.isdir(run.path):
+        raise RunError(f"no run folder at {run.path}")
+    config = run.read_config()
+    if weights not in WEIGHTS:
+        raise RunError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
+    file = getattr(run, WEIGHTS[weights])
+    if not os.path.exists(file):
+        raise RunError(f"{run.path} has no {os.path.basename(file)} yet (no epoch finished)")
+    state = load_checkpoint(file, kind="checkpoint" if weights == "last" else "weights")
+    experiment = get_experiment(config["experiment"])
+    setup = build(config["settings"], experiment, for_training=False)
+    try:
+        setup.model.load_state_dict(state["model"])
+    except (KeyError, RuntimeError) as e:
+        raise CheckpointError(f"{file} does not fit the model of {experiment.name!r} "
+                              f"({e})") from None
+    return setup, state
+
+
+def evaluate_run(path: str, weights: str = "last") -> dict:
+    """Test-set numbers of a finished (or interrupted) run: a JSON-ready dict, plus the
+    NumPy array ``predictions`` for classifiers."""
+    setup, state = load_run(path, weights)
+    return evaluate_loaded(setup, state, path, weights)
+
+
+def evaluate_loaded(setup: Setup, state: dict, path: str, weights: str) -> dict:
+    """:func:`evaluate_run` for a run already loaded by :func:`load_run`."""
+    data, task = setup.data, setup.task
+    r = evaluate(setup.model, task, data.x_test, data.y_test, setup.settings["device"])
+    out = {"run": os.path.abspath(path), "experiment": setup.experiment.name,
+           "dataset": data.name, "weights": weights, "epoch": int(state["epoch"]),
+           "test_samples": int(len(data.x_test)), "test_loss": r["loss"]}
+    if task.has_accuracy:
+        out["test_accuracy"] = r["accuracy"]
+        out["classes"] = list(data.classes)
+        out["confusion_matrix"] = confusion_matrix(r["predictions"], data.y_test,
+                                                   num_classes=len(data.classes)).tolist()
+        out["predictions"] = r["predictions"]
+    return out
