@@ -156,3 +156,88 @@ def format_summary(s: Summary) -> str:
     out.append(f"Total params: {s.total_params:,} (trainable {s.trainable_params:,})")
     out.append(f"Total FLOPs per sample: {s.total_flops:,} (2 per multiply-accumulate)")
     return "\n".join(out)
+
+
+_FACTORY_MODULES = ("deltagrad.models.resnet", "deltagrad.models.vgg")
+
+
+def _model_constructors():
+    """Module classes of dg.models and the architecture factories (resnet18, vgg16, ...)."""
+    from .. import models
+    from ..nn import Module
+    out = {}
+    for name, obj in vars(models).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(obj, type) and issubclass(obj, Module):
+            out[name] = obj
+        elif callable(obj) and getattr(obj, "__module__", "") in _FACTORY_MODULES:
+            out[name] = obj
+    return out
+
+
+def summary_cli(argv=None, stream=None) -> int:
+    """``deltagrad summary MODEL [--input-size ...]``: print the layer table.
+
+    MODEL is a registered experiment (its model is built for its dataset, whose sample
+    shape is the default input size) or a constructor of ``dg.models`` (e.g. ``LeNet5``,
+    ``resnet18``), called with ``--kwargs '{"num_classes": 10}'``.
+    """
+    import argparse
+    import json
+    import sys
+    stream = stream if stream is not None else sys.stdout
+    p = argparse.ArgumentParser(prog="deltagrad summary", description=summary_cli.__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", metavar="MODEL", help="an experiment name (see `deltagrad list`) "
+                   "or a dg.models constructor such as LeNet5, resnet18, MobileNet")
+    p.add_argument("--input-size", type=int, nargs="+", metavar="N",
+                   help="the shape of one sample, e.g. 1 28 28 (default: the experiment's)")
+    p.add_argument("--dataset", default="auto", help="dataset of an experiment (default auto)")
+    p.add_argument("--kwargs", default="{}", help="JSON keyword arguments for a constructor")
+    p.add_argument("--json", action="store_true", help="print the table as one JSON object")
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code in (0, None) else 2
+    try:
+        model, input_size = _resolve_model(args)
+        s = summary(model, input_size)
+    except (ValueError, TypeError, KeyError, RuntimeError) as e:
+        print(f"deltagrad summary: error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"layers": [vars(r) for r in s.layers], "total_params": s.total_params,
+                          "trainable_params": s.trainable_params, "total_flops": s.total_flops,
+                          "input_size": list(s.input_size)}), file=stream)
+    else:
+        print(format_summary(s), file=stream)
+    return 0
+
+
+def _resolve_model(args):
+    import json
+    from ..experiments import get_experiment, experiments
+    names = {e.name for e in experiments()}
+    if args.model in names:
+        exp = get_experiment(args.model)
+        data = exp.data(args.dataset if args.dataset != "auto" else exp.dataset)
+        model = exp.model(data)
+        return model, tuple(args.input_size or data.input_shape)
+    ctors = _model_constructors()
+    lookup = {k.lower(): v for k, v in ctors.items()}
+    ctor = ctors.get(args.model) or lookup.get(args.model.lower())
+    if ctor is None:
+        raise ValueError(f"unknown model {args.model!r}; give an experiment "
+                         f"({', '.join(sorted(names))}) or a dg.models constructor "
+                         f"({', '.join(sorted(ctors))})")
+    if not args.input_size:
+        raise ValueError(f"{args.model} needs --input-size (the shape of one sample, e.g. "
+                         "3 32 32)")
+    try:
+        kwargs = json.loads(args.kwargs)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--kwargs is not valid JSON: {e}") from None
+    if not isinstance(kwargs, dict):
+        raise ValueError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 10}'")
+    return ctor(**kwargs), tuple(args.input_size)

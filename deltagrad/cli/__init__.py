@@ -9,6 +9,7 @@
     deltagrad evaluate RUN [--weights last|best] [--json]
     deltagrad report RUN [--weights last|best]
     deltagrad summary ...            (deltagrad.analysis.summary_cli)
+    deltagrad trace ...              (deltagrad.analysis.trace_cli)
 
 Exit status: 0 success, 1 a run that failed (diverged, corrupted checkpoint, missing data),
 2 a usage error (unknown experiment, bad number, folder in use).
@@ -116,8 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .sample import add_parser as _add_sample_parser  # deltagrad sample (recurrent LMs)
     _add_sample_parser(sub)
 
-    sub.add_parser("summary", help="layer table of a model (shapes, parameters, FLOPs); "
-                   "see `deltagrad summary --help`")
+    sub.add_parser("summary", help="layer table of a model (shapes, parameters, FLOPs, "
+                   "receptive field); see `deltagrad summary --help`")
+    sub.add_parser("trace", help="step-by-step backpropagation of a small network in the notes' "
+                   "notation; see `deltagrad trace --help`")
     return p
 
 
@@ -181,17 +184,17 @@ def cmd_report(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    try:
-        from ..analysis import summary_cli
-    except ImportError:
-        raise _Usage("`deltagrad summary` is not available in this build "
-                     "(deltagrad.analysis.summary_cli is missing)") from None
-    result = summary_cli(list(args.args))
-    return EXIT_OK if result is None else int(result)
+    from ..analysis import summary_cli
+    return int(summary_cli(list(args.args)) or 0)
+
+
+def cmd_trace(args) -> int:
+    from ..analysis import trace_cli
+    return int(trace_cli(list(args.args)) or 0)
 
 
 COMMANDS = {"list": cmd_list, "train": cmd_train, "evaluate": cmd_evaluate,
-            "report": cmd_report, "summary": cmd_summary}
+            "report": cmd_report, "summary": cmd_summary, "trace": cmd_trace}
 from .sample import cmd_sample as _cmd_sample  # noqa: E402
 COMMANDS["sample"] = _cmd_sample
 
@@ -210,8 +213,8 @@ def main(argv=None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv[:1] == ["summary"]:  # its options belong to summary_cli, even --help
-            args = argparse.Namespace(command="summary", args=argv[1:])
+        if argv[:1] in (["summary"], ["trace"]):  # their options are their own, even --help
+            args = argparse.Namespace(command=argv[0], args=argv[1:])
         else:
             args = build_parser().parse_args(argv)
     except SystemExit as e:
