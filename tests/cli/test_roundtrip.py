@@ -109,9 +109,9 @@ def test_summary_is_handed_to_the_analysis_package(monkeypatch):
                         raising=False)
     r = cli("summary", "mlp", "--input-size", "1", "784", "--help")
     assert r.code == 0 and seen == [["mlp", "--input-size", "1", "784", "--help"]]
-    monkeypatch.delattr(analysis, "summary_cli")
-    r = cli("summary", "mlp")
-    assert r.code == 2 and "summary_cli is missing" in r.err
+    monkeypatch.setattr(analysis, "trace_cli", lambda args: seen.append(args) or 0)
+    r = cli("trace", "--sizes", "2,1", "--help")
+    assert r.code == 0 and seen[-1] == ["--sizes", "2,1", "--help"]
 
 
 def test_help_and_usage_errors():
