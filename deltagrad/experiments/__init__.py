@@ -9,3 +9,5 @@ from .data import (DATASETS, DataBundle, DatasetUnavailable, image_classificatio
                    resolve_dataset, with_validation)
 from . import classic  # noqa: F401  (registers the built-in experiments)
 from . import universal  # noqa: F401
+from . import recurrent  # noqa: F401
+from . import attention  # noqa: F401

@@ -7,3 +7,5 @@ from .resnet import *  # noqa: F401,F403
 from .mobilenet import *  # noqa: F401,F403
 from .transfer import *  # noqa: F401,F403
 from .classic import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403

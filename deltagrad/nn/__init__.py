@@ -13,3 +13,6 @@ from .dropout import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
+from .positional import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
