@@ -16,33 +16,9 @@ def is_grad_enabled() -> bool:
     return _state.enabled
 
 
-class set_grad_enabled:
-    """Turn graph recording on or off, as a function call, context manager or decorator."""
+class _GradMode:
+    """A context manager and decorator that sets the grad mode to ``self.mode`` inside."""
 
-    def __init__(self, mode: bool):
-        self.prev = _state.enabled
-        self.mode = bool(mode)
-        _state.enabled = self.mode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        _state.enabled = self.prev
-        return False
-
-    def __call__(self, fn):
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        _state.enabled = self.prev  # used as a decorator: do not change the mode now
-        return wrapper
-
-
-class _GradModeContext:
     mode = True
 
     def __enter__(self):
@@ -64,16 +40,35 @@ class _GradModeContext:
         return wrapper
 
 
-class no_grad(_GradModeContext):
+class no_grad(_GradMode):
     """Operations inside record no graph: ``with dg.no_grad(): ...`` (also a decorator)."""
     mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_GradMode):
     """Re-enable graph recording inside a ``no_grad`` block."""
     mode = True
 
 
+class set_grad_enabled(_GradMode):
+    """Turn graph recording on or off: as a call (takes effect at once, like PyTorch's),
+    a context manager (restored on exit) or a decorator (only inside the function)."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.prev = _state.enabled
+        _state.enabled = self.mode
+
+    def __enter__(self):  # the mode was already set by __init__; keep its previous value
+        return self
+
+    def __call__(self, fn):
+        _state.enabled = self.prev  # used as a decorator: do not change the mode now
+        return super().__call__(fn)
+
+
 class inference_mode(no_grad):
+    """``no_grad`` under PyTorch's other name (``inference_mode(False)`` records again)."""
+
     def __init__(self, mode: bool = True):
         self.mode = not mode

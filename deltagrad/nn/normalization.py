@@ -108,34 +108,32 @@ class _BatchNorm(_NormBase):
                           use_batch_stats, factor, self.eps)
 
 
-class BatchNorm1d(_BatchNorm):
+class _BatchNormNd(_BatchNorm):
+    #: accepted input layouts, e.g. {2: "(N, C)", 3: "(N, C, L)"}
+    layouts: dict = {}
+
+    def _check_input_dim(self, input):
+        if input.ndim not in self.layouts:
+            ranks = " or ".join(f"{r}D" for r in self.layouts)
+            shapes = " or ".join(self.layouts.values())
+            raise ValueError(f"{self._get_name()}({self.num_features}): expected {ranks} input "
+                             f"{shapes} (got {input.ndim}D input of shape "
+                             f"{tuple(input.shape)})")
+
+
+class BatchNorm1d(_BatchNormNd):
     """Batch normalisation of (N, C) or (N, C, L) input, statistics per channel C."""
-
-    def _check_input_dim(self, input):
-        if input.ndim not in (2, 3):
-            raise ValueError(f"{self._get_name()}({self.num_features}): expected 2D or 3D input "
-                             f"(N, C) or (N, C, L) (got {input.ndim}D input of shape "
-                             f"{tuple(input.shape)})")
+    layouts = {2: "(N, C)", 3: "(N, C, L)"}
 
 
-class BatchNorm2d(_BatchNorm):
+class BatchNorm2d(_BatchNormNd):
     """Batch normalisation of (N, C, H, W) input: statistics per channel over N, H, W."""
-
-    def _check_input_dim(self, input):
-        if input.ndim != 4:
-            raise ValueError(f"{self._get_name()}({self.num_features}): expected 4D input "
-                             f"(N, C, H, W) (got {input.ndim}D input of shape "
-                             f"{tuple(input.shape)})")
+    layouts = {4: "(N, C, H, W)"}
 
 
-class BatchNorm3d(_BatchNorm):
+class BatchNorm3d(_BatchNormNd):
     """Batch normalisation of (N, C, D, H, W) input: statistics per channel."""
-
-    def _check_input_dim(self, input):
-        if input.ndim != 5:
-            raise ValueError(f"{self._get_name()}({self.num_features}): expected 5D input "
-                             f"(N, C, D, H, W) (got {input.ndim}D input of shape "
-                             f"{tuple(input.shape)})")
+    layouts = {5: "(N, C, D, H, W)"}
 
 
 class LayerNorm(Module):
