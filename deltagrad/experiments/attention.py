@@ -152,18 +152,20 @@ def char_transformer(data):
 
 
 @experiment("seq2seq-transformer",
-            summary="encoder–decoder Transformer (2+2 layers, d 64, 4 heads) reversing "
+            summary="encoder–decoder Transformer (2+2 pre-LN layers, d 64, 4 heads) reversing "
                     "8-digit strings, teacher forcing",
             shows="cross-attention learns where to look (an anti-diagonal): >= 95% of held-out "
                   "strings reversed exactly by greedy decoding "
                   "(dg.experiments.recurrent.seq2seq_exact_match; beam search: "
                   "dg.experiments.attention.beam_exact_match)",
             data=reverse_digits, task="language-model", datasets=("reverse-digits",),
-            dataset="reverse-digits", optimizer="adam", lr=5e-4, epochs=6, batch_size=64)
+            dataset="reverse-digits", optimizer="adam", lr=2e-3, epochs=5, batch_size=64)
 def seq2seq_transformer(data):
+    """Pre-LN (``norm_first``): with the notes' post-LN the same model at lr 1e-3 reached
+    95.7% after 3 epochs and then fell back to 84%; pre-LN at lr 2e-3 reached 99.5% in 4."""
     return Seq2SeqTransformer(len(data.classes), src_len=data.y_train.shape[1], d_model=64,
                               nhead=4, num_encoder_layers=2, num_decoder_layers=2,
-                              dim_feedforward=128, dropout=0.0, bos=10)
+                              dim_feedforward=128, dropout=0.0, bos=10, norm_first=True)
 
 
 def _vit_patch(shape):
