@@ -10,10 +10,8 @@ floor -- the time BLAS alone needs for the step's matrix products on this machin
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -116,7 +114,6 @@ def blas_floor(name, threads, reps=30):
 
 def bench_epoch(threads, repeats):
     """One Fashion-MNIST epoch of the MLP, end to end, as whole processes (alternating)."""
-    import resource
     res = {"deltagrad": [], "torch": []}
     rss = {}
     for _ in range(repeats):
@@ -137,14 +134,6 @@ def bench_epoch(threads, repeats):
     med = {k: statistics.median(r["wall_s"] for r in v) for k, v in res.items()}
     return {"workload": "epoch", "threads": threads, "runs": res, "median_wall_s": med,
             "ratio_deltagrad_over_torch": med["deltagrad"] / med["torch"], "peak_rss_mb": rss}
-
-
-def _commit():
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=ROOT).stdout.strip()
-    except OSError:
-        return "unknown"
 
 
 def main(argv=None):
@@ -183,12 +172,10 @@ def main(argv=None):
         print(f"{'epoch':<12}{r['median_wall_s']['deltagrad'] * 1e3:>14.0f}"
               f"{r['median_wall_s']['torch'] * 1e3:>10.0f}"
               f"{r['ratio_deltagrad_over_torch']:>8.2f}   (whole processes, ms)")
-    record = {"command": "python -m benchmarks " + " ".join(argv if argv is not None
-                                                            else sys.argv[1:]),
-              "commit": _commit(), "date": datetime.datetime.now().isoformat(timespec="seconds"),
-              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                          "python": platform.python_version()},
-              "results": results}
+    from benchmarks.record import provenance
+    record = {**provenance(["benchmarks"] + list(argv if argv is not None else sys.argv[1:])),
+              "threads": args.threads, "results": results}
+    record["command"] = record["command"].replace("python benchmarks", "python -m benchmarks", 1)
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(record, f, indent=2)

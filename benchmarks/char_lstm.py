@@ -140,7 +140,8 @@ def main(argv=None) -> int:
         return 0
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import numpy as np
-    result = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+    from benchmarks.record import provenance
+    result = {**provenance(), "date": datetime.datetime.now().isoformat(timespec="seconds"),
               "machine": platform.processor() or platform.machine(),
               "cpu_count": os.cpu_count(), "numpy": np.__version__, "timings": []}
     for n in (int(t) for t in args.threads.split(",")):

@@ -194,8 +194,10 @@ def main(argv=None):
         r = results[lib]
         print(f"{lib:10s} val_loss {r['val_loss']:.4f}  train_loss {r['train_loss']:.4f}  "
               f"wall {r['train_wall_s']:.1f}s  step {r['train_step_ms']:.1f} ms", flush=True)
+    sys.path.insert(0, ROOT)
+    from benchmarks.record import provenance
     record = {"benchmark": "char_transformer (nanoGPT shakespeare_char, CPU config)",
-              "config": c, "iters": args.iters, "threads": args.threads,
+              **provenance(), "config": c, "iters": args.iters, "threads": args.threads,
               "date": datetime.datetime.now().isoformat(timespec="seconds"),
               "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                           "load_avg_at_end": os.getloadavg()},

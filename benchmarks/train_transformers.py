@@ -10,7 +10,6 @@ held-out data; writes results/train_transformers.json.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import subprocess
@@ -75,11 +74,8 @@ def main():
             results[name] = r
             print(json.dumps({name: {k: v for k, v in r.items() if k != "metrics_last_epoch"}}),
                   flush=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    record = {"command": "python benchmarks/train_transformers.py " + " ".join(sys.argv[1:]),
-              "commit": commit, "date": datetime.datetime.now().isoformat(timespec="seconds"),
-              "threads": args.threads, "load_average": os.getloadavg(), "results": results}
+    from benchmarks.record import provenance
+    record = {**provenance(), "threads": args.threads, "results": results}
     with open(args.out, "w") as f:
         json.dump(record, f, indent=2)
     print(f"wrote {args.out}")
