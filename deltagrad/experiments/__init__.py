@@ -11,3 +11,4 @@ from . import classic  # noqa: F401  (registers the built-in experiments)
 from . import universal  # noqa: F401
 from . import recurrent  # noqa: F401
 from . import attention  # noqa: F401
+from . import cnn  # noqa: F401

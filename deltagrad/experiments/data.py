@@ -108,10 +108,12 @@ def load_raw(name: str) -> tuple:
 
 
 # ----------------------------------------------------------------------------- preparation
-def image_classification(name: str, *, flatten: bool = True, keep_classes=None) -> DataBundle:
+def image_classification(name: str, *, flatten: bool = True, keep_classes=None,
+                         channels: bool = False) -> DataBundle:
     """Images as float32, standardised with the training set's mean and std
-    x' = (x − μ) / σ; flattened to vectors when ``flatten``; ``keep_classes`` keeps only
-    those classes, relabelled 0, 1, ... in the order given."""
+    x' = (x − μ) / σ; flattened to vectors when ``flatten``, else (N, H, W), or
+    (N, 1, H, W) with ``channels`` (the NCHW layout of convolutional layers);
+    ``keep_classes`` keeps only those classes, relabelled 0, 1, ... in the order given."""
     dataset, note = resolve_dataset(name)
     xtr, ytr, xte, yte, classes = load_raw(dataset)
     if keep_classes is not None:
@@ -129,6 +131,8 @@ def image_classification(name: str, *, flatten: bool = True, keep_classes=None) 
     image_shape = tuple(xtr.shape[1:])
     if flatten:
         xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
+    elif channels:
+        xtr, xte = xtr[:, None], xte[:, None]
     return DataBundle(dataset, xtr, ytr.astype(np.int64), xte, yte.astype(np.int64),
                       classes=classes, image_shape=image_shape, note=note)
 

@@ -30,7 +30,11 @@ class Experiment:
     ``model(data) -> nn.Module`` builds the network from a :class:`DataBundle`;
     ``data(dataset_name) -> DataBundle`` loads and prepares the data;
     ``scheduler(optimizer, config) -> LRScheduler | None`` builds the lr schedule
-    (stepped once per epoch); ``optimizer_kwargs`` go to the optimizer beside ``lr``.
+    (stepped once per epoch); ``optimizer_kwargs`` go to the optimizer beside ``lr``;
+    ``augment(x) -> Tensor`` (optional) transforms each training batch of inputs before
+    the forward pass (e.g. random crops and flips of (N, C, H, W) images); it must draw its
+    random numbers from the global generator (``dg.manual_seed``), whose state every
+    checkpoint saves, so a resumed run stays bit-for-bit identical.
     """
 
     name: str
@@ -49,6 +53,7 @@ class Experiment:
     batch_size: int = 128
     val_fraction: float = 0.0          # share of the training set held out for validation
     seed: int = 0
+    augment: Callable | None = None    # train-time augmentation of each input batch
 
     def defaults(self) -> dict:
         """The settings a user may override on the command line."""

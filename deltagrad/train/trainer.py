@@ -1,7 +1,8 @@
 """The training loop behind ``deltagrad train``: one loop for every experiment.
 
 Per epoch: mini-batch gradient descent over the shuffled training set
-(θ ← optimizer step on ∇_θ (1/B) Σ ℓ(f_θ(xᵢ), yᵢ)), the scheduler's step, an evaluation
+(θ ← optimizer step on ∇_θ (1/B) Σ ℓ(f_θ(xᵢ), yᵢ)), each batch passed first through the
+experiment's ``augment`` (if any), the scheduler's step, an evaluation
 on the validation and test sets, then, in this order, ``best.npz`` (if the score improved),
 ``checkpoint.npz`` and one line of ``metrics.jsonl``.
 
@@ -301,6 +302,7 @@ def _diverged(run: RunDir, epoch: int, where: str, value: float, lr: float) -> T
 def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
     s, task, model, opt = setup.settings, setup.task, setup.model, setup.optimizer
     device = s["device"]
+    augment = getattr(setup.experiment, "augment", None)
     lr = float(opt.param_groups[0]["lr"])
     n_train = len(setup.data.x_train)
     bar = ProgressBar(n_train, desc=f"epoch {epoch}/{s['epochs']}", stream=say.stream)
@@ -310,6 +312,8 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
     for batch, (xb, yb) in enumerate(setup.loader, 1):
         if device != "cpu":
             xb, yb = xb.to(device), yb.to(device)
+        if augment is not None:  # draws from the global generator: checkpointed, resumable
+            xb = augment(xb)
         out = model(xb)
         loss = task.loss(out, yb)
         value = float(loss.item())
