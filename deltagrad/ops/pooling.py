@@ -51,8 +51,14 @@ class WindowScatter(Function):
         ctx.idx, ctx.geo = idx, geo
         xp = _xp(g)
         out = xp.zeros(g.shape[:2] + geo.padded, g.dtype)
+        disjoint = all(st >= d * (k - 1) + 1 for st, d, k in
+                       zip(geo.stride, geo.dilation, geo.kernel))
         for flat, _, dst in _offset_slices(geo):
-            out[dst] += xp.where(idx == flat, g, 0)
+            view = out[dst]
+            if disjoint:  # each input position belongs to one window: write, don't add
+                xp.multiply(g, idx == flat, out=view)
+            else:
+                xp.add(view, g, out=view, where=idx == flat)
         return _crop(out, geo)
 
     def backward(ctx, gg):
@@ -65,20 +71,33 @@ class WindowPick(Function):
     def forward(ctx, x, idx, geo):
         ctx.idx, ctx.geo = idx, geo
         flat = _flat_windows(x, geo, 0)
-        return _xp(x).take_along_axis(flat, idx[..., None], -1)[..., 0]
+        return _xp(x).take_along_axis(flat, idx[..., None].astype(np.intp), -1)[..., 0]
 
     def backward(ctx, g):
         return WindowScatter.apply(g, idx=ctx.idx, geo=ctx.geo)
 
 
 class MaxPool(Function):
+    """max over each window as an elementwise max over the K strided slabs x_pad[k + s·p]
+    (one per kernel offset k): no copy of the windows; idx keeps the first offset that
+    holds the maximum (PyTorch's choice at ties)."""
+
     def forward(ctx, x, geo):
         xp = _xp(x)
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        flat = _flat_windows(x, geo, fill)
-        idx = flat.argmax(-1)
+        x_pad = _pad(xp, x, geo.pads, fill)
+        out = idx = None
+        for flat, _, src in _offset_slices(geo):
+            slab = x_pad[src]
+            if out is None:
+                out = slab.copy()
+                idx = xp.zeros(out.shape, np.int16 if len(geo.kernel) and
+                               np.prod(geo.kernel) < 2 ** 15 else np.intp)
+                continue
+            xp.putmask(idx, slab > out, flat)
+            xp.maximum(out, slab, out=out)
         ctx.idx, ctx.geo = idx, geo
-        return xp.take_along_axis(flat, idx[..., None], -1)[..., 0]
+        return out
 
     def backward(ctx, g):
         return WindowScatter.apply(g, idx=ctx.idx, geo=ctx.geo)
