@@ -3,6 +3,7 @@
 ``import deltagrad as dg`` gives PyTorch's user-facing API: ``dg.tensor``, ``dg.nn``,
 ``dg.optim``, ``dg.utils.data`` and friends, with define-by-run reverse-mode autograd.
 """
+from . import allocator  # noqa: F401  (keeps freed memory for reuse: see allocator.py)
 from . import backend
 from .backend import (float16, half, float32, float64, double, int8, uint8, int16, short,
                       int32, int64, long, bool_ as bool, device, Generator, manual_seed,
