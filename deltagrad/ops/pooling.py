@@ -77,26 +77,37 @@ class WindowPick(Function):
         return WindowScatter.apply(g, idx=ctx.idx, geo=ctx.geo)
 
 
+def window_max(x, geo):
+    """(max, index of the first maximal offset) over each window, as an elementwise max over
+    the K strided slabs x_pad[k + s·p] (one per kernel offset k), on arrays."""
+    xp = _xp(x)
+    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    x_pad = _pad(xp, x, geo.pads, fill)
+    n_offsets = math.prod(geo.kernel)
+    idx_dtype = np.int8 if n_offsets < 2 ** 7 else np.int16 if n_offsets < 2 ** 15 else np.intp
+    out = idx = step = None
+    for flat, _, src in _offset_slices(geo):
+        if out is None:  # a copy even when the slab is all of x: out is written to
+            out = xp.array(x_pad[src], order="C", copy=True)
+            idx, step = xp.zeros(out.shape, idx_dtype), xp.empty(out.shape, idx_dtype)
+            continue
+        # one contiguous copy of the slab: NumPy compares strided slabs ~8× slower
+        slab = xp.ascontiguousarray(x_pad[src])
+        # offsets come in increasing order, so the index of the (first) maximum is
+        # max(idx, flat · [slab > out]): strictly greater keeps the first at ties
+        xp.multiply(slab > out, flat, out=step, dtype=idx_dtype)
+        xp.maximum(idx, step, out=idx)
+        xp.maximum(out, slab, out=out)
+    return out, idx
+
+
 class MaxPool(Function):
-    """max over each window as an elementwise max over the K strided slabs x_pad[k + s·p]
-    (one per kernel offset k): no copy of the windows; idx keeps the first offset that
-    holds the maximum (PyTorch's choice at ties)."""
+    """max over each window (:func:`window_max`); idx keeps the first offset that holds the
+    maximum (PyTorch's choice at ties) for the backward."""
 
     def forward(ctx, x, geo):
-        xp = _xp(x)
-        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        x_pad = _pad(xp, x, geo.pads, fill)
-        out = idx = None
-        for flat, _, src in _offset_slices(geo):
-            slab = x_pad[src]
-            if out is None:
-                out = slab.copy()
-                idx = xp.zeros(out.shape, np.int16 if len(geo.kernel) and
-                               np.prod(geo.kernel) < 2 ** 15 else np.intp)
-                continue
-            xp.putmask(idx, slab > out, flat)
-            xp.maximum(out, slab, out=out)
-        ctx.idx, ctx.geo = idx, geo
+        out, ctx.idx = window_max(x, geo)
+        ctx.geo = geo
         return out
 
     def backward(ctx, g):
@@ -172,8 +183,7 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indic
     out = MaxPool.apply(xb, geo=geo)
     if not return_indices:
         return out.squeeze(0) if unbatched else out
-    idx = out.grad_fn.idx if out.grad_fn is not None else _flat_windows(
-        xb._data, geo, -np.inf).argmax(-1)
+    idx = out.grad_fn.idx if out.grad_fn is not None else window_max(xb._data, geo)[1]
     k = np.unravel_index(backend_np(idx), geo.kernel)
     grids = np.indices(geo.out_size, sparse=True)
     pos = [g * s - lo + ki * d for g, s, (lo, _), ki, d in

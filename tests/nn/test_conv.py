@@ -13,6 +13,14 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
+@pytest.fixture(autouse=True, params=["batch-outer", "batch-inner"])
+def column_order(request, monkeypatch):
+    """Every test runs with both column orders of im2col/col2im (ops.conv.batch_inner)."""
+    from deltagrad.ops import conv
+    monkeypatch.setattr(conv, "BATCH_INNER_BELOW", 0 if request.param == "batch-outer" else 10 ** 9)
+    return request.param
+
+
 def _compare(fn_dg, fn_t, arrays, rtol=1e-9, atol=1e-9):
     """Same outputs and the same gradients for every float input (float64)."""
     dgs = [dg.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
@@ -160,6 +168,22 @@ def test_max_pool2d_matches_torch_with_indices(kw):
     _, i_dg = F.max_pool2d(dg.tensor(x), return_indices=True, **kw)
     _, i_t = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
     assert (i_dg.numpy() == i_t.numpy()).all()
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+                                dict(kernel_size=(2, 3), stride=(2, 1)),
+                                dict(kernel_size=12, stride=1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_max_pool2d_ties_pick_the_first_position_like_torch(kw, dtype):
+    """Many equal values (ReLU zeros, small integers): the index and the gradient go to the
+    first maximal position of each window, as in PyTorch, for any dtype's index path."""
+    x = np.random.default_rng(9).integers(0, 3, (2, 2, 12, 12)).astype(dtype)
+    y, i_dg = F.max_pool2d(dg.tensor(x), return_indices=True, **kw)
+    ty, i_t = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    np.testing.assert_array_equal(i_dg.numpy(), i_t.numpy())
+    if dtype == np.float64:  # (float32 overlapping windows add in another order)
+        _compare(lambda a: F.max_pool2d(a, **kw), lambda a: TF.max_pool2d(a, **kw), [x])
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
