@@ -389,9 +389,9 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
     need = ctx.needs_input_grad
     dX = xp.empty((T, GH, B), x.dtype)  # δ_t written per step as a contiguous block
     dG = xp.empty((T, GH, B), x.dtype) if cell.separate_hidden_bias else dX
+    # contiguous, as every step reads one block; padded outputs are constant zeros
     gyT = gy.transpose(0, 2, 1)
-    if mask is not None:
-        gyT = gyT * mask[:, None, :]  # padded outputs are constant zeros
+    gyT = gyT * mask[:, None, :] if mask is not None else xp.ascontiguousarray(gyT)
     dh = xp.ascontiguousarray(gstate[0].T)
     dc = xp.ascontiguousarray(gstate[1].T) if cell.has_cell else None
     w_hhT = xp.ascontiguousarray(w_hh.T)
