@@ -26,6 +26,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make
 from .elementwise import _xp
+from .reduce import sum_array
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
 
@@ -45,7 +46,7 @@ class Normalize(Function):
         w = affine[0] if has_weight else None
         b = affine[-1] if len(affine) > has_weight else None
         if stats is None:
-            mean = x.mean(axis=axes, keepdims=True)
+            mean = sum_array(x, axes, True) * x.dtype.type(mean_size(x.shape, axes) ** -1)
             out = x - mean
             var = _sum_of_products(out, out, axes) / (x.size // max(mean.size, 1))
             if running is not None:
@@ -60,6 +61,7 @@ class Normalize(Function):
             var = stats[1].astype(x.dtype, copy=False)
             out = None
         rstd = 1.0 / xp.sqrt(var + x.dtype.type(eps))
+        xhat = None
         folded = rstd.shape if w is None else np.broadcast_shapes(rstd.shape, w.shape)
         if math.prod(folded) < x.size:  # μ, σ and γ per channel (batch/group norm): fold
             scale = rstd if w is None else rstd * w
@@ -69,19 +71,25 @@ class Normalize(Function):
                 b = None
             else:
                 out *= scale
-        else:  # μ, σ per sample and γ per feature (layer norm)
+        else:  # μ, σ per sample and γ per feature (layer norm): x̂ is kept for the backward
             if out is None:
                 out = x - mean
             out *= rstd
+            xhat = out
             if w is not None:
-                out *= w
+                out = out * w
         if b is not None:
-            out += b
+            out = out + b if out is xhat else out.__iadd__(b)
         ctx.axes, ctx.eps, ctx.has_weight, ctx.has_bias = axes, eps, has_weight, \
             len(affine) > has_weight
         ctx.batch_stats = stats is None
+        ctx.xhat = xhat if xhat is not out else xhat.copy()
         ctx.save_for_backward(x, w, mean, rstd)
         return out
+
+    def release(self):
+        super().release()
+        self.xhat = None
 
     def backward(ctx, g):
         x, w, mean, rstd = ctx.saved_tensors
@@ -118,21 +126,23 @@ class Normalize(Function):
 def _normalize_backward_arrays(ctx, g, x, w, mean, rstd):
     """The fused backward on arrays (first-order gradients): 2 temporaries, ~11 passes."""
     axes, need = ctx.axes, ctx.needs_input_grad
-    xhat = x - mean
-    xhat *= rstd
+    xhat = ctx.xhat  # kept by the forward (layer norm), else recomputed
+    if xhat is None:
+        xhat = x - mean
+        xhat *= rstd
     gw = gb = gx = None
     if ctx.has_weight and need[1]:
         gw = _sum_of_products(g, xhat, _broadcast_axes(w.shape, x.shape)).reshape(w.shape)
     if ctx.has_bias and need[-1]:
         bshape = ctx._inputs_meta[-1][0]
-        gb = g.sum(axis=_broadcast_axes(bshape, x.shape), keepdims=True).reshape(bshape)
+        gb = sum_array(g, _broadcast_axes(bshape, x.shape), True).reshape(bshape)
     if need[0]:
         gxhat = g * w if w is not None else g.copy()
         if ctx.batch_stats:
-            m1 = gxhat.mean(axis=axes, keepdims=True)
-            m2 = _sum_of_products(gxhat, xhat, axes) / (x.size // max(rstd.size, 1))
-            xhat *= m2
-            gxhat -= xhat
+            m = mean_size(x.shape, axes)
+            m1 = sum_array(gxhat, axes, True) * x.dtype.type(1 / m)
+            m2 = _sum_of_products(gxhat, xhat, axes) * x.dtype.type(1 / m)
+            gxhat -= xhat * m2  # (x̂ may be the forward's: not changed in place)
             gxhat -= m1
         gxhat *= rstd
         gx = gxhat
@@ -146,9 +156,25 @@ def _broadcast_axes(small_shape, shape):
                                       if s == 1 and shape[lead + i] != 1)
 
 
+def mean_size(shape, axes):
+    """The number of values each mean over ``axes`` averages."""
+    return max(math.prod(shape[i] for i in axes), 1)
+
+
 def _sum_of_products(a, b, axes):
-    """Σ over ``axes`` of a ⊙ b, keeping dims, in one pass without a temporary (einsum)."""
+    """Σ over ``axes`` of a ⊙ b, keeping dims, in one pass without a temporary (einsum; on
+    the (rows, features) matrix when the axes are the leading or trailing ones)."""
     xp = _xp(a)
+    nd, axes = a.ndim, tuple(axes)
+    kept_shape = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
+    if nd > 2 and 0 < len(axes) < nd and a.flags.c_contiguous and b.flags.c_contiguous \
+            and a.shape == b.shape:
+        if axes == tuple(range(len(axes))):
+            a2, b2 = a.reshape(-1, math.prod(a.shape[len(axes):])), None
+            return xp.einsum("ij,ij->j", a2, b.reshape(a2.shape)).reshape(kept_shape)
+        if axes == tuple(range(nd - len(axes), nd)):
+            a2 = a.reshape(math.prod(a.shape[:nd - len(axes)]), -1)
+            return xp.einsum("ij,ij->i", a2, b.reshape(a2.shape)).reshape(kept_shape)
     letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[:a.ndim]
     kept = "".join(c for i, c in enumerate(letters) if i not in axes)
     out = xp.einsum(f"{letters},{letters}->{kept}", a, b)
