@@ -157,6 +157,13 @@ def main(argv=None) -> int:
               f"{r['epoch']['seconds_per_epoch']['deltagrad']:.0f} s, torch "
               f"{r['epoch']['seconds_per_epoch']['torch']:.0f} s", flush=True)
 
+    if not args.run and os.path.exists(args.out):  # keep the last training run's record
+        with open(args.out) as f:
+            previous = json.load(f)
+        if "training_run" in previous:
+            result["training_run"] = {**previous["training_run"],
+                                      "recorded_at_commit": previous["training_run"].get(
+                                          "recorded_at_commit", previous.get("commit"))}
     if args.run:
         with open(os.path.join(args.run, "metrics.jsonl")) as f:
             rows = [json.loads(line) for line in f if line.strip()]
