@@ -68,8 +68,12 @@ def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
     return xp.matmul(_swap(adt), v), st, adt
 
 
-def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need):
-    """Backward on arrays: (∂L/∂Q, ∂L/∂K, ∂L/∂V, ∂L/∂M) from δ = ∂L/∂O (and ∂L/∂dropout(A))."""
+def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=None):
+    """Backward on arrays: (∂L/∂Q, ∂L/∂K, ∂L/∂V, ∂L/∂M) from δ = ∂L/∂O (and ∂L/∂dropout(A)).
+
+    The softmax's row term c_j = Σ_i (∂L/∂A)_ij A_ij equals ⟨δ_j, O_j⟩ when the weights get no
+    gradient of their own (O_j = Σ_i dropout(A)_ij V_i): given the output ``out``, c is a
+    reduction over D instead of a product and a reduction over T′ (FlashAttention's D_i)."""
     kp = None if keep is None else keep * keep.dtype.type(keep_scale)
     gq = gk = gv = gm = None
     if need[2]:
@@ -80,7 +84,10 @@ def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need):
             dat += _swap(ga)
         if kp is not None:
             dat *= kp
-        c = (dat * at).sum(axis=-2, keepdims=True)
+        if out is not None and ga is None:
+            c = xp.einsum("...jd,...jd->...j", g, out)[..., None, :]
+        else:
+            c = (dat * at).sum(axis=-2, keepdims=True)
         dat -= c
         dat *= at                                                # (∂L/∂S)ᵀ
         if need[3]:
@@ -103,11 +110,11 @@ class ScaledDotProductAttention(Function):
         m = mask_input if mask_input is not None else mask
         out, at, adt = _attend(xp, q, k, v, m, scale, causal, keep, keep_scale)
         ctx.scale, ctx.keep_scale, ctx.causal, ctx.mask_const = scale, keep_scale, causal, mask
-        ctx.save_for_backward(q, k, v, at, keep)
+        ctx.save_for_backward(q, k, v, at, keep, out)
         return (out, _swap(adt)) if return_weights else out
 
     def backward(ctx, g, ga=None):
-        q, k, v, at, keep = ctx.saved_tensors
+        q, k, v, at, keep, out = ctx.saved_tensors
         need = ctx.needs_input_grad
         if is_grad_enabled():
             if len(need) > 3:
@@ -117,7 +124,8 @@ class ScaledDotProductAttention(Function):
         grads = _attend_backward(_xp(g._data), g._data, None if ga is None else ga._data,
                                  q._data, k._data, v._data, at._data,
                                  None if keep is None else keep._data, ctx.keep_scale,
-                                 ctx.scale, tuple(need) + (len(need) > 3 and need[3],))
+                                 ctx.scale, tuple(need) + (len(need) > 3 and need[3],),
+                                 out=out._data)
         grads = tuple(None if a is None else _make(a) for a in grads)
         return grads if len(need) > 3 else grads[:3]
 
@@ -139,11 +147,11 @@ class PackedSelfAttention(Function):
         out = out.transpose(0, 2, 1, 3).reshape(N, L, qkv.shape[2] // 3)
         ctx.num_heads = num_heads
         ctx.scale, ctx.keep_scale, ctx.causal, ctx.mask_const = scale, keep_scale, causal, mask
-        ctx.save_for_backward(qkv, at, keep)
+        ctx.save_for_backward(qkv, at, keep, out)
         return (out, _swap(adt)) if return_weights else out
 
     def backward(ctx, g, ga=None):
-        qkv, at, keep = ctx.saved_tensors
+        qkv, at, keep, out = ctx.saved_tensors
         N, L, E3 = qkv.shape
         H = ctx.num_heads
         g4 = g.reshape(N, L, H, E3 // 3 // H).transpose(1, 2)
@@ -156,9 +164,10 @@ class PackedSelfAttention(Function):
                          2).reshape(N, L, E3)
         xp = _xp(g._data)
         q, k, v = _unpack(qkv._data, H)
+        o4 = out._data.reshape(N, L, H, E3 // 3 // H).transpose(0, 2, 1, 3)
         grads = _attend_backward(xp, g4._data, None if ga is None else ga._data, q, k, v,
                                  at._data, None if keep is None else keep._data,
-                                 ctx.keep_scale, ctx.scale, (True, True, True, False))
+                                 ctx.keep_scale, ctx.scale, (True, True, True, False), out=o4)
         out = xp.empty((N, L, 3, H, E3 // 3 // H), dtype=g.dtype)
         for i in range(3):
             out[:, :, i] = grads[i].transpose(0, 2, 1, 3)

@@ -141,6 +141,27 @@ def test_sdpa_dropout_keeps_expectation_and_backward_uses_same_mask():
                                rtol=1e-5, atol=1e-5)
 
 
+def test_sdpa_dropout_query_and_key_gradients_match_the_formula():
+    """∂L/∂Q and ∂L/∂K through dropout: dA = (δVᵀ) ⊙ keep/(1−p), ∂L/∂S = A ⊙ (dA − Σ dA ⊙ A),
+    ∂L/∂Q = ∂L/∂S K / √d, ∂L/∂K = ∂L/∂Sᵀ Q / √d (the backward computes the row term as
+    ⟨δ, O⟩, which must agree)."""
+    rng = np.random.default_rng(5)
+    qn, kn, vn, gn = (rng.standard_normal(s) for s in ((2, 5, 4), (2, 7, 4), (2, 7, 3), (2, 5, 3)))
+    q, k, v = (dg.tensor(a, requires_grad=True) for a in (qn, kn, vn))
+    dg.manual_seed(3)
+    out, w = F.scaled_dot_product_attention(q, k, v, dropout_p=0.3, need_weights=True)
+    (out * dg.tensor(gn)).sum().backward()
+    s = qn @ kn.transpose(0, 2, 1) / 2.0
+    a = np.exp(s - s.max(-1, keepdims=True))
+    a /= a.sum(-1, keepdims=True)
+    kp = (w.detach().numpy() != 0) / 0.7
+    da = gn @ vn.transpose(0, 2, 1) * kp
+    ds = a * (da - (da * a).sum(-1, keepdims=True))
+    np.testing.assert_allclose(q.grad.numpy(), ds @ kn / 2.0, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(k.grad.numpy(), ds.transpose(0, 2, 1) @ qn / 2.0, rtol=1e-10,
+                               atol=1e-12)
+
+
 def test_sdpa_bad_masks_raise():
     q, k, v = dg.randn(2, 3, 4), dg.randn(2, 5, 4), dg.randn(2, 5, 4)
     with pytest.raises(RuntimeError, match=r"attn_mask of shape \(3, 4\)"):
