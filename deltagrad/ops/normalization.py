@@ -170,7 +170,7 @@ def _sum_of_products(a, b, axes):
     if nd > 2 and 0 < len(axes) < nd and a.flags.c_contiguous and b.flags.c_contiguous \
             and a.shape == b.shape:
         if axes == tuple(range(len(axes))):
-            a2, b2 = a.reshape(-1, math.prod(a.shape[len(axes):])), None
+            a2 = a.reshape(-1, math.prod(a.shape[len(axes):]))
             return xp.einsum("ij,ij->j", a2, b.reshape(a2.shape)).reshape(kept_shape)
         if axes == tuple(range(nd - len(axes), nd)):
             a2 = a.reshape(math.prod(a.shape[:nd - len(axes)]), -1)

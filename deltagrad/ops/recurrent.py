@@ -1,11 +1,12 @@
 """Recurrent layers over a whole sequence: one fused operation per layer and direction.
 
 A recurrent layer runs, for t = 1 … T (or T … 1 in the reverse direction of a
-bidirectional layer), with the input projection of all time steps computed first as one GEMM
-(notes 000 §9.2, the Elman form h(t) = φ(Uᵀx(t) + Wᵀh(t−1) + b) in PyTorch's layout):
+bidirectional layer), with the input projection of all time steps computed first
+(notes 000 §9.2, the Elman form h(t) = φ(Uᵀx(t) + Wᵀh(t−1) + b) in PyTorch's layout; the
+arrays are feature-major, a state is hᵀ of shape (H, B)):
 
-    A_x = X W_ihᵀ + b_ih            (T·B, G·H): every time step at once
-    a_t = A_x[t] + h_{t−1} W_hhᵀ    (B, G·H):   one matrix product per step, all G gates
+    A_x[t] = W_ih x_tᵀ + b_ih          (T, G·H, B): every time step in one batched product
+    a_t = A_x[t] + W_hh h_{t−1}ᵀ       (G·H, B):    one matrix product per step, all G gates
 
 and a *cell* turns the gate pre-activations into the new state. The cells follow PyTorch's
 numbers and gate order:
@@ -291,7 +292,8 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     # folded in as a row of ones. Each step then reads a contiguous (G·H, B) block (a strided
     # [:, t] view of one (G·H, T·B) product costs a TLB miss per row: 3× slower per step).
     if b_ih is not None:
-        w_ih = xp.concatenate([w_ih, (b_ih if cell.separate_hidden_bias else b_ih + b_hh)[:, None]], 1)
+        bias = b_ih if cell.separate_hidden_bias else b_ih + b_hh
+        w_ih = xp.concatenate([w_ih, bias[:, None]], 1)
     xT = xp.empty((T, w_ih.shape[1], B), dtype)
     xT[:, :x.shape[2]] = x.transpose(0, 2, 1)
     if b_ih is not None:

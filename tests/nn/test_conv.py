@@ -17,7 +17,8 @@ TF = torch.nn.functional
 def column_order(request, monkeypatch):
     """Every test runs with both column orders of im2col/col2im (ops.conv.batch_inner)."""
     from deltagrad.ops import conv
-    monkeypatch.setattr(conv, "BATCH_INNER_BELOW", 0 if request.param == "batch-outer" else 10 ** 9)
+    below = 0 if request.param == "batch-outer" else 10 ** 9
+    monkeypatch.setattr(conv, "BATCH_INNER_BELOW", below)
     return request.param
 
 
