@@ -42,7 +42,7 @@ def _grads_match(m, tm, tol):
 # ----------------------------------------------------------------------------- Linear
 @SETTINGS
 @given(lead=st.lists(st.integers(1, 4), min_size=0, max_size=2), fin=st.integers(1, 6),
-       fout=st.integers(1, 6), bias=st.booleans(),
+       fout=st.integers(1, 16), bias=st.booleans(),
        dtype=st.sampled_from([np.float32, np.float64]))
 def test_linear_matches_torch(lead, fin, fout, bias, dtype):
     m, tm = _twin(nn.Linear, torch.nn.Linear, fin, fout, bias=bias, dtype=dtype)
