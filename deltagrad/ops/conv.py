@@ -181,6 +181,13 @@ def _by_group(a, groups):
     return a.reshape(groups, a.shape[0] // groups, a.shape[1])
 
 
+def _group_product(a, b):
+    """The batched product a @ b of grouped matrices. When the contracted length is 1 (the
+    input gradient of a depthwise convolution: one output channel per group) it is an outer
+    product per group, which a broadcast multiply does ~2.5× faster than stacked GEMMs."""
+    return a * b if a.shape[-1] == 1 else _xp(a).matmul(a, b)
+
+
 # ----------------------------------------------------------------------------- the three maps
 def _conv_forward(x, w, geo, bias=None, cols=None):
     """Y (O, N·P) = W (O, C·K) · cols (C·K, N·P), per group."""
@@ -190,7 +197,7 @@ def _conv_forward(x, w, geo, bias=None, cols=None):
     if g == 1:
         rows = w2 @ cols
     else:
-        rows = _xp(x).matmul(_by_group(w2, g), _by_group(cols, g)).reshape(o, -1)
+        rows = _group_product(_by_group(w2, g), _by_group(cols, g)).reshape(o, -1)
     if bias is not None:
         rows += bias[:, None]
     return _batch_first(rows, x.shape[0], geo)
@@ -204,8 +211,8 @@ def _conv_adjoint(y, w, geo, in_channels):
     if g == 1:
         cols = w2.T @ rows
     else:
-        cols = _xp(y).matmul(_by_group(w2, g).transpose(0, 2, 1),
-                             _by_group(rows, g)).reshape(-1, rows.shape[1])
+        cols = _group_product(_by_group(w2, g).transpose(0, 2, 1),
+                              _by_group(rows, g)).reshape(-1, rows.shape[1])
     return col2im(cols, y.shape[0], in_channels, geo, y.dtype)
 
 
@@ -217,7 +224,7 @@ def _conv_weight_grad(x, gy, geo, weight_shape, cols=None):
     if g == 1:
         gw = (cols @ rows.T).T  # OpenBLAS is ~1.5× faster with the long axis inner here
     else:
-        gw = _xp(x).matmul(_by_group(rows, g), _by_group(cols, g).transpose(0, 2, 1))
+        gw = _group_product(_by_group(rows, g), _by_group(cols, g).transpose(0, 2, 1))
     return gw.reshape(weight_shape)
 
 

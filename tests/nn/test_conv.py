@@ -86,6 +86,17 @@ def test_conv_transpose_matches_torch(cfg):
              lambda x, w, *b: f_t(x, w, b[0] if b else None, s, p, op, g, d), arrays)
 
 
+@pytest.mark.parametrize("multiplier", [1, 2])
+def test_depthwise_conv_matches_torch(multiplier):
+    """groups = in_channels (MobileNet's depthwise layer): the input gradient with one output
+    channel per group is an outer product per group (ops.conv._group_product)."""
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((4 * multiplier, 1, 3, 3)),
+              rng.standard_normal(4 * multiplier)]
+    _compare(lambda x, w, b: F.conv2d(x, w, b, 1, 1, 1, 4),
+             lambda x, w, b: TF.conv2d(x, w, b, 1, 1, 1, 4), arrays)
+
+
 def test_conv_same_and_valid_padding():
     rng = np.random.default_rng(3)
     for k in (3, 4):
