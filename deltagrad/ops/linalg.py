@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor, _make
 from .elementwise import _xp
 from ..tensor import result_type
 from .elementwise import cast
@@ -111,6 +112,10 @@ class Linear(Function):
                               w if need and need[0] else None)
         # one GEMM on (N·…, in): NumPy's stacked matmul loops over the batch (~5× slower)
         x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        # a non-contiguous x (a batch-first RNN output) was just copied: keep the copy for
+        # ∂L/∂W rather than copying again (x itself stays saved for the version check)
+        ctx.x2 = x2 if len(need) > 1 and need[1] and not _xp(x).may_share_memory(x2, x) \
+            else None
         n_in, n_out = w.shape[1], w.shape[0]
         if b is not None and n_out > 2 * n_in and x2.shape[0] > 1:
             # an expanding layer: the bias rides in the GEMM as a column of ones, [x | 1]·[W | b]ᵀ,
@@ -136,11 +141,18 @@ class Linear(Function):
             if g.ndim > 2:
                 gx = gx.reshape(tuple(g.shape[:-1]) + (w.shape[-1],))
         if x is not None:
-            x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+            if ctx.x2 is not None and not is_grad_enabled():  # (double backward needs x's graph)
+                x2 = _make(ctx.x2)
+            else:
+                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
             gw = MatMul.apply(g2.mT, x2)
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
             gb = g2.sum(0)
         return gx, gw, gb
+
+    def release(self):
+        super().release()
+        self.x2 = None
 
 
 def linear(input, weight, bias=None):

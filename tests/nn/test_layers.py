@@ -71,6 +71,23 @@ def test_linear_attributes_and_errors():
         m(dg.randn(4, 5))
 
 
+def test_linear_on_a_non_contiguous_input_matches_torch_and_double_backward():
+    """A transposed (batch-first RNN-like) input: the forward's contiguous copy serves ∂L/∂W,
+    and the second derivative still flows through x."""
+    m, tm = _twin(nn.Linear, torch.nn.Linear, 4, 3, dtype=np.float64)
+    a = np.random.default_rng(5).standard_normal((5, 2, 4))
+    x, tx = dg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = m(x.transpose(0, 1)), tm(tx.transpose(0, 1))
+    g = np.random.default_rng(6).standard_normal(tuple(y.shape))
+    y.backward(dg.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    _grads_match(m, tm, TOL[np.float64])
+    f = lambda x, w, b: nn.functional.linear(x.transpose(0, 1), w, b) ** 2  # noqa: E731
+    args = (dg.tensor(a, requires_grad=True), m.weight, m.bias)
+    assert dg.autograd.gradgradcheck(f, args)
+
+
 def test_linear_gradcheck():
     m = nn.Linear(3, 2).double()
     x = dg.randn(4, 3, dtype=dg.float64, requires_grad=True)
