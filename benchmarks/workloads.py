@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-BATCH = {"mlp": 128, "lenet": 64, "lstm": 32, "transformer": 32}
+BATCH = {"mlp": 128, "lenet": 64, "lstm": 32, "transformer": 32, "gru": 32, "rnn": 32}
+RECURRENT = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}  # the same model, another cell
 
 
 def _models(lib, name):
@@ -21,17 +22,17 @@ def _models(lib, name):
                              nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                              nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
                              nn.Linear(84, 10))
-    if name == "lstm":
-        class CharLSTM(nn.Module):
+    if name in RECURRENT:
+        class CharRecurrent(nn.Module):
             def __init__(self):
                 super().__init__()
                 self.embed = nn.Embedding(65, 64)
-                self.lstm = nn.LSTM(64, 128, batch_first=True)
+                self.rnn = getattr(nn, RECURRENT[name])(64, 128, batch_first=True)
                 self.head = nn.Linear(128, 65)
 
             def forward(self, x):
-                return self.head(self.lstm(self.embed(x))[0])
-        return CharLSTM()
+                return self.head(self.rnn(self.embed(x))[0])
+        return CharRecurrent()
     if name == "transformer":
         class CharTransformer(nn.Module):
             def __init__(self):
