@@ -30,44 +30,26 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(f"deltagrad: error: {message}") from None
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
+def _number(kind, accept, requirement):
+    """An argparse ``type``: parse ``kind`` (int or float), then check ``accept(v)``; errors
+    say what was expected (a whole number / a number) and the requirement."""
+    what = "a whole number" if kind is int else "a number"
+
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not accept(v):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return v
+    return parse
 
 
-def _nonnegative_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
-
-
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v > 0 and v != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return v
-
-
-def _fraction(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return v
+_positive_int = _number(int, lambda v: v >= 1, ">= 1")
+_nonnegative_int = _number(int, lambda v: v >= 0, ">= 0")
+_positive_float = _number(float, lambda v: 0 < v < float("inf"), "a positive finite number")
+_fraction = _number(float, lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
