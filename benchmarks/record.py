@@ -1,11 +1,14 @@
-"""Where a benchmark number comes from: the command, the commit, the date and the load."""
+"""Where a benchmark number comes from: the command, the commit, the date and the load;
+and ``run_train``, the one way the scripts run ``deltagrad train``."""
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,3 +34,24 @@ def provenance(argv=None) -> dict:
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                         "python": platform.python_version()},
             "load_average": os.getloadavg()}
+
+
+def run_train(name, out, *options, threads=None):
+    """``python -m deltagrad train NAME --out OUT [options]`` as a subprocess (BLAS/OpenMP
+    threads set when ``threads`` is given). Echoes its output; returns (the command as a
+    user types it, wall seconds, the rows of metrics.jsonl)."""
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if threads is not None:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+    cmd = [sys.executable, "-m", "deltagrad", "train", name, "--out", out, *map(str, options)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    print(proc.stdout, end="", flush=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr}")
+    with open(os.path.join(out, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    command = " ".join(["deltagrad", "train", name] + list(map(str, options)))
+    return command, wall, rows

@@ -25,7 +25,6 @@ import argparse  # noqa: E402
 import datetime  # noqa: E402
 import fcntl  # noqa: E402
 import json  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -35,27 +34,15 @@ RESULTS = os.path.join(HERE, "results", "train_cnn.json")
 TARGETS = {"lenet": 0.90, "cnn": 0.92, "resnet": 0.93}
 sys.path.insert(0, ROOT)
 
-
-def _commit() -> str:
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                          text=True).stdout.strip()
+from benchmarks.record import git_commit  # noqa: E402
 
 
 def run_cli(name: str, dataset: str, runs: str, epochs: int | None) -> dict:
-    out = os.path.join(runs, name)
-    cmd = [sys.executable, "-m", "deltagrad", "train", name, "--dataset", dataset,
-           "--out", out, "--force"] + (["--epochs", str(epochs)] if epochs else [])
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
-    print(proc.stdout, end="", flush=True)
-    with open(os.path.join(out, "metrics.jsonl")) as f:
-        rows = [json.loads(line) for line in f]
+    from benchmarks.record import run_train
+    command, wall, rows = run_train(name, os.path.join(runs, name), "--dataset", dataset,
+                                    "--force", *(["--epochs", epochs] if epochs else []))
     accs = [r["test_accuracy"] for r in rows]
-    result = {"command": "deltagrad " + " ".join(cmd[3:]), "epochs": len(rows),
+    result = {"command": command, "epochs": len(rows),
               "wall_s": round(wall, 1), "train_s": round(sum(r["seconds"] for r in rows), 1),
               "test_accuracy": accs[-1], "best_test_accuracy": max(accs),
               "best_epoch": accs.index(max(accs)) + 1, "test_accuracy_per_epoch": accs}
@@ -101,7 +88,8 @@ def main():
     ap.add_argument("--runs", default="/tmp/cnn_runs", help="folder for the run folders")
     args = ap.parse_args()
     for name in args.experiments:
-        meta = {"commit": _commit(), "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        meta = {"commit": git_commit(),
+                "date": datetime.datetime.now().isoformat(timespec="seconds"),
                 "threads": THREADS, "load_average_before": os.getloadavg(),
                 "cpu_count": os.cpu_count()}
         if name == "transfer":

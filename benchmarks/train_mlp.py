@@ -26,7 +26,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -39,20 +38,11 @@ sys.path.insert(0, ROOT)
 
 
 def run_deltagrad(epochs: int, dataset: str, out: str) -> dict:
-    cmd = [sys.executable, "-m", "deltagrad", "train", "mlp", "--epochs", str(epochs),
-           "--dataset", dataset, "--out", out]
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
-    print(proc.stdout, end="")
-    with open(os.path.join(out, "metrics.jsonl")) as f:
-        rows = [json.loads(line) for line in f]
+    from benchmarks.record import run_train
+    command, wall, rows = run_train("mlp", out, "--epochs", epochs, "--dataset", dataset)
     train_seconds = sum(r["seconds"] for r in rows)
     n_train = rows[0]["samples_per_s"] * rows[0]["seconds"]
-    return {"command": "deltagrad " + " ".join(cmd[3:]), "wall_s": wall,
+    return {"command": command, "wall_s": wall,
             "train_s": train_seconds, "samples_per_s": n_train * len(rows) / train_seconds,
             "test_accuracy": rows[-1]["test_accuracy"],
             "test_accuracy_per_epoch": [r["test_accuracy"] for r in rows]}
@@ -117,8 +107,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         dg = run_deltagrad(args.epochs, args.dataset, os.path.join(tmp, "mlp"))
     th = run_torch(args.epochs, args.dataset)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    from benchmarks.record import git_commit
+    commit = git_commit()
     result = {
         "command": "python benchmarks/train_mlp.py " + " ".join(sys.argv[1:]),
         "commit": commit,

@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -25,22 +23,10 @@ sys.path.insert(0, ROOT)
 
 
 def train(name, out, threads, epochs=None):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
-    cmd = [sys.executable, "-m", "deltagrad", "train", name, "--out", out]
-    if epochs is not None:
-        cmd += ["--epochs", str(epochs)]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    print(proc.stdout, proc.stderr, sep="", end="", flush=True)
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed with exit code {proc.returncode}")
-    with open(os.path.join(out, "metrics.jsonl")) as f:
-        rows = [json.loads(line) for line in f]
-    return {"command": " ".join(["deltagrad"] + cmd[3:5] + cmd[7:]), "wall_s": wall,
-            "epochs": len(rows), "curve": rows,
+    from benchmarks.record import run_train
+    command, wall, rows = run_train(name, out, *(["--epochs", epochs] if epochs else []),
+                                    threads=threads)
+    return {"command": command, "wall_s": wall, "epochs": len(rows), "curve": rows,
             "train_s": sum(r["seconds"] for r in rows), "metrics_last_epoch": rows[-1]}
 
 
