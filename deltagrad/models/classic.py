@@ -186,6 +186,14 @@ class _ThresholdUnit(nn.Module):
         """One pass of the rule over (X, y) in order; returns (mistakes, extra)."""
         raise NotImplementedError(f"{type(self).__name__}._epoch")
 
+    def _start_fit(self, X, y, epochs, op):
+        """Checked (X, y, epochs) of a ``fit``, with the weights reset to zero."""
+        X = _inputs(X, self.n_inputs, op)
+        y = _binary_labels(y, len(X), op)
+        epochs = _check_count(epochs, "epochs", op)
+        self.reset_parameters()
+        return X, y, epochs
+
     def partial_fit(self, x, y):
         """Apply the rule once to each given sample, in order (no reset)."""
         X = _inputs(x, self.n_inputs, f"{self._op}.partial_fit")
@@ -225,11 +233,7 @@ class Perceptron(_ThresholdUnit):
 
     def fit(self, X, y, epochs: int = 100):
         """Weights to zero, then up to ``epochs`` passes of the perceptron rule."""
-        op = "Perceptron.fit"
-        X = _inputs(X, self.n_inputs, op)
-        y = _binary_labels(y, len(X), op)
-        epochs = _check_count(epochs, "epochs", op)
-        self.reset_parameters()
+        X, y, epochs = self._start_fit(X, y, epochs, "Perceptron.fit")
         for _ in range(epochs):
             self.errors_.append(self._epoch(X, y))
             if self.errors_[-1] == 0:
@@ -306,11 +310,7 @@ class Adaline(_ThresholdUnit):
 
     def fit(self, X, y, epochs: int = 100):
         """Weights to zero, then up to ``epochs`` passes of the delta rule."""
-        op = "Adaline.fit"
-        X = _inputs(X, self.n_inputs, op)
-        y = _binary_labels(y, len(X), op)
-        epochs = _check_count(epochs, "epochs", op)
-        self.reset_parameters()
+        X, y, epochs = self._start_fit(X, y, epochs, "Adaline.fit")
         before = np.zeros(self.n_inputs + 1)
         for _ in range(epochs):
             mistakes, cost = self._partial(X, y)
