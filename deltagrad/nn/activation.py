@@ -13,6 +13,7 @@ from ..ops import activation as A
 from ..ops import elementwise as E
 from ..ops.linalg import linear
 from ..tensor import empty, full
+from .linear import add_weight_and_bias
 from .module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "GELUSigmoid", "SiLU",
@@ -380,11 +381,7 @@ class Maxout(Module):
             raise ValueError(f"Maxout: pieces must be >= 1, got {pieces}")
         self.in_features, self.out_features, self.pieces = in_features, out_features, pieces
         n = out_features * pieces
-        self.weight = Parameter(empty(n, in_features, dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(empty(n, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (n, in_features), bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -7,8 +7,8 @@ import math
 from .. import backend
 from ..ops import conv as C
 from ..ops.shape import pad as _pad
-from ..tensor import empty
-from .module import Module, Parameter
+from .linear import add_weight_and_bias
+from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
@@ -53,10 +53,7 @@ class _ConvNd(Module):
         shape = ((in_channels, out_channels // groups) if self.transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
         dtype = backend.as_dtype(dtype)
-        self.weight = Parameter(empty(*shape, dtype=dtype, device=device))
-        self.bias = Parameter(empty(out_channels, dtype=dtype, device=device)) if bias else None
-        if not bias:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, shape, bias, dtype, device, bias_size=out_channels)
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -16,6 +16,18 @@ from .module import Module, Parameter
 __all__ = ["Linear", "Bilinear"]
 
 
+def add_weight_and_bias(module, weight_shape, bias, dtype=None, device=None, bias_size=None):
+    """Register ``module.weight`` (uninitialised, ``weight_shape``) and ``module.bias`` of
+    length ``bias_size`` (default weight_shape[0]) — or a ``None`` bias when ``bias`` is
+    false, as PyTorch does."""
+    module.weight = Parameter(empty(*weight_shape, dtype=dtype, device=device))
+    if bias:
+        n = weight_shape[0] if bias_size is None else bias_size
+        module.bias = Parameter(empty(n, dtype=dtype, device=device))
+    else:
+        module.register_parameter("bias", None)
+
+
 class Linear(Module):
     """y = x Wᵀ + b with W of shape (out_features, in_features) (the notes' z = W a + b per
     sample, with the batch along the first dimension)."""
@@ -25,12 +37,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty(out_features, in_features, dtype=dtype,
-                                                  device=device))
-        if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in_features), bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -60,12 +67,8 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(empty(out_features, in1_features, in2_features,
-                                                  dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in1_features, in2_features), bias, dtype,
+                            device)
         self.reset_parameters()
 
     def reset_parameters(self):
