@@ -449,6 +449,17 @@ class _NotesRNN(Module):
     def _phi(self, a):
         return a.tanh() if self.nonlinearity == "tanh" else a.relu()
 
+    def _initial_state(self, given, x, size, what, name):
+        """The carried state at t = 0: zeros (batch, size), or ``given`` after a shape check."""
+        B = x.shape[1]
+        if given is None:
+            return zeros(B, size, dtype=x.dtype, device=x.device)
+        if _shape(given) != (B, size):
+            raise RuntimeError(f"{name}: expected {what} of shape {(B, size)} (batch, "
+                               f"{'hidden' if what == 'h0' else 'output'}_size), got "
+                               f"{_shape(given)}")
+        return given
+
     def _finish(self, Y, Hs):
         if self.batch_first:
             Y, Hs = Y.transpose(0, 1), Hs.transpose(0, 1)
@@ -471,12 +482,8 @@ class ElmanRNN(_NotesRNN):
 
     def forward(self, input, h0=None):
         x, name = self._sequence(input)
-        B, H = x.shape[1], self.hidden_size
-        if h0 is None:
-            h0 = zeros(B, H, dtype=x.dtype, device=x.device)
-        elif _shape(h0) != (B, H):
-            raise RuntimeError(f"{name}: expected h0 of shape {(B, H)} (batch, hidden_size), "
-                               f"got {_shape(h0)}")
+        H = self.hidden_size
+        h0 = self._initial_state(h0, x, H, "h0", name)
         zero = zeros(H, dtype=x.dtype, device=x.device)
         mode = "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU"
         Hs, _ = recurrent_sequence(mode, x, h0, self.U.t(), self.W.t(), self.b, zero)
@@ -500,14 +507,7 @@ class JordanRNN(_NotesRNN):
 
     def forward(self, input, y0=None):
         x, name = self._sequence(input)
-        B, O = x.shape[1], self.output_size
-        if y0 is None:
-            y = zeros(B, O, dtype=x.dtype, device=x.device)
-        elif _shape(y0) != (B, O):
-            raise RuntimeError(f"{name}: expected y0 of shape {(B, O)} (batch, output_size), "
-                               f"got {_shape(y0)}")
-        else:
-            y = y0
+        y = self._initial_state(y0, x, self.output_size, "y0", name)
         xu = x @ self.U + self.b  # all time steps at once
         ys, hs = [], []
         for t in range(x.shape[0]):
