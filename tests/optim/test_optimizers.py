@@ -92,8 +92,11 @@ def test_matches_torch(name, kw, dtype):
     for p, t in zip(ps, ts):
         assert p.dtype == t.detach().numpy().dtype
         for key, val in opt.state[p].items():
-            tv = topt.state[t][key]
-            np.testing.assert_allclose(np.asarray(val.numpy()), tv.numpy(), **TOL[dtype],
+            tv = topt.state[t][key].numpy()
+            # float32 round-off is relative to the buffer's scale, not to each element
+            scale = max(1.0, float(np.abs(tv).max())) if tv.size else 1.0
+            np.testing.assert_allclose(np.asarray(val.numpy()), tv, rtol=TOL[dtype]["rtol"],
+                                       atol=TOL[dtype]["atol"] * scale,
                                        err_msg=f"{name} state {key}")
 
 
