@@ -7,7 +7,8 @@ from .optimizer import Optimizer, required  # noqa: F401
 from .sgd import SGD  # noqa: F401
 from .adaptive import Adagrad, RMSprop, Adadelta, MaxProp  # noqa: F401
 from .adam import Adam, AdamW, Adamax, NAdam  # noqa: F401
+from .lbfgs import LBFGS  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "MaxProp", "Adam", "AdamW",
-           "Adamax", "NAdam", "lr_scheduler"]
+           "Adamax", "NAdam", "LBFGS", "lr_scheduler"]
