@@ -403,6 +403,12 @@ def abs(x):
     return Abs.apply(x)
 
 
+#: ``relu_backward_rule[0]``: None, or ``rule(g, out) -> grad_in`` replacing ReLU's backward
+#: while a visualisation needs it (guided backprop: ``relu(g)·[out > 0]``); set through
+#: ``deltagrad.interpret.relu_backward_rule``, so ``nn.ReLU``, in-place and ``F.relu`` all follow.
+relu_backward_rule = [None]
+
+
 class Relu(Function):
     """max(0, x); the gradient is 1 where x > 0 (0 at 0, as PyTorch)."""
 
@@ -413,6 +419,8 @@ class Relu(Function):
 
     def backward(ctx, g):
         out, = ctx.saved_tensors
+        if relu_backward_rule[0] is not None:
+            return relu_backward_rule[0](g, out)
         if not _grad_mode.is_grad_enabled():  # plain backward: one array product, no graph
             return _make(g._data * (out._data > 0))
         return g * (out > 0)
