@@ -35,6 +35,7 @@ from .ops.linalg import matmul, mm, bmm, mv, dot, inner, outer, ger
 from .ops.activation import softmax, log_softmax
 
 from . import nn, optim, utils, datasets, metrics, models, analysis  # noqa: E402,F401
+from .io import serialization, save, load  # noqa: E402,F401
 
 cuda_is_available = backend.cuda_is_available
 

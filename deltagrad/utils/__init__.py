@@ -1,4 +1,5 @@
 """Utilities outside the autograd core: ``dg.utils.data`` (datasets, loaders, splits, transforms)."""
 from . import data
+from ..io import safetensors  # dg.utils.safetensors (the package is imported on first use)
 
-__all__ = ["data"]
+__all__ = ["data", "safetensors"]
