@@ -1,8 +1,14 @@
 """``summary(model, input_size)``: per-layer output shape, parameters, FLOPs, receptive field.
 
 Conventions of the notes (seed 000, §7.5; seed 002's LeNet-5 table):
-- FLOPs count 2 per multiply-accumulate and nothing else (no bias adds, no activations):
-  a standard convolution costs (2 × D₁ × F²) × D₂ × H₂ × W₂, a linear layer 2 × n_in × n_out.
+- FLOPs count 2 per multiply-accumulate and nothing else (no bias adds, no activations,
+  no softmax): a standard convolution costs (2 × D₁ × F²) × D₂ × H₂ × W₂, a linear layer
+  2 × n_in × n_out. A recurrent layer with G gate blocks (RNN 1, GRU 3, LSTM 4) costs
+  2 × G × (I_l + H) × H per step, layer and direction (W_ih x_t and W_hh h_{t−1}), times the
+  T steps; multi-head attention over L queries and S keys costs its projections
+  2·L·E·E (Q) + 2·S·k_dim·E (K) + 2·S·v_dim·E (V), then QKᵀ and A·V at 2·L·S·E each
+  (all heads together; the output projection W^O is its own Linear row). A Transformer
+  layer is the sum of its attention, feed-forward and norm rows.
 - Receptive field: RF_k = RF_{k−1} + (f_k − 1) · ∏_{i<k} s_i with RF_0 = 1, for every layer
   with a ``kernel_size`` (convolutions, pooling); f is the dilated kernel (f − 1)·d + 1.
   Layers after the spatial part (flatten, linear) see the whole input: their RF is None.
@@ -64,17 +70,72 @@ def layer_flops(module, inputs, output) -> int:
             in_spatial = prod(inputs[0].shape[2:])
             return 2 * module.in_channels * (module.out_channels // module.groups) * k * in_spatial
         return 2 * cin_per_group * k * module.out_channels * prod(out_shape[1:])
+    if kind in ("RNN", "LSTM", "GRU") and hasattr(module, "num_layers"):
+        return _recurrent_flops(module, inputs)
+    if kind in ("RNNCell", "LSTMCell", "GRUCell"):
+        return 2 * _GATES[kind[:-4]] * (module.input_size + module.hidden_size) * \
+            module.hidden_size
+    if kind in ("ElmanRNN", "JordanRNN"):
+        T = _steps(inputs, output, module.batch_first)
+        return 2 * T * sum(int(prod(p.shape)) for p in (module.U, module.W, module.V))
+    if kind == "MultiheadAttention":
+        return _attention_flops(module, inputs, output)
     custom = getattr(module, "flops", None)
     if callable(custom):
         return int(custom(inputs, output))
     return 0
 
 
+_GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+
+
+def _steps(inputs, output, batch_first: bool) -> int:
+    """Sequence length of a (T, N, ·) / (N, T, ·) / unbatched (T, ·) input."""
+    x = inputs[0] if inputs and hasattr(inputs[0], "shape") else output
+    return int(x.shape[1] if batch_first and x.ndim == 3 else x.shape[0])
+
+
+def _recurrent_flops(module, inputs) -> int:
+    """Σ_l D · T · 2 · G · (I_l + H) · H with I_0 the input size, I_l = D·H above it."""
+    G, H, D = _GATES[type(module).__name__], module.hidden_size, 2 if module.bidirectional else 1
+    T = _steps(inputs, None, module.batch_first)
+    total = 0
+    for layer in range(module.num_layers):
+        in_size = module.input_size if layer == 0 else D * H
+        total += D * T * 2 * G * (in_size + H) * H
+    return total
+
+
+def _attention_flops(module, inputs, output) -> int:
+    """Q, K, V projections + QKᵀ + A·V of one sample (W^O is counted by its Linear)."""
+    def length(t):
+        return int(t.shape[1] if module.batch_first and t.ndim == 3 else t.shape[0])
+    q = inputs[0] if inputs else output
+    k = inputs[1] if len(inputs) > 1 else q
+    E, L, S = module.embed_dim, length(q), length(k)
+    proj = 2 * L * E * E + 2 * S * module.kdim * E + 2 * S * module.vdim * E
+    S += int(module.bias_k is not None) + int(module.add_zero_attn)
+    return proj + 2 * L * S * E + 2 * L * S * E
+
+
+def input_dtype(model):
+    """The dtype of a model's input when it says so (an ``input_dtype`` attribute) or starts
+    with an Embedding (int64 token indices); None otherwise (the parameters' dtype)."""
+    from .. import int64
+    declared = getattr(model, "input_dtype", None)
+    if declared is not None:
+        return declared
+    first = next((m for m in model.modules() if not any(True for _ in m.children())), None)
+    return int64 if type(first).__name__ in ("Embedding", "EmbeddingBag") else None
+
+
 def summary(model, input_size, batch_size: int = 1, dtype=None, device=None, inputs=None) -> Summary:
     """Run one forward pass of zeros of shape (batch_size, *input_size) and tabulate each layer.
 
-    ``input_size`` is the shape of one sample, e.g. (1, 28, 28) or (784,); pass ``inputs``
-    (a Tensor) instead for models that take integer tokens.
+    ``input_size`` is the shape of one sample, e.g. (1, 28, 28) or (784,). The zeros are
+    int64 token indices for a model that starts with an Embedding or declares
+    ``input_dtype``, else of the parameters' dtype; ``dtype`` or ``inputs`` (a Tensor)
+    override that.
     """
     from ..tensor import zeros
     from .. import backend
@@ -83,6 +144,8 @@ def summary(model, input_size, batch_size: int = 1, dtype=None, device=None, inp
             raise ValueError("summary: give input_size (the shape of one sample) or inputs")
         input_size = tuple(int(s) for s in input_size)
         params = list(model.parameters())
+        if dtype is None:
+            dtype = input_dtype(model)
         if dtype is None:
             dtype = params[0].dtype if params else backend.get_default_dtype()
         if device is None:
@@ -99,8 +162,12 @@ def summary(model, input_size, batch_size: int = 1, dtype=None, device=None, inp
 
     def hook(m, inp, out):
         first = out[0] if isinstance(out, (tuple, list)) else out
-        rows.append((m, tuple(first.shape[1:]) if hasattr(first, "shape") else (),
-                     layer_flops(m, inp, first)))
+        shape = tuple(first.shape) if hasattr(first, "shape") else ()
+        if getattr(m, "batch_first", None) is False and len(shape) == 3:
+            shape = (shape[0],) + shape[2:]  # (T, N, ·): the batch is dimension 1
+        else:
+            shape = shape[1:]
+        rows.append((m, shape, layer_flops(m, inp, first)))
 
     for m in model.modules():
         if is_row(m):
@@ -176,35 +243,48 @@ def _model_constructors():
     return out
 
 
-def summary_cli(argv=None, stream=None) -> int:
-    """``deltagrad summary MODEL [--input-size ...]``: print the layer table.
+_SUMMARY_HELP = """Print a model's layer table: output shape, parameters, FLOPs and receptive
+field of every layer.
 
-    MODEL is a registered experiment (its model is built for its dataset, whose sample
-    shape is the default input size) or a constructor of ``dg.models`` (e.g. ``LeNet5``,
-    ``resnet18``), called with ``--kwargs '{"num_classes": 10}'``.
-    """
+MODEL is one of
+  - an experiment (deltagrad list): its model, built for its dataset, whose sample shape
+    is the default input size;
+  - a run folder (written by deltagrad train): the run's model, rebuilt from RUN/vocab.json,
+    so the data need not be on this machine;
+  - a constructor of deltagrad.models such as LeNet5, resnet18 or MobileNet, with
+    --input-size and its keyword arguments as JSON in --kwargs.
+A model that starts with an Embedding gets integer token indices as its dummy input."""
+
+
+def summary_cli(argv=None, stream=None) -> int:
+    """``deltagrad summary MODEL [--input-size ...]``: print the layer table (see
+    :data:`_SUMMARY_HELP`)."""
     import argparse
     import json
     import sys
+    from ..cli.messages import Parser, error_line
     stream = stream if stream is not None else sys.stdout
-    p = argparse.ArgumentParser(prog="deltagrad summary", description=summary_cli.__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", metavar="MODEL", help="an experiment name (see `deltagrad list`) "
-                   "or a dg.models constructor such as LeNet5, resnet18, MobileNet")
+    p = Parser(prog="deltagrad summary", description=_SUMMARY_HELP,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", metavar="MODEL", help="an experiment name, a run folder or a "
+                   "deltagrad.models constructor such as LeNet5, resnet18, MobileNet")
     p.add_argument("--input-size", type=int, nargs="+", metavar="N",
                    help="the shape of one sample, e.g. 1 28 28 (default: the experiment's)")
     p.add_argument("--dataset", default="auto", help="dataset of an experiment (default auto)")
-    p.add_argument("--kwargs", default="{}", help="JSON keyword arguments for a constructor")
+    p.add_argument("--kwargs", default="{}", help="JSON keyword arguments for a constructor, "
+                   "e.g. {\"num_classes\": 10}")
     p.add_argument("--json", action="store_true", help="print the table as one JSON object")
     try:
         args = p.parse_args(argv)
     except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
         return 0 if e.code in (0, None) else 2
     try:
-        model, input_size = _resolve_model(args)
-        s = summary(model, input_size)
+        model, input_size, dtype = _resolve_model(args)
+        s = summary(model, input_size, dtype=dtype)
     except (ValueError, TypeError, KeyError, RuntimeError) as e:
-        print(f"deltagrad summary: error: {e}", file=sys.stderr)
+        print(error_line(e), file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps({"layers": [vars(r) for r in s.layers], "total_params": s.total_params,
@@ -215,22 +295,37 @@ def summary_cli(argv=None, stream=None) -> int:
     return 0
 
 
+def _data_dtype(data):
+    """int64 for token inputs (an integer x_train), else None (the parameters' dtype)."""
+    from .. import int64
+    return int64 if np.issubdtype(data.x_train.dtype, np.integer) else None
+
+
 def _resolve_model(args):
+    """(model, input size, dtype of the dummy input) of MODEL: experiment, run or constructor."""
     import json
+    import os
+    from ..cli.messages import did_you_mean
     from ..experiments import get_experiment, experiments
     names = {e.name for e in experiments()}
+    if os.path.isdir(args.model):
+        from ..train.trainer import load_run
+        setup, _ = load_run(args.model, "last", with_data=False)
+        return (setup.model, tuple(args.input_size or setup.data.input_shape),
+                _data_dtype(setup.data))
     if args.model in names:
         exp = get_experiment(args.model)
         data = exp.data(args.dataset if args.dataset != "auto" else exp.dataset)
         model = exp.model(data)
-        return model, tuple(args.input_size or data.input_shape)
+        return model, tuple(args.input_size or data.input_shape), _data_dtype(data)
     ctors = _model_constructors()
     lookup = {k.lower(): v for k, v in ctors.items()}
     ctor = ctors.get(args.model) or lookup.get(args.model.lower())
     if ctor is None:
-        raise ValueError(f"unknown model {args.model!r}; give an experiment "
-                         f"({', '.join(sorted(names))}) or a dg.models constructor "
-                         f"({', '.join(sorted(ctors))})")
+        raise ValueError(f"unknown model {args.model!r}"
+                         + did_you_mean(args.model, sorted(names) + sorted(ctors))
+                         + f"; give an experiment ({', '.join(sorted(names))}), a run folder "
+                         f"or a deltagrad.models constructor ({', '.join(sorted(ctors))})")
     if not args.input_size:
         raise ValueError(f"{args.model} needs --input-size (the shape of one sample, e.g. "
                          "3 32 32)")
@@ -240,4 +335,4 @@ def _resolve_model(args):
         raise ValueError(f"--kwargs is not valid JSON: {e}") from None
     if not isinstance(kwargs, dict):
         raise ValueError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 10}'")
-    return ctor(**kwargs), tuple(args.input_size)
+    return ctor(**kwargs), tuple(args.input_size), None

@@ -31,7 +31,7 @@ def cmd_sample(args) -> int:
         raise RunError(f"--length must be >= 0, got {args.length}")
     if args.temperature < 0:
         raise RunError(f"--temperature must be >= 0, got {args.temperature}")
-    setup, state = load_run(args.run, args.weights)
+    setup, state = load_run(args.run, args.weights, with_data=False)  # vocab.json suffices
     model = setup.model
     if not hasattr(model, "sample"):
         raise RunError(f"{args.run} is a run of {setup.experiment.name!r}, which is no language "

@@ -6,8 +6,9 @@ sample i is (x, y) = (text[s : s + L], text[s + 1 : s + L + 1]) with s = i·L (n
 chunks of ``seq_len`` L). ``split`` takes a contiguous part of the text (the first 90% for
 ``"train"``, the last 10% for ``"val"`` by default), so no validation character is seen in
 training. ``TinyShakespeare`` is the same class with the standard file (Karpathy's
-char-rnn corpus, 1,115,394 characters, 65 distinct): it reads ``root``'s copy and downloads
-it only with ``download=True`` when the network allows.
+char-rnn corpus, 1,115,394 characters, 65 distinct, public domain), which ships with the
+package (``deltagrad/datasets/data/tinyshakespeare.txt``); ``root`` or ``$DELTAGRAD_DATA``
+may point at another copy.
 """
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ from ..tensor import from_numpy
 from ..utils.data.dataset import Dataset
 
 __all__ = ["CharDataset", "TinyShakespeare", "Vocabulary", "TINY_SHAKESPEARE_URL",
-           "find_tiny_shakespeare"]
+           "BUNDLED_TINY_SHAKESPEARE", "find_tiny_shakespeare", "read_text_file"]
 
 TINY_SHAKESPEARE_URL = ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
                         "tinyshakespeare/input.txt")
-_SEARCH = ("../shared/data/tinyshakespeare.txt", "data/tinyshakespeare.txt",
-           "/work/shared/data/tinyshakespeare.txt")
+BUNDLED_TINY_SHAKESPEARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                                       "tinyshakespeare.txt")
 
 
 class Vocabulary:
@@ -62,20 +63,39 @@ def _encode_fast(text: str, vocab: Vocabulary) -> np.ndarray:
 
 def find_tiny_shakespeare(root: str | None = None) -> str | None:
     """The first existing copy of tinyshakespeare.txt: ``root`` (a file or folder),
-    ``$DELTAGRAD_DATA``, the repository's ``../shared/data``, ``data/``."""
+    ``$DELTAGRAD_DATA``, the copy that ships with the package."""
     candidates = []
     if root:
         candidates += [root, os.path.join(root, "tinyshakespeare.txt")]
     env = os.environ.get("DELTAGRAD_DATA")
     if env:
         candidates.append(os.path.join(env, "tinyshakespeare.txt"))
-    here = os.path.dirname(os.path.abspath(__file__))
-    repo = os.path.dirname(os.path.dirname(here))
-    candidates += [os.path.join(repo, p) for p in _SEARCH] + list(_SEARCH)
+    candidates.append(BUNDLED_TINY_SHAKESPEARE)
     for c in candidates:
         if os.path.isfile(c):
             return c
     return None
+
+
+def read_text_file(path: str, what: str = "CharDataset") -> str:
+    """The UTF-8 text of ``path``; a missing, empty or binary file raises an error that names
+    ``what`` and the file (FileNotFoundError for a missing one, ValueError otherwise)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{what}: no text file at {path!r}")
+    if not os.path.isfile(path):
+        raise ValueError(f"{what}: {path!r} is not a file (expected a UTF-8 text file)")
+    with open(path, "rb") as f:
+        raw = f.read()
+    if not raw.strip():
+        raise ValueError(f"{what}: {path!r} is empty (expected a UTF-8 text file)")
+    if b"\0" in raw:
+        raise ValueError(f"{what}: {path!r} is a binary file (it holds NUL bytes); expected "
+                         "a UTF-8 text file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{what}: {path!r} is not UTF-8 text (byte {e.start}: "
+                         f"{raw[e.start:e.start + 1]!r}); expected a UTF-8 text file") from None
 
 
 class CharDataset(Dataset):
@@ -90,10 +110,9 @@ class CharDataset(Dataset):
                  val_fraction: float = 0.1, vocab: Vocabulary | None = None,
                  text: str | None = None):
         if text is None:
-            if path is None or not os.path.isfile(path):
-                raise FileNotFoundError(f"CharDataset: no text file at {path!r}")
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
+            if path is None:
+                raise ValueError("CharDataset: give path (a UTF-8 text file) or text")
+            text = read_text_file(path)
         if split not in ("train", "val", "all"):
             raise ValueError(f"CharDataset: split must be 'train', 'val' or 'all', got {split!r}")
         if not 0 <= val_fraction < 1:
@@ -154,8 +173,8 @@ class TinyShakespeare(CharDataset):
         if path is None:
             raise FileNotFoundError(
                 "TinyShakespeare: tinyshakespeare.txt not found (looked in root, "
-                "$DELTAGRAD_DATA, ../shared/data and data/); pass download=True to fetch "
-                f"{TINY_SHAKESPEARE_URL}, or root= the file")
+                f"$DELTAGRAD_DATA and {BUNDLED_TINY_SHAKESPEARE}); reinstall deltagrad, pass "
+                f"download=True to fetch {TINY_SHAKESPEARE_URL}, or root= the file")
         super().__init__(path, seq_len, split, val_fraction, vocab)
 
     @staticmethod

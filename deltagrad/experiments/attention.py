@@ -142,7 +142,8 @@ def beam_exact_match(model: Seq2SeqTransformer, data, beam_size: int = 4) -> flo
                   "dropout): validation loss <= 1.95 nats/char; `deltagrad sample RUN` writes "
                   "text, `deltagrad report RUN` draws the attention maps",
             data=partial(char_data, seq_len=64), task="language-model",
-            datasets=("tinyshakespeare",), dataset="tinyshakespeare", optimizer="adamw",
+            datasets=("tinyshakespeare",), dataset="tinyshakespeare", text_files=True,
+            optimizer="adamw",
             lr=1e-3, optimizer_kwargs={"betas": (0.9, 0.99), "weight_decay": 0.1},
             epochs=2, batch_size=12)
 def char_transformer(data):

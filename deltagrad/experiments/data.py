@@ -137,6 +137,34 @@ def image_classification(name: str, *, flatten: bool = True, keep_classes=None,
                       classes=classes, image_shape=image_shape, note=note)
 
 
+# ----------------------------------------------------------------------------- shape only
+def data_spec(data: DataBundle) -> dict:
+    """What a model factory needs of its data, without the samples: the dataset's name, the
+    classes (a character model's vocabulary, index → character), the per-sample shapes and
+    dtypes. ``deltagrad train`` writes it to RUN/vocab.json, so ``sample`` and ``summary``
+    rebuild the model of a run copied to a machine without the data."""
+    return {"dataset": data.name, "classes": [c if isinstance(c, str) else str(c)
+                                              for c in data.classes],
+            "input_shape": list(data.x_train.shape[1:]), "input_dtype": str(data.x_train.dtype),
+            "target_shape": list(data.y_train.shape[1:]),
+            "target_dtype": str(data.y_train.dtype),
+            "image_shape": None if data.image_shape is None else list(data.image_shape)}
+
+
+def bundle_from_spec(spec: dict) -> DataBundle:
+    """A :class:`DataBundle` with the shapes, dtypes and classes of :func:`data_spec` and no
+    samples (every split has 0 rows): enough to build the model, not to evaluate it."""
+    try:
+        x = np.zeros((0, *spec["input_shape"]), np.dtype(spec["input_dtype"]))
+        y = np.zeros((0, *spec["target_shape"]), np.dtype(spec["target_dtype"]))
+        image = spec.get("image_shape")
+        return DataBundle(str(spec["dataset"]), x, y, x, y, classes=tuple(spec["classes"]),
+                          image_shape=None if image is None else tuple(image))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"not a data description written by deltagrad train "
+                         f"({type(e).__name__}: {e})") from None
+
+
 def with_validation(data: DataBundle, fraction: float, seed: int) -> DataBundle:
     """Hold out ``fraction`` of the training set (a seeded random subset) for validation."""
     if not fraction:

@@ -11,6 +11,7 @@ text; the last 10% is the validation split) and reports nats/char and perplexity
 """
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import numpy as np
@@ -29,19 +30,30 @@ SEQ_LEN = 100
 
 # ----------------------------------------------------------------------------- data
 def char_data(name: str = "tinyshakespeare", seq_len: int = SEQ_LEN) -> DataBundle:
-    """Tiny Shakespeare as (N, L) chunks x and their next characters y; first 90% train,
-    last 10% validation (also served as the test split: the corpus has no other).
-    ``classes`` holds the vocabulary (index → character)."""
-    from ..datasets.text import TinyShakespeare
+    """Tiny Shakespeare (``name`` "tinyshakespeare", the copy shipped with the package) or any
+    UTF-8 text file (``name`` its path: ``deltagrad train char-lstm --data FILE``) as (N, L)
+    chunks x and their next characters y; first 90% train, last 10% validation (also served
+    as the test split: the corpus has no other). ``classes`` holds the vocabulary
+    (index → character)."""
+    from ..datasets.text import CharDataset, TinyShakespeare
     try:
-        tr = TinyShakespeare(seq_len=seq_len, split="train")
-    except FileNotFoundError as e:
+        if name == "tinyshakespeare":
+            tr = TinyShakespeare(seq_len=seq_len, split="train")
+        else:
+            tr = CharDataset(name, seq_len=seq_len, split="train")
+    except (FileNotFoundError, ValueError) as e:
         raise DatasetUnavailable(str(e)) from None
-    va = TinyShakespeare(root=tr.path, seq_len=seq_len, split="val", vocab=tr.vocab)
+    va = CharDataset(tr.path, seq_len=seq_len, split="val", vocab=tr.vocab)
+    if len(tr) == 0 or len(va) == 0:
+        need = int(math.ceil((seq_len + 1) / 0.1))
+        raise DatasetUnavailable(
+            f"{tr.path} has {len(tr.text) + len(va.text):,} characters: too short for "
+            f"chunks of {seq_len} with a 90%/10% train/validation split; it needs at least "
+            f"{need:,}")
     xtr, ytr = tr.chunks()
     xva, yva = va.chunks()
-    return DataBundle("tinyshakespeare", xtr, ytr, xva, yva, classes=tuple(tr.vocab.itos),
-                      x_val=xva, y_val=yva)
+    return DataBundle("tinyshakespeare" if name == "tinyshakespeare" else tr.path, xtr, ytr,
+                      xva, yva, classes=tuple(tr.vocab.itos), x_val=xva, y_val=yva)
 
 
 def reverse_digits(name: str = "reverse-digits", length: int = 8, n_train: int = 20000,
@@ -75,7 +87,7 @@ def _char_lm(cell, hidden, data):
 
 
 _CHAR = dict(data=char_data, task="language-model", datasets=("tinyshakespeare",),
-             dataset="tinyshakespeare", optimizer="adam", batch_size=64)
+             dataset="tinyshakespeare", text_files=True, optimizer="adam", batch_size=64)
 
 
 @experiment("char-lstm",

@@ -44,6 +44,7 @@ class Experiment:
     data: Callable
     task: str = "classification"       # a key of deltagrad.train.tasks.TASKS
     datasets: tuple = ("fashion-mnist", "digits")
+    text_files: bool = False           # trains on any UTF-8 text file too (--data FILE)
     dataset: str = "auto"              # "auto": Fashion-MNIST when installed, else digits
     optimizer: str = "adam"
     lr: float = 1e-3

@@ -3,6 +3,8 @@
 ::
 
     RUN/config.json      the resolved settings (experiment, dataset, epochs, lr, seed, ...)
+    RUN/vocab.json       the data's classes (a character model's vocabulary) and shapes:
+                         enough to rebuild the model without the data (sample, summary)
     RUN/metrics.jsonl    one JSON object per finished epoch
     RUN/checkpoint.npz   model + optimizer + scheduler + RNG states + history (every epoch)
     RUN/best.npz         the weights with the best validation (or test) score so far
@@ -24,8 +26,8 @@ import time
 from .. import backend
 from .checkpoint import atomic_write
 
-RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.npz", "best.npz", "log.txt",
-             "report.html", "plots")
+RUN_FILES = ("config.json", "vocab.json", "metrics.jsonl", "checkpoint.npz", "best.npz",
+             "log.txt", "report.html", "plots")
 RESUMABLE_CHANGES = ("epochs", "device")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 
@@ -41,7 +43,7 @@ class RunDir:
         self.path = os.path.abspath(path)
 
     def __getattr__(self, name):
-        files = {"config": "config.json", "metrics": "metrics.jsonl",
+        files = {"config": "config.json", "vocab": "vocab.json", "metrics": "metrics.jsonl",
                  "checkpoint": "checkpoint.npz", "best": "best.npz", "log": "log.txt",
                  "report": "report.html", "plots": "plots"}
         if name in files:
@@ -95,6 +97,21 @@ class RunDir:
         text = json.dumps(config, indent=2, sort_keys=True) + "\n"
         atomic_write(self.config, lambda f: f.write(text.encode()))
 
+    def write_vocab(self, spec: dict) -> None:
+        """RUN/vocab.json: :func:`deltagrad.experiments.data.data_spec` of the run's data."""
+        text = json.dumps(spec, ensure_ascii=False, indent=1) + "\n"
+        atomic_write(self.vocab, lambda f: f.write(text.encode("utf-8")))
+
+    def read_vocab(self) -> dict | None:
+        """RUN/vocab.json, or None for a run written before it existed."""
+        if not os.path.exists(self.vocab):
+            return None
+        try:
+            with open(self.vocab, encoding="utf-8") as f:
+                return json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise RunError(f"{self.vocab} is corrupted ({e})") from None
+
     def read_metrics(self) -> list:
         if not os.path.exists(self.metrics):
             return []
@@ -137,7 +154,8 @@ def validate_settings(s: dict, experiment) -> None:
     if s["optimizer"] not in OPTIMIZERS:
         raise RunError(f"unknown --optimizer {s['optimizer']!r}; expected one of "
                        + ", ".join(OPTIMIZERS))
-    if s["dataset"] != "auto" and s["dataset"] not in experiment.datasets:
+    text_file = getattr(experiment, "text_files", False) and os.path.isabs(str(s["dataset"]))
+    if s["dataset"] != "auto" and s["dataset"] not in experiment.datasets and not text_file:
         raise RunError(f"experiment {experiment.name!r} trains on "
                        + ", ".join(experiment.datasets) + f" (or auto), not {s['dataset']!r}")
     if s["device"] not in ("cpu", "cuda") and not str(s["device"]).startswith("cuda:"):

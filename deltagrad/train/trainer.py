@@ -229,7 +229,7 @@ def train(experiment, out: str, overrides: dict | None = None, *, resume: bool =
     Raises :class:`RunError` for bad settings or folders, :class:`CheckpointError` for a
     bad checkpoint (left untouched), :class:`TrainingDiverged` for a NaN/Inf loss.
     """
-    from ..experiments.data import resolve_dataset
+    from ..experiments.data import data_spec, resolve_dataset
 
     stream = stream if stream is not None else sys.stdout
     overrides = dict(overrides or {})
@@ -269,6 +269,7 @@ def train(experiment, out: str, overrides: dict | None = None, *, resume: bool =
             + f" / {len(data.x_test)} test samples; {settings['optimizer']} lr "
             f"{settings['lr']:g}, batch {settings['batch_size']}, {settings['epochs']} epochs, "
             f"seed {settings['seed']}, device {settings['device']} -> {run.path}")
+    run.write_vocab(data_spec(setup.data))  # sample/summary need no data (a copied run)
     start_epoch = len(history) + 1
     for epoch in range(start_epoch, settings["epochs"] + 1):
         with np.errstate(over="ignore", invalid="ignore"):  # a NaN/Inf is reported below
@@ -359,10 +360,13 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
 WEIGHTS = {"last": "checkpoint", "best": "best"}
 
 
-def load_run(path: str, weights: str = "last") -> tuple:
+def load_run(path: str, weights: str = "last", *, with_data: bool = True) -> tuple:
     """Rebuild a run's model and data from its folder and load its ``last`` (checkpoint.npz)
-    or ``best`` (best.npz) weights; returns ``(setup, state)``."""
+    or ``best`` (best.npz) weights; returns ``(setup, state)``. ``with_data=False`` builds
+    the model from RUN/vocab.json alone (``setup.data`` has classes and shapes, no samples),
+    so a run copied away from its data can still be sampled and summarised."""
     from ..experiments import get_experiment
+    from ..experiments.data import bundle_from_spec
 
     run = RunDir(path)
     if not os.path.isdir(run.path):
@@ -375,7 +379,17 @@ def load_run(path: str, weights: str = "last") -> tuple:
         raise RunError(f"{run.path} has no {os.path.basename(file)} yet (no epoch finished)")
     state = load_checkpoint(file, kind="checkpoint" if weights == "last" else "weights")
     experiment = get_experiment(config["experiment"])
-    setup = build(config["settings"], experiment, for_training=False)
+    spec = None if with_data else run.read_vocab()
+    if spec is None:
+        setup = build(config["settings"], experiment, for_training=False)
+    else:
+        try:
+            data = bundle_from_spec(spec)
+        except ValueError as e:
+            raise RunError(f"{run.vocab}: {e}") from None
+        backend.manual_seed(config["settings"]["seed"])
+        setup = Setup(experiment, config["settings"], data, get_task(experiment.task),
+                      experiment.model(data))
     try:
         setup.model.load_state_dict(state["model"])
     except (KeyError, RuntimeError) as e:

@@ -14,10 +14,10 @@ from deltagrad.models.recurrent import sample_from_logits
 from deltagrad.train.lm_task import LanguageModeling, perplexity
 from tests.conftest import requires_torch
 
-SHAKESPEARE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
+SHAKESPEARE = os.path.join(os.path.dirname(dg.__file__), "datasets", "data",
                            "tinyshakespeare.txt")
 needs_text = pytest.mark.skipif(not os.path.isfile(SHAKESPEARE),
-                                reason="../shared/data/tinyshakespeare.txt is missing")
+                                reason="the packaged tinyshakespeare.txt is missing")
 
 
 # ----------------------------------------------------------------------------- data
