@@ -8,9 +8,10 @@ from ..utils.data import transforms
 from .digits import Digits
 from .idx import read_idx, write_idx
 from .mnist import MNIST, FashionMNIST
+from .binarized import BinarizedFashionMNIST
 from .synthetic import blobs, boolean_function, sine_regression, spirals, xor
 from .text import CharDataset, TinyShakespeare, Vocabulary
 
-__all__ = ["FashionMNIST", "MNIST", "Digits", "read_idx", "write_idx", "transforms", "xor",
-           "boolean_function", "spirals", "blobs", "sine_regression", "CharDataset",
+__all__ = ["FashionMNIST", "BinarizedFashionMNIST", "MNIST", "Digits", "read_idx", "write_idx",
+           "transforms", "xor", "boolean_function", "spirals", "blobs", "sine_regression", "CharDataset",
            "TinyShakespeare", "Vocabulary"]

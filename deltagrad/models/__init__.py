@@ -9,3 +9,7 @@ from .transfer import *  # noqa: F401,F403
 from .classic import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .markov_chain import *  # noqa: F401,F403
+from .rbm import *  # noqa: F401,F403
+from .nade import *  # noqa: F401,F403
+from .made import *  # noqa: F401,F403

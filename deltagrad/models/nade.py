@@ -1,0 +1,93 @@
+"""NADE, the neural autoregressive density estimator (Larochelle & Murray 2011; SYLLABUS §17,
+seed 003 "Autoregressive models").
+
+Notation of the notes: x ∈ {0,1}^n, p(x) = Π_i p(x_i | x_<i), with one hidden layer of size
+d whose weights are tied across the n conditionals:
+
+    h_i = σ(W_{:,<i} x_<i + b)              W (d × n), b (d): the hidden bias
+    p(x_i = 1 | x_<i) = σ(V_i · h_i + c_i)   V (n × d), c (n): the output bias
+
+(so here b is NADE's hidden bias and c its output bias, as in the notes; the RBM's b and c
+are its visible and hidden biases). The pre-activations share a running sum,
+a_1 = b, a_{i+1} = a_i + W_{:,i} x_i, so all n conditionals cost O(nd) per example
+rather than O(n²d): here an exclusive cumulative sum over i.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import backend, nn
+from ..autograd.grad_mode import no_grad
+from ..nn import functional as F
+from ..tensor import _make, rand, zeros
+from .binary_density import bernoulli_log_prob, binary_batch
+
+__all__ = ["NADE"]
+
+
+def _positive_int(value, name, op):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _sigmoid(z):
+    """σ(z) = e^{−ln(1 + e^{−z})} without overflow, in z's dtype."""
+    return np.exp(-np.logaddexp(0, -z)).astype(z.dtype, copy=False)
+
+
+class NADE(nn.Module):
+    """``NADE(input_dim, hidden_dim)`` for binary vectors, with the ordering x_1..x_n.
+
+    ``forward(x)`` gives the n logits y_i of p(x_i = 1 | x_<i) (N, n); :meth:`log_prob`
+    the exact ln p(x) in nats per example; :meth:`sample` draws pixel by pixel.
+    W and V start U(−1/√fan_in, 1/√fan_in) (fan_in n and d), b and c at zero.
+    """
+
+    def __init__(self, input_dim, hidden_dim, dtype=None):
+        super().__init__()
+        self.input_dim = _positive_int(input_dim, "input_dim", "NADE")
+        self.hidden_dim = _positive_int(hidden_dim, "hidden_dim", "NADE")
+        n, d = self.input_dim, self.hidden_dim
+        self.W = nn.Parameter((rand(d, n, dtype=dtype) * 2 - 1) * (1 / math.sqrt(n)))
+        self.b = nn.Parameter(zeros(d, dtype=dtype))
+        self.V = nn.Parameter((rand(n, d, dtype=dtype) * 2 - 1) * (1 / math.sqrt(d)))
+        self.c = nn.Parameter(zeros(n, dtype=dtype))
+
+    def extra_repr(self):
+        return f"input_dim={self.input_dim}, hidden_dim={self.hidden_dim}"
+
+    def _x(self, x, op):
+        return binary_batch(x, self.input_dim, f"NADE.{op}", self.W.dtype)
+
+    def forward(self, x):
+        """Logits y_i = V_i · σ(a_i) + c_i with a_i = b + Σ_{k<i} W_{:,k} x_k, (N, n)."""
+        x = self._x(x, "forward")
+        contrib = x.unsqueeze(-1) * self.W.t()              # (N, n, d): W_{:,k} x_k
+        a = contrib.cumsum(1) - contrib + self.b            # exclusive running sum + b
+        return (F.sigmoid(a) * self.V).sum(-1) + self.c
+
+    def log_prob(self, x):
+        """ln p(x) = Σ_i ln p(x_i | x_<i) in nats, one value per example (N,)."""
+        x = self._x(x, "log_prob")
+        return bernoulli_log_prob(self(x), x)
+
+    def sample(self, n, generator=None):
+        """n samples (n, input_dim) drawn pixel by pixel: x_i ~ p(x_i | x_<i), each draw
+        updating the running pre-activation a ← a + W_{:,i} x_i."""
+        n = _positive_int(n, "n", "NADE.sample")
+        rng = backend.rng(generator)
+        with no_grad():
+            W, b, V, c = (backend.to_numpy(p.detach()._data) for p in
+                          (self.W, self.b, self.V, self.c))
+        x = np.zeros((n, self.input_dim), W.dtype)
+        a = np.broadcast_to(b, (n, self.hidden_dim)).copy()
+        u = rng.random((n, self.input_dim)).astype(W.dtype)
+        for i in range(self.input_dim):
+            y = _sigmoid(a) @ V[i] + c[i]
+            x[:, i] = u[:, i] < _sigmoid(y)
+            a += np.outer(x[:, i], W[:, i])
+        return _make(x)
