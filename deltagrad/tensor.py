@@ -397,7 +397,22 @@ class Size(tuple):
         return f"deltagrad.Size({list(self)})"
 
 
+def _index_arg(value, op, name="dim"):
+    """``value`` as a Python int, or a TypeError naming the op and argument (bools, floats,
+    strings and None are refused, as PyTorch's argument parser does; a 0-d integer tensor
+    is its value)."""
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "iu":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}"
+                        f" ({value!r})")
+    return int(value)
+
+
 def _norm_dim(dim, ndim, op="op"):
+    """``dim`` in [−n, n) (n = max(ndim, 1)) as a non-negative axis; the one dim check of
+    every reduction and shape op."""
+    dim = _index_arg(dim, op)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"{op}: dimension out of range (expected to be in range of "

@@ -143,7 +143,20 @@ def index_select(x, dim, index):
 
 
 def narrow(x, dim, start, length):
+    """x[..., start:start + length, ...] along ``dim``; the range must lie inside (PyTorch)."""
+    from ..tensor import _index_arg
     d = _norm_dim(dim, x.ndim, "narrow")
+    start, length = _index_arg(start, "narrow", "start"), _index_arg(length, "narrow", "length")
+    n = x.shape[d] if x.ndim else 1
+    if not -n <= start <= n:
+        raise IndexError(f"narrow(): start out of range (expected to be in range of [{-n}, {n}], "
+                         f"but got {start})")
+    if length < 0:
+        raise RuntimeError(f"narrow(): length must be non-negative, got {length}")
+    start %= n if n else 1
+    if start + length > n:
+        raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension "
+                           f"size ({n}) of dim {d} (input shape {tuple(x.shape)})")
     return getitem(x, (slice(None),) * d + (slice(start, start + length),))
 
 
@@ -204,7 +217,30 @@ def gather(x, dim, index):
     return GetItem.apply(x, index=_full_index(idx, d, _xp(x._data)), advanced=True)
 
 
-take_along_dim = gather
+def take_along_dim(x, indices, dim=None):
+    """x's values at ``indices`` along ``dim`` (NumPy's take_along_axis): ``gather`` after
+    broadcasting x and indices over the other dims; ``dim=None``: of x flattened."""
+    if not isinstance(indices, Tensor) or indices.dtype.kind not in "iu":
+        raise RuntimeError(f"take_along_dim(): indices must be an integer tensor, got "
+                           f"{getattr(indices, 'dtype', type(indices).__name__)}")
+    if dim is None:
+        return gather(x.reshape(-1), 0, indices.reshape(-1))
+    d = _norm_dim(dim, x.ndim, "take_along_dim")
+    if indices.ndim != x.ndim:
+        raise RuntimeError(f"take_along_dim(): input and indices should have the same number of "
+                           f"dimensions, but got {x.ndim} (shape {tuple(x.shape)}) and "
+                           f"{indices.ndim} (shape {tuple(indices.shape)})")
+    others = [list(x.shape), list(indices.shape)]
+    for o in others:
+        o[d] = 1
+    try:
+        shape = list(np.broadcast_shapes(*map(tuple, others)))
+    except ValueError:
+        raise RuntimeError(f"take_along_dim(): input of shape {tuple(x.shape)} and indices of "
+                           f"shape {tuple(indices.shape)} do not broadcast outside dim {d}") from None
+    sx, si = list(shape), list(shape)
+    sx[d], si[d] = x.shape[d], indices.shape[d]
+    return gather(x.expand(*sx), d, indices.expand(*si))
 
 
 def scatter_add(x, dim, index, src):

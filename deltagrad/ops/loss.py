@@ -255,9 +255,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     _check_reduction(reduction, op)
     target = _check_same_shape(op, input, target)
     xp = _xp(input._data)
-    if input._data.size and bool(((input._data < 0) | (input._data > 1)).any()):
+    if input._data.size and not bool(((input._data >= 0) & (input._data <= 1)).all()):  # NaN too
         raise RuntimeError(f"{op}: all elements of input should be between 0 and 1 "
-                           "(probabilities); for logits use binary_cross_entropy_with_logits")
+                           "(probabilities; NaN is not one); for logits use "
+                           "binary_cross_entropy_with_logits")
     w = None
     if weight is not None:
         _check_tensor(op, "weight", weight)

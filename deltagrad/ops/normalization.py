@@ -26,7 +26,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make
 from .elementwise import _xp
-from .reduce import sum_array
+from .reduce import _LONG, sum_array
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
 
@@ -167,6 +167,8 @@ def _sum_of_products(a, b, axes):
     xp = _xp(a)
     nd, axes = a.ndim, tuple(axes)
     kept_shape = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
+    if a.dtype.itemsize < 8 and math.prod(a.shape) // math.prod(kept_shape) > _LONG:
+        return sum_array(a * b, axes, True)  # einsum adds naively: block long float32 sums
     if nd > 2 and 0 < len(axes) < nd and a.flags.c_contiguous and b.flags.c_contiguous \
             and a.shape == b.shape:
         if axes == tuple(range(len(axes))):

@@ -174,7 +174,8 @@ class SumTo(Function):
         lead = x.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
                                           if s == 1 and x.shape[lead + i] != 1)
-        out = x.sum(axis=axes, keepdims=True) if axes else x
+        from .reduce import sum_array  # blocked: float32-accurate over any length
+        out = sum_array(x, axes, keepdims=True) if axes else x
         if lead:
             out = out.reshape(shape)
         return out
