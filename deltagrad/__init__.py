@@ -31,8 +31,24 @@ from .ops.shape import (reshape, flatten, unflatten, squeeze, unsqueeze, permute
                         chunk, unbind, flip, roll, tril, triu, repeat_interleave)
 from .ops.indexing import (index_select, narrow, select, masked_fill, masked_select, gather,
                            scatter_add, scatter, take_along_dim)
-from .ops.linalg import matmul, mm, bmm, mv, dot, inner, outer, ger
+from .ops.linalg import matmul, mm, bmm, mv, dot, inner, outer, ger, einsum, diag
+from .ops.sorting import sort, argsort, msort, topk, unique
+from .ops.sampling import multinomial
+from .threads import set_num_threads, get_num_threads
 from .ops.activation import softmax, log_softmax
+
+
+def is_tensor(obj):
+    """True if ``obj`` is a deltagrad Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    """The number of elements of ``input`` (``torch.numel``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' must be a Tensor, got {type(input).__name__}")
+    return input.numel()
+
 
 from . import nn, optim, utils, datasets, metrics, models, analysis  # noqa: E402,F401
 from .io import serialization, save, load  # noqa: E402,F401

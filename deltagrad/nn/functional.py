@@ -15,3 +15,5 @@ from ..ops.indexing import one_hot  # noqa: F401
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.shape import pad  # noqa: F401
 from ..ops.attention import *  # noqa: F401,F403
+from ..ops.distance import *  # noqa: F401,F403
+from ..ops.pixel_shuffle import *  # noqa: F401,F403

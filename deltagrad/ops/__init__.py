@@ -102,3 +102,10 @@ Tensor.log_softmax = _softmax_method("log_softmax")
 Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))))
 Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
 Tensor.H = Tensor.T
+
+
+from . import sorting as _sorting, sampling as _sampling  # noqa: E402
+for _name, _fn in {"sort": _sorting.sort, "argsort": _sorting.argsort, "msort": _sorting.msort,
+                   "topk": _sorting.topk, "unique": _sorting.unique, "diag": L.diag,
+                   "multinomial": _sampling.multinomial}.items():
+    setattr(Tensor, _name, _fn)

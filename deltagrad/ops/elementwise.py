@@ -549,6 +549,15 @@ def where(condition, input=None, other=None):
         raise TypeError("where: condition must be a bool Tensor")
     if condition.dtype != backend.bool_:
         condition = condition != 0
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        # where(cond, 1.0, 0.0): two Python scalars make a tensor of their promoted dtype
+        from ..tensor import result_type
+        for name, v in (("input", input), ("other", other)):
+            if not isinstance(v, (builtins.bool, builtins.int, builtins.float)):
+                raise TypeError(f"where(): argument '{name}' must be a Tensor or a number, got "
+                                f"{type(v).__name__}")
+        dt = result_type(input, other)
+        input = _make(_xp(condition._data).asarray(input, dtype=dt))
     a, b = binary_operands(input, other, "where")
     return Where.apply(condition, a, b)
 

@@ -172,3 +172,192 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"linear: bias shape {tuple(bias.shape)} does not match "
                            f"out_features {weight.shape[0]}")
     return Linear.apply(input, weight, bias)
+
+
+# ----------------------------------------------------------------------------- diag
+class DiagEmbed(Function):
+    """A matrix of ``shape`` with the vector v on diagonal k (zeros elsewhere);
+    its backward reads diagonal k of the gradient."""
+
+    def forward(ctx, v, k, shape):
+        ctx.k = k
+        xp = _xp(v)
+        out = xp.zeros(shape, v.dtype)
+        n = v.shape[0]
+        rows = xp.arange(n) + max(-k, 0)
+        out[rows, rows + k] = v
+        return out
+
+    def backward(ctx, g):
+        return DiagExtract.apply(g, k=ctx.k)
+
+
+class DiagExtract(Function):
+    """Diagonal k of a matrix as a vector; its backward puts the gradient back on that diagonal."""
+
+    def forward(ctx, a, k):
+        ctx.k, ctx.shape = k, a.shape
+        return _xp(a).diagonal(a, k).copy()
+
+    def backward(ctx, g):
+        return DiagEmbed.apply(g, k=ctx.k, shape=ctx.shape)
+
+
+def diag(input, diagonal=0):
+    """``torch.diag``: a 1-D input v becomes the square matrix with v on diagonal ``diagonal``
+    (size n + |k|); a 2-D input gives its diagonal ``diagonal`` as a vector."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"diag(): argument 'input' must be a Tensor, got {type(input).__name__}")
+    k = diagonal
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        raise TypeError(f"diag(): argument 'diagonal' must be an int, got {type(k).__name__}")
+    k = int(k)
+    if input.ndim == 1:
+        n = input.shape[0] + abs(k)
+        return DiagEmbed.apply(input, k=k, shape=(n, n))
+    if input.ndim == 2:
+        return DiagExtract.apply(input, k=k)
+    raise RuntimeError(f"diag(): expected a 1-D or 2-D tensor, got shape {tuple(input.shape)}")
+
+
+# ----------------------------------------------------------------------------- einsum
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parse_einsum(equation, shapes):
+    """Explicit subscripts: one letter string per operand and the output's, with '...' spelled
+    out as letters the equation does not use (aligned from the right, as broadcasting is), and
+    each letter's size (a size 1 broadcasts against a larger one)."""
+    eq = equation.replace(" ", "")
+    if "->" in eq:
+        lhs, out = eq.split("->")
+        explicit = True
+    else:
+        lhs, out, explicit = eq, None, False
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum(): the equation {equation!r} has {len(terms)} operand(s) but "
+                         f"{len(shapes)} tensor(s) were given")
+    for t in terms + ([out] if out is not None else []):
+        bad = set(t.replace("...", "")) - set(_LETTERS)
+        if bad or t.replace("...", "").count(".") or t.count("...") > 1:
+            raise ValueError(f"einsum(): invalid subscript {t!r} in equation {equation!r}; "
+                             "expected letters a-z/A-Z and at most one '...'")
+    free = [c for c in _LETTERS if c not in eq]
+    n_ell = 0
+    for t, s in zip(terms, shapes):
+        named = len(t.replace("...", ""))
+        if ("..." in t and named > len(s)) or ("..." not in t and named != len(s)):
+            raise ValueError(f"einsum(): subscript {t!r} does not match an operand of shape "
+                             f"{tuple(s)} in equation {equation!r}")
+        if "..." in t:
+            n_ell = max(n_ell, len(s) - named)
+    ell = "".join(free[:n_ell])
+    subs = []
+    for t, s in zip(terms, shapes):
+        if "..." in t:
+            k = len(s) - len(t.replace("...", ""))
+            t = t.replace("...", ell[n_ell - k:])
+        subs.append(t)
+    sizes = {}
+    for t, s in zip(subs, shapes):
+        for c, n in zip(t, s):
+            if t.count(c) > 1 and sizes.get(("diag", t, c), n) != n:
+                raise RuntimeError(f"einsum(): subscript {c!r} is repeated in {t!r} for "
+                                   f"dimensions of different sizes")
+            sizes[("diag", t, c)] = n
+            m = sizes.get(c)
+            if m is None or m == 1:
+                sizes[c] = n
+            elif n != 1 and n != m:
+                raise RuntimeError(f"einsum(): subscript {c!r} has size {n} for an operand of "
+                                   f"shape {tuple(s)}, which does not broadcast with size {m}")
+    if explicit:
+        out = out.replace("...", ell)
+        for c in out:
+            if c not in sizes or out.count(c) > 1:
+                raise ValueError(f"einsum(): output subscript {c!r} of {equation!r} must appear "
+                                 "exactly once in the output and in some operand")
+    else:
+        counts = {}
+        for t in subs:
+            for c in t:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return subs, out, {c: v for c, v in sizes.items() if isinstance(c, str)}
+
+
+class Einsum(Function):
+    """out[o] = Σ over the letters not in o of Π_i x_i[s_i] (Einstein summation).
+
+    The gradient of operand i is the same sum with x_i left out and the output gradient put
+    in: ∂L/∂x_i[s_i] = Σ g[o] Π_(j≠i) x_j[s_j], broadcast along letters only x_i has and put
+    on the diagonal where s_i repeats a letter."""
+
+    def forward(ctx, *arrays, subs, out, sizes):
+        ctx.subs, ctx.out, ctx.sizes = subs, out, sizes
+        ctx.save_for_backward(*arrays)
+        xp = _xp(arrays[0])
+        full = [a if a.shape == tuple(sizes[c] for c in s) else
+                xp.broadcast_to(a, tuple(sizes[c] for c in s)) for a, s in zip(arrays, subs)]
+        res = xp.einsum(",".join(subs) + "->" + out, *full, optimize=len(arrays) > 2)
+        res = xp.asarray(res)
+        return res if res.flags.c_contiguous else res.copy()
+
+    def backward(ctx, g):
+        xs = ctx.saved_tensors
+        grads = []
+        for i, s in enumerate(ctx.subs):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            others = [(x, t) for j, (x, t) in enumerate(zip(xs, ctx.subs)) if j != i]
+            known = set(ctx.out).union(*[set(t) for _, t in others])
+            uniq = "".join(dict.fromkeys(s))
+            target = "".join(c for c in uniq if c in known)
+            gi = Einsum.apply(g, *[x for x, _ in others], subs=[ctx.out] + [t for _, t in others],
+                              out=target, sizes=ctx.sizes)
+            grads.append(_to_subscripts(gi, target, s, ctx.sizes))
+        return tuple(grads)
+
+
+def _to_subscripts(g, target, subs, sizes):
+    """``g`` over the letters ``target`` laid out over ``subs``: letters missing from target are
+    broadcast, and a repeated letter puts the values on that diagonal (times an identity)."""
+    uniq = "".join(dict.fromkeys(subs))
+    if uniq != target:
+        g = g.reshape(tuple(sizes[c] if c in target else 1 for c in uniq))
+        g = g.expand(tuple(sizes[c] for c in uniq))
+    if uniq == subs:
+        return g
+    # repeated letters: out[..] = g[first positions] · Π δ(first position, repeat)
+    g = g.reshape(tuple(sizes[c] if subs.index(c) == p else 1 for p, c in enumerate(subs)))
+    xp = _xp(g._data)
+    for p, c in enumerate(subs):
+        q = subs.index(c)
+        if q != p:
+            eye = xp.eye(sizes[c], dtype=g.dtype).reshape(
+                tuple(sizes[c] if r in (p, q) else 1 for r in range(len(subs))))
+            g = g * _make(eye)
+    return g
+
+
+def einsum(equation, *operands):
+    """``torch.einsum``: Einstein summation over ``equation`` ('ij,jk->ik', 'bii->bi',
+    '...ij,...jk', implicit output when there is no '->'), differentiable in every operand."""
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum(): the first argument must be the equation string, got "
+                        f"{type(equation).__name__}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum(): must provide at least one operand")
+    for k, x in enumerate(operands):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"einsum(): operand {k} must be a Tensor, got {type(x).__name__}")
+    subs, out, sizes = _parse_einsum(equation, [tuple(x.shape) for x in operands])
+    dtypes = {x.dtype for x in operands}
+    if len(dtypes) > 1:
+        raise RuntimeError(f"einsum(): all operands must have the same dtype (as in PyTorch), got "
+                           f"{', '.join(str(x.dtype) for x in operands)}; convert with .to()")
+    return Einsum.apply(*operands, subs=subs, out=out, sizes=sizes)

@@ -364,6 +364,71 @@ def _softmax(draw):
     return Sample((normal(_rng(draw), s) * 3,), {"dim": a_dim(draw, len(s))})
 
 
+def _sort(draw):
+    s = draw(shape(max_dims=3))
+    return Sample((normal(_rng(draw), s),), {"dim": a_dim(draw, len(s)),
+                                             "descending": draw(st.booleans())})
+
+
+def _topk(draw):
+    s = draw(shape(max_dims=3))
+    dim = a_dim(draw, len(s))
+    n = s[dim] if s else 1
+    return Sample((normal(_rng(draw), s),), {"k": draw(st.integers(0, n)), "dim": dim,
+                                             "largest": draw(st.booleans())})
+
+
+_EINSUM = ["ij,jk->ik", "bij,bjk->bik", "ii->i", "ii", "i,i", "ij->", "ij->ji", "iij->j",
+           "ij,k->ijk", "bn,anm,bm->ba", "...ij,...jk", "i...,i->...", "ijk,ik->j"]
+
+
+def _einsum(draw):
+    eq = draw(st.sampled_from(_EINSUM))
+    size = {c: draw(st.integers(1, 3)) for c in "abijkmn"}
+    ell = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    rng = _rng(draw)
+    shapes = []
+    for term in eq.split("->")[0].split(","):
+        named = term.replace("...", "")
+        left, _, right = term.partition("...") if "..." in term else (term, "", "")
+        cut = draw(st.integers(0, len(ell))) if "..." in term else 0
+        shapes.append(tuple(size[c] for c in left) + (ell[cut:] if "..." in term else ())
+                      + tuple(size[c] for c in right))
+        assert len(named) == len(left) + len(right)
+    return Sample(tuple(normal(rng, sh) for sh in shapes), {"equation": eq})
+
+
+def _diag(draw):
+    s = draw(shape(min_dims=1, max_dims=2))
+    return Sample((normal(_rng(draw), s),), {"diagonal": draw(st.integers(-3, 3))})
+
+
+def _normalize(draw):
+    s = draw(shape(min_dims=1, max_dims=3, min_side=1))
+    return Sample((away_from_zero(_rng(draw), s),), {"p": draw(st.sampled_from([1, 2, 3.0])),
+                                                      "dim": a_dim(draw, len(s))})
+
+
+def _cosine(draw):
+    arrays, _ = nary(2, away_from_zero, min_dims=1, max_dims=3, min_side=1)(draw)
+    nd = max(a.ndim for a in arrays)
+    return Sample(arrays, {"dim": a_dim(draw, nd)})
+
+
+def _pixel_shuffle(draw):
+    r = draw(st.integers(1, 3))
+    lead = tuple(draw(st.lists(st.integers(1, 2), max_size=2)))
+    c, h, w = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return Sample((normal(_rng(draw), lead + (c * r * r, h, w)),), {"r": r})
+
+
+def _pixel_unshuffle(draw):
+    r = draw(st.integers(1, 3))
+    lead = tuple(draw(st.lists(st.integers(1, 2), max_size=2)))
+    c, h, w = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return Sample((normal(_rng(draw), lead + (c, h * r, w * r)),), {"r": r})
+
+
 # ----------------------------------------------------------------------------- registry
 OPS = [
     # --- unary elementwise
@@ -501,6 +566,20 @@ OPS = [
     OpInfo("nll_loss", lambda m, x, target, reduction: m.nn.functional.nll_loss(
         m.nn.functional.log_softmax(x, dim=1 if x.ndim > 1 else 0), m.tensor(target),
         reduction=reduction), _classes),
+    # --- ordering, einsum, diag, vector normalisation, pixel shuffle (issue 13/20's list)
+    OpInfo("sort", lambda m, x, **kw: tuple(m.sort(x, **kw)), _sort),
+    OpInfo("sort_method_stable", lambda m, x, **kw: tuple(x.sort(stable=True, **kw)), _sort),
+    OpInfo("argsort", lambda m, x, **kw: m.argsort(x, **kw), _sort, grad=False),
+    OpInfo("topk", lambda m, x, k, **kw: tuple(m.topk(x, k, **kw)), _topk),
+    OpInfo("einsum", lambda m, *xs, equation: m.einsum(equation, *xs), _einsum, gradgrad=True),
+    OpInfo("diag", lambda m, x, diagonal: m.diag(x, diagonal), _diag, gradgrad=True),
+    OpInfo("normalize", lambda m, x, **kw: m.nn.functional.normalize(x, **kw), _normalize,
+           rtol=1e-3, gradgrad=True),
+    OpInfo("cosine_similarity", lambda m, a, b, dim: m.nn.functional.cosine_similarity(
+        a, b, dim=dim), _cosine, rtol=1e-3, gradgrad=True),
+    OpInfo("pixel_shuffle", lambda m, x, r: m.nn.functional.pixel_shuffle(x, r), _pixel_shuffle),
+    OpInfo("pixel_unshuffle", lambda m, x, r: m.nn.functional.pixel_unshuffle(x, r),
+           _pixel_unshuffle),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}

@@ -1,0 +1,64 @@
+"""Vector lengths and angles: ``F.normalize``, ``F.cosine_similarity``, ``F.pairwise_distance``.
+
+Composed from differentiable ops (norm, clamp, division, sum), so their gradients and second
+derivatives come from those ops.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from .elementwise import clamp
+
+__all__ = ["normalize", "cosine_similarity", "pairwise_distance"]
+
+
+def _tensor_arg(x, op, name):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{op}(): expected a floating point tensor for '{name}', got {x.dtype}")
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """v / max(‖v‖_p, ε) for every vector v along ``dim`` (``F.normalize``)."""
+    _tensor_arg(input, "normalize", "input")
+    if out is not None:
+        raise TypeError("normalize(): out= is not supported; assign the result instead")
+    denom = clamp(input.norm(p, dim, keepdim=True), min=eps)
+    return input / denom
+
+
+def _clamped_norm(x, dim, eps):
+    """‖x‖₂ along ``dim`` whose value is clamped below at ε but whose gradient is the norm's,
+    as PyTorch clamps the norms in place under no_grad."""
+    n = x.norm(2, dim, keepdim=True)
+    with no_grad():
+        shift = clamp(n, min=eps) - n
+    return n + shift
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """cos θ = Σ (x₁/max(‖x₁‖, ε)) (x₂/max(‖x₂‖, ε)) along ``dim`` (inputs broadcast)."""
+    _tensor_arg(x1, "cosine_similarity", "x1")
+    _tensor_arg(x2, "cosine_similarity", "x2")
+    try:
+        shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    except ValueError:
+        raise RuntimeError(f"cosine_similarity(): x1 of shape {tuple(x1.shape)} and x2 of shape "
+                           f"{tuple(x2.shape)} do not broadcast") from None
+    a, b = x1.expand(shape), x2.expand(shape)
+    if a.dtype != b.dtype:
+        from ..tensor import result_type
+        dt = result_type(a, b)
+        a, b = a.to(dt), b.to(dt)
+    return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """‖x₁ − x₂ + ε‖_p along the last dimension (``F.pairwise_distance``)."""
+    _tensor_arg(x1, "pairwise_distance", "x1")
+    _tensor_arg(x2, "pairwise_distance", "x2")
+    d = x1 - x2 + eps
+    return d.norm(p, -1 if d.ndim else None, keepdim=keepdim)
