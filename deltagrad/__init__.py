@@ -51,7 +51,7 @@ def numel(input):
 
 
 from . import nn, optim, utils, datasets, metrics, models, analysis  # noqa: E402,F401
-from .io import serialization, save, load  # noqa: E402,F401
+from .io import serialization, onnx, save, load  # noqa: E402,F401
 
 cuda_is_available = backend.cuda_is_available
 

@@ -1,0 +1,860 @@
+"""``dg.onnx.export``: one traced forward pass written as an ONNX graph (``torch.onnx.export``).
+
+Tracing runs ``model(*args)`` once with a recorder in place. Each call of a layer that has a
+direct ONNX counterpart (Conv, BatchNorm, LayerNorm, Embedding, pooling, RNN/LSTM/GRU, ...)
+becomes that node (its inner operations are not recorded), and every other autograd
+``Function`` applied on the way (Add, MatMul, Reshape, Softmax, attention, ...) becomes its
+ONNX nodes. Tensors that do not depend on the inputs (parameters, buffers, masks, positional
+tables) become initializers; operations whose inputs are all such constants are folded.
+A Function or layer without a mapping raises an error naming it, and a tensor that reached
+the graph through an untraced path (so that the export would silently freeze it) is refused.
+
+Needs the ``onnx`` package (``pip install deltagrad[export]``); ``onnxruntime`` runs the result.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .. import backend
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+__all__ = ["export", "ExportError"]
+
+_INT_MAX = np.iinfo(np.int64).max
+
+
+class ExportError(RuntimeError):
+    """An operation, layer or argument that ONNX export cannot express."""
+
+
+def _onnx():
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise ImportError("dg.onnx.export needs the 'onnx' package: pip install onnx "
+                          "(or deltagrad[export])") from None
+    return onnx, helper, numpy_helper
+
+
+# ============================================================================ the recorder
+class _Recorder:
+    def __init__(self, model, batch):
+        self.onnx, self.helper, self.numpy_helper = _onnx()
+        self.nodes, self.initializers = [], []
+        self.names = {}          # id(Tensor) -> value name in the graph
+        self.folded = set()      # id(Tensor) of constants computed during the trace
+        self.keep = []           # tensors kept alive so their ids stay theirs
+        self.const_names = {}    # id(array) -> initializer name
+        self.param_names = {}
+        for name, p in list(model.named_parameters()) + list(model.named_buffers()):
+            self.param_names.setdefault(id(p), name)
+            self.param_names.setdefault(id(p._data), name)
+        self.counter = 0
+        self.depth = 0           # > 0 inside a layer exported as a whole
+        self.batch = batch       # (input name, traced batch size) when axis 0 is dynamic
+
+    # -------------------------------------------------------------- names and constants
+    def fresh(self, hint):
+        self.counter += 1
+        return f"{hint}_{self.counter}"
+
+    def node(self, op, inputs, n_out=1, hint=None, **attrs):
+        outs = [self.fresh(hint or op) for _ in range(n_out)]
+        self.nodes.append(self.helper.make_node(op, list(inputs), outs, name=outs[0], **attrs))
+        return outs if n_out > 1 else outs[0]
+
+    def const(self, array, hint="const"):
+        array = np.asarray(backend.to_numpy(array))
+        key = id(array)
+        if key in self.const_names:
+            return self.const_names[key]
+        name = self.fresh(hint.replace(".", "_"))
+        self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.const_names[key] = name
+        self.keep.append(array)
+        return name
+
+    def ints(self, values, hint="shape"):
+        return self.const(np.asarray(values, np.int64), hint)
+
+    def scalar(self, value, dtype, hint="scalar"):
+        return self.const(np.asarray(value, dtype), hint)
+
+    def is_graph(self, t):
+        return isinstance(t, Tensor) and id(t) in self.names
+
+    def value(self, t, what="input"):
+        """The graph name of tensor ``t``: a traced value, or an initializer for a constant."""
+        if id(t) in self.names:
+            return self.names[id(t)]
+        if t.grad_fn is not None and id(t) not in self.folded:
+            raise ExportError(f"dg.onnx.export: a tensor of shape {tuple(t.shape)} ({what}) was "
+                              f"made by {t.grad_fn.name()} outside the traced operations; "
+                              "exporting it would freeze it to its traced value")
+        hint = self.param_names.get(id(t)) or self.param_names.get(id(t._data)) or "const"
+        return self.const(t._data, hint)
+
+    def bind(self, t, name):
+        self.names[id(t)] = name
+        self.keep.append(t)
+
+    def fold(self, out):
+        for t in _flat(out):
+            if isinstance(t, Tensor):
+                self.folded.add(id(t))
+                self.keep.append(t)
+
+    def batch_dim(self):
+        """A 1-element int64 tensor holding the batch size at run time."""
+        name, _ = self.batch
+        shape = self.node("Shape", [name])
+        return self.node("Gather", [shape, self.ints([0], "zero")], axis=0)
+
+    # -------------------------------------------------------------- hooks
+    def on_function(self, cls, inputs, params, out):
+        if not any(self.is_graph(t) for t in inputs) and not self._batch_expand(cls, inputs,
+                                                                                out):
+            self.fold(out)
+            return
+        fn = _FUNCTIONS.get(cls.__name__)
+        if fn is None:
+            raise ExportError(f"dg.onnx.export: the operation {cls.__name__} has no ONNX "
+                              "mapping (unsupported op)")
+        res = fn(self, inputs, params, out)
+        if isinstance(out, tuple):
+            for t, name in zip(out, res):
+                if name is not None:
+                    self.bind(t, name)
+        else:
+            self.bind(out, res)
+
+    def _batch_expand(self, cls, inputs, out):
+        """A constant broadcast to the traced batch size (ViT's class token expanded to
+        (B, 1, d)) must follow the batch at run time rather than be folded."""
+        if cls.__name__ != "BroadcastTo" or self.batch is None or not isinstance(out, Tensor):
+            return False
+        x = inputs[0]
+        return (out.ndim >= 1 and out.shape[0] == self.batch[1] and self.batch[1] > 1
+                and (x.ndim < out.ndim or x.shape[0] == 1))
+
+    def on_module(self, module, args, kwargs, call):
+        tensors = [a for a in _flat((args, kwargs)) if isinstance(a, Tensor)]
+        mapper = _mapper_for(module)
+        if mapper is None or not any(self.is_graph(t) for t in tensors):
+            return call()
+        self.depth += 1
+        try:
+            out = call()
+        finally:
+            self.depth -= 1
+        res = mapper(self, module, args, kwargs, out)
+        for t, name in zip(_flat(out), _flat(res)):
+            if isinstance(t, Tensor) and name is not None:
+                self.bind(t, name)
+        return out
+
+
+def _flat(obj):
+    if isinstance(obj, (tuple, list)):
+        return [x for o in obj for x in _flat(o)]
+    if isinstance(obj, dict):
+        return [x for o in obj.values() for x in _flat(o)]
+    return [obj]
+
+
+_active = []
+
+
+def _traced_apply(cls, *inputs, **params):
+    out = _ORIGINAL_APPLY.__func__(cls, *inputs, **params)
+    if _active and _active[-1].depth == 0:
+        _active[-1].on_function(cls, inputs, params, out)
+    return out
+
+
+def _traced_call(self, *args, **kwargs):
+    if _active and _active[-1].depth == 0:
+        return _active[-1].on_module(self, args, kwargs,
+                                     lambda: _ORIGINAL_CALL(self, *args, **kwargs))
+    return _ORIGINAL_CALL(self, *args, **kwargs)
+
+
+def _traced_assign(self, result, op):
+    out = _ORIGINAL_ASSIGN(self, result, op)
+    if _active and _active[-1].depth == 0:
+        rec = _active[-1]
+        if id(result) in rec.names:      # x.relu_(): x now holds the traced result
+            rec.bind(self, rec.names[id(result)])
+        elif rec.is_graph(self):
+            raise ExportError(f"dg.onnx.export: in-place {op} on a traced tensor with a value "
+                              "that does not depend on the inputs has no ONNX mapping")
+    return out
+
+
+_ORIGINAL_APPLY = Function.__dict__["apply"]
+_ORIGINAL_CALL = None
+_ORIGINAL_ASSIGN = Tensor._assign
+
+
+# ============================================================================ export
+def export(model, args, f, export_params=True, verbose=False, training=None,
+           input_names=None, output_names=None, operator_export_type=None,
+           opset_version=17, do_constant_folding=True, dynamic_axes=None,
+           keep_initializers_as_inputs=None, custom_opsets=None, **kwargs):
+    """Trace ``model(*args)`` and write the ONNX model to ``f`` (a path or a binary file).
+
+    ``dynamic_axes``: ``{name: {axis: "symbol"}}`` or ``{name: [axes]}`` for inputs/outputs
+    whose size may change at run time (the batch axis 0). Returns the ``onnx.ModelProto``.
+    """
+    onnx, helper, numpy_helper = _onnx()
+    from ..nn.module import Module
+    global _ORIGINAL_CALL
+    if not isinstance(model, Module):
+        raise TypeError(f"dg.onnx.export: model must be a dg.nn.Module, got "
+                        f"{type(model).__name__}")
+    if not export_params:
+        raise ValueError("dg.onnx.export: export_params=False is not supported")
+    if not 14 <= int(opset_version) <= 21:
+        raise ValueError(f"dg.onnx.export: opset_version must be between 14 and 21, got "
+                         f"{opset_version}")
+    if isinstance(args, Tensor) or not isinstance(args, (tuple, list)):
+        args = (args,)
+    args = tuple(args)
+    if args and isinstance(args[-1], dict):
+        call_kwargs, args = args[-1], args[:-1]
+    else:
+        call_kwargs = {}
+    for i, a in enumerate(args):
+        if not isinstance(a, Tensor):
+            raise TypeError(f"dg.onnx.export: args[{i}] must be a Tensor, got "
+                            f"{type(a).__name__}")
+    input_names = list(input_names or [])
+    if len(input_names) > len(args):
+        raise ValueError(f"dg.onnx.export: {len(input_names)} input_names for {len(args)} "
+                         "inputs")
+    input_names += [f"input_{i}" for i in range(len(input_names), len(args))]
+    dynamic_axes = _normalise_axes(dynamic_axes or {})
+
+    batch = None
+    for name, a in zip(input_names, args):
+        if 0 in dynamic_axes.get(name, {}) and a.ndim > 0:
+            batch = (name, a.shape[0])
+            break
+    rec = _Recorder(model, batch)
+    traced_args = []
+    for name, a in zip(input_names, args):
+        t = a.detach()
+        if t.dtype.kind == "f":
+            t = t.clone().requires_grad_(True)   # every value made from it then has a grad_fn
+        rec.bind(t, name)
+        traced_args.append(t)
+
+    was_training = model.training
+    if training is not None and str(training).endswith("TRAINING"):
+        raise ValueError("dg.onnx.export: exporting in training mode is not supported")
+    model.eval()
+    _ORIGINAL_CALL = Module.__call__
+    Function.apply = classmethod(_traced_apply)
+    Module.__call__ = _traced_call
+    Tensor._assign = _traced_assign
+    _active.append(rec)
+    try:
+        with grad_mode.enable_grad():
+            out = model(*traced_args, **call_kwargs)
+    finally:
+        _active.pop()
+        Function.apply = _ORIGINAL_APPLY
+        Module.__call__ = _ORIGINAL_CALL
+        Tensor._assign = _ORIGINAL_ASSIGN
+        model.train(was_training)
+
+    outs = [t for t in _flat(out) if isinstance(t, Tensor)]
+    if not outs:
+        raise ExportError("dg.onnx.export: the model returned no tensors")
+    output_names = list(output_names or [])
+    if len(output_names) > len(outs):
+        raise ValueError(f"dg.onnx.export: {len(output_names)} output_names for {len(outs)} "
+                         "outputs")
+    output_names += [f"output_{i}" for i in range(len(output_names), len(outs))]
+    for t, name in zip(outs, output_names):
+        rec.nodes.append(helper.make_node("Identity", [rec.value(t, "output")], [name],
+                                          name=f"{name}_identity"))
+
+    def info(name, t):
+        dims = [dynamic_axes.get(name, {}).get(i, int(s)) for i, s in enumerate(t.shape)]
+        return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(t.dtype), dims)
+
+    unknown = set(dynamic_axes) - set(input_names) - set(output_names)
+    if unknown:
+        raise ValueError(f"dg.onnx.export: dynamic_axes names {sorted(unknown)} are neither "
+                         f"input_names {input_names} nor output_names {output_names}")
+    graph = helper.make_graph(rec.nodes, type(model).__name__,
+                              [info(n, a) for n, a in zip(input_names, args)],
+                              [info(n, t) for n, t in zip(output_names, outs)],
+                              rec.initializers)
+    proto = helper.make_model(graph, producer_name="deltagrad",
+                              opset_imports=[helper.make_opsetid("", int(opset_version))])
+    proto.ir_version = min(proto.ir_version, 9)
+    onnx.checker.check_model(proto)
+    if isinstance(f, (str, os.PathLike)):
+        onnx.save(proto, os.fspath(f))
+    else:
+        f.write(proto.SerializeToString())
+    return proto
+
+
+def _normalise_axes(dynamic_axes):
+    out = {}
+    for name, axes in dynamic_axes.items():
+        if isinstance(axes, dict):
+            out[name] = {int(k): str(v) for k, v in axes.items()}
+        elif isinstance(axes, (list, tuple)):
+            out[name] = {int(k): f"{name}_dynamic_axes_{int(k) + 1}" for k in axes}
+        else:
+            raise TypeError(f"dg.onnx.export: dynamic_axes[{name!r}] must be a dict or a list, "
+                            f"got {type(axes).__name__}")
+    return out
+
+
+# ============================================================================ Functions
+def _dtype_of(t):
+    return np.asarray(t._data).dtype if isinstance(t, Tensor) else np.dtype("float32")
+
+
+def _binary(op):
+    def emit(rec, ins, params, out):
+        return rec.node(op, [rec.value(ins[0]), rec.value(ins[1])])
+    return emit
+
+
+def _unary(op, **attrs):
+    def emit(rec, ins, params, out):
+        return rec.node(op, [rec.value(ins[0])], **attrs)
+    return emit
+
+
+def _gelu(rec, x, dtype):
+    """GELU(x) = x · ½ (1 + erf(x / √2)) (ONNX has no Gelu before opset 20)."""
+    e = rec.node("Erf", [rec.node("Mul", [x, rec.scalar(1 / math.sqrt(2), dtype)])])
+    h = rec.node("Mul", [rec.node("Add", [e, rec.scalar(1.0, dtype)]), rec.scalar(0.5, dtype)])
+    return rec.node("Mul", [x, h])
+
+
+def _gelu_tanh(rec, x, dtype):
+    """½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
+    x3 = rec.node("Mul", [rec.node("Mul", [x, x]), x])
+    inner = rec.node("Add", [x, rec.node("Mul", [x3, rec.scalar(0.044715, dtype)])])
+    t = rec.node("Tanh", [rec.node("Mul", [inner, rec.scalar(math.sqrt(2 / math.pi), dtype)])])
+    h = rec.node("Mul", [rec.node("Add", [t, rec.scalar(1.0, dtype)]), rec.scalar(0.5, dtype)])
+    return rec.node("Mul", [x, h])
+
+
+def _f_gelu(rec, ins, params, out):
+    return _gelu(rec, rec.value(ins[0]), _dtype_of(ins[0]))
+
+
+def _f_gelu_tanh(rec, ins, params, out):
+    return _gelu_tanh(rec, rec.value(ins[0]), _dtype_of(ins[0]))
+
+
+def _f_silu(rec, ins, params, out):
+    x, dt = rec.value(ins[0]), _dtype_of(ins[0])
+    beta = float(params.get("beta", 1.0))
+    bx = x if beta == 1.0 else rec.node("Mul", [x, rec.scalar(beta, dt)])
+    return rec.node("Mul", [x, rec.node("Sigmoid", [bx])])
+
+
+def _f_elu(rec, ins, params, out):
+    x = rec.value(ins[0])
+    alpha, scale, input_scale = (float(params[k]) for k in ("alpha", "scale", "input_scale"))
+    if input_scale != 1.0:
+        x = rec.node("Mul", [x, rec.scalar(input_scale, _dtype_of(ins[0]))])
+    y = rec.node("Elu", [x], alpha=alpha)
+    return y if scale == 1.0 else rec.node("Mul", [y, rec.scalar(scale, _dtype_of(ins[0]))])
+
+
+def _f_leaky(rec, ins, params, out):
+    return rec.node("LeakyRelu", [rec.value(ins[0])], alpha=float(params["negative_slope"]))
+
+
+def _f_softplus(rec, ins, params, out):
+    beta, dt = float(params["beta"]), _dtype_of(ins[0])
+    x = rec.value(ins[0])
+    if beta == 1.0:
+        return rec.node("Softplus", [x])
+    sp = rec.node("Softplus", [rec.node("Mul", [x, rec.scalar(beta, dt)])])
+    return rec.node("Div", [sp, rec.scalar(beta, dt)])
+
+
+def _f_softmax(op):
+    def emit(rec, ins, params, out):
+        return rec.node(op, [rec.value(ins[0])], axis=int(params["dim"]))
+    return emit
+
+
+def _f_pow(rec, ins, params, out):
+    p = params["p"]
+    return rec.node("Pow", [rec.value(ins[0]), rec.scalar(p, _dtype_of(ins[0]))])
+
+
+def _f_clamp(rec, ins, params, out):
+    dt = _dtype_of(ins[0])
+    lo, hi = params["lo"], params["hi"]
+    return rec.node("Clip", [rec.value(ins[0]), "" if lo is None else rec.scalar(lo, dt),
+                             "" if hi is None else rec.scalar(hi, dt)])
+
+
+def _f_cast(rec, ins, params, out):
+    to = rec.helper.np_dtype_to_tensor_dtype(np.dtype(params["dtype"]))
+    return rec.node("Cast", [rec.value(ins[0])], to=to)
+
+
+def _f_linear(rec, ins, params, out):
+    x = rec.value(ins[0])
+    w = ins[1]
+    wt = rec.const(np.ascontiguousarray(backend.to_numpy(w._data).T), _hint(rec, w) + "_T") \
+        if not rec.is_graph(w) else rec.node("Transpose", [rec.value(w)], perm=[1, 0])
+    y = rec.node("MatMul", [x, wt])
+    if len(ins) > 2 and ins[2] is not None:
+        y = rec.node("Add", [y, rec.value(ins[2])])
+    return y
+
+
+def _hint(rec, t):
+    return rec.param_names.get(id(t)) or rec.param_names.get(id(t._data)) or "weight"
+
+
+def _f_reshape(rec, ins, params, out):
+    x = ins[0]
+    shape = list(params["shape"])
+    spec = [0 if i < x.ndim and s == x.shape[i] and s != 0 else s for i, s in enumerate(shape)]
+    if rec.batch is not None and 0 not in spec and -1 not in spec:
+        b = rec.batch[1]
+        for i, s in enumerate(spec):
+            if b > 1 and s % b == 0:
+                spec[i] = -1
+                break
+    return rec.node("Reshape", [rec.value(x), rec.ints(spec)])
+
+
+def _f_permute(rec, ins, params, out):
+    return rec.node("Transpose", [rec.value(ins[0])], perm=[int(a) for a in params["axes"]])
+
+
+def _f_broadcast(rec, ins, params, out):
+    x = ins[0]
+    shape = list(params["shape"])
+    lead = len(shape) - x.ndim
+    spec = [1 if i >= lead and x.shape[i - lead] == s else s for i, s in enumerate(shape)]
+    if rec.batch is not None and spec and spec[0] == rec.batch[1] and spec[0] != 1:
+        rest = rec.ints(spec[1:])
+        shape_name = rec.node("Concat", [rec.batch_dim(), rest], axis=0)
+    else:
+        shape_name = rec.ints(spec)
+    return rec.node("Expand", [rec.value(x), shape_name])
+
+
+def _f_cat(rec, ins, params, out):
+    return rec.node("Concat", [rec.value(t) for t in ins], axis=int(params["dim"]))
+
+
+def _f_split(rec, ins, params, out):
+    sizes = [int(s) for s in params["sizes"]]
+    return rec.node("Split", [rec.value(ins[0]), rec.ints(sizes, "split")], n_out=len(sizes),
+                    axis=int(params["dim"])) if len(sizes) > 1 else \
+        [rec.node("Identity", [rec.value(ins[0])])]
+
+
+def _f_getitem(rec, ins, params, out):
+    if params["advanced"]:
+        raise ExportError("dg.onnx.export: indexing with tensors or lists (advanced indexing, "
+                          "GetItem) has no ONNX mapping in deltagrad's exporter")
+    x = ins[0]
+    index = params["index"] if isinstance(params["index"], tuple) else (params["index"],)
+    n_real = sum(1 for it in index if it is not None and it is not Ellipsis)
+    expanded = []
+    for it in index:
+        if it is Ellipsis:
+            expanded += [slice(None)] * (x.ndim - n_real)
+        else:
+            expanded.append(it)
+    expanded += [slice(None)] * (x.ndim - sum(1 for it in expanded if it is not None))
+    name = rec.value(x)
+    starts, ends, axes, steps, gathers, unsq = [], [], [], [], [], []
+    axis = 0   # axis in x
+    out_axis = 0
+    for it in expanded:
+        if it is None:
+            unsq.append(out_axis)
+            out_axis += 1
+            continue
+        if isinstance(it, slice):
+            if it != slice(None):
+                start, stop, step = it.indices(x.shape[axis])
+                if step < 0:
+                    raise ExportError("dg.onnx.export: negative slice steps have no mapping")
+                starts.append(start)
+                ends.append(stop)
+                axes.append(axis)
+                steps.append(step)
+            out_axis += 1
+        else:
+            gathers.append(axis)
+            starts.append(int(it) % x.shape[axis])
+            ends.append(int(it) % x.shape[axis] + 1)
+            axes.append(axis)
+            steps.append(1)
+        axis += 1
+    if axes:
+        name = rec.node("Slice", [name, rec.ints(starts), rec.ints(ends), rec.ints(axes),
+                                  rec.ints(steps)])
+    if gathers:
+        name = rec.node("Squeeze", [name, rec.ints(gathers)])
+    if unsq:
+        name = rec.node("Unsqueeze", [name, rec.ints(unsq)])
+    return name if (axes or gathers or unsq) else rec.node("Identity", [name])
+
+
+def _f_sum(rec, ins, params, out):
+    dims = [int(d) for d in params["dims"]]
+    keep = int(bool(params["keepdim"]))
+    if not dims:
+        return rec.node("Identity", [rec.value(ins[0])])
+    return rec.node("ReduceSum", [rec.value(ins[0]), rec.ints(dims)], keepdims=keep)
+
+
+def _f_amax(rec, ins, params, out):
+    op = "ReduceMax" if params["sign"] > 0 else "ReduceMin"
+    dims = [int(d) for d in params["dims"]]
+    return rec.node(op, [rec.value(ins[0])], axes=dims, keepdims=int(bool(params["keepdim"])))
+
+
+def _f_where(rec, ins, params, out):
+    return rec.node("Where", [rec.value(t) for t in ins])
+
+
+def _f_maximum(rec, ins, params, out):
+    return rec.node("Max", [rec.value(ins[0]), rec.value(ins[1])])
+
+
+def _attend(rec, q, k, v, mask, scale, causal, dtype, sizes, ndim):
+    """O = softmax(Q Kᵀ · scale + M) V on (…, L, d) values; returns (O, weights)."""
+    perm = list(range(ndim))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    s = rec.node("MatMul", [q, rec.node("Transpose", [k], perm=perm)])
+    s = rec.node("Mul", [s, rec.scalar(scale, dtype)])
+    if causal:
+        L, S = sizes
+        s = rec.node("Add", [s, rec.const(np.triu(np.full((L, S), -np.inf, dtype), 1),
+                                          "causal_mask")])
+    if mask is not None:
+        s = rec.node("Add", [s, mask])
+    w = rec.node("Softmax", [s], axis=-1)
+    return rec.node("MatMul", [w, v]), w
+
+
+def _mask_const(rec, mask, N, dtype, what):
+    if mask is None:
+        return None
+    m = np.asarray(backend.to_numpy(mask))
+    if m.ndim == 4 and m.shape[0] not in (1,) and rec.batch is not None:
+        raise ExportError(f"dg.onnx.export: {what}: a per-sample attention mask "
+                          "(key_padding_mask) cannot be exported with a dynamic batch size")
+    if m.dtype == np.bool_:
+        m = np.where(m, np.asarray(0, dtype), np.asarray(-np.inf, dtype))
+    return rec.const(m.astype(dtype, copy=False), "attn_mask")
+
+
+def _f_packed_attention(rec, ins, params, out):
+    if params.get("keep") is not None:
+        raise ExportError("dg.onnx.export: attention dropout is active; call model.eval()")
+    qkv = ins[0]
+    N, L, E3 = qkv.shape
+    H = int(params["num_heads"])
+    d = E3 // 3 // H
+    dt = _dtype_of(qkv)
+    x = rec.node("Reshape", [rec.value(qkv), rec.ints([0, 0, 3, H, d])])
+    x = rec.node("Transpose", [x], perm=[2, 0, 3, 1, 4])          # (3, N, H, L, d)
+    q, k, v = rec.node("Split", [x, rec.ints([1, 1, 1], "split")], n_out=3, axis=0)
+    q, k, v = (rec.node("Squeeze", [t, rec.ints([0], "zero")]) for t in (q, k, v))
+    mask = _mask_const(rec, params["mask"], N, dt, "PackedSelfAttention")
+    o, w = _attend(rec, q, k, v, mask, float(params["scale"]), bool(params["causal"]), dt,
+                   (L, L), 4)
+    o = rec.node("Reshape", [rec.node("Transpose", [o], perm=[0, 2, 1, 3]),
+                             rec.ints([0, 0, E3 // 3])])
+    return (o, w) if params["return_weights"] else o
+
+
+def _f_sdpa(rec, ins, params, out):
+    if params.get("keep") is not None:
+        raise ExportError("dg.onnx.export: attention dropout is active; call model.eval()")
+    q, k, v = ins[:3]
+    dt = _dtype_of(q)
+    mask = None
+    if len(ins) > 3:
+        mask = rec.value(ins[3])
+    else:
+        mask = _mask_const(rec, params["mask"], q.shape[0], dt, "ScaledDotProductAttention")
+    o, w = _attend(rec, rec.value(q), rec.value(k), rec.value(v), mask, float(params["scale"]),
+                   bool(params["causal"]), dt, (q.shape[-2], k.shape[-2]), q.ndim)
+    return (o, w) if params["return_weights"] else o
+
+
+def _f_identity(rec, ins, params, out):
+    return rec.node("Identity", [rec.value(ins[0])])
+
+
+def _f_dropout(rec, ins, params, out):
+    raise ExportError("dg.onnx.export: dropout is active (MaskedScale); call model.eval()")
+
+
+_FUNCTIONS = {
+    "Add": _binary("Add"), "Sub": _binary("Sub"), "Mul": _binary("Mul"), "Div": _binary("Div"),
+    "Pow": _binary("Pow"), "MatMul": _binary("MatMul"), "Maximum": _f_maximum,
+    "Neg": _unary("Neg"), "Relu": _unary("Relu"), "Exp": _unary("Exp"), "Log": _unary("Log"),
+    "Sqrt": _unary("Sqrt"), "Sin": _unary("Sin"), "Cos": _unary("Cos"), "Tanh": _unary("Tanh"),
+    "Sigmoid": _unary("Sigmoid"), "Erf": _unary("Erf"), "Abs": _unary("Abs"),
+    "Reciprocal": _unary("Reciprocal"), "Arctan": _unary("Atan"), "Softsign": _unary("Softsign"),
+    "GELU": _f_gelu, "GELUTanh": _f_gelu_tanh, "SiLU": _f_silu, "ELU": _f_elu,
+    "LeakyReLU": _f_leaky, "Softplus": _f_softplus, "Hardsigmoid": _unary(
+        "HardSigmoid", alpha=1 / 6, beta=0.5), "Hardswish": _unary("HardSwish"),
+    "Softmax": _f_softmax("Softmax"), "LogSoftmax": _f_softmax("LogSoftmax"),
+    "PowScalar": _f_pow, "Clamp": _f_clamp, "Cast": _f_cast, "Where": _f_where,
+    "Linear": _f_linear, "Reshape": _f_reshape, "Permute": _f_permute,
+    "BroadcastTo": _f_broadcast, "Cat": _f_cat, "Split": _f_split, "GetItem": _f_getitem,
+    "Sum": _f_sum, "Amax": _f_amax, "Contiguous": _f_identity, "Clone": _f_identity,
+    "ToDevice": _f_identity, "PackedSelfAttention": _f_packed_attention,
+    "ScaledDotProductAttention": _f_sdpa, "MaskedScale": _f_dropout,
+}
+
+
+# ============================================================================ layers
+def _m_conv(rec, m, args, kwargs, out):
+    if m.padding_mode != "zeros":
+        raise ExportError(f"dg.onnx.export: {type(m).__name__} with padding_mode="
+                          f"{m.padding_mode!r} has no ONNX mapping")
+    x = args[0]
+    if x.ndim != m.nd + 2:
+        raise ExportError(f"dg.onnx.export: {type(m).__name__} on unbatched input")
+    k = list(m.kernel_size)
+    if m.padding == "valid":
+        pads = [0] * (2 * m.nd)
+    elif m.padding == "same":
+        total = [d * (kk - 1) for d, kk in zip(m.dilation, k)]
+        pads = [t // 2 for t in total] + [t - t // 2 for t in total]
+    else:
+        pads = list(m.padding) * 2
+    inputs = [rec.value(x), rec.value(m.weight)] + ([rec.value(m.bias)] if m.bias is not None
+                                                   else [])
+    attrs = dict(kernel_shape=k, strides=list(m.stride), dilations=list(m.dilation),
+                 group=int(m.groups))
+    if m.transposed:
+        return rec.node("ConvTranspose", inputs, pads=pads,
+                        output_padding=list(m.output_padding), **attrs)
+    return rec.node("Conv", inputs, pads=pads, **attrs)
+
+
+def _m_batchnorm(rec, m, args, kwargs, out):
+    x = args[0]
+    if m.running_mean is None:
+        raise ExportError(f"dg.onnx.export: {type(m).__name__}(track_running_stats=False) uses "
+                          "batch statistics at inference, which has no ONNX mapping")
+    C = m.num_features
+    dt = _dtype_of(x)
+    scale = m.weight if m.weight is not None else None
+    inputs = [rec.value(x),
+              rec.value(scale) if scale is not None else rec.const(np.ones(C, dt), "bn_scale"),
+              rec.value(m.bias) if m.bias is not None else rec.const(np.zeros(C, dt), "bn_bias"),
+              rec.value(m.running_mean), rec.value(m.running_var)]
+    if x.ndim == 2:   # BatchNormalization wants (N, C, ...): add a spatial axis
+        y = rec.node("Unsqueeze", [inputs[0], rec.ints([2])])
+        y = rec.node("BatchNormalization", [y] + inputs[1:], epsilon=float(m.eps))
+        return rec.node("Squeeze", [y, rec.ints([2])])
+    return rec.node("BatchNormalization", inputs, epsilon=float(m.eps))
+
+
+def _m_layernorm(rec, m, args, kwargs, out):
+    x = args[0]
+    k = len(m.normalized_shape)
+    dt = _dtype_of(x)
+    w = rec.value(m.weight) if m.weight is not None else \
+        rec.const(np.ones(m.normalized_shape, dt), "ln_scale")
+    inputs = [rec.value(x), w] + ([rec.value(m.bias)] if m.bias is not None else [])
+    return rec.node("LayerNormalization", inputs, axis=-k, epsilon=float(m.eps))
+
+
+def _m_embedding(rec, m, args, kwargs, out):
+    if m.max_norm is not None:
+        raise ExportError("dg.onnx.export: Embedding(max_norm=...) renormalises its weights "
+                          "during the forward, which has no ONNX mapping")
+    return rec.node("Gather", [rec.value(m.weight), rec.value(args[0])], axis=0)
+
+
+def _pool_attrs(m, nd):
+    def tup(v):
+        return list(v) if isinstance(v, (tuple, list)) else [int(v)] * nd
+    k, s, p = tup(m.kernel_size), tup(m.stride), tup(m.padding)
+    return dict(kernel_shape=k, strides=s, pads=p * 2, ceil_mode=int(bool(m.ceil_mode)))
+
+
+def _m_maxpool(rec, m, args, kwargs, out):
+    if m.return_indices:
+        raise ExportError("dg.onnx.export: MaxPool with return_indices=True is not supported")
+    nd = args[0].ndim - 2
+    dil = m.dilation if isinstance(m.dilation, (tuple, list)) else [int(m.dilation)] * nd
+    return rec.node("MaxPool", [rec.value(args[0])], dilations=list(dil), **_pool_attrs(m, nd))
+
+
+def _m_avgpool(rec, m, args, kwargs, out):
+    if m.divisor_override is not None:
+        raise ExportError("dg.onnx.export: AvgPool with divisor_override is not supported")
+    nd = args[0].ndim - 2
+    return rec.node("AveragePool", [rec.value(args[0])],
+                    count_include_pad=int(bool(m.count_include_pad)), **_pool_attrs(m, nd))
+
+
+def _m_adaptive_avg(rec, m, args, kwargs, out):
+    x = args[0]
+    nd = x.ndim - 2
+    size = m.output_size if isinstance(m.output_size, (tuple, list)) else [m.output_size] * nd
+    size = [x.shape[2 + i] if s is None else int(s) for i, s in enumerate(size)]
+    if all(s == 1 for s in size):
+        return rec.node("GlobalAveragePool", [rec.value(x)])
+    ins = x.shape[2:]
+    if any(i % s for i, s in zip(ins, size)):
+        raise ExportError(f"dg.onnx.export: AdaptiveAvgPool to {tuple(size)} from "
+                          f"{tuple(ins)} (not a divisor) has no ONNX mapping")
+    k = [i // s for i, s in zip(ins, size)]
+    return rec.node("AveragePool", [rec.value(x)], kernel_shape=k, strides=k)
+
+
+def _m_identity(rec, m, args, kwargs, out):
+    return rec.node("Identity", [rec.value(args[0])])
+
+
+def _m_flatten(rec, m, args, kwargs, out):
+    x = args[0]
+    s = m.start_dim % x.ndim
+    e = m.end_dim % x.ndim
+    n = int(np.prod(x.shape[s:e + 1]))
+    spec = [0] * s + [n] + list(x.shape[e + 1:])
+    return rec.node("Reshape", [rec.value(x), rec.ints(spec)])
+
+
+_GATE_ORDER = {"LSTM": ([0, 3, 1, 2], 4), "GRU": ([1, 0, 2], 3)}   # torch → ONNX gates
+
+
+def _m_rnn(rec, m, args, kwargs, out):
+    x = args[0]
+    hx = args[1] if len(args) > 1 else kwargs.get("hx")
+    if len(args) > 2 or kwargs.get("lengths") is not None:
+        raise ExportError(f"dg.onnx.export: {type(m).__name__} with lengths (packed "
+                          "sequences) is not supported")
+    if x.ndim != 3:
+        raise ExportError(f"dg.onnx.export: {type(m).__name__} on unbatched input")
+    mode = m.mode
+    is_lstm = mode == "LSTM"
+    op = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+    H, L = m.hidden_size, m.num_layers
+    D = 2 if m.bidirectional else 1
+    dt = _dtype_of(x)
+    seq = rec.value(x)
+    if m.batch_first:
+        seq = rec.node("Transpose", [seq], perm=[1, 0, 2])
+    h0 = c0 = None
+    if hx is not None:
+        h0, c0 = (hx if is_lstm else (hx, None))
+        h0 = rec.value(h0)
+        c0 = rec.value(c0) if c0 is not None else None
+    hs, cs = [], []
+    for layer in range(L):
+        W, R, B = [], [], []
+        for d in range(D):
+            w = m._layer_weights(layer, d)
+            wih, whh = (backend.to_numpy(t._data) for t in w[:2])
+            bih, bhh = (backend.to_numpy(t._data) for t in w[2:]) if m.bias else \
+                (np.zeros(wih.shape[0], dt), np.zeros(wih.shape[0], dt))
+            if op in _GATE_ORDER:
+                order, G = _GATE_ORDER[op]
+                wih, whh, bih, bhh = (_reorder(a, order, G) for a in (wih, whh, bih, bhh))
+            W.append(wih)
+            R.append(whh)
+            B.append(np.concatenate([bih, bhh]))
+        inputs = [seq, rec.const(np.stack(W), "W"), rec.const(np.stack(R), "R"),
+                  rec.const(np.stack(B), "B"), ""]
+        sl = [layer * D, (layer + 1) * D]
+        if h0 is not None:
+            inputs.append(rec.node("Slice", [h0, rec.ints(sl[:1]), rec.ints(sl[1:]),
+                                             rec.ints([0])]))
+        if c0 is not None:
+            if h0 is None:
+                inputs.append("")
+            inputs.append(rec.node("Slice", [c0, rec.ints(sl[:1]), rec.ints(sl[1:]),
+                                             rec.ints([0])]))
+        attrs = dict(hidden_size=H, direction="bidirectional" if D == 2 else "forward")
+        if op == "GRU":
+            attrs["linear_before_reset"] = 1
+        if op == "RNN":
+            attrs["activations"] = ["Relu" if m.nonlinearity == "relu" else "Tanh"] * D
+        res = rec.node(op, inputs, n_out=3 if is_lstm else 2, **attrs)
+        y, yh = res[0], res[1]
+        hs.append(yh)
+        if is_lstm:
+            cs.append(res[2])
+        # Y (T, D, B, H) → (T, B, D·H)
+        seq = rec.node("Reshape", [rec.node("Transpose", [y], perm=[0, 2, 1, 3]),
+                                   rec.ints([0, 0, D * H])])
+    output = rec.node("Transpose", [seq], perm=[1, 0, 2]) if m.batch_first else \
+        rec.node("Identity", [seq])
+    h_n = hs[0] if L == 1 else rec.node("Concat", hs, axis=0)
+    if is_lstm:
+        c_n = cs[0] if L == 1 else rec.node("Concat", cs, axis=0)
+        return (output, (h_n, c_n))
+    return (output, h_n)
+
+
+def _reorder(a, order, G):
+    blocks = np.split(a, G, axis=0)
+    return np.concatenate([blocks[i] for i in order], axis=0)
+
+
+def _module_table():
+    from .. import nn
+    table = {}
+
+    def add(names, fn):
+        for n in names:
+            cls = getattr(nn, n, None)
+            if cls is not None:
+                table[cls] = fn
+
+    add(["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+         "ConvTranspose3d"], _m_conv)
+    add(["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"], _m_batchnorm)
+    add(["LayerNorm"], _m_layernorm)
+    add(["Embedding"], _m_embedding)
+    add(["MaxPool1d", "MaxPool2d", "MaxPool3d"], _m_maxpool)
+    add(["AvgPool1d", "AvgPool2d", "AvgPool3d"], _m_avgpool)
+    add(["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"], _m_adaptive_avg)
+    add(["Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"],
+        _m_identity)
+    add(["Flatten"], _m_flatten)
+    add(["RNN", "LSTM", "GRU"], _m_rnn)
+    return table
+
+
+_MODULES = None
+
+
+def _mapper_for(module):
+    global _MODULES
+    if _MODULES is None:
+        _MODULES = _module_table()
+    return _MODULES.get(type(module))
+
