@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .sample import add_parser as _add_sample_parser  # deltagrad sample (recurrent LMs)
     _add_sample_parser(sub)
+    from .export import add_parser as _add_export_parser  # deltagrad export RUN --format ...
+    _add_export_parser(sub)
 
     sub.add_parser("summary", help="layer table of a model (shapes, parameters, FLOPs, "
                    "receptive field); see `deltagrad summary --help`")
@@ -179,6 +181,8 @@ COMMANDS = {"list": cmd_list, "train": cmd_train, "evaluate": cmd_evaluate,
             "report": cmd_report, "summary": cmd_summary, "trace": cmd_trace}
 from .sample import cmd_sample as _cmd_sample  # noqa: E402
 COMMANDS["sample"] = _cmd_sample
+from .export import cmd_export as _cmd_export  # noqa: E402
+COMMANDS["export"] = _cmd_export
 
 
 class _Usage(Exception):

@@ -197,6 +197,21 @@ def _traced_assign(self, result, op):
     return out
 
 
+def _guard(method):
+    """``Tensor.numpy()``/``item()``/``tolist()`` on a traced value leave the graph: whatever is
+    computed from the result would be frozen into the export, so refuse (PyTorch warns)."""
+    original = getattr(Tensor, method)
+
+    def guarded(self, *args, **kwargs):
+        if _active and _active[-1].depth == 0 and _active[-1].is_graph(self):
+            raise ExportError(f"dg.onnx.export: Tensor.{method}() on a value computed from the "
+                              f"inputs (shape {tuple(self.shape)}) leaves the traced graph; "
+                              "the export would freeze whatever depends on it")
+        return original(self, *args, **kwargs)
+    return original, guarded
+
+
+_GUARDED = ("numpy", "item", "tolist")
 _ORIGINAL_APPLY = Function.__dict__["apply"]
 _ORIGINAL_CALL = None
 _ORIGINAL_ASSIGN = Tensor._assign
@@ -263,6 +278,9 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     Function.apply = classmethod(_traced_apply)
     Module.__call__ = _traced_call
     Tensor._assign = _traced_assign
+    guards = {m: _guard(m) for m in _GUARDED}
+    for m, (_, guarded) in guards.items():
+        setattr(Tensor, m, guarded)
     _active.append(rec)
     try:
         with grad_mode.enable_grad():
@@ -272,6 +290,8 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
         Function.apply = _ORIGINAL_APPLY
         Module.__call__ = _ORIGINAL_CALL
         Tensor._assign = _ORIGINAL_ASSIGN
+        for m, (original, _) in guards.items():
+            setattr(Tensor, m, original)
         model.train(was_training)
 
     outs = [t for t in _flat(out) if isinstance(t, Tensor)]
