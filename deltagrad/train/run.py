@@ -11,17 +11,24 @@
     RUN/log.txt          what was printed, with times
     RUN/report.html      written by ``deltagrad report RUN`` (PNGs in RUN/plots/)
 
+    RUN/run.lock         while a process trains there: its pid, host and command
+
 Settings come from the experiment's defaults, overridden by the command line; a resumed run
-takes them from its config.json (only ``epochs`` and ``device`` may change).
+takes them from its checkpoint (only ``epochs`` and ``device`` may change, on the command
+line or in config.json; any other edit of config.json is refused).
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
 import shutil
+import socket
 import tempfile
 import time
+import warnings
 
 from .. import backend
 from .checkpoint import atomic_write
@@ -29,11 +36,34 @@ from .checkpoint import atomic_write
 RUN_FILES = ("config.json", "vocab.json", "metrics.jsonl", "checkpoint.npz", "best.npz",
              "log.txt", "report.html", "plots")
 RESUMABLE_CHANGES = ("epochs", "device")
+SETTINGS = ("dataset", "epochs", "batch_size", "lr", "optimizer", "seed", "val_fraction",
+            "device")
+LOCK_FILE = "run.lock"
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 
 
 class RunError(RuntimeError):
     """A user mistake about a run (bad setting, folder in use, nothing to resume)."""
+
+
+class RunWriteError(RuntimeError):
+    """Writing a run file failed (a full disk, a vanished folder); ``path`` and the
+    ``OSError`` say which and why."""
+
+    def __init__(self, path: str, error: OSError):
+        reason = (f"[Errno {error.errno}] {error.strerror}" if error.errno and error.strerror
+                  else str(error))
+        super().__init__(f"could not write {path}: {reason}")
+        self.path, self.error = path, error
+
+
+@contextlib.contextmanager
+def writing(path: str):
+    """Turn an ``OSError`` while writing ``path`` into a :class:`RunWriteError` naming it."""
+    try:
+        yield
+    except OSError as e:
+        raise RunWriteError(path, e) from None
 
 
 class RunDir:
@@ -64,22 +94,31 @@ class RunDir:
     def existing_files(self) -> list:
         if not os.path.isdir(self.path):
             return []
-        return sorted(f for f in os.listdir(self.path) if not f.startswith(".write-test-"))
+        return sorted(f for f in os.listdir(self.path)
+                      if not f.startswith(".write-test-") and f != LOCK_FILE)
 
     def remove_stale_temp_files(self) -> None:
         """Delete half-written temp files a killed run left behind (``NAME.xxxx.tmp``)."""
         for f in self.existing_files():
-            if f.endswith(".tmp") and f.split(".")[0] + "." + f.split(".")[1] in RUN_FILES:
-                os.unlink(os.path.join(self.path, f))
+            if f.endswith(".tmp") and ".".join(f.split(".")[:2]) in RUN_FILES:
+                with writing(os.path.join(self.path, f)):
+                    os.unlink(os.path.join(self.path, f))
 
     def clear_run_files(self) -> None:
-        """Remove the files deltagrad writes (``--force``); anything else stays."""
+        """Remove the files deltagrad writes (``--force``), their temp files included;
+        anything else stays."""
+        self.remove_stale_temp_files()
         for name in RUN_FILES:
             p = os.path.join(self.path, name)
-            if os.path.isdir(p):
-                shutil.rmtree(p)
-            elif os.path.exists(p):
-                os.unlink(p)
+            with writing(p):
+                if os.path.isdir(p):
+                    shutil.rmtree(p)
+                elif os.path.exists(p):
+                    os.unlink(p)
+
+    def lock(self, command=None) -> "RunLock":
+        """``with run.lock(argv) as stale:`` hold RUN/run.lock (see :class:`RunLock`)."""
+        return RunLock(os.path.join(self.path, LOCK_FILE), command)
 
     # ------------------------------------------------------------------ files
     def read_config(self) -> dict:
@@ -87,20 +126,24 @@ class RunDir:
             raise RunError(f"no run folder at {self.path}")
         try:
             with open(self.config) as f:
-                return json.load(f)
+                config = json.load(f)
         except FileNotFoundError:
             raise RunError(f"{self.path} is not a deltagrad run (no config.json)") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise RunError(f"{self.config} is corrupted ({e})") from None
+        check_config(config, self.config)
+        return config
 
     def write_config(self, config: dict) -> None:
         text = json.dumps(config, indent=2, sort_keys=True) + "\n"
-        atomic_write(self.config, lambda f: f.write(text.encode()))
+        with writing(self.config):
+            atomic_write(self.config, lambda f: f.write(text.encode()))
 
     def write_vocab(self, spec: dict) -> None:
         """RUN/vocab.json: :func:`deltagrad.experiments.data.data_spec` of the run's data."""
         text = json.dumps(spec, ensure_ascii=False, indent=1) + "\n"
-        atomic_write(self.vocab, lambda f: f.write(text.encode("utf-8")))
+        with writing(self.vocab):
+            atomic_write(self.vocab, lambda f: f.write(text.encode("utf-8")))
 
     def read_vocab(self) -> dict | None:
         """RUN/vocab.json, or None for a run written before it existed."""
@@ -112,22 +155,42 @@ class RunDir:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise RunError(f"{self.vocab} is corrupted ({e})") from None
 
-    def read_metrics(self) -> list:
+    def read_metrics(self, warn=None) -> list:
+        """The rows of metrics.jsonl; a line that is not a JSON object with an integer
+        ``epoch`` (a hand edit, a crash of another program) is skipped, and
+        ``warn(message)`` (default :func:`warnings.warn`) names it."""
+        warn = warn or (lambda m: warnings.warn(m, RuntimeWarning, stacklevel=3))
         if not os.path.exists(self.metrics):
             return []
-        with open(self.metrics) as f:
-            return [json.loads(line) for line in f if line.strip()]
+        rows = []
+        with open(self.metrics, encoding="utf-8", errors="replace") as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as e:
+                    warn(f"{self.metrics} line {number} is not valid JSON ({e.msg}); skipped")
+                    continue
+                if not isinstance(row, dict) or isinstance(row.get("epoch"), bool) \
+                        or not isinstance(row.get("epoch"), int):
+                    warn(f"{self.metrics} line {number} is not an epoch's record (a JSON "
+                         "object with an integer \"epoch\"); skipped")
+                    continue
+                rows.append(row)
+        return rows
 
     def write_metrics(self, rows: list) -> None:
         text = "".join(json.dumps(r) + "\n" for r in rows)
-        atomic_write(self.metrics, lambda f: f.write(text.encode()))
+        with writing(self.metrics):
+            atomic_write(self.metrics, lambda f: f.write(text.encode()))
 
     def append_metrics(self, row: dict) -> None:
-        with open(self.metrics, "a") as f:
+        with writing(self.metrics), open(self.metrics, "a") as f:
             f.write(json.dumps(row) + "\n")
 
     def write_log(self, message: str) -> None:
-        with open(self.log, "a") as f:
+        with writing(self.log), open(self.log, "a") as f:
             for line in message.splitlines() or [""]:
                 f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
 
@@ -173,9 +236,52 @@ def make_settings(experiment, overrides: dict) -> dict:
     return s
 
 
-def merge_resume_settings(saved: dict, overrides: dict) -> dict:
-    """Settings of a resumed run: config.json's, with only ``epochs``/``device`` changeable."""
-    s = dict(saved)
+def check_config(config, path: str) -> None:
+    """A run's config.json must hold ``experiment`` and every setting; say which are missing."""
+    if not isinstance(config, dict):
+        raise RunError(f"{path} holds a JSON {type(config).__name__}, not an object with "
+                       "\"experiment\" and \"settings\"; it is not a deltagrad run's config")
+    missing = [k for k in ("experiment", "settings") if k not in config]
+    settings = config.get("settings")
+    if isinstance(settings, dict):
+        missing += [f"settings.{k}" for k in SETTINGS if k not in settings]
+    elif "settings" in config:
+        missing.append("settings (an object)")
+    if missing:
+        raise RunError(f"{path} lacks {', '.join(missing)}; a run's config.json holds "
+                       "\"experiment\" and \"settings\" with " + ", ".join(SETTINGS)
+                       + " (restore it from the run's checkpoint.npz, whose \"settings\" "
+                       "are the ones the run was trained with, or start a new run)")
+
+
+def edited_settings(config_settings: dict, trained: dict) -> list:
+    """The keys (other than ``epochs``/``device``) in which config.json differs from the
+    settings a checkpoint was trained with."""
+    return [k for k in SETTINGS if k not in RESUMABLE_CHANGES and k in trained
+            and config_settings.get(k) != trained[k]]
+
+
+def refuse_edited_config(config_settings: dict, trained: dict, config_path: str,
+                         checkpoint_path: str) -> None:
+    """Raise :class:`RunError` naming each key of config.json edited after training."""
+    keys = edited_settings(config_settings, trained)
+    if keys:
+        diffs = ", ".join(f"{k} = {config_settings.get(k)!r} (trained with {trained[k]!r})"
+                          for k in keys)
+        raise RunError(f"{config_path} was edited after training: {diffs}. A run keeps the "
+                       f"settings it was trained with ({os.path.basename(checkpoint_path)} "
+                       "holds them); undo the edit, or start a new run with the new settings "
+                       "(another --out); only epochs and device may change on --resume")
+
+
+def merge_resume_settings(trained: dict, overrides: dict, config_settings: dict | None = None
+                          ) -> dict:
+    """Settings of a resumed run: the checkpoint's (``trained``), with ``epochs``/``device``
+    from config.json and then from the command line; any other change is refused."""
+    s = dict(trained)
+    for k in RESUMABLE_CHANGES:
+        if config_settings is not None and config_settings.get(k) is not None:
+            s[k] = config_settings[k]
     for k, v in overrides.items():
         if v is None or k not in s:
             continue
@@ -186,3 +292,129 @@ def merge_resume_settings(saved: dict, overrides: dict) -> dict:
                            f"{k} = {s[k]!r} (config.json); a resumed run keeps its settings "
                            "(only --epochs and --device may change)")
     return s
+
+
+# ----------------------------------------------------------------------------- the lock
+try:
+    import fcntl
+except ImportError:  # Windows: fall back to an O_EXCL lock file
+    fcntl = None
+
+
+def _pid_alive(pid) -> bool:
+    """Whether process ``pid`` runs on this host (unknown counts as alive)."""
+    if not isinstance(pid, int) or pid <= 0 or os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _describe(holder) -> str:
+    if not isinstance(holder, dict):
+        return "another process (its pid is not written yet)"
+    command = holder.get("command")
+    command = " ".join(command) if isinstance(command, list) else command
+    return (f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')}"
+            + (f" ({command})" if command else ""))
+
+
+class RunLock:
+    """One training process per run folder: RUN/run.lock holds the holder's pid, host, start
+    time and command while it trains, and is removed when it ends.
+
+    With ``fcntl`` (Linux, macOS) the lock is an ``flock`` on that file, which the kernel drops
+    when its holder dies however it dies: a lock file left by a killed process can be locked
+    again and is taken over (``__enter__`` returns the dead holder's record). Without ``fcntl``
+    the file is created with ``O_EXCL``, and one whose pid no longer runs on this host is taken
+    over. A live holder makes ``__enter__`` raise :class:`RunError` naming it.
+    """
+
+    def __init__(self, path: str, command=None):
+        self.path, self.command, self.fd = path, command, None
+
+    def _record(self) -> bytes:
+        return json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                           "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+                           "command": self.command}).encode()
+
+    @staticmethod
+    def _read(fd) -> dict | None:
+        try:
+            data = os.pread(fd, 65536, 0) if hasattr(os, "pread") else os.read(fd, 65536)
+            holder = json.loads(data.decode("utf-8")) if data.strip() else None
+        except (OSError, ValueError):
+            return None
+        return holder if isinstance(holder, dict) else None
+
+    def _busy(self, holder) -> RunError:
+        return RunError(f"{os.path.dirname(self.path)} is in use by another deltagrad process: "
+                        f"{_describe(holder)}. Wait for it to finish or stop it, or train into "
+                        f"another --out (the lock is {self.path})")
+
+    def __enter__(self):
+        for _ in range(100):
+            stale = self._acquire_flock() if fcntl is not None else self._acquire_exclusive()
+            if stale is not False:
+                return stale
+        raise RunError(f"could not lock {self.path}: other processes keep replacing it")
+
+    def _acquire_flock(self):
+        with writing(self.path):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            holder = self._read(fd)
+            os.close(fd)
+            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise self._busy(holder) from None
+            raise RunWriteError(self.path, e) from None
+        try:  # the holder we waited for may have removed the file: lock the one there now
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            current = None
+        if current is None or not os.path.samestat(os.fstat(fd), current):
+            os.close(fd)
+            return False
+        stale = self._read(fd)  # a record left by a process that died holding the lock
+        with writing(self.path):
+            os.ftruncate(fd, 0)
+            os.write(fd, self._record())
+        self.fd = fd
+        return stale
+
+    def _acquire_exclusive(self):
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            try:
+                rfd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                return False
+            holder = self._read(rfd)
+            os.close(rfd)
+            if holder is None or holder.get("host") != socket.gethostname() \
+                    or _pid_alive(holder.get("pid")):
+                raise self._busy(holder) from None
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            return False if self._acquire_exclusive() is False else holder
+        except OSError as e:
+            raise RunWriteError(self.path, e) from None
+        with writing(self.path):
+            os.write(fd, self._record())
+        self.fd = fd
+        return None
+
+    def __exit__(self, *exc):
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)  # still holding it: nobody can lock the file we remove
+        os.close(self.fd)
+        self.fd = None

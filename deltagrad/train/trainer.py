@@ -4,12 +4,24 @@ Per epoch: mini-batch gradient descent over the shuffled training set
 (θ ← optimizer step on ∇_θ (1/B) Σ ℓ(f_θ(xᵢ), yᵢ)), each batch passed first through the
 experiment's ``augment`` (if any), the scheduler's step, an evaluation
 on the validation and test sets, then, in this order, ``best.npz`` (if the score improved),
-``checkpoint.npz`` and one line of ``metrics.jsonl``.
+``checkpoint.npz`` and one line of ``metrics.jsonl`` (Ctrl-C and SIGTERM wait for these
+three writes, see :mod:`.interrupt`).
+
+Model selection never looks at the test set: ``best.npz`` holds the epoch with the best
+score on the validation split (``val_fraction`` of the training set, held out; 0.1 by
+default), or, with ``--val-fraction 0``, the lowest training loss. The rule is stored in
+config.json and best.npz, and ``evaluate``/``report``/``sample`` name it.
+
+One process trains in a run folder at a time (RUN/run.lock, :class:`.run.RunLock`). A write
+that fails (a full disk) stops the run with the file's name; the last complete checkpoint
+stays.
 
 Reproducibility: ``dg.manual_seed(seed)`` before the model is built fixes the initial
 weights; shuffling draws from its own ``dg.Generator`` (seeded with ``seed``); both
 generators' states go into every checkpoint, so a resumed run continues with exactly the
-numbers an uninterrupted one would have used (bit for bit on the CPU).
+numbers an uninterrupted one would have used (bit for bit on the CPU) as long as the
+settings are unchanged. A resume with another ``--epochs`` re-plans the lr schedule for the
+new length (and says so): it is then no longer the run a fresh ``--epochs N`` would give.
 
 A non-finite loss stops training before anything is written, so the last checkpoint is the
 last good one.
@@ -19,8 +31,10 @@ from __future__ import annotations
 import math
 import os
 import platform
+import shlex
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +44,10 @@ from ..autograd.grad_mode import no_grad
 from ..metrics import confusion_matrix
 from ..tensor import from_numpy
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .interrupt import StopSignals, Stopped
 from .progress import ProgressBar
-from .run import RunDir, RunError, make_settings, merge_resume_settings
+from .run import (RunDir, RunError, RunWriteError, make_settings, merge_resume_settings,
+                  refuse_edited_config, writing)
 from .tasks import get_task
 
 EVAL_BATCH = 1000
@@ -39,6 +55,15 @@ EVAL_BATCH = 1000
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or ±Inf; the last good checkpoint was kept."""
+
+
+class TrainingStopped(RuntimeError):
+    """Training could not go on (Ctrl-C, SIGTERM, a failed write); the message says what is
+    kept and the command that continues; ``exit_code`` is 130/143 for a signal, 1 else."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -158,12 +183,26 @@ def _restore(setup: Setup, state: dict, path: str) -> None:
                               f"({type(e).__name__}: {e})") from None
 
 
-def _score(task, row: dict) -> tuple:
-    """(name, value, higher_is_better) of the model-selection score of an epoch."""
-    split = "val" if "val_loss" in row else "test"
-    if task.has_accuracy:
-        return f"{split}_accuracy", row[f"{split}_accuracy"], True
-    return f"{split}_loss", row[f"{split}_loss"], False
+def selection_rule(task, data, settings: dict) -> dict:
+    """How ``best.npz`` is chosen: the metric, ``"max"``/``"min"`` and the rule in words.
+    Never the test set: the validation split when there is one, else the training loss."""
+    if data.x_val is not None:
+        metric, mode = ("val_accuracy", "max") if task.has_accuracy else ("val_loss", "min")
+        rule = (f"{'highest' if mode == 'max' else 'lowest'} {metric} on the validation split "
+                f"({len(data.x_val)} samples: {settings['val_fraction']:g} of the training "
+                f"set, held out with seed {settings['seed']})")
+    else:
+        metric, mode = "train_loss", "min"
+        rule = ("lowest train_loss (mean over each epoch's batches): the run has no "
+                "validation split (--val-fraction 0), and the test set is never used to choose")
+    return {"metric": metric, "mode": mode, "rule": rule}
+
+
+def _improves(selection: dict, row: dict, best: dict) -> bool:
+    value = row[selection["metric"]]
+    if not best:
+        return True
+    return value > best["value"] if selection["mode"] == "max" else value < best["value"]
 
 
 class Printer:
@@ -178,88 +217,215 @@ class Printer:
             self.run.write_log(message)
 
 
-def _format_row(row: dict, epochs: int) -> str:
-    parts = [f"epoch {row['epoch']}/{epochs}", f"train_loss {row['train_loss']:.4f}"]
-    for key in ("train_accuracy", "val_loss", "val_accuracy", "val_perplexity", "test_loss",
-                "test_accuracy", "test_perplexity"):
-        if key in row:
-            parts.append(f"{key} {row[key]:.4f}")
-    parts += [f"lr {row['lr']:.3g}", f"{row['seconds']:.1f}s",
-              f"{row['samples_per_s']:,.0f} samples/s"]
-    return "  ".join(parts)
+def _format_row(row: dict, epochs: int, is_best: bool = False) -> str:
+    """One short line per epoch (under 80 columns): training and validation (or, without
+    a validation split, test) loss and accuracy, lr and time; the rest is in metrics.jsonl."""
+    parts = [f"epoch {row['epoch']}/{epochs}"]
+    shown = ("train", "val") if "val_loss" in row else ("train", "test")
+    for split in shown:
+        if f"{split}_loss" in row:
+            text = f"{split} {row[f'{split}_loss']:.4f}"
+            if f"{split}_accuracy" in row:
+                text += f" {row[f'{split}_accuracy']:.2%}"
+            parts.append(text)
+    parts += [f"lr {row['lr']:.3g}", f"{row['seconds']:.1f}s"]
+    return "  ".join(parts) + ("  best" if is_best else "")
 
 
-def _prepare_fresh(run: RunDir, experiment, overrides: dict, force: bool) -> dict:
-    settings = make_settings(experiment, overrides)
-    run.ensure_writable()
+def _command(args) -> str:
+    return shlex.join(str(a) for a in args)
+
+
+def _continue_command(experiment, out: str, settings: dict, kept, argv) -> str:
+    """The command line that carries on: ``--resume`` from a kept checkpoint, else the
+    original command into the same folder with ``--force``."""
+    if kept:
+        args = ["deltagrad", "train", experiment.name, "--out", out, "--resume",
+                "--epochs", settings["epochs"]]
+        if settings.get("device", "cpu") != "cpu":
+            args += ["--device", settings["device"]]
+        return _command(args)
+    args = list(argv or ["deltagrad", "train", experiment.name])
+    if not any(a == "--out" or str(a).startswith("--out=") for a in args):
+        args += ["--out", out]
+    if "--force" not in args:
+        args.append("--force")
+    return _command(args)
+
+
+@dataclass
+class _Progress:
+    """What is on disk, for the message of a run that stops: the epoch of the last complete
+    checkpoint (None: none yet) and the epoch being trained."""
+
+    settings: dict
+    kept: int | None = None
+    epoch: int | None = None
+
+
+def _prepare_fresh(run: RunDir, force: bool) -> None:
     existing = run.existing_files()
     if existing and not force:
         raise RunError(f"{run.path} is not empty (holds {', '.join(existing[:5])}"
                        f"{', ...' if len(existing) > 5 else ''}); pass --resume to continue "
                        "the run there, --force to replace its run files, or choose "
                        "another --out")
-    return settings
 
 
-def _prepare_resume(run: RunDir, experiment, overrides: dict) -> tuple:
+def _check_resumable(run: RunDir) -> None:
     if not os.path.isdir(run.path):
         raise RunError(f"nothing to resume: {run.path} does not exist")
     if not os.path.exists(run.checkpoint):
         raise RunError(f"nothing to resume in {run.path}: no checkpoint.npz (the run never "
                        "finished an epoch); start it again without --resume "
                        "(with --force to replace its files)")
+
+
+def _prepare_resume(run: RunDir, experiment, overrides: dict) -> tuple:
+    """The settings and state of the run to resume: the checkpoint's settings, with a new
+    ``epochs``/``device`` from config.json or the command line; other edits are refused."""
+    _check_resumable(run)
     saved = run.read_config()
-    if saved.get("experiment") != experiment.name:
-        raise RunError(f"{run.path} is a run of experiment {saved.get('experiment')!r}, "
+    if saved["experiment"] != experiment.name:
+        raise RunError(f"{run.path} is a run of experiment {saved['experiment']!r}, "
                        f"not {experiment.name!r}")
     state = load_checkpoint(run.checkpoint, kind="checkpoint")
+    trained = state.get("settings") or saved["settings"]
+    refuse_edited_config(saved["settings"], trained, run.config, run.checkpoint)
     if overrides.get("dataset") == "auto":
         overrides = dict(overrides, dataset=None)
-    settings = merge_resume_settings(saved["settings"], overrides)
+    settings = merge_resume_settings(trained, overrides, saved["settings"])
     make_settings(experiment, settings)  # validate (e.g. a new --epochs)
     run.ensure_writable()
     run.remove_stale_temp_files()
-    return settings, state
+    return saved, settings, state
+
+
+def _replan_schedule(setup: Setup, done: int, planned: int, say) -> None:
+    """A resumed run trained for another ``--epochs``: rebuild the lr schedule for the new
+    length and move it to epoch ``done``, so the remaining epochs follow it (a cosine that
+    had reached 0 does not train at lr 0 and climb again)."""
+    if setup.scheduler is None:
+        return
+    opt = setup.optimizer
+    for group in opt.param_groups:  # the schedule starts again from the experiment's lr
+        group["lr"] = group.get("initial_lr", setup.settings["lr"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stepping the schedule without optimizer steps
+        setup.scheduler = setup.experiment.scheduler(opt, setup.settings)
+        for _ in range(done):
+            setup.scheduler.step()
+    say(f"the lr schedule is re-planned for {setup.settings['epochs']} epochs (it was planned "
+        f"for {planned}): epoch {done + 1} trains at lr "
+        f"{opt.param_groups[0]['lr']:.3g}. With a changed --epochs the run is not "
+        "bit-for-bit the one a fresh run of that length would give")
 
 
 def train(experiment, out: str, overrides: dict | None = None, *, resume: bool = False,
           force: bool = False, stream=None, argv=None) -> list:
     """Train (or resume) ``experiment`` into the folder ``out``; return the metrics rows.
 
-    Raises :class:`RunError` for bad settings or folders, :class:`CheckpointError` for a
-    bad checkpoint (left untouched), :class:`TrainingDiverged` for a NaN/Inf loss.
+    Raises :class:`RunError` for bad settings or folders (one in use by another process
+    included), :class:`CheckpointError` for a bad checkpoint (left untouched),
+    :class:`TrainingDiverged` for a NaN/Inf loss, :class:`TrainingStopped` for Ctrl-C,
+    SIGTERM or a failed write (each saying what is kept and how to continue).
     """
-    from ..experiments.data import data_spec, resolve_dataset
-
     stream = stream if stream is not None else sys.stdout
     overrides = dict(overrides or {})
     run = RunDir(out)
     if resume:
-        settings, state = _prepare_resume(run, experiment, overrides)
+        _check_resumable(run)
+        progress = _Progress(settings={})
     else:
-        settings, state = _prepare_fresh(run, experiment, overrides, force), None
+        progress = _Progress(settings=make_settings(experiment, overrides))
+        run.ensure_writable()
+    with run.lock(argv) as stale, StopSignals() as stop:
+        try:
+            return _train_locked(experiment, run, overrides, resume, force, stream, argv,
+                                 stale, stop, progress)
+        except (Stopped, RunWriteError) as e:
+            raise _stopped(e, experiment, out, run, progress, argv) from None
+
+
+def _stopped(e, experiment, out, run, progress, argv) -> TrainingStopped:
+    """The message of a run stopped by a signal or a failed write: what is kept, and the
+    command that continues."""
+    settings = progress.settings or {"epochs": None}
+    if progress.kept:
+        kept = (f"the last complete checkpoint (epoch {progress.kept}) is kept in "
+                f"{run.checkpoint}")
+    else:
+        kept = "no epoch finished, so there is no checkpoint to continue from"
+    then = _continue_command(experiment, out, settings, progress.kept, argv)
+    if isinstance(e, Stopped):
+        where = f"in epoch {progress.epoch}" if progress.epoch else "before the first epoch"
+        msg = f"stopped by {e.name} {where}; {kept}. Continue with: {then}"
+        code = 128 + e.signum
+    else:
+        msg = f"{e}; {kept}. Free some space, then continue with: {then}"
+        code = 1
+    try:
+        run.write_log(msg)
+    except RunWriteError:
+        pass  # the disk that is full holds log.txt too
+    return TrainingStopped(msg, code)
+
+
+def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale, stop,
+                  progress) -> list:
+    from ..experiments.data import data_spec, resolve_dataset
+
+    say = Printer(run, stream)
+    if resume:
+        saved, settings, state = _prepare_resume(run, experiment, overrides)
+        progress.settings, progress.kept = settings, state["epoch"]
+    else:
+        _prepare_fresh(run, force)
+        settings, state, saved = dict(progress.settings), None, None
+    if stale:
+        say(f"took over {os.path.join(run.path, 'run.lock')} from pid {stale.get('pid')} on "
+            f"{stale.get('host')} (started {stale.get('since')}), which is no longer running")
+    if state is not None and settings["epochs"] <= state["epoch"]:
+        say(f"nothing to train: {run.path} has finished {state['epoch']} epochs and --epochs "
+            f"is {settings['epochs']}; its files are unchanged. To train further, pass a "
+            f"larger --epochs (e.g. --resume --epochs {state['epoch'] + 10})", log=False)
+        return list(state["history"])
     # "auto" picks an image dataset; any other name was checked against experiment.datasets
     # (synthetic ones such as "xor" or "sine" are the experiment's own)
     dataset, note = (resolve_dataset(settings["dataset"]) if settings["dataset"] == "auto"
                      else (settings["dataset"], ""))
     settings["dataset"] = dataset
-    say = Printer(run, stream)
+    progress.settings = settings
 
     setup = build(settings, experiment)
+    selection = selection_rule(setup.task, setup.data, settings)
     history, best = [], {}
     if state is not None:
         _restore(setup, state, run.checkpoint)
         history, best = list(state["history"]), dict(state["best"])
-        run.write_metrics(history)  # drop lines of an epoch that was never checkpointed
         say(f"resuming {experiment.name} in {run.path} after epoch {state['epoch']}")
+        planned = (state.get("settings") or {}).get("epochs", settings["epochs"])
+        if planned != settings["epochs"]:
+            _replan_schedule(setup, state["epoch"], planned, say)
+        if best and best.get("metric") != selection["metric"]:
+            say(f"best.npz was chosen by {best.get('metric')}; from now on it is chosen by "
+                f"{selection['rule']}")
+            best = {}
+        resumed = list(saved.get("resumed", [])) + [
+            {"after_epoch": state["epoch"], "epochs": settings["epochs"],
+             "device": settings["device"], "command": argv,
+             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}]
+        run.write_config(dict(saved, settings=settings, selection=selection, resumed=resumed))
+        run.write_metrics(history)  # drop lines of an epoch that was never checkpointed
     else:
         if force:  # only now that the data and model are ready
             run.clear_run_files()
         run.write_config({"experiment": experiment.name, "settings": settings,
-                          "task": experiment.task, "command": argv,
+                          "task": experiment.task, "command": argv, "selection": selection,
                           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                           "python": platform.python_version(),
-                          "numpy": np.__version__})
+                          "numpy": np.__version__,
+                          **({"module": experiment.module} if experiment.module else {})})
         run.write_metrics([])
         if note:
             say(note)
@@ -269,24 +435,33 @@ def train(experiment, out: str, overrides: dict | None = None, *, resume: bool =
             + f" / {len(data.x_test)} test samples; {settings['optimizer']} lr "
             f"{settings['lr']:g}, batch {settings['batch_size']}, {settings['epochs']} epochs, "
             f"seed {settings['seed']}, device {settings['device']} -> {run.path}")
+        say(f"best.npz: the epoch with the {selection['rule']}")
     run.write_vocab(data_spec(setup.data))  # sample/summary need no data (a copied run)
     start_epoch = len(history) + 1
     for epoch in range(start_epoch, settings["epochs"] + 1):
+        progress.epoch = epoch
         with np.errstate(over="ignore", invalid="ignore"):  # a NaN/Inf is reported below
             row = _train_epoch(setup, epoch, run, say)
         history.append(row)
-        name, value, higher = _score(setup.task, row)
-        if not best or (value > best["value"] if higher else value < best["value"]):
-            best = {"metric": name, "value": value, "epoch": epoch}
-            save_checkpoint(run.best, {"experiment": experiment.name, "epoch": epoch,
-                                       "model": dict(setup.model.state_dict()),
-                                       "best": best}, kind="weights")
-        save_checkpoint(run.checkpoint, _state(setup, epoch, history, best))
-        run.append_metrics(row)
-        say(_format_row(row, settings["epochs"]))
+        improved = _improves(selection, row, best)
+        with stop.deferred():  # an epoch's files are written together (or not at all)
+            if improved:
+                best = {"metric": selection["metric"], "value": row[selection["metric"]],
+                        "epoch": epoch, "rule": selection["rule"]}
+                with writing(run.best):
+                    save_checkpoint(run.best, {"experiment": experiment.name, "epoch": epoch,
+                                               "model": dict(setup.model.state_dict()),
+                                               "settings": settings, "best": best},
+                                    kind="weights")
+            with writing(run.checkpoint):
+                save_checkpoint(run.checkpoint, _state(setup, epoch, history, best))
+            progress.kept = epoch
+            run.append_metrics(row)
+        say(_format_row(row, settings["epochs"], improved))
+    progress.epoch = None
     if best:
-        say(f"done: best {best['metric']} {best['value']:.4f} at epoch {best['epoch']}; "
-            f"run saved in {run.path}")
+        say(f"done: best {best['metric']} {best['value']:.4f} at epoch {best['epoch']} "
+            f"(best.npz); run saved in {run.path}")
     return history
 
 
@@ -310,30 +485,31 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
     t0 = time.perf_counter()
-    for batch, (xb, yb) in enumerate(setup.loader, 1):
-        if device != "cpu":
-            xb, yb = xb.to(device), yb.to(device)
-        if augment is not None:  # draws from the global generator: checkpointed, resumable
-            xb = augment(xb)
-        out = model(xb)
-        loss = task.loss(out, yb)
-        value = float(loss.item())
-        if not math.isfinite(value):
-            bar.close()
-            raise _diverged(run, epoch, f"training loss (batch {batch})", value, lr)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        n = len(xb)
-        loss_sum += value * n
-        seen += n
-        stats = {"loss": loss_sum / seen}
-        if task.has_accuracy:
-            correct += int((task.predict(out) == backend.to_numpy(yb._data)).sum())
-            stats["acc"] = correct / seen
-        bar.update(n, **stats)
+    try:
+        for batch, (xb, yb) in enumerate(setup.loader, 1):
+            if device != "cpu":
+                xb, yb = xb.to(device), yb.to(device)
+            if augment is not None:  # draws from the global generator: checkpointed
+                xb = augment(xb)
+            out = model(xb)
+            loss = task.loss(out, yb)
+            value = float(loss.item())
+            if not math.isfinite(value):
+                raise _diverged(run, epoch, f"training loss (batch {batch})", value, lr)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            n = len(xb)
+            loss_sum += value * n
+            seen += n
+            stats = {"loss": loss_sum / seen}
+            if task.has_accuracy:
+                correct += int((task.predict(out) == backend.to_numpy(yb._data)).sum())
+                stats["acc"] = correct / seen
+            bar.update(n, **stats)
+    finally:  # also on Ctrl-C: the terminal line is left clean for the message
+        bar.close()
     seconds = time.perf_counter() - t0
-    bar.close()
     if setup.scheduler is not None:
         setup.scheduler.step()
     row = {"epoch": epoch, "train_loss": loss_sum / seen}
@@ -360,9 +536,10 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
 WEIGHTS = {"last": "checkpoint", "best": "best"}
 
 
-def load_run(path: str, weights: str = "last", *, with_data: bool = True) -> tuple:
+def load_run(path: str, weights: str = "best", *, with_data: bool = True) -> tuple:
     """Rebuild a run's model and data from its folder and load its ``last`` (checkpoint.npz)
-    or ``best`` (best.npz) weights; returns ``(setup, state)``. ``with_data=False`` builds
+    or ``best`` (best.npz, the default) weights; returns ``(setup, state)``. A config.json
+    edited after training is refused (:func:`.run.refuse_edited_config`). ``with_data=False`` builds
     the model from RUN/vocab.json alone (``setup.data`` has classes and shapes, no samples),
     so a run copied away from its data can still be sampled and summarised."""
     from ..experiments import get_experiment
@@ -379,16 +556,20 @@ def load_run(path: str, weights: str = "last", *, with_data: bool = True) -> tup
         raise RunError(f"{run.path} has no {os.path.basename(file)} yet (no epoch finished)")
     state = load_checkpoint(file, kind="checkpoint" if weights == "last" else "weights")
     experiment = get_experiment(config["experiment"])
+    trained = state.get("settings")  # (a best.npz of an older deltagrad has none)
+    if trained:
+        refuse_edited_config(config["settings"], trained, run.config, file)
+    settings = dict(trained or config["settings"], device=config["settings"]["device"])
     spec = None if with_data else run.read_vocab()
     if spec is None:
-        setup = build(config["settings"], experiment, for_training=False)
+        setup = build(settings, experiment, for_training=False)
     else:
         try:
             data = bundle_from_spec(spec)
         except ValueError as e:
             raise RunError(f"{run.vocab}: {e}") from None
-        backend.manual_seed(config["settings"]["seed"])
-        setup = Setup(experiment, config["settings"], data, get_task(experiment.task),
+        backend.manual_seed(settings["seed"])
+        setup = Setup(experiment, settings, data, get_task(experiment.task),
                       experiment.model(data))
     try:
         setup.model.load_state_dict(state["model"])
@@ -398,7 +579,20 @@ def load_run(path: str, weights: str = "last", *, with_data: bool = True) -> tup
     return setup, state
 
 
-def evaluate_run(path: str, weights: str = "last") -> dict:
+def describe_weights(state: dict, weights: str) -> str:
+    """Which weights a command uses and how they were chosen, in words."""
+    epoch = int(state["epoch"])
+    if weights == "last":
+        return f"last weights (checkpoint.npz, epoch {epoch}: the last finished epoch)"
+    best = state.get("best") or {}
+    metric = str(best.get("metric", "?"))
+    if metric.startswith("test_"):
+        return (f"best weights (best.npz, epoch {epoch}), chosen by {metric} on the test set "
+                "by an older deltagrad: their test numbers are optimistic")
+    return f"best weights (best.npz, epoch {epoch}), chosen by the {best.get('rule', metric)}"
+
+
+def evaluate_run(path: str, weights: str = "best") -> dict:
     """Test-set numbers of a finished (or interrupted) run: a JSON-ready dict, plus the
     NumPy array ``predictions`` for classifiers."""
     setup, state = load_run(path, weights)
@@ -411,6 +605,7 @@ def evaluate_loaded(setup: Setup, state: dict, path: str, weights: str) -> dict:
     r = evaluate(setup.model, task, data.x_test, data.y_test, setup.settings["device"])
     out = {"run": os.path.abspath(path), "experiment": setup.experiment.name,
            "dataset": data.name, "weights": weights, "epoch": int(state["epoch"]),
+           "selection": describe_weights(state, weights),
            "test_samples": int(len(data.x_test)), "test_loss": r["loss"]}
     if task.has_accuracy:
         out["test_accuracy"] = r["accuracy"]
