@@ -263,6 +263,7 @@ def summary_cli(argv=None, stream=None) -> int:
     import json
     import sys
     from ..cli.messages import Parser, error_line
+    from ..experiments import load_module
     stream = stream if stream is not None else sys.stdout
     p = Parser(prog="deltagrad summary", description=_SUMMARY_HELP,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -274,6 +275,8 @@ def summary_cli(argv=None, stream=None) -> int:
     p.add_argument("--kwargs", default="{}", help="JSON keyword arguments for a constructor, "
                    "e.g. {\"num_classes\": 10}")
     p.add_argument("--json", action="store_true", help="print the table as one JSON object")
+    p.add_argument("--module", action="append", default=[], metavar="FILE|MODULE",
+                   help="a Python file or module that registers more experiments")
     try:
         args = p.parse_args(argv)
     except SystemExit as e:
@@ -281,9 +284,11 @@ def summary_cli(argv=None, stream=None) -> int:
             print(e.code, file=sys.stderr)
         return 0 if e.code in (0, None) else 2
     try:
+        for source in args.module:
+            load_module(source)
         model, input_size, dtype = _resolve_model(args)
         s = summary(model, input_size, dtype=dtype)
-    except (ValueError, TypeError, KeyError, RuntimeError) as e:
+    except (ValueError, TypeError, KeyError, RuntimeError, ImportError) as e:
         print(error_line(e), file=sys.stderr)
         return 2
     if args.json:

@@ -468,7 +468,8 @@ def _sizes(text):
 
 
 def _parser():
-    p = argparse.ArgumentParser(
+    from ..cli.messages import Parser
+    p = Parser(
         prog="deltagrad trace",
         description="Print the step-by-step backpropagation of a small MLP: forward values "
         "z and h per layer, δ per layer, the gradients δhᵀ and the parameters after each SGD "
@@ -534,6 +535,8 @@ def trace_cli(argv=None, stream=None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
         return 0 if e.code in (0, None) else 2
     spec = {}
     try:
@@ -552,7 +555,8 @@ def trace_cli(argv=None, stream=None) -> int:
         t = trace(model, spec["x"], spec["target"], loss=spec.get("loss", "mse"),
                   lr=spec.get("lr", 0.1), steps=spec.get("steps", 1), check=args.check)
     except (OSError, ValueError, TypeError, RuntimeError) as e:
-        print(f"deltagrad trace: error: {e}", file=sys.stderr)
+        from ..cli.messages import error_line
+        print(error_line(e), file=sys.stderr)
         return 2
     print(t.format(args.format, args.precision), file=stream)
     return 0

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        raise SystemExit(f"deltagrad: error: {message}") from None
+from .messages import Parser as _Parser, error_line, fit, plain
 
 
 def _number(kind, accept, requirement):
@@ -53,20 +51,36 @@ _fraction = _number(float, lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
     p = _Parser(prog="deltagrad", description="Train, evaluate and inspect the course's "
-                "models with deltagrad (a NumPy deep-learning framework).")
+                "models with deltagrad (a NumPy deep-learning framework).",
+                epilog="deltagrad COMMAND --help describes one command. Exit status: 0 ok, "
+                "1 the run failed, 2 a usage error.")
+    p.add_argument("--version", action="version", version=f"deltagrad {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    sub.add_parser("list", help="list the registered experiments")
+    module_help = ("a Python file (my_experiments.py) or module (package.module) that "
+                   "registers more experiments; may be repeated")
+    li = sub.add_parser("list", help="list the registered experiments",
+                        description="List the registered experiments, one line each (cut to "
+                        "the terminal's width; --wide for whole lines).")
+    li.add_argument("--module", action="append", default=[], metavar="FILE|MODULE",
+                    help=module_help)
+    li.add_argument("--wide", action="store_true", help="do not cut lines to the terminal")
 
     t = sub.add_parser("train", help="train an experiment into a run folder",
                        description="Train a registered experiment. Settings not given come "
-                       "from the experiment (see `deltagrad list`). A run folder holds "
-                       "config.json, metrics.jsonl, checkpoint.npz, best.npz and log.txt.")
-    t.add_argument("experiment", metavar="EXPERIMENT", help="name from `deltagrad list`")
+                       "from the experiment (see deltagrad list). A run folder holds "
+                       "config.json, vocab.json, metrics.jsonl, checkpoint.npz, best.npz "
+                       "and log.txt.")
+    t.add_argument("experiment", metavar="EXPERIMENT", help="name from deltagrad list")
+    t.add_argument("--module", action="append", default=[], metavar="FILE|MODULE",
+                   help=module_help)
     t.add_argument("--dataset", help="fashion-mnist, digits or auto (default: the "
                    "experiment's; auto = Fashion-MNIST when installed, else digits)")
+    t.add_argument("--data", metavar="FILE", help="a UTF-8 text file to train a character "
+                   "model on instead of Tiny Shakespeare (text experiments only)")
     t.add_argument("--epochs", type=_positive_int, help="number of epochs (total, also when "
                    "resuming)")
     t.add_argument("--batch-size", type=_positive_int, dest="batch_size")
@@ -101,21 +115,33 @@ def build_parser() -> argparse.ArgumentParser:
     from .export import add_parser as _add_export_parser  # deltagrad export RUN --format ...
     _add_export_parser(sub)
 
-    sub.add_parser("summary", help="layer table of a model (shapes, parameters, FLOPs, "
-                   "receptive field); see `deltagrad summary --help`")
+    sub.add_parser("summary", help="layer table of a model, experiment or run (shapes, "
+                   "parameters, FLOPs, receptive field)")
     sub.add_parser("trace", help="step-by-step backpropagation of a small network in the notes' "
-                   "notation; see `deltagrad trace --help`")
+                   "notation")
     return p
 
 
 # ----------------------------------------------------------------------------- commands
+def _load_modules(args) -> None:
+    from ..experiments import ExperimentModuleError, load_module
+    for source in getattr(args, "module", None) or []:
+        try:
+            load_module(source)
+        except ExperimentModuleError as e:
+            raise _Usage(str(e)) from None
+
+
 def cmd_list(args) -> int:
     from ..experiments import experiments
+    _load_modules(args)
     exps = experiments()
     width = max(len(e.name) for e in exps)
     for e in exps:
-        print(f"{e.name:<{width}}  {e.summary}; {e.task}, {e.optimizer} lr {e.lr:g}, "
-              f"{e.epochs} epochs -- {e.shows}")
+        line = plain(f"{e.name:<{width}}  {e.summary}; {e.task}, {e.optimizer} lr {e.lr:g}, "
+                     f"{e.epochs} epochs -- {e.shows}")
+        cut = not args.wide and (sys.stdout.isatty() or "COLUMNS" in os.environ)
+        print(fit(line) if cut else line)
     return EXIT_OK
 
 
@@ -123,15 +149,49 @@ def cmd_train(args) -> int:
     from ..experiments import get_experiment
     from ..train.trainer import train
 
-    experiment = get_experiment(args.experiment)
+    _load_modules(args)
+    experiment = get_experiment(args.experiment, _saved_module(args))
     if args.resume and not args.out:
         raise _Usage("--resume needs --out RUN (the folder of the run to continue)")
     out = args.out or f"runs/{experiment.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     overrides = {k: getattr(args, k) for k in ("dataset", "epochs", "batch_size", "lr",
                                                "optimizer", "seed", "val_fraction", "device")}
+    if args.data is not None:
+        overrides["dataset"] = _text_file_dataset(experiment, args)
     train(experiment, out, overrides, resume=args.resume, force=args.force,
           argv=["deltagrad"] + list(args.argv))
     return EXIT_OK
+
+
+def _saved_module(args):
+    """The user module a resumed run's experiment came from (RUN/config.json), if any."""
+    if not (args.resume and args.out):
+        return None
+    try:
+        with open(os.path.join(args.out, "config.json"), encoding="utf-8") as f:
+            module = json.load(f).get("module")
+    except (OSError, ValueError, AttributeError):
+        return None  # the resume itself reports a missing or broken config
+    return module if isinstance(module, str) else None
+
+
+def _text_file_dataset(experiment, args) -> str:
+    """The dataset setting of ``--data FILE``: the file's absolute path, once it is known to
+    be a readable, non-empty UTF-8 text file and the experiment to train on text."""
+    from ..datasets.text import read_text_file
+    from ..experiments import experiments
+    if not experiment.text_files:
+        text = ", ".join(e.name for e in experiments() if e.text_files)
+        raise _Usage(f"--data FILE is for the text experiments ({text}); "
+                     f"{experiment.name!r} trains on " + ", ".join(experiment.datasets)
+                     + " (choose with --dataset)")
+    if args.dataset is not None:
+        raise _Usage("give --data FILE or --dataset, not both")
+    try:
+        read_text_file(args.data, "--data")
+    except (OSError, ValueError) as e:
+        raise _Usage(str(e)) from None
+    return os.path.abspath(args.data)
 
 
 def _format_confusion(matrix, classes) -> str:
@@ -191,13 +251,16 @@ class _Usage(Exception):
 
 def main(argv=None) -> int:
     """Entry point of the ``deltagrad`` console script; returns the exit status."""
-    from ..experiments import DatasetUnavailable, UnknownExperiment
+    from ..experiments import DatasetUnavailable, ExperimentModuleError, UnknownExperiment
     from ..report.plots import MissingDependency
     from ..train.checkpoint import CheckpointError
     from ..train.run import RunError
     from ..train.trainer import TrainingDiverged
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:  # like git: what can I do here?
+        build_parser().print_help()
+        return EXIT_USAGE
     try:
         if argv[:1] in (["summary"], ["trace"]):  # their options are their own, even --help
             args = argparse.Namespace(command=argv[0], args=argv[1:])
@@ -211,13 +274,25 @@ def main(argv=None) -> int:
     args.argv = argv
     try:
         return COMMANDS[args.command](args)
-    except (_Usage, UnknownExperiment, RunError) as e:
-        print(f"deltagrad {args.command}: error: {e}", file=sys.stderr)
+    except (_Usage, UnknownExperiment, RunError, ExperimentModuleError) as e:
+        print(error_line(e), file=sys.stderr)
         return EXIT_USAGE
     except (CheckpointError, TrainingDiverged, DatasetUnavailable, MissingDependency) as e:
-        print(f"deltagrad {args.command}: error: {e}", file=sys.stderr)
+        print(error_line(e), file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # deltagrad list | head
+        _silence_stdout()
+        return EXIT_OK
     except KeyboardInterrupt:
         print(f"deltagrad {args.command}: interrupted (the last finished epoch's checkpoint "
               "is kept; continue with --resume)", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: send what Python still flushes at exit to /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

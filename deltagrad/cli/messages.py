@@ -1,4 +1,5 @@
-"""How the ``deltagrad`` command talks: one error prefix, "did you mean", lines that fit.
+"""How the ``deltagrad`` command talks: one error prefix, "did you mean", plain help, lines
+that fit the terminal.
 
 Every error of every subcommand is printed as ``deltagrad: error: MESSAGE`` (after the
 usage line for a mistake in the arguments), help texts are plain text (no Markdown or
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import shutil
 import sys
 
@@ -32,6 +34,13 @@ def did_you_mean(word: str, choices) -> str:
     return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
 
 
+def plain(text: str) -> str:
+    """``text`` without Markdown/reST markup: `code`, ``code``, **bold**, :func:`name`."""
+    text = re.sub(r":[a-z]+:`([^`]*)`", r"\1", str(text))
+    text = re.sub(r"`{1,2}([^`]*)`{1,2}", r"\1", text)
+    return text.replace("**", "")
+
+
 def fit(line: str, width: int | None = None) -> str:
     """``line`` cut to ``width`` columns (default: the terminal's), ending in "…" if cut."""
     width = width or shutil.get_terminal_size((100, 24)).columns
@@ -46,12 +55,14 @@ class Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         raise SystemExit(error_line(_with_suggestion(message))) from None
 
+    def format_help(self):
+        return plain(super().format_help())
+
 
 def _with_suggestion(message: str) -> str:
     """argparse's "invalid choice: 'trian' (choose from ...)" plus the closest choice."""
     if "invalid choice: " not in message:
         return message
-    import re
     m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
     if not m:
         return message

@@ -139,8 +139,8 @@ def beam_exact_match(model: Seq2SeqTransformer, data, beam_size: int = 4) -> flo
             summary="GPT-style character Transformer (4 layers, 4 heads, 128 wide, context 64) "
                     "on Tiny Shakespeare",
             shows="causal self-attention language model (nanoGPT's CPU configuration, no "
-                  "dropout): validation loss <= 1.95 nats/char; `deltagrad sample RUN` writes "
-                  "text, `deltagrad report RUN` draws the attention maps",
+                  "dropout): validation loss <= 1.95 nats/char; deltagrad sample RUN writes "
+                  "text, deltagrad report RUN draws the attention maps",
             data=partial(char_data, seq_len=64), task="language-model",
             datasets=("tinyshakespeare",), dataset="tinyshakespeare", text_files=True,
             optimizer="adamw",
@@ -177,7 +177,7 @@ def _vit_patch(shape):
             summary="Vision Transformer (7×7 patches → 16 tokens + class token, 4 layers, "
                     "d 64, 4 heads) on Fashion-MNIST",
             shows="an image as a sequence of N = HW/P² patch tokens: ~85%+ test accuracy on "
-                  "Fashion-MNIST; `deltagrad report RUN` draws what the class token attends to",
+                  "Fashion-MNIST; deltagrad report RUN draws what the class token attends to",
             data=partial(image_classification, flatten=False), task="classification",
             optimizer="adam", lr=1e-3, epochs=10, batch_size=128)
 def vit(data):

@@ -15,7 +15,7 @@ import numpy as np
 DATASETS = ("fashion-mnist", "digits")
 
 FASHION_MNIST_HELP = (
-    "Fashion-MNIST is not installed. Get it with `sudo apt install dataset-fashion-mnist` "
+    "Fashion-MNIST is not installed. Get it with: sudo apt install dataset-fashion-mnist "
     "(files in /usr/share/datasets/fashion-mnist), or put the four IDX files "
     "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
     "t10k-labels-idx1-ubyte.gz) in a folder and set DELTAGRAD_DATA to it.")

@@ -93,7 +93,7 @@ _CHAR = dict(data=char_data, task="language-model", datasets=("tinyshakespeare",
 @experiment("char-lstm",
             summary="character LSTM (embedding 64, 1×512 LSTM) on Tiny Shakespeare",
             shows="an LSTM language model learns spelling, names and verse layout: validation "
-                  "loss <= 1.60 nats/char; `deltagrad sample RUN` writes Shakespeare-shaped text",
+                  "loss <= 1.60 nats/char; deltagrad sample RUN writes Shakespeare-shaped text",
             lr=2e-3, epochs=20, **_CHAR)
 def char_lstm(data):
     return _char_lm("lstm", 512, data)
@@ -285,7 +285,7 @@ def _gradient_figures(experiment_name, model, data, history) -> list:
             summary="tanh RNN (32) remembering the sign of the first of 40 noise inputs",
             shows="backpropagation through time multiplies by W_hh at every step: "
                   "‖∂L/∂x_t‖ vanishes or explodes geometrically with t; clipping bounds the "
-                  "steps; `deltagrad report RUN` draws the gradient norm per time step",
+                  "steps; deltagrad report RUN draws the gradient norm per time step",
             data=lambda name="first-symbol": first_symbol_task(2048, 40),
             task="classification", datasets=("first-symbol",), dataset="first-symbol",
             optimizer="adam", lr=1e-3, epochs=10, batch_size=64)

@@ -9,13 +9,29 @@ is the same for all. Adding one is a decorated model factory::
     def mlp_wide(data):
         return nn.Sequential(nn.Linear(data.input_dim, 1024), nn.ReLU(),
                              nn.Linear(1024, data.num_classes))
+
+Where experiments come from: every module of ``deltagrad/experiments/`` (imported by the
+package, found with :mod:`pkgutil`), a user's file or module (``deltagrad train --module
+my_experiments.py NAME``, :func:`load_module`), and the ``deltagrad.experiments``
+entry-point group of installed distributions (loaded on the first lookup). An experiment
+from a user's module remembers it (``Experiment.module``), so a run of it can be
+evaluated, sampled and resumed without naming the module again.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import importlib
+import importlib.util
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field, fields, replace
 from typing import Callable
 
 _REGISTRY: dict = {}
+_LOADED: dict = {}       # source (file path or module name) -> names it registered
+_LOADING: list = []      # the user module being imported now (innermost last)
+ENTRY_POINT_GROUP = "deltagrad.experiments"
+_entry_points_loaded = False
 
 
 class UnknownExperiment(KeyError):
@@ -55,6 +71,7 @@ class Experiment:
     val_fraction: float = 0.0          # share of the training set held out for validation
     seed: int = 0
     augment: Callable | None = None    # train-time augmentation of each input batch
+    module: str = ""                   # the user module that defined it ("" = built in)
 
     def defaults(self) -> dict:
         """The settings a user may override on the command line."""
@@ -66,13 +83,15 @@ class Experiment:
 def register(exp: Experiment) -> Experiment:
     if exp.name in _REGISTRY:
         raise ValueError(f"experiment {exp.name!r} is already registered")
+    if _LOADING:
+        exp = replace(exp, module=_LOADING[-1])
     _REGISTRY[exp.name] = exp
     return exp
 
 
 def experiment(name: str, **settings):
     """Decorator: register the decorated model factory as experiment ``name``."""
-    known = {f.name for f in fields(Experiment)} - {"name", "model"}
+    known = {f.name for f in fields(Experiment)} - {"name", "model", "module"}
     bad = set(settings) - known
     if bad:
         raise TypeError(f"experiment {name!r}: unknown settings {sorted(bad)}; "
@@ -84,13 +103,92 @@ def experiment(name: str, **settings):
     return deco
 
 
-def get_experiment(name: str) -> Experiment:
+class ExperimentModuleError(ImportError):
+    """A user's module of experiments could not be found or imported."""
+
+
+def load_module(source: str) -> list:
+    """Import a user's experiments: ``source`` is a Python file (``my_experiments.py``) or a
+    dotted module name (``package.module``, found from the current folder too); returns
+    the names of the experiments it registered. Loading the same source twice is a no-op."""
+    source = str(source)
+    is_file = source.endswith(".py") or os.sep in source or "/" in source
+    key = os.path.abspath(source) if is_file else source
+    if key in _LOADED:
+        return _LOADED[key]
+    before = set(_REGISTRY)
+    _LOADING.append(key)
+    try:
+        if is_file:
+            if not os.path.isfile(key):
+                raise ExperimentModuleError(f"--module: no Python file at {source!r}")
+            name = "deltagrad_user_experiments_" + \
+                "".join(c if c.isalnum() else "_" for c in key)
+            spec = importlib.util.spec_from_file_location(name, key)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(name, None)
+                raise
+        else:
+            if os.getcwd() not in sys.path and "" not in sys.path:
+                sys.path.append(os.getcwd())
+            try:
+                importlib.import_module(source)
+            except ModuleNotFoundError as e:
+                if e.name and source.startswith(e.name):
+                    raise ExperimentModuleError(
+                        f"--module: no module named {source!r} (give a Python file such as "
+                        "my_experiments.py, or a module importable from here)") from None
+                raise
+    except ExperimentModuleError:
+        raise
+    except Exception as e:
+        for n in set(_REGISTRY) - before:  # a half-imported module registers nothing
+            _REGISTRY.pop(n)
+        raise ExperimentModuleError(f"--module {source}: importing it failed "
+                                    f"({type(e).__name__}: {e})") from e
+    finally:
+        _LOADING.pop()
+    _LOADED[key] = sorted(set(_REGISTRY) - before)
+    return _LOADED[key]
+
+
+def load_entry_points(force: bool = False) -> None:
+    """Import the modules named in the ``deltagrad.experiments`` entry-point group
+    (``[project.entry-points."deltagrad.experiments"] mine = "my_package.experiments"``);
+    one that fails is reported with a warning and skipped."""
+    global _entry_points_loaded
+    if _entry_points_loaded and not force:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            load_module(ep.value.split(":")[0].strip())
+        except ExperimentModuleError as e:
+            warnings.warn(f"entry point {ep.name} = {ep.value} of group {ENTRY_POINT_GROUP}: "
+                          f"{e.__cause__ or e}", RuntimeWarning, stacklevel=2)
+
+
+def get_experiment(name: str, module: str | None = None) -> Experiment:
+    """The experiment ``name``; ``module`` (a user's file or module, as saved in a run's
+    config) is imported first when the name is not registered yet."""
+    load_entry_points()
+    if name not in _REGISTRY and module:
+        load_module(module)
     if name not in _REGISTRY:
-        raise UnknownExperiment(f"unknown experiment {name!r}; the registered ones are: "
-                                + ", ".join(sorted(_REGISTRY)) + " (see `deltagrad list`)")
+        from ..cli.messages import did_you_mean
+        raise UnknownExperiment(f"unknown experiment {name!r}"
+                                + did_you_mean(name, sorted(_REGISTRY))
+                                + "; the registered ones are: " + ", ".join(sorted(_REGISTRY))
+                                + " (see deltagrad list; your own: --module FILE)")
     return _REGISTRY[name]
 
 
 def experiments() -> list:
     """All registered experiments, sorted by name."""
+    load_entry_points()
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]

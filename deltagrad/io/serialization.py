@@ -18,6 +18,7 @@ counterpart, plus what :func:`add_safe_globals` adds. Anything else is refused b
 """
 from __future__ import annotations
 
+import _compat_pickle
 import collections
 import contextlib
 import io
@@ -379,6 +380,10 @@ class _Unpickler(pickle.Unpickler):
                 raise RuntimeError(f"dg.load: corrupted file: byteorder {self._byteorder!r}")
 
     def find_class(self, module, name):
+        # protocol 2 spells Python 3's names the Python 2 way (__builtin__.set, copy_reg)
+        if (module, name) in _compat_pickle.NAME_MAPPING:
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         full = f"{module}.{name}"
         if full in self._allowed:
             return self._allowed[full]

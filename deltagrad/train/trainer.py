@@ -555,7 +555,7 @@ def load_run(path: str, weights: str = "best", *, with_data: bool = True) -> tup
     if not os.path.exists(file):
         raise RunError(f"{run.path} has no {os.path.basename(file)} yet (no epoch finished)")
     state = load_checkpoint(file, kind="checkpoint" if weights == "last" else "weights")
-    experiment = get_experiment(config["experiment"])
+    experiment = get_experiment(config["experiment"], config.get("module"))
     trained = state.get("settings")  # (a best.npz of an older deltagrad has none)
     if trained:
         refuse_edited_config(config["settings"], trained, run.config, file)
