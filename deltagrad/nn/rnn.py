@@ -21,6 +21,7 @@ from ..ops.dropout import dropout as _dropout
 from ..tensor import Tensor, empty, from_numpy, zeros
 from . import init
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence, _step_index, pad_packed_sequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
            "ElmanRNN", "JordanRNN", "lengths_to_mask", "last_time_step", "detach_state",
@@ -169,7 +170,10 @@ class RNNBase(Module):
         input (T, B, I) — (B, T, I) with ``batch_first`` — or unbatched (T, I);
         hx (L·D, B, H) (a pair for the LSTM), zeros if None; ``lengths`` (B,) marks padded
         sequences: padded outputs are 0 and h_n holds each sequence's own last state.
+        A PackedSequence input (``nn.utils.rnn``) gives a PackedSequence output.
         """
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         name = self._name()
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
@@ -244,6 +248,28 @@ class RNNBase(Module):
         elif self.batch_first:
             output = output.transpose(0, 1)
         return (output, (h_n, c_n)) if is_lstm else (output, h_n)
+
+    def _forward_packed(self, packed, hx):
+        """Unpack to a padded batch in the batch's order, run with the lengths (each sequence
+        stops at its own end; h_n in the batch's order, as PyTorch returns it) and pack the
+        output with the input's order and batch sizes."""
+        if packed.data.ndim != 2:
+            raise RuntimeError(f"{self._name()}: a PackedSequence input needs data of shape "
+                               f"(steps, {self.input_size}), got {_shape(packed.data)}")
+        padded, lengths = pad_packed_sequence(packed, batch_first=self.batch_first)
+        out, state = self.forward(padded, hx, lengths=lengths)
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        if packed.sorted_indices is not None:
+            out = out.index_select(1, packed.sorted_indices)
+        _, t_idx, b_idx = _step_index(np.sort(lengths.numpy())[::-1].copy())
+        data = out[from_numpy(t_idx), from_numpy(b_idx)]
+        return PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                              packed.unsorted_indices), state
+
+    def flatten_parameters(self):
+        """A no-op kept for PyTorch programs (cuDNN's contiguous weight buffer): the fused
+        loop already reads the weights as they are."""
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"

@@ -4,3 +4,6 @@ from .convert_parameters import parameters_to_vector, vector_to_parameters  # no
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
            "vector_to_parameters"]
+
+from . import rnn  # noqa: E402,F401  (nn.utils.rnn: pad_sequence, pack_padded_sequence, ...)
+__all__ += ["rnn"]
