@@ -35,6 +35,8 @@ from .ops.linalg import matmul, mm, bmm, mv, dot, inner, outer, ger, einsum, dia
 from .ops.sorting import sort, argsort, msort, topk, unique
 from .ops.sampling import multinomial
 from .threads import set_num_threads, get_num_threads
+from .legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: F401
+                     ShortTensor, CharTensor, ByteTensor, BoolTensor)
 from .ops.activation import softmax, log_softmax
 
 

@@ -43,13 +43,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+         only_inputs=True, allow_unused=False):
     """d(outputs)/d(inputs) as a tuple, without touching ``.grad`` (``torch.autograd.grad``).
 
     With ``create_graph=True`` the result has a graph of its own, so it can be
     differentiated again (gradient penalties, the contractive autoencoder's ‖∂h/∂x‖²).
     """
     from ..tensor import Tensor
+    if not only_inputs:
+        import warnings
+        warnings.warn("grad: only_inputs argument is deprecated and is ignored now (defaults to "
+                      "True); to accumulate into .grad use backward()", UserWarning, stacklevel=2)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -63,7 +67,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: E402
+from ..legacy import Variable  # noqa: E402
 
 __all__ = ["Function", "AccumulateGrad", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "inference_mode", "backward", "grad", "gradcheck",
-           "gradgradcheck", "GradcheckError"]
+           "gradgradcheck", "GradcheckError", "Variable"]

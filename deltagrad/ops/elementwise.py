@@ -204,7 +204,20 @@ def ones_like_data(t):
     return _make(_xp(t._data).ones_like(t._data))
 
 
+def _legacy_alpha(op, other, alpha):
+    """PyTorch's deprecated overload ``x.add(number, tensor)`` = x + number·tensor."""
+    if not isinstance(other, (builtins.int, builtins.float)) or isinstance(other, builtins.bool):
+        raise TypeError(f"{op}(): alpha must be a number, got a Tensor (and other="
+                        f"{type(other).__name__})")
+    import warnings
+    warnings.warn(f"This overload of {op} is deprecated: {op}(Number alpha, Tensor other); use "
+                  f"{op}(Tensor other, *, Number alpha=1)", UserWarning, stacklevel=3)
+    return alpha, other
+
+
 def add(input, other, alpha=1):
+    if isinstance(alpha, Tensor):
+        other, alpha = _legacy_alpha("add", other, alpha)
     a, b = binary_operands(input, other, "add")
     _check_broadcast("add", a, b)
     if alpha != 1:
@@ -213,6 +226,8 @@ def add(input, other, alpha=1):
 
 
 def sub(input, other, alpha=1):
+    if isinstance(alpha, Tensor):
+        other, alpha = _legacy_alpha("sub", other, alpha)
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError("sub: subtraction, the `-` operator, with a bool tensor is not "
                            "supported; to invert a mask use `~` or logical_not()")
@@ -332,6 +347,8 @@ def _unary(name, fwd, grad, saves="in", doc=""):
 
     def forward(ctx, x):
         out = fwd(_xp(x), x)
+        if out.dtype != x.dtype:  # SciPy's kernels compute float16 in float64: keep x's dtype
+            out = out.astype(x.dtype)
         ctx.save_for_backward(x if saves == "in" else out)
         return out
 
