@@ -189,7 +189,7 @@ class _ThresholdUnit(nn.Module):
     def _start_fit(self, X, y, epochs, op):
         """Checked (X, y, epochs) of a ``fit``, with the weights reset to zero."""
         X = _inputs(X, self.n_inputs, op)
-        y = _binary_labels(y, len(X), op)
+        y = self._targets(y, len(X), op)
         epochs = _check_count(epochs, "epochs", op)
         self.reset_parameters()
         return X, y, epochs
@@ -197,8 +197,12 @@ class _ThresholdUnit(nn.Module):
     def partial_fit(self, x, y):
         """Apply the rule once to each given sample, in order (no reset)."""
         X = _inputs(x, self.n_inputs, f"{self._op}.partial_fit")
-        self._epoch(X, _binary_labels(y, len(X), f"{self._op}.partial_fit"))
+        self._epoch(X, self._targets(y, len(X), f"{self._op}.partial_fit"))
         return self
+
+    def _targets(self, y, n, op) -> np.ndarray:
+        """The checked targets of ``fit``/``partial_fit`` (0/1 labels for a step unit)."""
+        return _binary_labels(y, n, op)
 
 
 class Perceptron(_ThresholdUnit):
@@ -248,7 +252,7 @@ class Perceptron(_ThresholdUnit):
 
 class Adaline(_ThresholdUnit):
     """ADALINE (seed 002 §1.4): learns on the pre-threshold output z = wᵀx + b by the
-    Widrow–Hoff delta rule, then predicts ŷ = 1 if z ≥ ``threshold`` else 0.
+    Widrow–Hoff delta rule (least mean squares), then thresholds z for a class.
 
     Per sample, e = y − z and
       ``rule="original"``:   w ← w + η e x,          b ← b + η e
@@ -256,28 +260,62 @@ class Adaline(_ThresholdUnit):
       ``rule="normalized"``: w ← w + η e x/‖x‖²,     b ← b + η e/‖x‖²  (Widrow & Lehr's α-LMS)
     where ‖x‖ is the norm of the augmented input [1, x₁, …, x_m] (the bias input x₀ = 1
     counts, as in Widrow & Lehr; seed 002 lists only x₁…x_m, which divides by zero at x = 0).
-    Weights start at zero. ``threshold`` 0.5 is the midpoint of 0/1 targets (use 0 for ±1
-    targets). ``errors_``: misclassifications per epoch; ``cost_``: ½Σ(y − z)² per epoch;
-    ``converged_``: the end-of-epoch weights moved by at most ``tol`` (``fit`` then stops).
+    Weights start at zero.
+
+    The targets say what the unit is: 0/1 labels (ŷ = 1 if z ≥ θ else 0, θ = ½ by default),
+    bipolar ±1 labels, Widrow's own (ŷ = sign: 1 if z ≥ θ else −1, θ = 0 by default), or any
+    real numbers: LMS regression, where ``predict`` returns z itself. ``labels_`` is (0, 1),
+    (−1, 1) or None accordingly; ``threshold`` overrides θ. ``errors_``: misclassifications per
+    epoch (classification only); ``cost_``: ½Σ(y − z)² per epoch; ``converged_``: the
+    end-of-epoch weights moved by at most ``tol`` (``fit`` then stops).
     """
 
     _op = "Adaline"
     RULES = ("original", "unit_norm", "normalized")
 
     def __init__(self, n_inputs: int, lr: float = 0.01, rule: str = "original",
-                 threshold: float = 0.5, tol: float = 1e-6, dtype=None, device=None):
+                 threshold: float | None = None, tol: float = 1e-6, dtype=None, device=None):
         super().__init__(n_inputs, lr, dtype, device)
         if rule not in self.RULES:
             raise ValueError(f"Adaline: rule must be one of {self.RULES}, got {rule!r}")
-        self.rule, self.threshold, self.tol = rule, float(threshold), float(tol)
+        self.rule, self.tol = rule, float(tol)
+        self._threshold = None if threshold is None else float(threshold)
+        self.labels_: tuple | None = (0.0, 1.0)
         self.cost_: list = []
+
+    @property
+    def threshold(self) -> float | None:
+        """θ: the one given, else the midpoint of the two labels (None for regression)."""
+        if self._threshold is not None or self.labels_ is None:
+            return self._threshold
+        return (self.labels_[0] + self.labels_[1]) / 2
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
         self.cost_ = []
 
+    def _targets(self, y, n, op) -> np.ndarray:
+        """Real targets (LMS regression); all in {0, 1} or all in {−1, 1} makes a classifier."""
+        a = np.asarray(_numpy(y), dtype=np.float64).reshape(-1)
+        if a.size != n:
+            raise ValueError(f"{op}: {n} samples but {a.size} targets")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{op}: targets must be finite numbers, got "
+                             f"{a[~np.isfinite(a)][:3].tolist()}")
+        values = set(np.unique(a).tolist())
+        if self.labels_ is not None and values <= set(self.labels_):
+            return a  # (a partial_fit batch of one class keeps the labels)
+        self.labels_ = ((0.0, 1.0) if values <= {0.0, 1.0} else
+                        (-1.0, 1.0) if values <= {-1.0, 1.0} else None)
+        return a
+
     def predict(self, X) -> np.ndarray:
-        return (self.decision_function(X) >= self.threshold).astype(np.int64)
+        """ŷ: the label on z's side of θ, or z itself for real targets (regression)."""
+        z = self.decision_function(X)
+        if self.labels_ is None:
+            return z
+        lo, hi = self.labels_
+        return np.where(z >= self.threshold, hi, lo).astype(np.int64)
 
     def _partial(self, X, y):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -286,9 +324,11 @@ class Adaline(_ThresholdUnit):
     def _partial_rule(self, X, y):
         w, b = self.coef_, self.intercept_
         mistakes, cost = 0, 0.0
+        labels, theta = self.labels_, self.threshold
         for xi, yi in zip(X, y):
             z = xi @ w + b
-            mistakes += int((1.0 if z >= self.threshold else 0.0) != yi)
+            if labels is not None:
+                mistakes += int((labels[1] if z >= theta else labels[0]) != yi)
             e = yi - z
             cost += 0.5 * e * e
             scale = 1.0
@@ -310,11 +350,13 @@ class Adaline(_ThresholdUnit):
 
     def fit(self, X, y, epochs: int = 100):
         """Weights to zero, then up to ``epochs`` passes of the delta rule."""
+        self.labels_ = None  # decided afresh by these targets
         X, y, epochs = self._start_fit(X, y, epochs, "Adaline.fit")
         before = np.zeros(self.n_inputs + 1)
         for _ in range(epochs):
             mistakes, cost = self._partial(X, y)
-            self.errors_.append(mistakes)
+            if self.labels_ is not None:
+                self.errors_.append(mistakes)
             self.cost_.append(cost)
             after = np.append(self.coef_, self.intercept_)
             if np.abs(after - before).max() <= self.tol:

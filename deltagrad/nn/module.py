@@ -131,6 +131,9 @@ class Module(backend.ConversionShortcuts):
                       | set(self._modules))
 
     def register_parameter(self, name: str, param):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_new_name(name, self._parameters, "parameter")
         if "." in name or name == "":
             raise KeyError(f"parameter name can't contain '.' or be empty, got {name!r}")
         if param is not None and not isinstance(param, Parameter):
@@ -138,7 +141,20 @@ class Module(backend.ConversionShortcuts):
                             f"'{name}' (nn.Parameter or None required)")
         self._parameters[name] = param
 
+    def _check_new_name(self, name, own, kind):
+        """PyTorch's rule: a name may be re-registered as the same kind (parameter, buffer or
+        module) but never shadow another attribute (a buffer named 'weight' would drop the
+        weight from the state_dict)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if name not in own and hasattr(self, name):
+            raise KeyError(f"attribute '{name}' already exists (cannot register a {kind} "
+                           f"of that name on {type(self).__name__})")
+
     def register_buffer(self, name: str, tensor, persistent: bool = True):
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_new_name(name, self._buffers, "buffer")
         if "." in name or name == "":
             raise KeyError(f"buffer name can't contain '.' or be empty, got {name!r}")
         if tensor is not None and not isinstance(tensor, Tensor):
@@ -154,6 +170,7 @@ class Module(backend.ConversionShortcuts):
     def add_module(self, name: str, module):
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new_name(name, self._modules, "module")
         if "." in name or name == "":
             raise KeyError(f"module name can't contain '.' or be empty, got {name!r}")
         self._modules[name] = module

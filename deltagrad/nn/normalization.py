@@ -31,6 +31,14 @@ class _NormBase(Module):
                  affine: bool = True, track_running_stats: bool = True, device=None,
                  dtype=None, *, bias: bool = True):
         super().__init__()
+        name = type(self).__name__
+        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not eps >= 0:
+            raise ValueError(f"{name}: eps must be a non-negative number (ε in x̂ = (x − μ)/"
+                             f"√(σ² + ε)), got {eps!r}")
+        if momentum is not None and (not isinstance(momentum, (int, float))
+                                     or isinstance(momentum, bool) or not 0 <= momentum <= 1):
+            raise ValueError(f"{name}: momentum must be None (cumulative average) or a number "
+                             f"in [0, 1], got {momentum!r}")
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum

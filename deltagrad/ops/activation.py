@@ -570,16 +570,16 @@ def hardsigmoid(input, inplace=False):
 
 
 class Hardshrink(Pointwise):
-    """x if |x| > λ else 0; f′ = [|x| > λ]."""
+    """x if |x| > λ else 0; f′ = [|x| > λ]. Tested as "not |x| ≤ λ", so NaN stays NaN."""
     piecewise = True
 
     @staticmethod
     def value(xp, x, lambd):
-        return xp.where(xp.abs(x) > lambd, x, x.dtype.type(0))
+        return xp.where(xp.abs(x) <= lambd, x.dtype.type(0), x)
 
     @staticmethod
     def derivative(m, x, y, lambd):
-        return m.abs(x) > lambd
+        return ~(m.abs(x) <= lambd)
 
 
 def hardshrink(input, lambd=0.5):
@@ -588,16 +588,17 @@ def hardshrink(input, lambd=0.5):
 
 
 class Softshrink(Pointwise):
-    """x − λ·sign(x) if |x| > λ else 0; f′ = [|x| > λ]."""
+    """x − λ·sign(x) if |x| > λ else 0; f′ = [|x| > λ] (NaN stays NaN, as in Hardshrink)."""
     piecewise = True
 
     @staticmethod
     def value(xp, x, lambd):
-        return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x.dtype.type(0)))
+        return xp.where(xp.abs(x) <= lambd, x.dtype.type(0),
+                        x - xp.copysign(x.dtype.type(lambd), x))
 
     @staticmethod
     def derivative(m, x, y, lambd):
-        return m.abs(x) > lambd
+        return ~(m.abs(x) <= lambd)
 
 
 def softshrink(input, lambd=0.5):

@@ -216,28 +216,54 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
 
 
+_TORCH_INT_NAMES = {"int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int",
+                    "int64": "Long", "bool": "Bool"}
+
+
+def _require_float(x, op, allow_int64=False):
+    """PyTorch's kernels average floats only (avg_pool also int64, truncating): a
+    NotImplementedError naming the op and dtype rather than a silently wrong integer mean."""
+    if x.dtype.kind != "f" and not (allow_int64 and x.dtype == np.int64):
+        name = _TORCH_INT_NAMES.get(str(x.dtype), str(x.dtype))
+        raise NotImplementedError(f'"{op}" not implemented for \'{name}\' (input of dtype '
+                                  f"{x.dtype}; convert it with .float())")
+
+
 def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
               nd):
     op = f"avg_pool{nd}d"
+    _require_float(x, op, allow_int64=True)
     geo, p = _pool_geometry(op, x, nd, kernel_size, stride, padding, 1, ceil_mode)
     xb, unbatched = _batch(x, nd)
     total = WindowSum.apply(xb, geo=geo)
-    if divisor_override:
+    if x.dtype.kind != "f":  # int64: Σ/n truncated toward zero, as PyTorch
+        xp = _xp(x._data)
+        t = total._data
+        if divisor_override:
+            n = divisor_override
+        else:
+            n = _window_count(xp, x.dtype, geo, p, count_include_pad, nd)
+        out = _make(xp.sign(t) * (xp.abs(t) // n))
+    elif divisor_override:
         out = total * (1.0 / divisor_override)
     else:
-        xp = _xp(x._data)
-        ones = xp.ones((1, 1) + geo.in_size, x.dtype)
-        if count_include_pad:  # padding counts, the extra ceil_mode margin does not
-            ones = xp.pad(ones, ((0, 0), (0, 0)) + tuple((pi, pi) for pi in p),
-                          constant_values=1)
-            geo_c = Geometry(geo.kernel, geo.stride, geo.dilation,
-                             tuple((0, hi - pi) for (_, hi), pi in zip(geo.pads, p)),
-                             tuple(n + 2 * pi for n, pi in zip(geo.in_size, p)), geo.out_size, 1)
-        else:
-            geo_c = geo
-        count = windows(_pad(xp, ones, geo_c.pads, 0), geo_c).sum(axis=tuple(range(-nd, 0)))
+        count = _window_count(_xp(x._data), x.dtype, geo, p, count_include_pad, nd)
         out = total * _make((1.0 / count).astype(x.dtype))
     return out.squeeze(0) if unbatched else out
+
+
+def _window_count(xp, dtype, geo, p, count_include_pad, nd):
+    """The number of terms each window's mean divides by (1, 1, *out_size)."""
+    ones = xp.ones((1, 1) + geo.in_size, dtype)
+    if count_include_pad:  # padding counts, the extra ceil_mode margin does not
+        ones = xp.pad(ones, ((0, 0), (0, 0)) + tuple((pi, pi) for pi in p),
+                      constant_values=1)
+        geo_c = Geometry(geo.kernel, geo.stride, geo.dilation,
+                         tuple((0, hi - pi) for (_, hi), pi in zip(geo.pads, p)),
+                         tuple(n + 2 * pi for n, pi in zip(geo.in_size, p)), geo.out_size, 1)
+    else:
+        geo_c = geo
+    return windows(_pad(xp, ones, geo_c.pads, 0), geo_c).sum(axis=tuple(range(-nd, 0)))
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -274,6 +300,7 @@ def _out_size(output_size, x, nd, op):
 
 def _adaptive_avg(x, output_size, nd):
     op = f"adaptive_avg_pool{nd}d"
+    _require_float(x, op)
     if x.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input, got shape "
                            f"{tuple(x.shape)}")
