@@ -63,8 +63,9 @@ class MADE(nn.Module):
 
     ``nin`` binary inputs; ReLU hidden layers of ``hidden_sizes``; ``nout`` outputs (default
     nin: the Bernoulli logits; a multiple of nin gives nout/nin parameters per input, in
-    blocks of nin). Each hidden layer needs at least nin − 1 units, so that every
-    connectivity value 0..nin−2 can be present. ``natural_ordering`` keeps the order x_1..x_n
+    blocks of nin). Any hidden size works (the paper uses 500 units for 784 pixels); with
+    fewer than nin − 1 units some connectivity values 0..nin−2 are missing, so some
+    conditionals see fewer of the inputs before them. ``natural_ordering`` keeps the order x_1..x_n
     (masks then differ in connectivity only); otherwise each mask draws a random ordering. Masks are drawn from
     NumPy's RandomState(seed + mask index), so ``num_masks`` masks repeat in a cycle.
     """
@@ -81,10 +82,10 @@ class MADE(nn.Module):
         if not hidden_sizes:
             raise ValueError(f"{op}: hidden_sizes must name at least one hidden layer")
         for i, h in enumerate(hidden_sizes):
-            if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < nin - 1:
+            if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
                 raise ValueError(f"{op}: hidden layer {i} has {h!r} units, but MADE's masks "
-                                 f"need at least nin - 1 = {nin - 1} per hidden layer (one per "
-                                 f"connectivity value 0..{nin - 2})")
+                                 f"need at least 1 unit per hidden layer (an empty layer cuts "
+                                 f"every output off its inputs)")
         nout = nin if nout is None else nout
         if isinstance(nout, bool) or not isinstance(nout, numbers.Integral) or nout < nin \
                 or nout % nin:

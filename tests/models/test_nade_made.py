@@ -108,11 +108,11 @@ def _jacobian_support(model, x):
     return support
 
 
-@pytest.mark.parametrize("natural,seed,nout_mult", [(True, 0, 1), (False, 1, 1),
-                                                    (False, 2, 2), (False, 3, 1)])
-def test_made_autoregressive_property_through_autograd(natural, seed, nout_mult):
+@pytest.mark.parametrize("natural,seed,nout_mult,hidden", [
+    (True, 0, 1, [12, 9]), (False, 1, 1, [12, 9]), (False, 2, 2, [12, 9]), (False, 3, 1, [3, 4])])
+def test_made_autoregressive_property_through_autograd(natural, seed, nout_mult, hidden):
     nin = 6
-    m = _randomize(MADE(nin, [12, 9], nout=nin * nout_mult, num_masks=3,
+    m = _randomize(MADE(nin, hidden, nout=nin * nout_mult, num_masks=3,
                         natural_ordering=natural, seed=seed), seed=seed)
     x = np.random.default_rng(seed).normal(size=(16, nin)).astype(np.float32)
     for _ in range(3):                          # every mask of the cycle
@@ -210,9 +210,13 @@ def test_made_samples_follow_its_distribution():
 
 
 def test_made_bad_inputs():
-    with pytest.raises(ValueError, match=r"MADE: hidden layer 1 has 3 units, but MADE's "
-                                         r"masks need at least nin - 1 = 4"):
-        MADE(5, [8, 3])
+    with pytest.raises(ValueError, match=r"MADE: hidden layer 1 has 0 units, but MADE's "
+                                         r"masks need at least 1 unit"):
+        MADE(5, [8, 0])
+    with pytest.raises(ValueError, match="MADE: hidden_sizes must name at least one"):
+        MADE(5, [])
+    with pytest.raises(ValueError, match="MADE: nin must be an int >= 2"):
+        MADE(1, [4])
     with pytest.raises(ValueError, match="MADE: nout must be a positive multiple of nin"):
         MADE(5, [8], nout=7)
     with pytest.raises(ValueError, match="MADE: num_masks must be"):
