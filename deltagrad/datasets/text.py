@@ -55,7 +55,8 @@ class Vocabulary:
 def _encode_fast(text: str, vocab: Vocabulary) -> np.ndarray:
     """Encode a long text through a code-point lookup table (one pass in NumPy)."""
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    table = np.full(int(codes.max()) + 1 if codes.size else 1, -1, np.int64)
+    top = max(int(codes.max()) if codes.size else 0, max(map(ord, vocab.itos), default=0))
+    table = np.full(top + 1, -1, np.int64)  # (a split may lack the vocabulary's last char)
     for i, c in enumerate(vocab.itos):
         table[ord(c)] = i
     return table[codes]
