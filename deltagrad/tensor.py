@@ -14,6 +14,7 @@ import numpy as np
 
 from . import backend
 from .autograd.grad_mode import _state
+from .autograd import views as _views
 
 _pybool, _pyint, _pyfloat = builtins.bool, builtins.int, builtins.float
 
@@ -33,9 +34,10 @@ def _make(data, requires_grad=False, grad_fn=None, output_nr=0, cls=None):
     t._data = data
     t._requires_grad = requires_grad
     t._grad = None
-    t.grad_fn = grad_fn
+    t._grad_fn = grad_fn
     t._output_nr = output_nr
-    t._version = 0
+    t._vc = None  # version counter [n], shared by views (None: version 0, not shared yet)
+    t._view = None  # ViewInfo when this tensor is a view of another's memory
     t._acc = None
     return t
 
@@ -43,7 +45,7 @@ def _make(data, requires_grad=False, grad_fn=None, output_nr=0, cls=None):
 class Tensor(backend.ConversionShortcuts):
     """A multi-dimensional array that records the operations applied to it."""
 
-    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
+    __slots__ = ("_data", "_requires_grad", "_grad", "_grad_fn", "_output_nr", "_vc", "_view",
                  "_acc", "_device", "__weakref__", "__dict__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
@@ -53,9 +55,10 @@ class Tensor(backend.ConversionShortcuts):
         self._data = src._data
         self._device = src._device
         self._grad = None
-        self.grad_fn = None
+        self._grad_fn = None
         self._output_nr = 0
-        self._version = 0
+        self._vc = None
+        self._view = None
         self._acc = None
         self._requires_grad = False
         self.requires_grad = requires_grad
@@ -121,6 +124,9 @@ class Tensor(backend.ConversionShortcuts):
                                "use .detach() to get a tensor that does not require grad")
         if value and self._data.dtype.kind not in "fc":
             raise RuntimeError(f"only tensors of floating point dtype can require gradients, "
+        vi = self._view
+        if vi is not None and vi.base._grad_fn is not vi.base_fn:
+            _views.refresh(self)
                                f"got {self._data.dtype}")
         self._requires_grad = value
 
@@ -142,6 +148,42 @@ class Tensor(backend.ConversionShortcuts):
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
             if value.shape != self.shape:
+    @property
+    def grad_fn(self):
+        """The node that made this tensor (None for a leaf); a view whose base was changed in
+        place since it was made is first rebuilt on the base's new node."""
+        vi = self._view
+        if vi is not None and vi.base._grad_fn is not vi.base_fn:
+            _views.refresh(self)
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node):
+        self._grad_fn = node
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's memory has had, through any view of it
+        (``torch.Tensor._version``); ``.detach()`` shares the counter, ``.data`` does not."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    @_version.setter
+    def _version(self, n):
+        vc = self._vc
+        if vc is None:
+            self._vc = [n]
+        else:
+            vc[0] = n
+
+    @property
+    def _base(self):
+        """The tensor whose memory this view shows (None if this is not a view)."""
+        return None if self._view is None else self._view.base
+
+    def _is_view(self):
+        return self._view is not None
+
                 raise RuntimeError(f"assigned grad has shape {tuple(value.shape)} but the tensor "
                                    f"has shape {tuple(self.shape)}")
         self._grad = value
@@ -168,11 +210,19 @@ class Tensor(backend.ConversionShortcuts):
         _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self):
-        """The same data, cut from the graph (shares memory, like PyTorch)."""
-        return _make(self._data)
+        """The same data, cut from the graph (shares memory and the version counter, like
+        PyTorch: an in-place change through it is seen by backward)."""
+        out = _make(self._data)
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0]
+        out._vc = vc
+        return out
 
     def detach_(self):
-        self.grad_fn = None
+        if self._view is not None:
+            raise RuntimeError("detach_: can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
         self._requires_grad = False
         return self
 
@@ -292,14 +342,14 @@ class Tensor(backend.ConversionShortcuts):
         return self.to(other.dtype)
 
     # ------------------------------------------------------------------ in-place writes
-    def _check_inplace(self, op):
-        if self._requires_grad and self.grad_fn is None and _state.enabled:
-            raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an "
-                               "in-place operation; wrap it in dg.no_grad() or use .data")
+    def _check_inplace(self, op, recorded=False):
+        """Refuse an in-place op on a leaf that requires grad, a view of one, an expanded
+        tensor ... (``autograd.views.check_inplace``)."""
+        _views.check_inplace(self, op, recorded)
 
     def _assign(self, result, op):
-        """Write ``result`` into this tensor's memory and, if recorded, rebase onto its node."""
-        self._check_inplace(op)
+        """Write ``result`` into this tensor's memory and, if recorded, rebase onto its node
+        (through the base's node when this is a view: ``autograd.views.write_inplace``)."""
         r = result._data
         if r.dtype != self._data.dtype:
             if _category(r.dtype) > _category(self._data.dtype):
@@ -308,18 +358,7 @@ class Tensor(backend.ConversionShortcuts):
         if r.shape != self._data.shape:
             raise RuntimeError(f"{op}: output with shape {self._data.shape} doesn't match the "
                                f"broadcast shape {r.shape}")
-        if result.grad_fn is not None:
-            _snapshot_saved_self(result.grad_fn, self)
-        if self._data.ndim == 0:
-            self._data = backend.array_module(r).asarray(r, dtype=self._data.dtype).copy()
-        else:
-            self._data[...] = r
-        self._version += 1
-        if result.grad_fn is not None:
-            self.grad_fn = result.grad_fn
-            self._output_nr = result._output_nr
-            self._requires_grad = True
-        return self
+        return _views.write_inplace(self, result, op)
 
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else tensor(src)
@@ -334,8 +373,8 @@ class Tensor(backend.ConversionShortcuts):
 
     def fill_(self, value):
         self._check_inplace("fill_")
-        self._data[...] = value._data if isinstance(value, Tensor) else value
-        self._version += 1
+        self._data[...] = value
+        _views.bump_version(self)
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
@@ -348,12 +387,10 @@ class Tensor(backend.ConversionShortcuts):
         return self._fill_random("bernoulli_", lambda r, s: r.random(s) < p, generator)
 
     def _fill_random(self, op, draw, generator):
-        self._check_inplace(op)
         sample = draw(backend.rng(generator), self._data.shape)
-        self._data[...] = backend.to_device(np.asarray(sample, dtype=self._data.dtype),
-                                            self._device)
-        self._version += 1
-        return self
+        sample = _make(backend.to_device(np.asarray(sample, dtype=self._data.dtype),
+                                         self._device))
+        return self._assign(sample, op)
 
     def __setitem__(self, index, value):
         from .ops.indexing import setitem
@@ -368,20 +405,6 @@ class Tensor(backend.ConversionShortcuts):
             if k not in ("__weakref__", "__dict__"):
                 setattr(self, k, getattr(fresh, k))
         self._requires_grad = state["requires_grad"]
-
-
-def _snapshot_saved_self(node, t):
-    """Before ``t`` is overwritten by an in-place op whose node saved ``t`` itself (``x.mul_(y)``
-    needs the old x for y's gradient), give the node a copy of the old value at the old place
-    in the graph (PyTorch's ``original_self``)."""
-    saved = getattr(node, "_saved", None)
-    if not saved:
-        return
-    for i, item in enumerate(saved):
-        if item[0] == "in" and item[1] is t:
-            old = _make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr)
-            old._acc = t._acc
-            saved[i] = ("in", old, 0)
 
 
 class Size(tuple):
@@ -407,6 +430,15 @@ def _index_arg(value, op, name="dim"):
         raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}"
                         f" ({value!r})")
     return int(value)
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, but got a "
+                                   f"tensor with {value.ndim} dimensions")
+            return self.copy_(value)
+        if _state.enabled and self.requires_grad:  # recorded: the old value gets no gradient
+            xp = backend.array_module(self._data)
+            return self._assign(_make(xp.full(self._data.shape, value, self._data.dtype)),
+                                "fill_")
 
 
 def _norm_dim(dim, ndim, op="op"):

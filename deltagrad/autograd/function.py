@@ -44,6 +44,9 @@ class Function:
         for t in inputs:
             if not isinstance(t, _Tensor):
                 raise TypeError(f"{cls.__name__}: expected Tensor inputs, got {type(t).__name__}")
+            vi = t._view
+            if vi is not None and vi.base._grad_fn is not vi.base_fn:
+                _refresh(t)  # a view whose base was changed in place: rebuild its node
             arrays.append(t._data)
             if t._requires_grad:
                 record = True
@@ -90,8 +93,8 @@ class Function:
         for t in inputs:
             if not t._requires_grad:
                 edges.append(None)
-            elif t.grad_fn is not None:
-                edges.append((t.grad_fn, t._output_nr))
+            elif t._grad_fn is not None:
+                edges.append((t._grad_fn, t._output_nr))
             else:
                 edges.append(_edge(t))
         self.next_edges = tuple(edges)
@@ -128,7 +131,8 @@ class Function:
         saved = self._saved
         for k, item in enumerate(saved):
             if item[0] == "out" and len(item) == 3:
-                saved[k] = ("out", item[1], item[2], weakref.ref(res[item[2]]))
+                t = res[item[2]]
+                saved[k] = ("out", item[1], item[2], weakref.ref(t), t._version)
 
     # ------------------------------------------------------------------ backward
     @property
@@ -154,11 +158,11 @@ class Function:
                 out.append(t)
             elif kind == "out":
                 t = item[3]()
-                if t is not None and t._version != 0:
+                if t is not None and t._version != item[4]:
                     raise RuntimeError(
                         f"{type(self).__name__}: its output, needed for gradient computation, "
                         f"has been modified by an in-place operation (shape {tuple(t.shape)}, "
-                        f"version {t._version}, expected version 0)")
+                        f"version {t._version}, expected version {item[4]})")
                 out.append(_make(item[1], True, self, item[2]))
             else:
                 out.append(None if item[1] is None else _make(item[1]))
@@ -184,12 +188,13 @@ class Function:
 
 _new = object.__new__
 _Tensor = None  # bound by deltagrad.tensor once Tensor exists (it imports this module first)
-_make = None
+_make = _refresh = None
 
 
 def _bind_tensor(tensor_cls, make):
-    global _Tensor, _make
+    global _Tensor, _make, _refresh
     _Tensor, _make = tensor_cls, make
+    from .views import refresh as _refresh
 
 
 class AccumulateGrad:

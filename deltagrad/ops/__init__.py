@@ -65,7 +65,7 @@ _methods = {
     "repeat_interleave": S.repeat_interleave, "split": S.split, "chunk": S.chunk,
     "unbind": S.unbind, "flip": S.flip, "roll": S.roll, "tril": S.tril, "triu": S.triu,
     "contiguous": S.contiguous,
-    "view_as": lambda self, other: S.reshape(self, tuple(other.shape)),
+    "view_as": lambda self, other: S.view(self, tuple(other.shape)),
     "reshape_as": lambda self, other: S.reshape(self, tuple(other.shape)),
     # indexing
     "index_select": I.index_select, "narrow": I.narrow, "select": I.select,

@@ -7,6 +7,7 @@ and the kept units are scaled by 1/(1 − p) during training, so nothing changes
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -90,19 +91,47 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     return _apply(input, keep, offset, inplace, "alpha_dropout_")
 
 
+def _channel_lead(input, nd, op):
+    """How many leading dimensions get their own draw, with PyTorch's rules (and warnings) for
+    the shapes it still accepts: dropout1d takes (C, L) or (N, C, L) only; dropout2d draws per
+    (dim 0, dim 1) of any input of 2+ dimensions, so a 3-D input is (N, C, L) and a 2-D one is
+    dropped elementwise; dropout3d treats anything but (N, C, D, H, W) as unbatched."""
+    nd_in = input.ndim
+    if nd == 1:
+        if nd_in not in (2, 3):
+            raise RuntimeError(f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                               f"{tuple(input.shape)}")
+        return nd_in - 1
+    if nd_in not in (nd + 1, nd + 2):
+        warnings.warn(f"{op}: received a {nd_in}-D input to {op}, which is deprecated and will "
+                      f"result in an error in a future release (as in PyTorch); use dropout for "
+                      f"elementwise dropout: {op} expects {nd + 1}-D or {nd + 2}-D input",
+                      UserWarning, stacklevel=4)
+    if nd == 2:
+        if nd_in < 2:
+            raise RuntimeError(f"{op}: feature dropout requires at least 2 dimensions in the "
+                               f"input, got shape {tuple(input.shape)}")
+        if nd_in == 3:
+            warnings.warn(f"{op}: received a 3-D input and, as PyTorch, assuming channel-wise 1D "
+                          "dropout: the input is read as (N, C, L); use dropout1d to say so",
+                          UserWarning, stacklevel=4)
+        return 2
+    if nd_in == 0:
+        raise RuntimeError(f"{op}: feature dropout requires at least 1 dimension, got a 0-d "
+                           "input")
+    return 2 if nd_in == nd + 2 else 1
+
+
 def _channel_dropout(input, p, training, inplace, nd, generator=None):
     """Zero whole channels: one Bernoulli(1 − p) draw per (sample, channel), survivors scaled
     by 1/(1 − p) (Tompson et al. 2015; neighbouring pixels are too correlated for per-element
     dropout to regularise a convolutional feature map)."""
     op = f"dropout{nd}d"
     _check_p(p, op)
-    if input.ndim not in (nd + 1, nd + 2):
-        raise RuntimeError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D input "
-                           f"(N, C, ...), got shape {tuple(input.shape)}")
+    lead = _channel_lead(input, nd, op)
     if not training or p == 0.0 or input.numel() == 0:
         return input
-    lead = input.ndim - nd
-    shape = tuple(input.shape[:lead]) + (1,) * nd
+    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
     if p == 1.0:
         mask = backend.xp_for(input.device).zeros(shape, input.dtype)
     else:

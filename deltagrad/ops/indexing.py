@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
+from ..autograd.views import mark_view, shares_memory
 from ..tensor import Tensor, _make, _norm_dim
 from .elementwise import _xp, as_operand, cast
 
@@ -54,6 +55,8 @@ class GetItem(Function):
     def forward(ctx, x, index, advanced):
         ctx.index, ctx.advanced, ctx.shape = index, advanced, x.shape
         out = _check_bounds(x, index)
+        if not advanced and type(out) is not type(x):  # NumPy's scalar copy: a 0-d view instead
+            out = x[index + (Ellipsis,)]
         return out
 
     def backward(ctx, g):
@@ -82,8 +85,13 @@ class IndexScatter(Function):
 
 
 def getitem(x, index):
+    """``x[index]``: basic indexing (ints, slices, None, ...) gives a view of x's memory,
+    advanced indexing (integer/bool arrays) a copy, as in PyTorch."""
     idx, advanced = _convert_index(index, x._device)
-    return GetItem.apply(x, index=idx, advanced=advanced)
+    out = GetItem.apply(x, index=idx, advanced=advanced)
+    if not advanced and shares_memory(out._data, x._data):
+        mark_view(out, x, GetItem, {"index": idx, "advanced": False})
+    return out
 
 
 class IndexPut(Function):

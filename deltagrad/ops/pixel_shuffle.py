@@ -16,17 +16,22 @@ from ..tensor import Tensor
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
 
-def _check(input, factor, op, name):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}(): argument 'input' must be a Tensor, got {type(input).__name__}")
+def check_factor(factor, op, name):
     if not isinstance(factor, (builtins.int, np.integer)) or isinstance(factor, builtins.bool):
         raise TypeError(f"{op}(): argument '{name}' must be an int, got {type(factor).__name__}")
     if factor <= 0:
         raise RuntimeError(f"{op}(): {name} must be greater than 0, but got {factor}")
+    return builtins.int(factor)
+
+
+def _check(input, factor, op, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be a Tensor, got {type(input).__name__}")
+    factor = check_factor(factor, op, name)
     if input.ndim < 3:
         raise RuntimeError(f"{op}(): expected an input of at least 3 dimensions (*, C, H, W), "
                            f"got shape {tuple(input.shape)}")
-    return builtins.int(factor)
+    return factor
 
 
 def pixel_shuffle(input, upscale_factor):

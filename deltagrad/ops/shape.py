@@ -7,6 +7,7 @@ import builtins
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.views import MULTI_OUTPUT, mark_view, shares_memory
 from ..tensor import Tensor, _make, _norm_dim
 from .elementwise import _xp
 
@@ -58,13 +59,35 @@ def infer_shape(shape, numel, op="reshape", in_shape=None):
 
 
 def reshape(x, *shape):
+    """``x`` with another shape: a view of x's memory when its strides allow, else a copy."""
     shape = infer_shape(_ints(shape, "reshape"), x._data.size, "reshape", x.shape)
     if shape == x._data.shape:
         return x
-    return Reshape.apply(x, shape=shape)
+    out = Reshape.apply(x, shape=shape)
+    if shares_memory(out._data, x._data):
+        mark_view(out, x, Reshape, {"shape": shape})
+    return out
 
 
-view = reshape
+def view(x, *shape):
+    """``x`` with another shape, always a view of x's memory (writes reach x); raises when
+    x's strides do not allow it, like PyTorch (``reshape`` copies instead)."""
+    shape = infer_shape(_ints(shape, "view"), x._data.size, "view", x.shape)
+    if shape == x._data.shape:
+        return x
+    out = Reshape.apply(x, shape=shape)
+    if shares_memory(out._data, x._data):
+        return mark_view(out, x, Reshape, {"shape": shape})
+    if out._data.size == 0:
+        return out
+    raise RuntimeError(f"view: view size is not compatible with input tensor's size and stride "
+                       f"(at least one dimension spans across two contiguous subspaces): shape "
+                       f"{tuple(x.shape)} with strides {_elem_strides(x)} can't be viewed as "
+                       f"{shape}. Use .reshape(...) instead.")
+
+
+def _elem_strides(x):
+    return tuple(s // x._data.itemsize for s in x._data.strides)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -121,7 +144,7 @@ def permute(x, *dims):
         raise RuntimeError(f"permute: repeated dim in {dims}")
     if axes == tuple(range(x.ndim)):
         return x
-    return Permute.apply(x, axes=axes)
+    return mark_view(Permute.apply(x, axes=axes), x, Permute, {"axes": axes})
 
 
 def transpose(x, dim0, dim1):
@@ -160,6 +183,8 @@ def t(x):
 class BroadcastTo(Function):
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
+        if x.size == _prod(shape):  # only size-1 dims added: a writable view (no overlap)
+            return x.reshape(shape)
         return _xp(x).broadcast_to(x, shape)
 
     def backward(ctx, g):
@@ -212,7 +237,14 @@ def expand(x, *sizes):
     shape = tuple(shape)
     if shape == tuple(x.shape):
         return x
-    return BroadcastTo.apply(x, shape=shape)
+    return mark_view(BroadcastTo.apply(x, shape=shape), x, BroadcastTo, {"shape": shape})
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 def broadcast_to(x, shape):
@@ -347,9 +379,10 @@ def split(x, split_size_or_sections, dim=0):
             raise RuntimeError(f"split: split_with_sizes expects split_sizes to sum exactly to "
                                f"{n} (input tensor's size at dimension {d}), but got "
                                f"split_sizes={sizes}")
-    if len(sizes) == 1:
-        return (x,)
-    return Split.apply(x, sizes=sizes, dim=d)
+    outs = Split.apply(x, sizes=sizes, dim=d)
+    for i, o in enumerate(outs):  # views PyTorch refuses to modify in place when recorded
+        mark_view(o, x, None, None, MULTI_OUTPUT, f"Output {i} of SplitBackward")
+    return outs
 
 
 def chunk(x, chunks, dim=0):

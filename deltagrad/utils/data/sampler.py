@@ -57,16 +57,25 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
+        """Indices drawn lazily (32 at a time with replacement, one permutation at a time
+        without), so ``num_samples=10**10`` costs no memory up front. One permutation (the
+        usual epoch) comes straight from the generator; longer streams from a child generator
+        seeded by it, so the stream does not depend on what else draws meanwhile."""
         n, m = len(self.data_source), self.num_samples
         rng = numpy_rng(self.generator)
-        if self.replacement:
-            order = rng.integers(0, n, size=m)
-        else:
-            parts = [rng.permutation(n) for _ in range(m // n)]
-            if m % n:
-                parts.append(rng.permutation(n)[:m % n])
-            order = np.concatenate(parts)
-        return iter(order.tolist())
+        if not self.replacement and m <= n:
+            return iter(rng.permutation(n)[:m].tolist())
+        child = np.random.default_rng(rng.integers(0, 2 ** 63))
+        return self._draw(child, n, m)
+
+    def _draw(self, rng, n, m):
+        chunk = 32 if self.replacement else n
+        left = m
+        while left > 0:
+            k = min(chunk, left)
+            yield from (rng.integers(0, n, size=k) if self.replacement
+                        else rng.permutation(n)[:k]).tolist()
+            left -= k
 
     def __len__(self):
         return self.num_samples
