@@ -49,11 +49,15 @@ class Tensor(backend.ConversionShortcuts):
                  "_acc", "_device", "__weakref__", "__dict__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
-    def __init__(self, data=None, *, dtype=None, device=None, requires_grad=False):
-        src = tensor(data if data is not None else [], dtype=dtype or backend.get_default_dtype(),
-                     device=device)
-        self._data = src._data
-        self._device = src._device
+    def __init__(self, *args, device=None, requires_grad=False):
+        """The legacy constructor, as in PyTorch: ``Tensor(3)`` and ``Tensor(2, 3)`` are
+        'uninitialised' (here: zero) tensors of those sizes, ``Tensor(Size)`` likewise,
+        ``Tensor([1, 2])`` holds data in the default dtype, ``Tensor()`` is empty. For data of
+        another dtype use ``dg.tensor(data, dtype=...)``."""
+        from .legacy import legacy_new
+        a = legacy_new(args, backend.get_default_dtype(), device, "Tensor")
+        self._data = a
+        self._device = backend.device_of(a)
         self._grad = None
         self._grad_fn = None
         self._output_nr = 0
@@ -86,6 +90,12 @@ class Tensor(backend.ConversionShortcuts):
         return self._device.type == "cuda"
 
     @property
+    def is_cpu(self):
+        return self._device.type == "cpu"
+
+    is_xpu = is_mps = is_meta = property(lambda self: False)  # no such devices here
+
+    @property
     def ndim(self):
         return self._data.ndim
 
@@ -114,6 +124,9 @@ class Tensor(backend.ConversionShortcuts):
     # ------------------------------------------------------------------ autograd state
     @property
     def requires_grad(self):
+        vi = self._view
+        if vi is not None and vi.base._grad_fn is not vi.base_fn:
+            _views.refresh(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -124,9 +137,6 @@ class Tensor(backend.ConversionShortcuts):
                                "use .detach() to get a tensor that does not require grad")
         if value and self._data.dtype.kind not in "fc":
             raise RuntimeError(f"only tensors of floating point dtype can require gradients, "
-        vi = self._view
-        if vi is not None and vi.base._grad_fn is not vi.base_fn:
-            _views.refresh(self)
                                f"got {self._data.dtype}")
         self._requires_grad = value
 
@@ -138,16 +148,6 @@ class Tensor(backend.ConversionShortcuts):
     def is_leaf(self):
         return self.grad_fn is None
 
-    @property
-    def grad(self):
-        return self._grad
-
-    @grad.setter
-    def grad(self, value):
-        if value is not None:
-            if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
-            if value.shape != self.shape:
     @property
     def grad_fn(self):
         """The node that made this tensor (None for a leaf); a view whose base was changed in
@@ -184,6 +184,16 @@ class Tensor(backend.ConversionShortcuts):
     def _is_view(self):
         return self._view is not None
 
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape:
                 raise RuntimeError(f"assigned grad has shape {tuple(value.shape)} but the tensor "
                                    f"has shape {tuple(self.shape)}")
         self._grad = value
@@ -333,13 +343,77 @@ class Tensor(backend.ConversionShortcuts):
     def bool(self):
         return self.to(backend.bool_)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """``x.type()``: the legacy type name ('deltagrad.FloatTensor'); ``x.type(t)`` with a
+        dtype, a legacy class (``dg.LongTensor``) or a string ('torch.DoubleTensor'): a
+        converted tensor (``self`` when already of that type)."""
+        from .legacy import parse_type, type_name
         if dtype is None:
-            return f"deltagrad.{self.dtype}"
-        return self.to(dtype)
+            return type_name(self.dtype, self._device.type)
+        d, device = parse_type(dtype)
+        return self.to(dtype=d, device=device)
 
     def type_as(self, other):
         return self.to(other.dtype)
+
+    def __format__(self, format_spec):
+        """``f"{loss:.4f}"`` formats a 0-d tensor's number; other tensors accept only an empty
+        format (as in PyTorch)."""
+        if self._data.ndim == 0:
+            return self.item().__format__(format_spec)
+        if format_spec:
+            raise TypeError(f"unsupported format string {format_spec!r} passed to "
+                            f"Tensor.__format__ for a tensor of shape {tuple(self.shape)}; "
+                            "format t.item() of a 0-d tensor instead")
+        return str(self)
+
+    # ------------------------------------------------------------------ new tensors like self
+    def _new_kw(self, dtype, device):
+        return dict(dtype=self.dtype if dtype is None else dtype,
+                    device=self._device if device is None else device)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """zeros of ``size`` with this tensor's dtype and device (unless given)."""
+        return zeros(*size, **self._new_kw(dtype, device), requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return ones(*size, **self._new_kw(dtype, device), requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return empty(*size, **self._new_kw(dtype, device), requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return full(size, fill_value, **self._new_kw(dtype, device), requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of ``data`` with this tensor's dtype and device (unless given)."""
+        return tensor(data, **self._new_kw(dtype, device), requires_grad=requires_grad)
+
+    # ------------------------------------------------------------------ in-place shape changes
+    def _reshape_inplace(self, result, op):
+        """Make this tensor ``result`` (a view of its data with another shape), in the graph."""
+        self._check_inplace(op)
+        self._data = result._data
+        if result.grad_fn is not None:
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+        self._version += 1
+        return self
+
+    def unsqueeze_(self, dim):
+        return self._reshape_inplace(self.unsqueeze(dim), "unsqueeze_")
+
+    def squeeze_(self, dim=None):
+        return self._reshape_inplace(self.squeeze() if dim is None else self.squeeze(dim),
+                                     "squeeze_")
+
+    def t_(self):
+        return self._reshape_inplace(self.t(), "t_")
+
+    def transpose_(self, dim0, dim1):
+        return self._reshape_inplace(self.transpose(dim0, dim1), "transpose_")
+
+    swapdims_ = swapaxes_ = transpose_
 
     # ------------------------------------------------------------------ in-place writes
     def _check_inplace(self, op, recorded=False):
@@ -372,6 +446,15 @@ class Tensor(backend.ConversionShortcuts):
         return self.fill_(0)
 
     def fill_(self, value):
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, but got a "
+                                   f"tensor with {value.ndim} dimensions")
+            return self.copy_(value)
+        if _state.enabled and self.requires_grad:  # recorded: the old value gets no gradient
+            xp = backend.array_module(self._data)
+            return self._assign(_make(xp.full(self._data.shape, value, self._data.dtype)),
+                                "fill_")
         self._check_inplace("fill_")
         self._data[...] = value
         _views.bump_version(self)
@@ -430,15 +513,6 @@ def _index_arg(value, op, name="dim"):
         raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}"
                         f" ({value!r})")
     return int(value)
-        if isinstance(value, Tensor):
-            if value.ndim:
-                raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, but got a "
-                                   f"tensor with {value.ndim} dimensions")
-            return self.copy_(value)
-        if _state.enabled and self.requires_grad:  # recorded: the old value gets no gradient
-            xp = backend.array_module(self._data)
-            return self._assign(_make(xp.full(self._data.shape, value, self._data.dtype)),
-                                "fill_")
 
 
 def _norm_dim(dim, ndim, op="op"):
