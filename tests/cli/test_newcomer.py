@@ -278,3 +278,12 @@ def test_list_lines_fit_the_terminal(monkeypatch):
     assert any(line.endswith("…") for line in lines)
     r = cli("list", "--wide")
     assert max(map(len, r.out.splitlines())) > 60
+
+
+def test_summary_of_embedding_experiments():
+    """Every model that starts with an Embedding failed on a float dummy input before."""
+    r = cli("summary", "seq2seq-reverse")
+    assert r.code == 0 and "Embedding" in r.out and "LSTM" in r.out, r
+    # encoder and decoder LSTMs: 2·4·(16 + 128)·128 per step, 8 steps each
+    flops = int(re.search(r"Total FLOPs per sample: ([\d,]+)", r.out).group(1).replace(",", ""))
+    assert flops >= 2 * (2 * 4 * (16 + 128) * 128 * 8)
