@@ -287,3 +287,22 @@ def test_summary_of_embedding_experiments():
     # encoder and decoder LSTMs: 2·4·(16 + 128)·128 per step, 8 steps each
     flops = int(re.search(r"Total FLOPs per sample: ([\d,]+)", r.out).group(1).replace(",", ""))
     assert flops >= 2 * (2 * 4 * (16 + 128) * 128 * 8)
+
+
+# ----------------------------------------------------------------------------- README, CI
+VENV = "python3 -m venv .venv && . .venv/bin/activate && "
+
+
+def test_readme_starts_with_the_two_commands_in_a_virtualenv_and_ci_runs_the_second():
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    blocks = re.findall(r"```bash\n(.*?)\n```", text, re.S)
+    train, tests = blocks[0], blocks[1]
+    assert text.index("```bash") < text.index("\n## ")  # before any section
+    assert train.startswith(VENV) and train.endswith("&& deltagrad train mlp")
+    assert tests.startswith(VENV) and tests.endswith("python3 -m pytest -n 2 -q")
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in tests
+    assert "python3-venv" in text
+    with open(os.path.join(REPO, ".ci", "run"), encoding="utf-8") as f:
+        ci = [line for line in f.read().splitlines() if not line.startswith("#")]
+    assert tests[len(VENV):] in ci
