@@ -29,8 +29,8 @@ def _convert_index(index, device):
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(it._data if it._device == device else backend.to_device(it._data, device))
             advanced = True
-        elif isinstance(it, (list, np.ndarray)):
-            a = np.asarray(it)
+        elif isinstance(it, (list, np.ndarray, range)):
+            a = np.asarray(it, dtype=np.int64) if isinstance(it, range) else np.asarray(it)
             if a.dtype.kind == "f":
                 raise IndexError("arrays used as indices must be of integer or bool type")
             out.append(backend.to_device(a, device))
