@@ -65,9 +65,10 @@ class MADE(nn.Module):
     nin: the Bernoulli logits; a multiple of nin gives nout/nin parameters per input, in
     blocks of nin). Any hidden size works (the paper uses 500 units for 784 pixels); with
     fewer than nin − 1 units some connectivity values 0..nin−2 are missing, so some
-    conditionals see fewer of the inputs before them. ``natural_ordering`` keeps the order x_1..x_n
-    (masks then differ in connectivity only); otherwise each mask draws a random ordering. Masks are drawn from
-    NumPy's RandomState(seed + mask index), so ``num_masks`` masks repeat in a cycle.
+    conditionals see fewer of the inputs before them. ``natural_ordering`` keeps the order
+    x_1..x_n (masks then differ in connectivity only); otherwise each mask draws a random
+    ordering. Masks come from NumPy's RandomState(seed + mask index), so ``num_masks``
+    masks repeat in a cycle.
     """
 
     def __init__(self, nin, hidden_sizes, nout=None, num_masks=1, natural_ordering=False,

@@ -23,6 +23,7 @@ import numbers
 from collections import namedtuple
 
 import numpy as np
+from scipy.special import expit as sigmoid
 
 from .. import backend, nn
 from ..autograd.grad_mode import no_grad
@@ -222,9 +223,6 @@ class RBM(nn.Module):
         n_h = self.n_hidden
         log_z_0 = float(_softplus_np(b_a).sum() + n_h * math.log(2.0))
 
-        def sigmoid(x):
-            return np.exp(-_softplus_np(-x))
-
         v = (rng.random((n_chains, self.n_visible)) < sigmoid(b_a)).astype(np.float64)
         log_w = np.zeros(n_chains)
         db = b - b_a
@@ -233,9 +231,10 @@ class RBM(nn.Module):
             log_w += (beta - beta_prev) * (v @ db) + \
                 (_softplus_np(beta * a) - _softplus_np(beta_prev * a)).sum(1)
             if beta < 1.0:      # the last transition would not change the weights
-                h = (rng.random((n_chains, n_h)) < sigmoid(beta * a)).astype(np.float64)
+                h = (rng.random((n_chains, n_h), np.float32) < sigmoid(beta * a)).astype(
+                    np.float64)
                 pv = sigmoid((1.0 - beta) * b_a + beta * (h @ W + b))
-                v = (rng.random(v.shape) < pv).astype(np.float64)
+                v = (rng.random(v.shape, np.float32) < pv).astype(np.float64)
         log_mean = float(_logsumexp(log_w) - math.log(n_chains))
         rel = np.exp(log_w - log_mean)                         # w / mean(w)
         sem = float(rel.std() / math.sqrt(n_chains))           # standard error / mean(w)

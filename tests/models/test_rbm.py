@@ -21,7 +21,7 @@ def _rbm(n_v, n_h, scale=1.0, seed=0, dtype=dg.float64):
 
 
 def _params(rbm):
-    return [p.detach().detach().numpy().astype(np.float64) for p in (rbm.W, rbm.b, rbm.c)]
+    return [p.detach().numpy().astype(np.float64) for p in (rbm.W, rbm.b, rbm.c)]
 
 
 def _states(n):
@@ -121,7 +121,7 @@ def test_cd1_gradient_equals_pytorch_twin_with_the_same_random_numbers():
     rng = np.random.default_rng(7)
     u_h = rng.random((6, 5)).astype(np.float32)
     u_v = rng.random((6, 8)).astype(np.float32)
-    t_loss, vt, gW, gb, gc = _torch_cd(*(p.detach().detach().numpy() for p in (rbm.W, rbm.b, rbm.c)),
+    t_loss, vt, gW, gb, gc = _torch_cd(*(p.detach().numpy() for p in (rbm.W, rbm.b, rbm.c)),
                                        v, u_h, u_v)
     np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=1e-5, atol=1e-6)
     for g, t in ((rbm.W.grad, gW), (rbm.b.grad, gb), (rbm.c.grad, gc)):
