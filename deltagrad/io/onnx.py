@@ -44,7 +44,7 @@ def _onnx():
 
 # ============================================================================ the recorder
 class _Recorder:
-    def __init__(self, model, batch):
+    def __init__(self, model, sources, probe=None):
         self.onnx, self.helper, self.numpy_helper = _onnx()
         self.nodes, self.initializers = [], []
         self.names = {}          # id(Tensor) -> value name in the graph
@@ -57,7 +57,15 @@ class _Recorder:
             self.param_names.setdefault(id(p._data), name)
         self.counter = 0
         self.depth = 0           # > 0 inside a layer exported as a whole
-        self.batch = batch       # (input name, traced batch size) when axis 0 is dynamic
+        #: the dynamic input axes: (input name, axis, traced size, size in the probe trace)
+        self.sources = sources
+        #: output shapes of each event (a Function or exported layer) of the probe trace, run
+        #: with every dynamic axis one longer: the dims that differ follow the dynamic axes
+        self.probe = probe
+        self.events = []
+        self.current = []        # per output of the current event: which dims are dynamic
+        self.current_probe = []  # ... and its shapes in the probe trace
+        self.dyn = {}            # value name -> which of its dims are dynamic
 
     # -------------------------------------------------------------- names and constants
     def fresh(self, hint):
@@ -100,8 +108,10 @@ class _Recorder:
         hint = self.param_names.get(id(t)) or self.param_names.get(id(t._data)) or "const"
         return self.const(t._data, hint)
 
-    def bind(self, t, name):
+    def bind(self, t, name, dyn=None):
         self.names[id(t)] = name
+        if dyn is not None:
+            self.dyn[name] = tuple(dyn)
         self.keep.append(t)
 
     def fold(self, out):
@@ -110,38 +120,62 @@ class _Recorder:
                 self.folded.add(id(t))
                 self.keep.append(t)
 
-    def batch_dim(self):
-        """A 1-element int64 tensor holding the batch size at run time."""
-        name, _ = self.batch
-        shape = self.node("Shape", [name])
-        return self.node("Gather", [shape, self.ints([0], "zero")], axis=0)
+    def in_dyn(self, t):
+        """Which dims of value ``t`` follow the dynamic axes."""
+        return self.dyn.get(self.names.get(id(t)), (False,) * t.ndim)
+
+    def out_dyn(self, i=0):
+        return self.current[i]
+
+    def runtime_dim(self, traced, probed):
+        """A 1-element int64 value: the run-time size of a dim that was ``traced`` long here
+        and ``probed`` long in the probe trace, read off a dynamic input axis."""
+        for name, axis, size, probe_size in self.sources:
+            if size == traced and probe_size == probed:
+                return self.node("Shape", [name], start=axis, end=axis + 1)
+        raise ExportError(f"dg.onnx.export: a size {traced} follows the dynamic axes but no "
+                          "input axis has it; it cannot be expressed")
+
+    def _event(self, what, out):
+        shapes = [tuple(t.shape) for t in _flat(out) if isinstance(t, Tensor)]
+        k = len(self.events)
+        self.events.append((what, shapes))
+        if self.probe is None:
+            self.current = [(False,) * len(sh) for sh in shapes]
+            self.current_probe = shapes
+            return
+        if k >= len(self.probe) or self.probe[k][0] != what or \
+                [len(a) for a in self.probe[k][1]] != [len(a) for a in shapes]:
+            raise ExportError(f"dg.onnx.export: the forward pass takes another path when the "
+                              f"dynamic axes change size (at {what}); it cannot be exported "
+                              "with these dynamic_axes")
+        self.current_probe = self.probe[k][1]
+        self.current = [tuple(a != b for a, b in zip(sh, p))
+                        for sh, p in zip(shapes, self.current_probe)]
 
     # -------------------------------------------------------------- hooks
     def on_function(self, cls, inputs, params, out):
-        if not any(self.is_graph(t) for t in inputs) and not self._batch_expand(cls, inputs,
-                                                                                out):
-            self.fold(out)
-            return
-        fn = _FUNCTIONS.get(cls.__name__)
+        name = cls.__name__
+        self._event(name, out)
+        if not any(self.is_graph(t) for t in inputs):
+            if not any(any(d) for d in self.current):
+                self.fold(out)
+                return
+            if name != "BroadcastTo":   # a class token expanded to (B, 1, d) is fine
+                raise ExportError(f"dg.onnx.export: {name} makes a constant of shape "
+                                  f"{tuple(_flat(out)[0].shape)} that follows the dynamic axes "
+                                  "without depending on the inputs' values; it cannot be "
+                                  "expressed (make those axes static)")
+        fn = _FUNCTIONS.get(name)
         if fn is None:
-            raise ExportError(f"dg.onnx.export: the operation {cls.__name__} has no ONNX "
-                              "mapping (unsupported op)")
+            raise ExportError(f"dg.onnx.export: the operation {name} has no ONNX mapping "
+                              "(unsupported op)")
         res = fn(self, inputs, params, out)
-        if isinstance(out, tuple):
-            for t, name in zip(out, res):
-                if name is not None:
-                    self.bind(t, name)
-        else:
-            self.bind(out, res)
-
-    def _batch_expand(self, cls, inputs, out):
-        """A constant broadcast to the traced batch size (ViT's class token expanded to
-        (B, 1, d)) must follow the batch at run time rather than be folded."""
-        if cls.__name__ != "BroadcastTo" or self.batch is None or not isinstance(out, Tensor):
-            return False
-        x = inputs[0]
-        return (out.ndim >= 1 and out.shape[0] == self.batch[1] and self.batch[1] > 1
-                and (x.ndim < out.ndim or x.shape[0] == 1))
+        outs = list(out) if isinstance(out, tuple) else [out]
+        res = list(res) if isinstance(out, tuple) else [res]
+        for i, (t, value) in enumerate(zip(outs, res)):
+            if value is not None:
+                self.bind(t, value, self.current[i])
 
     def on_module(self, module, args, kwargs, call):
         tensors = [a for a in _flat((args, kwargs)) if isinstance(a, Tensor)]
@@ -153,10 +187,12 @@ class _Recorder:
             out = call()
         finally:
             self.depth -= 1
+        self._event(type(module).__name__, out)
         res = mapper(self, module, args, kwargs, out)
-        for t, name in zip(_flat(out), _flat(res)):
-            if isinstance(t, Tensor) and name is not None:
-                self.bind(t, name)
+        tensors = [t for t in _flat(out) if isinstance(t, Tensor)]
+        for i, (t, name) in enumerate(zip(tensors, _flat(res))):
+            if name is not None:
+                self.bind(t, name, self.current[i])
         return out
 
 
@@ -229,7 +265,6 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     """
     onnx, helper, numpy_helper = _onnx()
     from ..nn.module import Module
-    global _ORIGINAL_CALL
     if not isinstance(model, Module):
         raise TypeError(f"dg.onnx.export: model must be a dg.nn.Module, got "
                         f"{type(model).__name__}")
@@ -256,43 +291,28 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     input_names += [f"input_{i}" for i in range(len(input_names), len(args))]
     dynamic_axes = _normalise_axes(dynamic_axes or {})
 
-    batch = None
-    for name, a in zip(input_names, args):
-        if 0 in dynamic_axes.get(name, {}) and a.ndim > 0:
-            batch = (name, a.shape[0])
-            break
-    rec = _Recorder(model, batch)
-    traced_args = []
-    for name, a in zip(input_names, args):
-        t = a.detach()
-        if t.dtype.kind == "f":
-            t = t.clone().requires_grad_(True)   # every value made from it then has a grad_fn
-        rec.bind(t, name)
-        traced_args.append(t)
-
-    was_training = model.training
     if training is not None and str(training).endswith("TRAINING"):
         raise ValueError("dg.onnx.export: exporting in training mode is not supported")
-    model.eval()
-    _ORIGINAL_CALL = Module.__call__
-    Function.apply = classmethod(_traced_apply)
-    Module.__call__ = _traced_call
-    Tensor._assign = _traced_assign
-    guards = {m: _guard(m) for m in _GUARDED}
-    for m, (_, guarded) in guards.items():
-        setattr(Tensor, m, guarded)
-    _active.append(rec)
-    try:
-        with grad_mode.enable_grad():
-            out = model(*traced_args, **call_kwargs)
-    finally:
-        _active.pop()
-        Function.apply = _ORIGINAL_APPLY
-        Module.__call__ = _ORIGINAL_CALL
-        Tensor._assign = _ORIGINAL_ASSIGN
-        for m, (original, _) in guards.items():
-            setattr(Tensor, m, original)
-        model.train(was_training)
+    dyn_inputs = {}
+    for name, a in zip(input_names, args):
+        axes = dynamic_axes.get(name, {})
+        bad = [ax for ax in axes if not 0 <= ax < a.ndim]
+        if bad:
+            raise ValueError(f"dg.onnx.export: dynamic_axes[{name!r}] names axes {bad} of an "
+                             f"input of shape {tuple(a.shape)}")
+        dyn_inputs[name] = tuple(i in axes for i in range(a.ndim))
+    probe = None
+    sources = []
+    if any(any(d) for d in dyn_inputs.values()):
+        # the probe trace: every dynamic axis one longer, to see which sizes follow them
+        grown = [_grow(a, dyn_inputs[n]) for n, a in zip(input_names, args)]
+        first = _Recorder(model, [])
+        _trace(first, model, grown, call_kwargs, input_names, dyn_inputs)
+        probe = first.events
+        sources = [(n, ax, a.shape[ax], g.shape[ax]) for n, a, g in zip(input_names, args, grown)
+                   for ax in range(a.ndim) if dyn_inputs[n][ax]]
+    rec = _Recorder(model, sources, probe)
+    out = _trace(rec, model, args, call_kwargs, input_names, dyn_inputs)
 
     outs = [t for t in _flat(out) if isinstance(t, Tensor)]
     if not outs:
@@ -327,6 +347,50 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     else:
         f.write(proto.SerializeToString())
     return proto
+
+
+def _grow(a, dyn):
+    """``a`` with each dynamic axis one longer (its first slice repeated)."""
+    arr = backend.to_numpy(a.detach()._data)
+    for axis, d in enumerate(dyn):
+        if d:
+            arr = np.concatenate([arr, np.take(arr, [0], axis=axis)], axis=axis)
+    from ..tensor import from_numpy
+    return from_numpy(np.ascontiguousarray(arr))
+
+
+def _trace(rec, model, args, call_kwargs, input_names, dyn_inputs):
+    """Run ``model(*args)`` once in eval mode with ``rec`` recording; restores everything."""
+    from ..nn.module import Module
+    global _ORIGINAL_CALL
+    traced_args = []
+    for name, a in zip(input_names, args):
+        t = a.detach()
+        if t.dtype.kind == "f":
+            t = t.clone().requires_grad_(True)   # every value made from it then has a grad_fn
+        rec.bind(t, name, dyn_inputs[name])
+        traced_args.append(t)
+    was_training = model.training
+    model.eval()
+    _ORIGINAL_CALL = Module.__call__
+    Function.apply = classmethod(_traced_apply)
+    Module.__call__ = _traced_call
+    Tensor._assign = _traced_assign
+    guards = {m: _guard(m) for m in _GUARDED}
+    for m, (_, guarded) in guards.items():
+        setattr(Tensor, m, guarded)
+    _active.append(rec)
+    try:
+        with grad_mode.enable_grad():
+            return model(*traced_args, **call_kwargs)
+    finally:
+        _active.pop()
+        Function.apply = _ORIGINAL_APPLY
+        Module.__call__ = _ORIGINAL_CALL
+        Tensor._assign = _ORIGINAL_ASSIGN
+        for m, (original, _) in guards.items():
+            setattr(Tensor, m, original)
+        model.train(was_training)
 
 
 def _normalise_axes(dynamic_axes):
@@ -452,15 +516,27 @@ def _hint(rec, t):
 
 def _f_reshape(rec, ins, params, out):
     x = ins[0]
-    shape = list(params["shape"])
-    spec = [0 if i < x.ndim and s == x.shape[i] and s != 0 else s for i, s in enumerate(shape)]
-    if rec.batch is not None and 0 not in spec and -1 not in spec:
-        b = rec.batch[1]
-        for i, s in enumerate(spec):
-            if b > 1 and s % b == 0:
-                spec[i] = -1
-                break
-    return rec.node("Reshape", [rec.value(x), rec.ints(spec)])
+    shape = [int(n) for n in params["shape"]]
+    return rec.node("Reshape", [rec.value(x), rec.ints(_reshape_spec(
+        shape, rec.out_dyn(0), x.shape, rec.in_dyn(x)))])
+
+
+def _reshape_spec(shape, dyn, in_shape, in_dyn):
+    """ONNX Reshape's shape: static dims as numbers, one dynamic dim as −1, a dynamic dim kept
+    in place from the input as 0."""
+    spec = list(shape)
+    rest = []
+    for i in (i for i, d in enumerate(dyn) if d):
+        if i < len(in_shape) and in_dyn[i] and in_shape[i] == shape[i]:
+            spec[i] = 0
+        else:
+            rest.append(i)
+    if len(rest) == 1:
+        spec[rest[0]] = -1
+    elif rest:
+        raise ExportError(f"dg.onnx.export: a reshape to {tuple(shape)} merges several dynamic "
+                          "axes; it cannot be expressed")
+    return spec
 
 
 def _f_permute(rec, ins, params, out):
@@ -469,14 +545,22 @@ def _f_permute(rec, ins, params, out):
 
 def _f_broadcast(rec, ins, params, out):
     x = ins[0]
-    shape = list(params["shape"])
+    shape = [int(n) for n in params["shape"]]
     lead = len(shape) - x.ndim
-    spec = [1 if i >= lead and x.shape[i - lead] == s else s for i, s in enumerate(shape)]
-    if rec.batch is not None and spec and spec[0] == rec.batch[1] and spec[0] != 1:
-        rest = rec.ints(spec[1:])
-        shape_name = rec.node("Concat", [rec.batch_dim(), rest], axis=0)
+    dyn, probed = rec.out_dyn(0), rec.current_probe[0]
+    parts = []
+    for i, n in enumerate(shape):
+        if i >= lead and x.shape[i - lead] == n:
+            parts.append(1)                      # Expand keeps x's own size there
+        elif dyn[i]:
+            parts.append(rec.runtime_dim(n, probed[i]))
+        else:
+            parts.append(n)
+    if all(isinstance(p, int) for p in parts):
+        shape_name = rec.ints(parts)
     else:
-        shape_name = rec.ints(spec)
+        shape_name = rec.node("Concat", [p if isinstance(p, str) else rec.ints([p])
+                                         for p in parts], axis=0)
     return rec.node("Expand", [rec.value(x), shape_name])
 
 
@@ -486,6 +570,8 @@ def _f_cat(rec, ins, params, out):
 
 def _f_split(rec, ins, params, out):
     sizes = [int(s) for s in params["sizes"]]
+    if rec.in_dyn(ins[0])[int(params["dim"])]:
+        raise ExportError("dg.onnx.export: splitting along a dynamic axis cannot be expressed")
     return rec.node("Split", [rec.value(ins[0]), rec.ints(sizes, "split")], n_out=len(sizes),
                     axis=int(params["dim"])) if len(sizes) > 1 else \
         [rec.node("Identity", [rec.value(ins[0])])]
@@ -516,18 +602,18 @@ def _f_getitem(rec, ins, params, out):
             continue
         if isinstance(it, slice):
             if it != slice(None):
-                start, stop, step = it.indices(x.shape[axis])
-                if step < 0:
+                step = 1 if it.step is None else int(it.step)
+                if step <= 0:
                     raise ExportError("dg.onnx.export: negative slice steps have no mapping")
-                starts.append(start)
-                ends.append(stop)
+                starts.append(0 if it.start is None else int(it.start))
+                ends.append(_INT_MAX if it.stop is None else int(it.stop))
                 axes.append(axis)
                 steps.append(step)
             out_axis += 1
         else:
             gathers.append(axis)
-            starts.append(int(it) % x.shape[axis])
-            ends.append(int(it) % x.shape[axis] + 1)
+            starts.append(int(it))
+            ends.append(int(it) + 1 if int(it) != -1 else _INT_MAX)
             axes.append(axis)
             steps.append(1)
         axis += 1
@@ -583,7 +669,7 @@ def _mask_const(rec, mask, N, dtype, what):
     if mask is None:
         return None
     m = np.asarray(backend.to_numpy(mask))
-    if m.ndim == 4 and m.shape[0] not in (1,) and rec.batch is not None:
+    if m.ndim == 4 and m.shape[0] not in (1,) and rec.sources:
         raise ExportError(f"dg.onnx.export: {what}: a per-sample attention mask "
                           "(key_padding_mask) cannot be exported with a dynamic batch size")
     if m.dtype == np.bool_:
@@ -760,11 +846,9 @@ def _m_identity(rec, m, args, kwargs, out):
 
 def _m_flatten(rec, m, args, kwargs, out):
     x = args[0]
-    s = m.start_dim % x.ndim
-    e = m.end_dim % x.ndim
-    n = int(np.prod(x.shape[s:e + 1]))
-    spec = [0] * s + [n] + list(x.shape[e + 1:])
-    return rec.node("Reshape", [rec.value(x), rec.ints(spec)])
+    shape = [int(n) for n in out.shape]
+    return rec.node("Reshape", [rec.value(x), rec.ints(_reshape_spec(
+        shape, rec.out_dyn(0), x.shape, rec.in_dyn(x)))])
 
 
 _GATE_ORDER = {"LSTM": ([0, 3, 1, 2], 4), "GRU": ([1, 0, 2], 3)}   # torch → ONNX gates
