@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample_parser(sub)
     from .export import add_parser as _add_export_parser  # deltagrad export RUN --format ...
     _add_export_parser(sub)
+    from .pgm import add_parser as _add_pgm_parser  # deltagrad pgm student|misconception
+    _add_pgm_parser(sub)
 
     sub.add_parser("summary", help="layer table of a model, experiment or run (shapes, "
                    "parameters, FLOPs, receptive field)")
@@ -243,6 +245,8 @@ from .sample import cmd_sample as _cmd_sample  # noqa: E402
 COMMANDS["sample"] = _cmd_sample
 from .export import cmd_export as _cmd_export  # noqa: E402
 COMMANDS["export"] = _cmd_export
+from .pgm import cmd_pgm as _cmd_pgm  # noqa: E402
+COMMANDS["pgm"] = _cmd_pgm
 
 
 class _Usage(Exception):
