@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="test loss/accuracy and confusion matrix of a run")
     e.add_argument("run", metavar="RUN", help="run folder")
-    e.add_argument("--weights", choices=("last", "best"), default="last",
-                   help="last checkpoint (default) or best.npz")
+    e.add_argument("--weights", choices=("last", "best"), default="best",
+                   help="best.npz (default: the epoch chosen on the validation split, as "
+                   "report and sample use) or the last checkpoint")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     r = sub.add_parser("report", help="write RUN/report.html (curves, confusion matrix, "
@@ -197,8 +198,10 @@ def _text_file_dataset(experiment, args) -> str:
 
 
 def _format_confusion(matrix, classes) -> str:
-    labels = [str(c)[:10] for c in classes]
-    w = max(6, max(len(x) for x in labels), len(str(max(max(r) for r in matrix))))
+    """Counts in columns as wide as the largest count (10 classes fit 80 columns); each
+    row's class name after it."""
+    labels = [str(c)[:16] for c in classes]
+    w = max(3, len(str(max(max(r) for r in matrix))), len(str(len(classes) - 1)))
     lines = ["confusion matrix (rows: true class, columns: predicted class)",
              "   " + " ".join(f"{i:>{w}}" for i in range(len(classes)))]
     for i, (label, row) in enumerate(zip(labels, matrix)):
@@ -213,8 +216,8 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print(json.dumps(r))
         return EXIT_OK
-    print(f"{r['experiment']} on {r['dataset']} ({r['weights']} weights, epoch {r['epoch']}, "
-          f"{r['test_samples']} test samples)")
+    print(f"{r['experiment']} on {r['dataset']}, {r['test_samples']} test samples")
+    print(f"weights: {r['selection']}")
     print(f"test_loss {r['test_loss']:.4f}")
     if "test_accuracy" in r:
         print(f"test_accuracy {r['test_accuracy']:.4f}")
@@ -224,7 +227,8 @@ def cmd_evaluate(args) -> int:
 
 def cmd_report(args) -> int:
     from ..report import write_report
-    path = write_report(args.run, weights=args.weights)
+    path = write_report(args.run, weights=args.weights,
+                        warn=lambda m: print(f"deltagrad: warning: {m}", file=sys.stderr))
     print(f"wrote {path}")
     return EXIT_OK
 
@@ -259,7 +263,8 @@ def main(argv=None) -> int:
     from ..report.plots import MissingDependency
     from ..train.checkpoint import CheckpointError
     from ..train.run import RunError
-    from ..train.trainer import TrainingDiverged
+    from ..train.run import RunWriteError
+    from ..train.trainer import TrainingDiverged, TrainingStopped
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:  # like git: what can I do here?
@@ -281,15 +286,18 @@ def main(argv=None) -> int:
     except (_Usage, UnknownExperiment, RunError, ExperimentModuleError) as e:
         print(error_line(e), file=sys.stderr)
         return EXIT_USAGE
-    except (CheckpointError, TrainingDiverged, DatasetUnavailable, MissingDependency) as e:
+    except (CheckpointError, TrainingDiverged, DatasetUnavailable, MissingDependency,
+            RunWriteError) as e:
         print(error_line(e), file=sys.stderr)
         return EXIT_FAILED
+    except TrainingStopped as e:  # Ctrl-C, SIGTERM (130, 143) or a failed write (1)
+        print(error_line(e), file=sys.stderr)
+        return e.exit_code
     except BrokenPipeError:  # deltagrad list | head
         _silence_stdout()
         return EXIT_OK
-    except KeyboardInterrupt:
-        print(f"deltagrad {args.command}: interrupted (the last finished epoch's checkpoint "
-              "is kept; continue with --resume)", file=sys.stderr)
+    except KeyboardInterrupt:  # (train says what it kept: TrainingStopped above)
+        print(error_line("interrupted"), file=sys.stderr)
         return 130
 
 

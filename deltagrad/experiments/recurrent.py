@@ -4,7 +4,8 @@ LSTM reversing digit strings, and gradient norms through time (vanishing/explodi
 gradients and clipping).
 
 ``deltagrad train char-lstm`` trains on non-overlapping 100-character chunks (90% of the
-text; the last 10% is the validation split) and reports nats/char and perplexity;
+text, of which 10% of the chunks are held out for validation; the last 10% of the text is
+the test split) and reports nats/char and perplexity;
 ``deltagrad sample RUN --length 500 --temperature 0.8`` writes text with the trained model.
 :func:`gradient_norms_per_step` and :func:`clipping_demo` compute the numbers behind the
 ``rnn-gradients`` experiment's figure (``deltagrad report``, or :func:`gradient_figure`).
@@ -32,9 +33,10 @@ SEQ_LEN = 100
 def char_data(name: str = "tinyshakespeare", seq_len: int = SEQ_LEN) -> DataBundle:
     """Tiny Shakespeare (``name`` "tinyshakespeare", the copy shipped with the package) or any
     UTF-8 text file (``name`` its path: ``deltagrad train char-lstm --data FILE``) as (N, L)
-    chunks x and their next characters y; first 90% train, last 10% validation (also served
-    as the test split: the corpus has no other). ``classes`` holds the vocabulary
-    (index → character)."""
+    chunks x and their next characters y; the first 90% of the text is the training split,
+    the last 10% the test split. The validation split that chooses best.npz is carved from
+    the training chunks by ``deltagrad train`` (``--val-fraction``, 0.1 by default), never
+    from the test text. ``classes`` holds the vocabulary (index → character)."""
     from ..datasets.text import CharDataset, TinyShakespeare
     try:
         if name == "tinyshakespeare":
@@ -51,9 +53,9 @@ def char_data(name: str = "tinyshakespeare", seq_len: int = SEQ_LEN) -> DataBund
             f"chunks of {seq_len} with a 90%/10% train/validation split; it needs at least "
             f"{need:,}")
     xtr, ytr = tr.chunks()
-    xva, yva = va.chunks()
+    xte, yte = va.chunks()  # the held-out tail of the text: the test split
     return DataBundle("tinyshakespeare" if name == "tinyshakespeare" else tr.path, xtr, ytr,
-                      xva, yva, classes=tuple(tr.vocab.itos), x_val=xva, y_val=yva)
+                      xte, yte, classes=tuple(tr.vocab.itos))
 
 
 def reverse_digits(name: str = "reverse-digits", length: int = 8, n_train: int = 20000,

@@ -68,7 +68,7 @@ class Experiment:
     scheduler: Callable | None = None
     epochs: int = 10
     batch_size: int = 128
-    val_fraction: float = 0.0          # share of the training set held out for validation
+    val_fraction: float = 0.1          # share of the training set held out to choose best.npz
     seed: int = 0
     augment: Callable | None = None    # train-time augmentation of each input batch
     module: str = ""                   # the user module that defined it ("" = built in)

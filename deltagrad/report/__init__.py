@@ -11,6 +11,7 @@ import base64
 import html
 import json
 import os
+import warnings
 
 import numpy as np
 
@@ -60,13 +61,36 @@ def _prediction_grids(evaluation: dict, data) -> list:
     return out
 
 
-def write_report(run_path: str, weights: str = "best") -> str:
-    """Write RUN/report.html (and RUN/plots/*.png); return the page's path."""
+def _interpret_figures(plots_dir: str) -> list:
+    """(name, png, caption) of the figures ``deltagrad interpret`` wrote into RUN/plots/."""
+    out = []
+    for name in sorted(os.listdir(plots_dir)):
+        if name.startswith("interpret_") and name.endswith(".png"):
+            base = os.path.join(plots_dir, name[:-4])
+            with open(base + ".png", "rb") as f:
+                png = f.read()
+            caption = name[len("interpret_"):-4]
+            if os.path.exists(base + ".txt"):
+                with open(base + ".txt", encoding="utf-8") as f:
+                    caption = f.read().strip() or caption
+            out.append((name[:-4], png, caption))
+    return out
+
+
+def write_report(run_path: str, weights: str = "best", warn=None) -> str:
+    """Write RUN/report.html (and RUN/plots/*.png); return the page's path. Lines of
+    metrics.jsonl that cannot be read are skipped, named through ``warn(message)`` (default
+    :func:`warnings.warn`) and listed on the page."""
     from ..train.trainer import evaluate_loaded, load_run
 
     run = RunDir(run_path)
     config = run.read_config()
-    history = run.read_metrics()
+    problems = []
+
+    def skipped(message):
+        problems.append(message)
+        (warn or (lambda m: warnings.warn(m, RuntimeWarning, stacklevel=3)))(message)
+    history = run.read_metrics(warn=skipped)
     setup, state = load_run(run.path, weights)
     evaluation = evaluate_loaded(setup, state, run.path, weights)
     figures = []
@@ -85,12 +109,12 @@ def write_report(run_path: str, weights: str = "best") -> str:
     os.makedirs(run.plots, exist_ok=True)
     for name, png, _ in figures:
         atomic_write(os.path.join(run.plots, name + ".png"), lambda f, b=png: f.write(b))
+    inside = _interpret_figures(run.plots)
 
     headline = (f"test loss {evaluation['test_loss']:.4f}"
                 + (f", test accuracy {evaluation['test_accuracy']:.2%}"
                    if "test_accuracy" in evaluation else "")
-                + f" on {evaluation['test_samples']} test samples ({weights} weights, "
-                f"epoch {evaluation['epoch']} of {len(history)})")
+                + f" on {evaluation['test_samples']} test samples")
     title = f"deltagrad run: {config['experiment']} on {evaluation['dataset']}"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -104,8 +128,13 @@ pre {{ background: #f5f5f5; padding: 0.5em; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p class="result">{html.escape(headline)}</p>
+<p class="weights">Weights: {html.escape(evaluation['selection'])}; {len(history)} epochs
+trained.</p>
+{''.join(f'<p class="warning">{html.escape(p)}</p>' for p in problems)}
 <h2>Figures</h2>
 {''.join(_img(name, png, caption) for name, png, caption in figures)}
+{"<h2>Seeing inside (deltagrad interpret)</h2>" if inside else ""}
+{''.join(_img(name, png, caption) for name, png, caption in inside)}
 <h2>Epochs</h2>
 {_table(history)}
 <h2>Settings</h2><pre>{html.escape(json.dumps(config, indent=2, sort_keys=True))}</pre>

@@ -71,16 +71,27 @@ def test_missing_checkpoint(tmp_path):
         load_checkpoint(str(tmp_path / "absent.npz"))
 
 
-def test_progress_bar_redraws_on_a_terminal_and_stays_quiet_elsewhere():
+def test_progress_bar_fits_the_terminal_shows_eta_and_stays_quiet_elsewhere():
     tty = io.StringIO()
-    bar = ProgressBar(100, desc="epoch 1/2", stream=tty, interactive=True, min_interval=0)
-    bar.update(50, loss=0.5, acc=0.75)
-    bar.update(50, loss=0.25)
+    bar = ProgressBar(1293, desc="epoch 10/10", stream=tty, interactive=True, min_interval=0,
+                      ncols=80)
+    for _ in range(10):
+        bar.update(128, loss=0.5, acc=0.75)
+    bar.update(13, loss=0.25)
     bar.close()
     text = tty.getvalue()
-    assert text.count("\r") >= 3
-    assert "[############------------] 50/100 loss 0.5000 acc 0.7500" in text
-    assert "100/100 loss 0.2500 acc 0.7500" in text and "samples/s" in text
+    redraws = [d for d in text.split("\r") if d.strip()]
+    assert len(redraws) >= 10
+    assert all(len(d) <= 80 for d in redraws), max(redraws, key=len)  # never wraps
+    assert "640/1293 ETA" in text and "samples/s" in text
+    assert "loss 0.5000 acc 0.7500" in text
+    assert bar.stats == {"loss": 0.25, "acc": 0.75}                    # stats are kept
+    assert text.endswith("\r") and not text.split("\r")[-2].strip()    # line cleared
+    wide = io.StringIO()
+    bar = ProgressBar(100, stream=wide, interactive=True, min_interval=0, ncols=200)
+    bar.update(50, loss=1.0)
+    assert "loss 1.0000" in wide.getvalue()
+    bar.close()
     pipe = io.StringIO()
     bar = ProgressBar(100, stream=pipe)        # StringIO is not a terminal
     bar.update(100, loss=1.0)

@@ -48,7 +48,7 @@ def test_train_writes_the_run_folder(trained_run):
 
 
 def test_evaluate_json_matches_the_last_epoch(trained_run):
-    r = cli("evaluate", trained_run, "--json")
+    r = cli("evaluate", trained_run, "--json", "--weights", "last")
     assert r.code == 0, r
     result = json.loads(r.out)          # exactly one JSON object on stdout
     last = json.loads((trained_run / "metrics.jsonl").read_text().splitlines()[-1])

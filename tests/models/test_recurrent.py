@@ -214,8 +214,7 @@ def test_sample_command_writes_text(tmp_path, capsys):
     def tiny_text(name="tinyshakespeare"):
         full = rexp.char_data(seq_len=32)
         return full.__class__(full.name, full.x_train[:64], full.y_train[:64],
-                              full.x_val[:16], full.y_val[:16], classes=full.classes,
-                              x_val=full.x_val[:16], y_val=full.y_val[:16])
+                              full.x_test[:16], full.y_test[:16], classes=full.classes)
 
     name = "test-char-tiny"
     _REGISTRY.pop(name, None)
