@@ -31,7 +31,7 @@ from .ops.shape import (reshape, flatten, unflatten, squeeze, unsqueeze, permute
                         chunk, unbind, flip, roll, tril, triu, repeat_interleave)
 from .ops.indexing import (index_select, narrow, select, masked_fill, masked_select, gather,
                            scatter_add, scatter, take_along_dim)
-from .ops.linalg import matmul, mm, bmm, mv, dot, inner, outer, ger, einsum, diag
+from .ops.linalg import matmul, mm, bmm, mv, dot, inner, outer, ger, einsum, diag, diagonal
 from .ops.sorting import sort, argsort, msort, topk, unique
 from .ops.sampling import multinomial
 from .threads import set_num_threads, get_num_threads
@@ -73,7 +73,7 @@ cuda = _Cuda()
 __version__ = "0.1.0"
 
 _SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train", "analysis",
-               "interpret", "pgm", "cli", "report", "experiments")
+               "interpret", "pgm", "cli", "report", "experiments", "linalg", "distributions")
 
 
 def __getattr__(name):

@@ -107,5 +107,5 @@ Tensor.H = Tensor.T
 from . import sorting as _sorting, sampling as _sampling  # noqa: E402
 for _name, _fn in {"sort": _sorting.sort, "argsort": _sorting.argsort, "msort": _sorting.msort,
                    "topk": _sorting.topk, "unique": _sorting.unique, "diag": L.diag,
-                   "multinomial": _sampling.multinomial}.items():
+                   "multinomial": _sampling.multinomial, "diagonal": L.diagonal}.items():
     setattr(Tensor, _name, _fn)

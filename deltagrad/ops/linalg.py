@@ -361,3 +361,118 @@ def einsum(equation, *operands):
         raise RuntimeError(f"einsum(): all operands must have the same dtype (as in PyTorch), got "
                            f"{', '.join(str(x.dtype) for x in operands)}; convert with .to()")
     return Einsum.apply(*operands, subs=subs, out=out, sizes=sizes)
+
+
+# ----------------------------------------------------------------------------- Cholesky, solves
+def _square(op, a, name="A"):
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(a).__name__}")
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"{op}: {name} must be batches of square matrices, but they are "
+                           f"{tuple(a.shape)} matrices" if a.ndim >= 2 else
+                           f"{op}: {name} must have at least 2 dimensions, got shape "
+                           f"{tuple(a.shape)}")
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point tensor, got {a.dtype}")
+
+
+class SolveTriangular(Function):
+    """X = A⁻¹ B for triangular A (only its ``upper`` or lower triangle is read).
+    Backward: ∂L/∂B = A⁻ᵀ G, ∂L/∂A = −(A⁻ᵀ G) Xᵀ restricted to A's triangle."""
+
+    def forward(ctx, a, b, upper):
+        ctx.upper = upper
+        xp = _xp(a)
+        t = xp.triu(a) if upper else xp.tril(a)
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        t = xp.broadcast_to(t, batch + a.shape[-2:])
+        b = xp.broadcast_to(b, batch + b.shape[-2:])
+        x = xp.linalg.solve(t, b)
+        ctx.save_for_backward(a, x)
+        return x
+
+    def backward(ctx, g):
+        a, x = ctx.saved_tensors
+        gb = SolveTriangular.apply(a.mT, g, upper=not ctx.upper)
+        ga = None
+        if ctx.needs_input_grad[0]:
+            ga = -matmul(gb, x.mT)
+            ga = ga.triu() if ctx.upper else ga.tril()
+        return ga, gb
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """``torch.linalg.solve_triangular``: X with A X = B (``left``) or X A = B, A triangular."""
+    _square("linalg.solve_triangular", A)
+    if not isinstance(B, Tensor) or B.ndim < 2:
+        raise RuntimeError(f"linalg.solve_triangular: B must be a Tensor of at least 2 "
+                           f"dimensions, got {getattr(B, 'shape', type(B).__name__)}")
+    if unitriangular:
+        raise NotImplementedError("linalg.solve_triangular: unitriangular=True is not "
+                                  "supported by deltagrad; pass A with its unit diagonal")
+    if A.dtype != B.dtype:
+        raise RuntimeError(f"linalg.solve_triangular: A ({A.dtype}) and B ({B.dtype}) must have "
+                           "the same dtype")
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(f"linalg.solve_triangular: incompatible shapes of A {tuple(A.shape)} "
+                           f"and B {tuple(B.shape)}")
+    try:
+        np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
+    except ValueError:
+        raise RuntimeError(f"linalg.solve_triangular: the batch dimensions of A "
+                           f"{tuple(A.shape)} and B {tuple(B.shape)} do not broadcast") from None
+    if left:
+        return SolveTriangular.apply(A, B, upper=bool(upper))
+    return SolveTriangular.apply(A.mT, B.mT, upper=not upper).mT  # X A = B ⇔ Aᵀ Xᵀ = Bᵀ
+
+
+class Cholesky(Function):
+    """A = L Lᵀ with L lower triangular (A symmetric positive-definite; its lower triangle is
+    read). Backward (PyTorch's form of Murray 2016): with M = tril(Lᵀ Ḡ) and
+    Φ = ½(M + tril(M, −1)ᵀ), ∂L/∂A = L⁻ᵀ Φ L⁻¹."""
+
+    def forward(ctx, a):
+        xp = _xp(a)
+        try:
+            L = xp.linalg.cholesky(a)
+        except np.linalg.LinAlgError:
+            raise RuntimeError("linalg.cholesky: the factorization could not be completed "
+                               "because the input is not positive-definite") from None
+        ctx.save_for_backward(L)
+        return L
+
+    def backward(ctx, g):
+        L, = ctx.saved_tensors
+        m = matmul(L.mT, g).tril()
+        phi = (m + m.tril(-1).mT) * 0.5
+        ga = solve_triangular(L.mT, phi, upper=True)
+        return solve_triangular(L, ga, upper=False, left=False)
+
+
+def cholesky(A, *, upper=False):
+    """``torch.linalg.cholesky``: L lower triangular with A = L Lᵀ (Lᵀ if ``upper``)."""
+    _square("linalg.cholesky", A)
+    L = Cholesky.apply(A)
+    return L.mT if upper else L
+
+
+def diagonal(input, offset=0, dim1=-2, dim2=-1):
+    """``torch.diagonal`` of the last two dimensions (batched): a read through an identity
+    mask, Σⱼ A[..., i, j] δ(j, i + offset), so its gradient is the mask itself."""
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise RuntimeError(f"diagonal: expected a tensor of at least 2 dimensions, got "
+                           f"{getattr(input, 'shape', type(input).__name__)}")
+    nd = input.ndim
+    if (dim1 % nd, dim2 % nd) != (nd - 2, nd - 1):
+        input = input.movedim((dim1, dim2), (-2, -1))
+    if input.ndim == 2:
+        return diag(input, offset)
+    n, m = input.shape[-2], input.shape[-1]
+    xp = _xp(input._data)
+    rows = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
+    mask = xp.zeros((n, m, rows), input.dtype)
+    i = xp.arange(rows)
+    mask[i + max(-offset, 0), i + max(offset, 0), i] = 1
+    return matmul(input.reshape(input.shape[:-2] + (1, n * m)),
+                  _make(mask.reshape(n * m, rows))).squeeze(-2)

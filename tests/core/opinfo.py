@@ -429,6 +429,27 @@ def _pixel_unshuffle(draw):
     return Sample((normal(_rng(draw), lead + (c, h * r, w * r)),), {"r": r})
 
 
+def _square_batch(draw):
+    n = draw(st.integers(1, 4))
+    lead = tuple(draw(st.lists(st.integers(1, 2), max_size=2)))
+    rng = _rng(draw)
+    return Sample((normal(rng, lead + (n, n)), normal(rng, lead + (n, draw(st.integers(1, 3))))),
+                  {"upper": draw(st.booleans())})
+
+
+def _diagonal(draw):
+    s = draw(shape(min_dims=2, max_dims=4))
+    d1, d2 = draw(st.lists(st.integers(0, len(s) - 1), min_size=2, max_size=2, unique=True))
+    return Sample((normal(_rng(draw), s),), {"offset": draw(st.integers(-2, 2)), "dim1": d1,
+                                             "dim2": d2})
+
+
+def _spd(m, a):
+    """A well-conditioned symmetric positive-definite matrix from any square a."""
+    n = a.shape[-1]
+    return a @ a.mT + n * m.eye(n, dtype=a.dtype)
+
+
 # ----------------------------------------------------------------------------- registry
 OPS = [
     # --- unary elementwise
@@ -580,6 +601,13 @@ OPS = [
     OpInfo("pixel_shuffle", lambda m, x, r: m.nn.functional.pixel_shuffle(x, r), _pixel_shuffle),
     OpInfo("pixel_unshuffle", lambda m, x, r: m.nn.functional.pixel_unshuffle(x, r),
            _pixel_unshuffle),
+    OpInfo("diagonal", lambda m, x, **kw: m.diagonal(x, **kw), _diagonal),
+    OpInfo("cholesky", lambda m, a, upper: m.linalg.cholesky(_spd(m, a), upper=upper),
+           lambda d: Sample(_square_batch(d).arrays[:1], {"upper": d(st.booleans())}),
+           gradgrad=True, rtol=1e-3, grad_rtol=1e-2, grad_atol=1e-3),
+    OpInfo("solve_triangular", lambda m, a, b, upper: m.linalg.solve_triangular(
+        a.tanh() + 2 * m.eye(a.shape[-1], dtype=a.dtype), b, upper=upper), _square_batch,
+           gradgrad=True, rtol=1e-3, grad_rtol=1e-2, grad_atol=1e-3),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}
