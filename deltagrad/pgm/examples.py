@@ -20,7 +20,9 @@ __all__ = ["student_network", "misconception_network"]
 
 
 def student_network() -> BayesianNetwork:
-    model = BayesianNetwork([("D", "G"), ("I", "G"), ("G", "L"), ("I", "S")])
+    model = BayesianNetwork()
+    model.add_nodes_from(["D", "I", "S", "G", "L"])       # the notes' order of the factors
+    model.add_edges_from([("D", "G"), ("I", "G"), ("G", "L"), ("I", "S")])
     grade = {"G": ["A", "B", "C"]}
     model.add_cpds(
         TabularCPD("D", 2, [[0.6], [0.4]]),
