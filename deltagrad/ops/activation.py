@@ -21,7 +21,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make, _norm_dim
 from . import elementwise as E
-from .elementwise import _xp, _erf, cast, arctan
+from .elementwise import _xp, _erf, cast, arctan, quiet_fp
 
 __all__ = ["softmax", "log_softmax", "softmin", "softmax_jacobian", "softplus", "relu", "relu_",
            "leaky_relu", "leaky_relu_", "prelu", "elu", "elu_", "selu", "selu_", "celu",
@@ -35,8 +35,9 @@ __all__ = ["softmax", "log_softmax", "softmin", "softmax_jacobian", "softplus", 
 class Softmax(Function):
     def forward(ctx, x, dim):
         xp = _xp(x)
-        e = xp.exp(x - (x.max(axis=dim, keepdims=True) if x.size else x))  # size 0: no max
-        e /= e.sum(axis=dim, keepdims=True)
+        with quiet_fp():  # a row of only −inf gives NaN, silently as in PyTorch
+            e = xp.exp(x - (x.max(axis=dim, keepdims=True) if x.size else x))  # size 0: no max
+            e /= e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(e)
         return e
@@ -50,8 +51,9 @@ class Softmax(Function):
 class LogSoftmax(Function):
     def forward(ctx, x, dim):
         xp = _xp(x)
-        shifted = x - (x.max(axis=dim, keepdims=True) if x.size else x)  # size 0: no max
-        out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        with quiet_fp():
+            shifted = x - (x.max(axis=dim, keepdims=True) if x.size else x)  # size 0: no max
+            out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out
@@ -197,7 +199,8 @@ class Pointwise(Function):
         raise NotImplementedError
 
     def forward(ctx, x, **p):
-        y = type(ctx).value(_xp(x), x, **p)
+        with quiet_fp():  # f(±inf), f(NaN): IEEE results, no warnings
+            y = type(ctx).value(_xp(x), x, **p)
         y, aux = y if isinstance(y, tuple) else (y, None)
         y = _xp(x).asarray(y, dtype=x.dtype)  # (0-d inputs give NumPy scalars)
         ctx.p = p
@@ -212,7 +215,8 @@ class Pointwise(Function):
         xa = None if x is None else x._data
         ya = None if y is None else y._data
         p = ctx.p if aux is None else dict(ctx.p, aux=aux._data)
-        d = type(ctx).derivative(_ArrayMath(_xp(g._data), g.dtype), xa, ya, **p)
+        with quiet_fp():
+            d = type(ctx).derivative(_ArrayMath(_xp(g._data), g.dtype), xa, ya, **p)
         d = _xp(g._data).asarray(d, dtype=g.dtype)
         if is_grad_enabled():  # piecewise f′ while recording: stay differentiable in g
             return g * _make(d)

@@ -399,7 +399,10 @@ class CrossEntropy(Function):
     """
 
     def forward(ctx, x, class_dim, a=None, index=None, w_t=None):
-        xp = _xp(x)
+        with E.quiet_fp():  # ±inf logits: IEEE results without warnings, as PyTorch
+            return ctx._forward(_xp(x), x, class_dim, a, index, w_t)
+
+    def _forward(ctx, xp, x, class_dim, a, index, w_t):
         shifted = x - x.max(axis=class_dim, keepdims=True)
         e = xp.exp(shifted)
         total = e.sum(axis=class_dim, keepdims=True)

@@ -344,7 +344,8 @@ class Prod(Function):
 
     def forward(ctx, x, dim, keepdim):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
-        out = x.prod() if dim is None else x.prod(axis=dim, keepdims=keepdim)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf·0 = NaN, silently
+            out = x.prod() if dim is None else x.prod(axis=dim, keepdims=keepdim)
         if ctx._recording:
             ctx.has_zero = bool((x == 0).any())
             ctx.save_for_backward(_prod_of_others(x, dim) if ctx.has_zero else x,
