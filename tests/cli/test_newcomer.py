@@ -306,3 +306,10 @@ def test_readme_starts_with_the_two_commands_in_a_virtualenv_and_ci_runs_the_sec
     with open(os.path.join(REPO, ".ci", "run"), encoding="utf-8") as f:
         ci = [line for line in f.read().splitlines() if not line.startswith("#")]
     assert tests[len(VENV):] in ci
+
+
+def test_confusion_matrix_of_ten_classes_fits_80_columns(trained_run):
+    r = cli("evaluate", trained_run)
+    assert r.code == 0, r
+    table = r.out[r.out.index("confusion matrix"):].splitlines()
+    assert len(table) == 12 and max(map(len, table)) <= 80, table
