@@ -7,6 +7,8 @@ import pytest
 import deltagrad as dg
 from tests.cli.conftest import FAST, cli
 
+pytestmark = pytest.mark.slow   # one training run (a few seconds, more on a busy machine)
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
