@@ -209,6 +209,25 @@ class Tensor(backend.ConversionShortcuts):
             retained = self.grad_fn._retained = {}
         retained[self._output_nr] = weakref.ref(self)
 
+    def register_hook(self, hook):
+        """``hook(grad) -> Tensor or None`` runs each time the gradient with respect to this
+        tensor is computed (all paths summed); a returned tensor replaces the gradient. Returns
+        a handle whose ``remove()`` unregisters it (``torch.Tensor.register_hook``)."""
+        from collections import OrderedDict
+        from .utils.hooks import RemovableHandle
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+        fn = self.grad_fn
+        if fn is None:
+            store = self.__dict__.setdefault("_backward_hooks", OrderedDict())
+        else:
+            if fn._tensor_hooks is None:
+                fn._tensor_hooks = {}
+            store = fn._tensor_hooks.setdefault(self._output_nr, OrderedDict())
+        return RemovableHandle(store, hook=hook)
+
     @property
     def retains_grad(self):
         r = getattr(self.grad_fn, "_retained", None) if self.grad_fn is not None else None

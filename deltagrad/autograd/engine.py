@@ -105,6 +105,8 @@ def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=N
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
+            if grads is not None and node._tensor_hooks:
+                grads = _apply_tensor_hooks(node, grads)
             if targets is not None:
                 if grads is not None:
                     for nr, g in enumerate(grads):
@@ -175,6 +177,26 @@ def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=N
                                    "outputs; pass allow_unused=True to get None for it")
         return captured
     return None
+
+
+def _apply_tensor_hooks(node, grads):
+    """``Tensor.register_hook``: each hook of an output sees its complete gradient (all paths
+    summed) before the node runs, and may return a replacement (PyTorch's tensor pre-hooks)."""
+    grads = list(grads)
+    for nr, hooks in node._tensor_hooks.items():
+        g = grads[nr]
+        if g is None:
+            continue
+        for hook in tuple(hooks.values()):
+            new = hook(g)
+            if new is not None:
+                if getattr(new, "shape", None) != g.shape:
+                    raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} has changed the "
+                                       f"size of value: expected {tuple(g.shape)}, got "
+                                       f"{tuple(getattr(new, 'shape', ()))}")
+                g = new
+        grads[nr] = g
+    return grads
 
 
 def _release_children(node, deps, ready):

@@ -25,6 +25,8 @@ class Function:
     materialize_grads = True
     #: output number -> weak reference to a non-leaf output whose ``.grad`` is kept
     _retained = None
+    #: output number -> ordered hooks of ``Tensor.register_hook`` on that output
+    _tensor_hooks = None
 
     def __init__(self):
         self.needs_input_grad = ()
@@ -209,6 +211,12 @@ class AccumulateGrad:
 
     def name(self) -> str:
         return "AccumulateGrad"
+
+    @property
+    def _tensor_hooks(self):
+        """The leaf's ``register_hook`` hooks, run before its gradient accumulates."""
+        hooks = self.variable.__dict__.get("_backward_hooks")
+        return {0: hooks} if hooks else None
 
     def release(self):
         pass

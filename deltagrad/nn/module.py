@@ -16,6 +16,7 @@ import numpy as np
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, _make
+from ..utils.hooks import RemovableHandle as _Handle
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -71,6 +72,8 @@ class Module(backend.ConversionShortcuts):
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
@@ -291,20 +294,38 @@ class Module(backend.ConversionShortcuts):
             res = hook(self, args)
             if res is not None:
                 args = res if isinstance(res, tuple) else (res,)
+        call = None
+        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+            from .backward_hooks import BackwardHookCall
+            call = BackwardHookCall(self)
+            args = call.wrap_inputs(args)
         out = self.forward(*args, **kwargs)
         for hook in tuple(self._forward_hooks.values()):
             res = hook(self, args, out)
             if res is not None:
                 out = res
-        return out
+        return out if call is None else call.wrap_outputs(out)
 
     def register_forward_hook(self, hook):
-        """``hook(module, inputs, output)`` runs after each forward; returns a removable handle."""
-        return _Handle(self._forward_hooks, hook)
+        """``hook(module, inputs, output)`` runs after each forward (a returned value replaces
+        the output); returns a handle whose ``remove()`` unregisters it."""
+        return _Handle(self._forward_hooks, hook=hook)
 
     def register_forward_pre_hook(self, hook):
-        """``hook(module, inputs)`` runs before each forward."""
-        return _Handle(self._forward_pre_hooks, hook)
+        """``hook(module, inputs)`` runs before each forward (a returned value replaces the
+        inputs)."""
+        return _Handle(self._forward_pre_hooks, hook=hook)
+
+    def register_full_backward_pre_hook(self, hook):
+        """``hook(module, grad_output) -> new grad_output or None`` runs when the gradients
+        with respect to the module's outputs are ready (``torch.nn.Module``'s)."""
+        return _Handle(self._backward_pre_hooks, hook=hook)
+
+    def register_full_backward_hook(self, hook):
+        """``hook(module, grad_input, grad_output) -> new grad_input or None`` runs when the
+        gradients with respect to the module's inputs are computed (None for inputs that need
+        no gradient; see ``nn/backward_hooks.py``)."""
+        return _Handle(self._backward_hooks, hook=hook)
 
     # ------------------------------------------------------------------ state
     def state_dict(self, destination=None, prefix="", keep_vars=False):
@@ -434,25 +455,6 @@ def _as_array(value, key):
     except Exception:
         raise TypeError(f"load_state_dict: value for '{key}' is a {type(value).__name__}, "
                         "expected a Tensor or an array") from None
-
-
-class _Handle:
-    _next = 0
-
-    def __init__(self, store, hook):
-        _Handle._next += 1
-        self.id = _Handle._next
-        self.store = store
-        store[self.id] = hook
-
-    def remove(self):
-        self.store.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 # ----------------------------------------------------------------------------- containers
