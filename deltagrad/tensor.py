@@ -534,6 +534,13 @@ def _index_arg(value, op, name="dim"):
     return int(value)
 
 
+def _dim_tuple(dims, op, name="dim"):
+    """An int or a list/tuple of ints as a tuple of ints (a TypeError naming the op else)."""
+    if isinstance(dims, (list, tuple)):
+        return tuple(_index_arg(d, op, name) for d in dims)
+    return (_index_arg(dims, op, name),)
+
+
 def _norm_dim(dim, ndim, op="op"):
     """``dim`` in [−n, n) (n = max(ndim, 1)) as a non-negative axis; the one dim check of
     every reduction and shape op."""

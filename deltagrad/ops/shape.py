@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.views import MULTI_OUTPUT, mark_view, shares_memory
-from ..tensor import Tensor, _make, _norm_dim
+from ..tensor import Tensor, _dim_tuple, _make, _norm_dim
 from .elementwise import _xp
 
 _pyint = builtins.int
@@ -113,8 +113,8 @@ def unflatten(x, dim, sizes):
 def squeeze(x, dim=None):
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
-    dims = (dim,) if isinstance(dim, (_pyint, np.integer)) else tuple(dim)
-    dims = {_norm_dim(d, x.ndim, "squeeze") for d in dims} if x.ndim else set()
+    dims = {_norm_dim(d, x.ndim, "squeeze") for d in _dim_tuple(dim, "squeeze")} \
+        if x.ndim else set()
     return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
@@ -160,10 +160,9 @@ swapaxes = swapdims = transpose
 
 
 def movedim(x, source, destination):
-    src = (source,) if isinstance(source, _pyint) else tuple(source)
-    dst = (destination,) if isinstance(destination, _pyint) else tuple(destination)
-    src = [_norm_dim(d, x.ndim, "movedim") for d in src]
-    dst = [_norm_dim(d, x.ndim, "movedim") for d in dst]
+    src = [_norm_dim(d, x.ndim, "movedim") for d in _dim_tuple(source, "movedim", "source")]
+    dst = [_norm_dim(d, x.ndim, "movedim")
+           for d in _dim_tuple(destination, "movedim", "destination")]
     if len(src) != len(dst):
         raise RuntimeError(f"movedim: source {source} and destination {destination} must have "
                            "the same number of dims")
@@ -430,10 +429,10 @@ def _make_roll(x, shifts, dims):
 def roll(x, shifts, dims=None):
     if dims is None:
         return _make_roll(x.reshape(-1), shifts, None).reshape(x.shape)
-    if isinstance(dims, (_pyint, np.integer)):
-        dims, shifts = (dims,), (shifts,) if isinstance(shifts, (_pyint, np.integer)) else shifts
+    if not isinstance(dims, (list, tuple)):
+        dims, shifts = (dims,), shifts if isinstance(shifts, (list, tuple)) else (shifts,)
     dims = tuple(_norm_dim(d, x.ndim, "roll") for d in dims)
-    shifts = tuple(shifts)
+    shifts = _dim_tuple(shifts, "roll", "shifts")
     if len(shifts) != len(dims):
         raise RuntimeError(f"roll: shifts ({shifts}) and dims ({dims}) must have the same length")
     return _make_roll(x, shifts, dims)
