@@ -250,7 +250,7 @@ def _guard(method):
 _GUARDED = ("numpy", "item", "tolist")
 _ORIGINAL_APPLY = Function.__dict__["apply"]
 _ORIGINAL_CALL = None
-_ORIGINAL_ASSIGN = Tensor._assign
+_ORIGINAL_ASSIGN = getattr(Tensor, "_assign", None)   # in-place ops write through it
 
 
 # ============================================================================ export
@@ -268,6 +268,11 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     if not isinstance(model, Module):
         raise TypeError(f"dg.onnx.export: model must be a dg.nn.Module, got "
                         f"{type(model).__name__}")
+    if kwargs:
+        raise TypeError(f"dg.onnx.export: unsupported arguments {sorted(kwargs)}")
+    if keep_initializers_as_inputs or custom_opsets:
+        raise ValueError("dg.onnx.export: keep_initializers_as_inputs and custom_opsets are "
+                         "not supported")
     if not export_params:
         raise ValueError("dg.onnx.export: export_params=False is not supported")
     if not 14 <= int(opset_version) <= 21:
@@ -326,8 +331,12 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
         rec.nodes.append(helper.make_node("Identity", [rec.value(t, "output")], [name],
                                           name=f"{name}_identity"))
 
-    def info(name, t):
-        dims = [dynamic_axes.get(name, {}).get(i, int(s)) for i, s in enumerate(t.shape)]
+    def info(name, t, dyn):
+        """A named dynamic axis keeps its name; an output axis that the probe trace showed
+        to follow the inputs' dynamic axes gets one too."""
+        named = dynamic_axes.get(name, {})
+        dims = [named.get(i, f"{name}_dim{i}" if dyn[i] else int(s))
+                for i, s in enumerate(t.shape)]
         return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(t.dtype), dims)
 
     unknown = set(dynamic_axes) - set(input_names) - set(output_names)
@@ -335,8 +344,9 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
         raise ValueError(f"dg.onnx.export: dynamic_axes names {sorted(unknown)} are neither "
                          f"input_names {input_names} nor output_names {output_names}")
     graph = helper.make_graph(rec.nodes, type(model).__name__,
-                              [info(n, a) for n, a in zip(input_names, args)],
-                              [info(n, t) for n, t in zip(output_names, outs)],
+                              [info(n, a, (False,) * a.ndim)
+                               for n, a in zip(input_names, args)],
+                              [info(n, t, rec.in_dyn(t)) for n, t in zip(output_names, outs)],
                               rec.initializers)
     proto = helper.make_model(graph, producer_name="deltagrad",
                               opset_imports=[helper.make_opsetid("", int(opset_version))])
@@ -375,8 +385,9 @@ def _trace(rec, model, args, call_kwargs, input_names, dyn_inputs):
     _ORIGINAL_CALL = Module.__call__
     Function.apply = classmethod(_traced_apply)
     Module.__call__ = _traced_call
-    Tensor._assign = _traced_assign
-    guards = {m: _guard(m) for m in _GUARDED}
+    if _ORIGINAL_ASSIGN is not None:
+        Tensor._assign = _traced_assign
+    guards = {m: _guard(m) for m in _GUARDED if hasattr(Tensor, m)}
     for m, (_, guarded) in guards.items():
         setattr(Tensor, m, guarded)
     _active.append(rec)
@@ -387,7 +398,8 @@ def _trace(rec, model, args, call_kwargs, input_names, dyn_inputs):
         _active.pop()
         Function.apply = _ORIGINAL_APPLY
         Module.__call__ = _ORIGINAL_CALL
-        Tensor._assign = _ORIGINAL_ASSIGN
+        if _ORIGINAL_ASSIGN is not None:
+            Tensor._assign = _ORIGINAL_ASSIGN
         for m, (original, _) in guards.items():
             setattr(Tensor, m, original)
         model.train(was_training)

@@ -449,7 +449,8 @@ def _place(t, location):
     return t.to(dev)
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **kwargs):
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
+         **pickle_load_args):
     """Read an object written by :func:`save` or by ``torch.save`` (``torch.load``).
 
     ``weights_only=True`` (the default) refuses any global outside the allow-list, so a file
@@ -457,6 +458,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     """
     if pickle_module is not None:
         raise TypeError("dg.load: pickle_module is not supported")
+    unknown = set(pickle_load_args) - {"encoding"}
+    if unknown:
+        raise TypeError(f"dg.load: unexpected arguments {sorted(unknown)}")
     if weights_only is None:
         weights_only = True
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")

@@ -208,6 +208,24 @@ def test_vision_transformer():
     _run(model, [_floats(2, 1, 8, 8)])
 
 
+def test_sequence_models_of_the_experiments():
+    """seq2seq-transformer / seq2seq-reverse read [source | shifted target] token rows;
+    seq-classifier reads image rows (also bidirectional, two layers)."""
+    _run(dg.models.Seq2SeqTransformer(12, 5, d_model=16, nhead=2, dim_feedforward=32),
+         [_ints(12, 2, 9)])
+    _run(dg.models.Seq2Seq(12, 5, embedding_dim=8, hidden_size=16), [_ints(12, 2, 9)])
+    for kw in ({}, {"bidirectional": True, "num_layers": 2}):
+        _run(dg.models.SequenceClassifier(6, 8, 3, **kw), [_floats(2, 7, 6)])
+
+
+def test_output_axes_that_follow_the_batch_are_dynamic_without_being_named():
+    f = io.BytesIO()
+    dg.onnx.export(dg.models.MLP([3, 2]), dg.randn(2, 3), f, input_names=["x"],
+                   dynamic_axes={"x": {0: "batch"}})
+    out = onnx.load_from_string(f.getvalue()).graph.output[0].type.tensor_type.shape.dim
+    assert out[0].dim_param and out[1].dim_value == 2
+
+
 def test_functional_attention_and_glue_ops():
     """F.scaled_dot_product_attention (causal), unbind, cat, indexing, mean, clamp, exp, pow.
     The traced batch (2) equals the number of heads: the reshapes must still follow the
@@ -318,5 +336,7 @@ def test_bad_arguments():
         dg.onnx.export(model, (np.zeros((1, 3)),), io.BytesIO())
     with pytest.raises(ValueError, match="dynamic_axes names \\['nope'\\]"):
         dg.onnx.export(model, dg.randn(1, 3), io.BytesIO(), dynamic_axes={"nope": [0]})
+    with pytest.raises(TypeError, match="unsupported arguments \\['dynamo'\\]"):
+        dg.onnx.export(model, dg.randn(1, 3), io.BytesIO(), dynamo=True)
     with pytest.raises(ValueError, match="opset_version"):
         dg.onnx.export(model, dg.randn(1, 3), io.BytesIO(), opset_version=9)
