@@ -249,8 +249,15 @@ def test_did_you_mean_for_commands_experiments_and_models():
     assert r.code == 2 and "did you mean" in r.err and "lenet" in r.err.lower()
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["train"], ["evaluate"], ["report"],
-                                     ["sample"], ["summary"], ["trace"]])
+def _subcommands():
+    import argparse
+    from deltagrad.cli import build_parser
+    action = next(a for a in build_parser()._actions
+                  if isinstance(a, argparse._SubParsersAction))
+    return sorted(action.choices)
+
+
+@pytest.mark.parametrize("command", [[]] + [[c] for c in _subcommands()])
 def test_help_texts_are_plain_text(command):
     r = cli(*command, "--help")
     assert r.code == 0 and r.out
