@@ -116,9 +116,9 @@ class BayesianNetwork(DAG, DiscreteModel):
         """Moralise: marry co-parents, drop directions, keep the CPDs as factors."""
         from .markov import MarkovNetwork
         self.check_model()
-        moral = self.moralize()
-        mn = MarkovNetwork(moral.edges())
-        mn.add_nodes_from(self.nodes())
+        mn = MarkovNetwork()
+        mn.add_nodes_from(self.nodes())              # same node order as the network
+        mn.add_edges_from(self.moralize().edges())
         mn.add_factors(*[c.to_factor() for c in self.cpds])
         return mn
 
