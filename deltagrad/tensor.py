@@ -714,6 +714,11 @@ def empty(*size, dtype=None, device=None, requires_grad=False):
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if isinstance(fill_value, (Tensor, np.ndarray)) and fill_value.ndim == 0:
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (bool, int, float, complex, np.generic)):
+        raise TypeError(f"full(): argument 'fill_value' must be a number, got "
+                        f"{type(fill_value).__name__} ({fill_value!r})")
     if dtype is None:
         dtype = result_type(fill_value)
     return _new("full", lambda xp, s, d: xp.full(s, fill_value, d), (tuple(size),), dtype,
@@ -765,6 +770,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     if step == 0:
         raise RuntimeError("arange(): step must be nonzero")
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if isinstance(v, float) and not np.isfinite(v):
+            raise RuntimeError(f"arange(): {name} must be finite, got {v}")
     if dtype is None:
         dtype = result_type(start, end, step)
         if dtype == backend.bool_:
@@ -783,6 +791,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    if _index_arg(steps, "linspace", "steps") < 0:
+        raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
     xp = backend.xp_for(backend.device(device or "cpu"))
     t = _make(xp.linspace(start, end, _pyint(steps)).astype(backend.as_dtype(dtype)))
     if requires_grad:
@@ -791,6 +801,9 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and _index_arg(v, "eye", name) < 0:
+            raise RuntimeError(f"eye(): {name} must be greater or equal to 0, got {v}")
     xp = backend.xp_for(backend.device(device or "cpu"))
     t = _make(xp.eye(n, m, dtype=backend.as_dtype(dtype)))
     if requires_grad:
