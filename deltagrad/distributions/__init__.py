@@ -1,0 +1,15 @@
+"""``dg.distributions``: probability distributions with ``sample``, ``rsample``
+(reparameterized, differentiable), ``log_prob``, ``entropy``, ``mean``/``variance`` and closed-form
+``kl_divergence`` (PyTorch's ``torch.distributions`` names, shapes and argument validation)."""
+from . import constraints  # noqa: F401
+from .bernoulli import Bernoulli
+from .categorical import Categorical
+from .distribution import Distribution
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
+from .normal import Normal
+from .uniform import Uniform
+
+__all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Uniform", "MultivariateNormal",
+           "Independent", "kl_divergence", "register_kl", "constraints"]

@@ -1,0 +1,119 @@
+"""KL(p ‖ q) = E_p[log p(x) − log q(x)] in closed form for registered pairs of distribution
+types (``torch.distributions.kl``)."""
+from __future__ import annotations
+
+
+import numpy as np
+
+from ..ops.activation import softplus
+from ..ops.elementwise import where
+from ..ops.linalg import diagonal, solve_triangular
+from .bernoulli import Bernoulli
+from .categorical import Categorical
+from .distribution import sum_rightmost
+from .independent import Independent
+from .multivariate_normal import MultivariateNormal, batch_mahalanobis
+from .normal import Normal
+from .uniform import Uniform
+
+__all__ = ["register_kl", "kl_divergence"]
+
+_KL_REGISTRY: dict = {}
+
+
+def register_kl(type_p, type_q):
+    """Decorator: ``@register_kl(P, Q) def kl(p, q): ...`` serves every pair of subclasses
+    (the most specific registered pair wins)."""
+    if not isinstance(type_p, type) or not isinstance(type_q, type):
+        raise TypeError(f"register_kl: expected two distribution classes, got {type_p!r} and "
+                        f"{type_q!r}")
+
+    def decorator(fn):
+        _KL_REGISTRY[type_p, type_q] = fn
+        return fn
+    return decorator
+
+
+def _lookup(type_p, type_q):
+    best, best_rank = None, None
+    for (p, q), fn in _KL_REGISTRY.items():
+        if issubclass(type_p, p) and issubclass(type_q, q):
+            rank = (type_p.__mro__.index(p), type_q.__mro__.index(q))
+            if best_rank is None or rank < best_rank:
+                best, best_rank = fn, rank
+    return best
+
+
+def kl_divergence(p, q):
+    """KL(p ‖ q), batched over the distributions' batch shape."""
+    fn = _lookup(type(p), type(q))
+    if fn is None:
+        raise NotImplementedError(f"No KL(p || q) is implemented for p type "
+                                  f"{type(p).__name__} and q type {type(q).__name__}")
+    return fn(p, q)
+
+
+def _inf_where(cond, value):
+    return where(cond, float("inf"), value)
+
+
+@register_kl(Normal, Normal)
+def _kl_normal_normal(p, q):
+    """½ (σp²/σq² + (μp − μq)²/σq² − 1 − log σp²/σq²)."""
+    var_ratio = (p.scale / q.scale) ** 2
+    t1 = ((p.loc - q.loc) / q.scale) ** 2
+    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(p, q):
+    """p log(p/q) + (1 − p) log((1 − p)/(1 − q)) through softplus of the logits."""
+    t1 = p.probs * (softplus(-q.logits) - softplus(-p.logits))
+    t1 = where(p.probs == 0, 0.0, _inf_where(q.probs == 0, t1))
+    t2 = (1 - p.probs) * (softplus(q.logits) - softplus(p.logits))
+    t2 = where(p.probs == 1, 0.0, _inf_where(q.probs == 1, t2))
+    return t1 + t2
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(p, q):
+    """Σ_k p_k (log p_k − log q_k); +∞ where q_k = 0 < p_k, terms with p_k = 0 vanish."""
+    t = p.probs * (p.logits - q.logits)
+    shape = tuple(t.shape)
+    t = _inf_where((q.probs == 0).expand(shape), t)
+    t = where((p.probs == 0).expand(shape), 0.0, t)
+    return t.sum(-1)
+
+
+@register_kl(Uniform, Uniform)
+def _kl_uniform_uniform(p, q):
+    """log((bq − aq)/(bp − ap)) when [ap, bp) ⊆ [aq, bq), else +∞."""
+    result = ((q.high - q.low) / (p.high - p.low)).log()
+    return _inf_where((q.low > p.low) | (q.high < p.high), result)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    """½ (tr(Σq⁻¹Σp) + (μq − μp)ᵀ Σq⁻¹ (μq − μp) − d) + log |Lq| − log |Lp|."""
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"KL-divergence between two Multivariate Normals with different event "
+                         f"shapes cannot be computed: {tuple(p.event_shape)} vs "
+                         f"{tuple(q.event_shape)}")
+    lp, lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    half_term1 = diagonal(lq).log().sum(-1) - diagonal(lp).log().sum(-1)
+    n = p.event_shape[0]
+    batch = np.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape))
+    x = solve_triangular(lq.expand(batch + (n, n)), lp.expand(batch + (n, n)), upper=False)
+    term2 = (x ** 2).reshape(batch + (-1,)).sum(-1)
+    term3 = batch_mahalanobis(lq, q.loc - p.loc)
+    return half_term1 + 0.5 * (term2 + term3 - n)
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p, q):
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError("KL between Independent distributions with different "
+                                  "reinterpreted_batch_ndims is not implemented")
+    return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+

@@ -1,0 +1,60 @@
+"""The normal distribution N(μ, σ²)."""
+from __future__ import annotations
+
+import math
+
+from ..ops.elementwise import erf
+from ..tensor import Size, randn
+from . import constraints
+from .distribution import Distribution, broadcast_all
+
+__all__ = ["Normal"]
+
+
+class Normal(Distribution):
+    """N(loc, scale²) elementwise: log p(x) = −(x − μ)²/(2σ²) − log σ − ½ log 2π;
+    rsample x = μ + σ ε with ε ~ N(0, 1) (differentiable in μ and σ)."""
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, Size(), validate_args)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def stddev(self):
+        return self.scale
+
+    @property
+    def variance(self):
+        return self.scale ** 2
+
+    def rsample(self, sample_shape=Size()):
+        shape = self._extended_shape(sample_shape)
+        eps = randn(*shape, dtype=self.loc.dtype, device=self.loc.device)
+        return self.loc + eps * self.scale
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        var = self.scale ** 2
+        return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - \
+            math.log(math.sqrt(2 * math.pi))
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return 0.5 * (1 + erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
+
+    def entropy(self):
+        """½ + ½ log 2π + log σ."""
+        return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
