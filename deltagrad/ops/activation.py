@@ -496,6 +496,9 @@ def relu_(input):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """LeakyReLU(x) = x if x > 0 else s·x (the notes' max(αx, x) for α < 1)."""
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
+        raise TypeError(f"leaky_relu(): argument 'negative_slope' must be a number, got "
+                        f"{type(negative_slope).__name__}")
     return _pointwise(LeakyReLU, input, "leaky_relu", inplace, negative_slope=negative_slope)
 
 

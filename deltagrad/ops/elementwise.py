@@ -589,6 +589,12 @@ def where(condition, input=None, other=None):
         dt = result_type(input, other)
         input = _make(_xp(condition._data).asarray(input, dtype=dt))
     a, b = binary_operands(input, other, "where")
+    try:
+        np.broadcast_shapes(condition.shape, a.shape, b.shape)
+    except ValueError:
+        raise RuntimeError(f"where(): condition {tuple(condition.shape)}, input "
+                           f"{tuple(a.shape)} and other {tuple(b.shape)} do not broadcast to "
+                           "one shape") from None
     return Where.apply(condition, a, b)
 
 

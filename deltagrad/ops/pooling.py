@@ -149,6 +149,11 @@ def _pool_geometry(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode)
     s = k if stride is None or stride == [] or stride == () else _tuple(stride, nd, "stride", op)
     p = _tuple(padding, nd, "padding", op)
     d = _tuple(dilation, nd, "dilation", op)
+    for name, vals, low in (("kernel_size", k, 1), ("stride", s, 1), ("padding", p, 0),
+                            ("dilation", d, 1)):
+        if min(vals) < low:
+            raise RuntimeError(f"{op}: {name} must be {'non-negative' if low == 0 else 'positive'}"
+                               f", got {name}={vals} (input shape {tuple(x.shape)})")
     for ki, pi in zip(k, p):
         if pi > ki // 2:
             raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but got "
@@ -295,7 +300,15 @@ def _out_size(output_size, x, nd, op):
         tuple, list)) else tuple(output_size)
     if len(sizes) != nd:
         raise ValueError(f"{op}: output_size must have {nd} entries, got {output_size}")
-    return tuple(x.shape[-nd + i] if s is None else int(s) for i, s in enumerate(sizes))
+    out = tuple(x.shape[-nd + i] if s is None else int(s) for i, s in enumerate(sizes))
+    if min(out) < 0:
+        raise RuntimeError(f"{op}: output_size must be non-negative, got {output_size}")
+    return out
+
+
+def _empty_cells(x, out, nd):
+    """The (…, *out) result of an adaptive pooling to a size with a 0 in it (as PyTorch)."""
+    return x[(Ellipsis,) + (slice(0, 0),) * nd].reshape(tuple(x.shape[:-nd]) + out)
 
 
 def _adaptive_avg(x, output_size, nd):
@@ -305,6 +318,8 @@ def _adaptive_avg(x, output_size, nd):
         raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input, got shape "
                            f"{tuple(x.shape)}")
     out = _out_size(output_size, x, nd, op)
+    if 0 in out:
+        return _empty_cells(x, out, nd)
     size = tuple(x.shape[-nd:])
     if all(s % o == 0 for s, o in zip(size, out)):
         k = tuple(s // o for s, o in zip(size, out))
@@ -340,6 +355,9 @@ def _adaptive_max(x, output_size, return_indices, nd):
         raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input, got shape "
                            f"{tuple(x.shape)}")
     out = _out_size(output_size, x, nd, op)
+    if 0 in out:
+        empty = _empty_cells(x, out, nd)
+        return (empty, empty.to(np.int64)) if return_indices else empty
     size = tuple(x.shape[-nd:])
     lead = x.ndim - nd
     cells, idxs = [], []
