@@ -13,6 +13,7 @@ Needs the ``onnx`` package (``pip install deltagrad[export]``); ``onnxruntime`` 
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 
@@ -136,19 +137,41 @@ class _Recorder:
         raise ExportError(f"dg.onnx.export: a size {traced} follows the dynamic axes but no "
                           "input axis has it; it cannot be expressed")
 
-    def _event(self, what, out):
+    def _signature(self, t):
+        """What a constant input of an event was: a parameter/buffer by name, anything else
+        by shape, dtype and a digest of its values."""
+        name = self.param_names.get(id(t)) or self.param_names.get(id(t._data))
+        if name is not None:
+            return name
+        a = np.ascontiguousarray(backend.to_numpy(t._data))
+        return (a.shape, str(a.dtype), hashlib.sha1(a.view(np.uint8).reshape(-1)).hexdigest())
+
+    def _event(self, what, out, inputs):
+        """Record an event (a Function or an exported layer) and compare it with the probe
+        trace's: which output dims follow the dynamic axes, and whether a constant input
+        came out different (then it depends on the inputs through an untraced path)."""
         shapes = [tuple(t.shape) for t in _flat(out) if isinstance(t, Tensor)]
+        consts = [(i, t) for i, t in enumerate(inputs)
+                  if isinstance(t, Tensor) and not self.is_graph(t)]
         k = len(self.events)
-        self.events.append((what, shapes))
+        self.events.append((what, shapes, {i: self._signature(t) for i, t in consts}))
         if self.probe is None:
             self.current = [(False,) * len(sh) for sh in shapes]
             self.current_probe = shapes
             return
         if k >= len(self.probe) or self.probe[k][0] != what or \
                 [len(a) for a in self.probe[k][1]] != [len(a) for a in shapes]:
-            raise ExportError(f"dg.onnx.export: the forward pass takes another path when the "
-                              f"dynamic axes change size (at {what}); it cannot be exported "
-                              "with these dynamic_axes")
+            raise ExportError(f"dg.onnx.export: the forward pass takes another path for other "
+                              f"input values or sizes (at {what}); it cannot be exported as "
+                              "one graph")
+        theirs = self.probe[k][2]   # (the probe may have folded what is traced here)
+        for i, t in consts:
+            if i in theirs and self.events[k][2][i] != theirs[i]:
+                raise ExportError(
+                    f"dg.onnx.export: input {i} of {what} (shape {tuple(t.shape)}) changes with "
+                    "the inputs but was computed outside the traced operations (a comparison "
+                    "or integer op without autograd, NumPy, a random draw, or a tensor made "
+                    "for the input's size); the export would freeze it")
         self.current_probe = self.probe[k][1]
         self.current = [tuple(a != b for a, b in zip(sh, p))
                         for sh, p in zip(shapes, self.current_probe)]
@@ -156,7 +179,7 @@ class _Recorder:
     # -------------------------------------------------------------- hooks
     def on_function(self, cls, inputs, params, out):
         name = cls.__name__
-        self._event(name, out)
+        self._event(name, out, inputs)
         if not any(self.is_graph(t) for t in inputs):
             if not any(any(d) for d in self.current):
                 self.fold(out)
@@ -187,7 +210,7 @@ class _Recorder:
             out = call()
         finally:
             self.depth -= 1
-        self._event(type(module).__name__, out)
+        self._event(type(module).__name__, out, tensors)
         res = mapper(self, module, args, kwargs, out)
         tensors = [t for t in _flat(out) if isinstance(t, Tensor)]
         for i, (t, name) in enumerate(zip(tensors, _flat(res))):
@@ -306,16 +329,14 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
             raise ValueError(f"dg.onnx.export: dynamic_axes[{name!r}] names axes {bad} of an "
                              f"input of shape {tuple(a.shape)}")
         dyn_inputs[name] = tuple(i in axes for i in range(a.ndim))
-    probe = None
-    sources = []
-    if any(any(d) for d in dyn_inputs.values()):
-        # the probe trace: every dynamic axis one longer, to see which sizes follow them
-        grown = [_grow(a, dyn_inputs[n]) for n, a in zip(input_names, args)]
-        first = _Recorder(model, [])
-        _trace(first, model, grown, call_kwargs, input_names, dyn_inputs)
-        probe = first.events
-        sources = [(n, ax, a.shape[ax], g.shape[ax]) for n, a, g in zip(input_names, args, grown)
-                   for ax in range(a.ndim) if dyn_inputs[n][ax]]
+    # the probe trace: other input values, each dynamic axis one longer; what changes with
+    # them tells which sizes follow the dynamic axes and which constants were not traced
+    other = [_probe_input(a, dyn_inputs[n], k) for k, (n, a) in enumerate(zip(input_names, args))]
+    first = _Recorder(model, [])
+    _trace(first, model, other, call_kwargs, input_names, dyn_inputs)
+    probe = first.events
+    sources = [(n, ax, a.shape[ax], g.shape[ax]) for n, a, g in zip(input_names, args, other)
+               for ax in range(a.ndim) if dyn_inputs[n][ax]]
     rec = _Recorder(model, sources, probe)
     out = _trace(rec, model, args, call_kwargs, input_names, dyn_inputs)
 
@@ -359,14 +380,24 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     return proto
 
 
-def _grow(a, dyn):
-    """``a`` with each dynamic axis one longer (its first slice repeated)."""
+def _probe_input(a, dyn, seed):
+    """Other values for input ``a``, each dynamic axis one longer: random normals for floats,
+    random integers in ``a``'s range (at least {0, 1}) for integers, random bools."""
+    rng = np.random.default_rng(1234 + seed)
     arr = backend.to_numpy(a.detach()._data)
-    for axis, d in enumerate(dyn):
-        if d:
-            arr = np.concatenate([arr, np.take(arr, [0], axis=axis)], axis=axis)
+    shape = tuple(n + 1 if d else n for n, d in zip(arr.shape, dyn))
+    if arr.dtype == np.bool_:
+        new = rng.random(shape) < 0.5
+    elif arr.dtype.kind in "iu":
+        lo = int(arr.min()) if arr.size else 0
+        hi = max(int(arr.max()) if arr.size else 1, lo + 1)
+        new = rng.integers(lo, hi + 1, shape).astype(arr.dtype)
+    else:
+        scale = float(arr.std()) if arr.size > 1 and arr.std() > 0 else 1.0
+        new = (rng.standard_normal(shape) * scale + (arr.mean() if arr.size else 0.0))
+        new = new.astype(arr.dtype)
     from ..tensor import from_numpy
-    return from_numpy(np.ascontiguousarray(arr))
+    return from_numpy(np.ascontiguousarray(new))
 
 
 def _trace(rec, model, args, call_kwargs, input_names, dyn_inputs):

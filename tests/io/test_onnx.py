@@ -323,6 +323,32 @@ def test_leaving_the_graph_through_numpy_is_refused():
     dg.randn(2).numpy()   # restored
 
 
+class _Masked(nn.Module):
+    """A mask from a comparison (no autograd Function: its values are not traced)."""
+
+    def forward(self, x):
+        return x * (x > 0).float()
+
+
+class _Noisy(nn.Module):
+    def forward(self, x):
+        return x + dg.randn(*x.shape)
+
+
+class _SizedZeros(nn.Module):
+    def forward(self, x):
+        return x + dg.zeros(x.shape[0], 1)
+
+
+@pytest.mark.parametrize("model, dynamic", [(_Masked(), None), (_Noisy(), None),
+                                            (_SizedZeros(), {"x": [0]})])
+def test_values_computed_outside_the_trace_are_refused(model, dynamic):
+    """Each would export as a frozen constant (the traced mask, noise or batch size)."""
+    with pytest.raises(dg.onnx.ExportError, match="computed outside the traced operations"):
+        dg.onnx.export(model, dg.randn(3, 4), io.BytesIO(), input_names=["x"],
+                       dynamic_axes=dynamic)
+
+
 def test_layer_without_a_mapping_is_named():
     with pytest.raises(dg.onnx.ExportError, match="Embedding\\(max_norm"):
         dg.onnx.export(nn.Embedding(5, 3, max_norm=1.0), dg.tensor([[1, 2]]), io.BytesIO())
