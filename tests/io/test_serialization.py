@@ -169,6 +169,40 @@ def test_torch_file_loads_without_running_torch_code(tmp_path):
 
 
 @requires_torch
+def test_torch_files_load_where_torch_cannot_be_imported(tmp_path):
+    import subprocess
+    import sys
+
+    import torch
+    torch.save({"w": torch.arange(6.0).reshape(2, 3)}, tmp_path / "w.pt")
+    code = ("import sys; sys.modules['torch'] = None\n"     # import torch now fails
+            "import deltagrad as dg\n"
+            f"print(dg.load({str(tmp_path / 'w.pt')!r})['w'].sum().item())")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                         env=dict(os.environ, PYTHONPATH=root), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "15.0"
+
+
+def test_big_endian_files(tmp_path):
+    buf = io.BytesIO()
+    dg.save({"w": dg.tensor([[1.5, -2.0], [3.0, 4.25]])}, buf)
+    path = tmp_path / "big.pt"
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith("byteorder"):
+                data = b"big"
+            elif info.filename.endswith("data/0"):
+                data = np.frombuffer(data, "<f4").astype(">f4").tobytes()
+            dst.writestr(info.filename, data)
+    w = dg.load(path)["w"]
+    assert w.dtype == dg.float32
+    assert w.numpy().tolist() == [[1.5, -2.0], [3.0, 4.25]]
+
+
+@requires_torch
 def test_torch_module_state_dict_into_dg_module(tmp_path):
     import torch
     twin = torch.nn.LSTM(3, 5, num_layers=2, batch_first=True)
