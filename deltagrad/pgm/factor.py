@@ -63,6 +63,8 @@ class DiscreteFactor:
         if len(set(variables)) != len(variables):
             raise ValueError(f"DiscreteFactor: variable names must be unique, got {variables}")
         card = np.asarray(cardinality)
+        if card.size == 0:
+            card = card.astype(np.int64).reshape(0)
         if card.ndim != 1 or len(card) != len(variables):
             raise ValueError(f"DiscreteFactor: cardinality {list(np.ravel(card))} must give one "
                              f"number per variable ({len(variables)} variables: {variables})")

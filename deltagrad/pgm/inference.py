@@ -208,10 +208,10 @@ class VariableElimination:
         return work, log_scale
 
     def _prepare(self, variables, evidence, op):
-        variables = self.model.check_variables(variables, op)
+        variables = self.model.check_variables(variables, op, self.states)
         if not variables and op == "query":
             raise ValueError("query: `variables` must name at least one variable")
-        ev = self.model.check_evidence(evidence, op)
+        ev = self.model.check_evidence(evidence, op, self.states)
         common = [v for v in variables if v in ev]
         if common:
             raise ValueError(f"{op}: variables {common} are both queried and observed")
@@ -242,7 +242,7 @@ class VariableElimination:
                   show_progress=False) -> dict:
         """argmax_q P(Q = q | evidence) over ``variables`` (default: every unobserved
         variable), the others summed out; {variable: state name}."""
-        ev = self.model.check_evidence(evidence, "map_query")
+        ev = self.model.check_evidence(evidence, "map_query", self.states)
         if variables is None:
             variables = [v for v in self.variables if v not in ev]
         variables, ev = self._prepare(variables, evidence, "map_query")
@@ -276,7 +276,7 @@ class VariableElimination:
 
     def evidence_probability(self, evidence) -> float:
         """P(E = e) (for a Markov network: the unnormalised Σ_h Π_i φ_i(h, e))."""
-        ev = self.model.check_evidence(evidence, "evidence_probability")
+        ev = self.model.check_evidence(evidence, "evidence_probability", self.states)
         used, seq = self._plan((), ev, "greedy")
         work, log_scale = self._reduced(used, ev)
         work, log_scale = self._sum_out(work, seq, log_scale)

@@ -39,7 +39,7 @@ class DiscreteModel:
                              "number of states is unknown")
         return len(states[node])
 
-    def check_evidence(self, evidence, op: str) -> dict:
+    def check_evidence(self, evidence, op: str, states=None) -> dict:
         """{variable: state index} for ``evidence`` ({variable: state name} or (variable,
         state) pairs); unknown variables and states raise, naming them."""
         if evidence is None:
@@ -55,7 +55,7 @@ class DiscreteModel:
             if any(len(p) != 2 for p in pairs):
                 raise TypeError(f"{op}: evidence must be a dict {{variable: state}} or "
                                 f"(variable, state) pairs, got {evidence!r}")
-        states = self.states
+        states = self.states if states is None else states
         out = {}
         for var, state in pairs:
             if var not in states:
@@ -71,12 +71,12 @@ class DiscreteModel:
             out[var] = idx
         return out
 
-    def check_variables(self, variables, op: str) -> list:
+    def check_variables(self, variables, op: str, states=None) -> list:
         if isinstance(variables, (str, bytes)) or not np.iterable(variables):
             raise TypeError(f"{op}: variables must be a list of variable names, got "
                             f"{variables!r}")
         variables = list(variables)
-        states = self.states
+        states = self.states if states is None else states
         for v in variables:
             if v not in states:
                 raise ValueError(f"{op}: unknown variable {v!r}; the network's variables "

@@ -120,6 +120,14 @@ class BayesianModelSampling:
         size = self._check_size(size, "likelihood_weighted_sample")
         ev = self.model.check_evidence(evidence, "likelihood_weighted_sample")
         codes, weights = self._forward(size, np.random.default_rng(seed), ev)
+        if size and ev and not weights.any():
+            from .inference import VariableElimination
+            if not VariableElimination(self.model).evidence_probability(evidence) > 0:
+                raise ValueError(f"likelihood_weighted_sample: the evidence {dict(evidence)} "
+                                 "has probability zero (every weight is 0)")
+            raise ValueError(f"likelihood_weighted_sample: all {size} samples have weight 0 "
+                             "(the evidence is very unlikely under the sampled parents); "
+                             "draw more samples")
         out = self._named(codes)
         out["_weight"] = weights
         return out
@@ -140,6 +148,7 @@ class GibbsSampling:
         self._blanket = []        # per variable: [(log φ with the variable last, others)]
         with np.errstate(divide="ignore"):
             logs = [(np.log(f.values), f.variables) for f in model.get_factors()]
+        self._logs, self._pos = logs, pos
         for v in self.variables:
             parts = []
             for table, scope in logs:
@@ -171,7 +180,21 @@ class GibbsSampling:
                 state[:, i] = _draw(np.exp(logits - top), rng)
             if sweep >= burn_in:
                 out[sweep - burn_in] = state
+        if not np.isfinite(self._log_weight(state)).all():
+            raise ValueError("GibbsSampling: a chain ended in a state of probability zero (the "
+                             f"evidence {self._named_evidence(ev)} has probability zero, or "
+                             "the chain cannot leave impossible states: raise burn_in)")
         return out
+
+    def _log_weight(self, state) -> np.ndarray:
+        """log Π_k φ_k(x) of each row of ``state`` (−inf where some factor is 0)."""
+        total = np.zeros(len(state))
+        for table, scope in self._logs:
+            total = total + table[tuple(state[:, self._pos[u]] for u in scope)]
+        return total
+
+    def _named_evidence(self, ev) -> dict:
+        return {v: self.states[v][i] for v, i in ev.items()}
 
     def sample(self, start_state=None, size=1, seed=None) -> dict:
         """``size`` successive states of one chain (one sweep apart, no burn-in, as pgmpy)."""

@@ -80,3 +80,19 @@ def test_sampling_errors():
         pgm.GibbsSampling(mn).query(["A"], evidence={"B": 0}, n_samples=10, seed=0)
     with pytest.raises(ValueError, match="probability zero"):
         pgm.VariableElimination(mn).query(["A"], evidence={"B": 0})
+
+
+def test_impossible_evidence_is_caught_by_every_sampler():
+    bn = pgm.BayesianNetwork([("A", "B"), ("B", "C")])
+    bn.add_cpds(pgm.TabularCPD("A", 2, [[1.0], [0.0]]),
+                pgm.TabularCPD("B", 2, [[1.0, 0.5], [0.0, 0.5]], ["A"], [2]),
+                pgm.TabularCPD("C", 2, [[0.3, 0.6], [0.7, 0.4]], ["B"], [2]))
+    sampler = pgm.BayesianModelSampling(bn)
+    with pytest.raises(ValueError, match="probability zero"):
+        sampler.likelihood_weighted_sample({"B": 1, "C": 0}, 100, seed=0)
+    with pytest.raises(ValueError, match="probability zero"):
+        sampler.rejection_sample({"A": 1}, 10, seed=0)
+    # Gibbs: A = 1 is impossible, yet C's conditional given B alone is fine
+    with pytest.raises(ValueError, match="probability zero"):
+        pgm.GibbsSampling(bn).query(["C"], evidence={"A": 1}, n_samples=50, seed=0)
+    assert pgm.DiscreteFactor([], [], [2.0]).values == 2.0
