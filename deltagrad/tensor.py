@@ -601,7 +601,11 @@ def _infer_dtype(data):
     """The dtype PyTorch gives ``torch.tensor(data)``."""
     if isinstance(data, (np.ndarray, np.generic)):
         return data.dtype if data.dtype in backend._SUPPORTED else None
-    arr = np.asarray(data)
+    try:
+        arr = np.asarray(data)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"tensor(): the nested sequences must have one shape (a list of "
+                         f"lists of equal length), got {str(data)[:60]}: {e}") from None
     if arr.dtype.kind == "f":
         return backend.get_default_dtype()
     if arr.dtype.kind in "iu":

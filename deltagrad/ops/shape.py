@@ -281,6 +281,9 @@ def repeat(x, *sizes):
     if len(reps) < x.ndim:
         raise RuntimeError(f"repeat: number of repeat dims ({len(reps)}) can not be smaller "
                            f"than number of tensor dims ({x.ndim})")
+    if reps and min(reps) < 0:
+        raise RuntimeError(f"repeat: trying to create tensor with negative dimension: repeats "
+                           f"{reps} for a tensor of shape {tuple(x.shape)}")
     return Repeat.apply(x, reps=reps)
 
 
