@@ -10,6 +10,7 @@
     deltagrad report RUN [--weights last|best]
     deltagrad summary ...            (deltagrad.analysis.summary_cli)
     deltagrad trace ...              (deltagrad.analysis.trace_cli)
+    deltagrad pgm student|misconception  (deltagrad.cli.pgm: the notes' graphical models)
 
 Exit status: 0 success, 1 a run that failed (diverged, corrupted checkpoint, missing data),
 2 a usage error (unknown experiment, bad number, folder in use).
