@@ -54,6 +54,26 @@ def test_sort_puts_nan_last_like_torch():
         np.testing.assert_array_equal(i.numpy(), ti.numpy())
 
 
+@requires_torch
+@SETTINGS
+@given(rows=st.integers(1, 3), n=st.integers(65, 300), k=st.integers(1, 8),
+       largest=st.booleans(), ties=st.booleans(), nans=st.integers(0, 3),
+       seed=st.integers(0, 2 ** 16))
+def test_topk_of_long_rows_is_the_head_of_the_stable_sort(rows, n, k, largest, ties, nans,
+                                                          seed):
+    """Long rows take the partition path: the same values and indices as the first k of a
+    stable sort (ties and NaN included) and torch's values."""
+    rng = np.random.default_rng(seed)
+    a = (rng.integers(0, 4, (rows, n)) if ties else rng.standard_normal((rows, n)))
+    a = a.astype(np.float32)
+    a[rng.integers(0, rows, nans), rng.integers(0, n, nans)] = np.nan
+    v, i = dg.topk(dg.tensor(a), k, largest=largest)
+    sv, si = torch.sort(torch.tensor(a), descending=largest, stable=True)
+    np.testing.assert_array_equal(i.numpy(), si[:, :k].numpy())
+    np.testing.assert_array_equal(v.numpy(), torch.topk(torch.tensor(a), k,
+                                                        largest=largest).values.numpy())
+
+
 def test_topk_gradient_goes_to_the_picked_positions():
     x = dg.tensor([[1.0, 5.0, 3.0], [4.0, 0.0, 2.0]], requires_grad=True)
     v, i = x.topk(2, dim=1)
