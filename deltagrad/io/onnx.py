@@ -868,19 +868,41 @@ def _m_avgpool(rec, m, args, kwargs, out):
                     count_include_pad=int(bool(m.count_include_pad)), **_pool_attrs(m, nd))
 
 
-def _m_adaptive_avg(rec, m, args, kwargs, out):
-    x = args[0]
-    nd = x.ndim - 2
-    size = m.output_size if isinstance(m.output_size, (tuple, list)) else [m.output_size] * nd
-    size = [x.shape[2 + i] if s is None else int(s) for i, s in enumerate(size)]
-    if all(s == 1 for s in size):
-        return rec.node("GlobalAveragePool", [rec.value(x)])
-    ins = x.shape[2:]
-    if any(i % s for i, s in zip(ins, size)):
-        raise ExportError(f"dg.onnx.export: AdaptiveAvgPool to {tuple(size)} from "
-                          f"{tuple(ins)} (not a divisor) has no ONNX mapping")
-    k = [i // s for i, s in zip(ins, size)]
-    return rec.node("AveragePool", [rec.value(x)], kernel_shape=k, strides=k)
+def _adaptive(reduce, global_op, window_op):
+    """Adaptive pooling: output cell i of a length-n axis pooled to s covers
+    [⌊i·n/s⌋, ⌈(i+1)·n/s⌉) (PyTorch's rule). One global node when s = 1, one windowed node
+    when s divides n, else per axis a Slice and a reduction per cell, concatenated (the
+    regions are products of intervals, so the axes pool one after the other)."""
+    def emit(rec, m, args, kwargs, out):
+        x = args[0]
+        if getattr(m, "return_indices", False):
+            raise ExportError(f"dg.onnx.export: {type(m).__name__}(return_indices=True) is "
+                              "not supported")
+        nd = x.ndim - 2
+        size = m.output_size if isinstance(m.output_size, (tuple, list)) else \
+            [m.output_size] * nd
+        size = [x.shape[2 + i] if s is None else int(s) for i, s in enumerate(size)]
+        ins = x.shape[2:]
+        if all(s == 1 for s in size):
+            return rec.node(global_op, [rec.value(x)])
+        if not any(i % s for i, s in zip(ins, size)):
+            k = [i // s for i, s in zip(ins, size)]
+            return rec.node(window_op, [rec.value(x)], kernel_shape=k, strides=k)
+        y = rec.value(x)
+        for d, (n, s) in enumerate(zip(ins, size)):
+            axis = 2 + d
+            cells = []
+            for i in range(s):
+                lo, hi = (i * n) // s, -(-((i + 1) * n) // s)
+                part = rec.node("Slice", [y, rec.ints([lo]), rec.ints([hi]), rec.ints([axis])])
+                cells.append(rec.node(reduce, [part], axes=[axis], keepdims=1))
+            y = rec.node("Concat", cells, axis=axis)
+        return y
+    return emit
+
+
+_m_adaptive_avg = _adaptive("ReduceMean", "GlobalAveragePool", "AveragePool")
+_m_adaptive_max = _adaptive("ReduceMax", "GlobalMaxPool", "MaxPool")
 
 
 def _m_identity(rec, m, args, kwargs, out):
@@ -989,6 +1011,7 @@ def _module_table():
     add(["MaxPool1d", "MaxPool2d", "MaxPool3d"], _m_maxpool)
     add(["AvgPool1d", "AvgPool2d", "AvgPool3d"], _m_avgpool)
     add(["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"], _m_adaptive_avg)
+    add(["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"], _m_adaptive_max)
     add(["Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"],
         _m_identity)
     add(["Flatten"], _m_flatten)

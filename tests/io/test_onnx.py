@@ -112,6 +112,28 @@ def test_transposed_conv_and_adaptive_pool():
     _run(model, [_floats(2, 2, 4, 4)])
 
 
+@pytest.mark.parametrize("pool", ["avg", "max"])
+@pytest.mark.parametrize("size", [(3, 2), (7, 7), (1, 4)])
+def test_adaptive_pooling_to_any_size(pool, size):
+    layer = nn.AdaptiveAvgPool2d(size) if pool == "avg" else nn.AdaptiveMaxPool2d(size)
+    _run(nn.Sequential(nn.Conv2d(2, 3, 1), layer), [_floats(2, 2, 5, 4)])
+
+
+@pytest.mark.parametrize("name", ["AlexNet", "VGG", "GoogLeNet", "MobileNet"])
+def test_cnn_families(name):
+    models = {
+        "AlexNet": lambda: dg.models.AlexNet(5, 1, width=0.1, hidden=16, small_input=True),
+        "VGG": lambda: dg.models.VGG("vgg11", 1, 5, batch_norm=True, width=0.1, hidden=16,
+                                     input_size=32),
+        "GoogLeNet": lambda: dg.models.GoogLeNet(1, 5, width=0.1),
+        "MobileNet": lambda: dg.models.MobileNet(5, 1, width_multiplier=0.1, small_input=True),
+    }
+    model = models[name]()
+    x = _floats(2, 1, 32, 32)
+    _warm(model, x)
+    _run(model, [x], other_batch=3)
+
+
 # ----------------------------------------------------------------------------- recurrent
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_char_rnn_two_layers(cell):
