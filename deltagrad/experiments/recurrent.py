@@ -44,7 +44,10 @@ def char_data(name: str = "tinyshakespeare", seq_len: int = SEQ_LEN) -> DataBund
         else:
             tr = CharDataset(name, seq_len=seq_len, split="train")
     except (FileNotFoundError, ValueError) as e:
-        raise DatasetUnavailable(str(e)) from None
+        given = "" if name == "tinyshakespeare" else (
+            " (the text file given with --data: training, evaluate and report need it; "
+            "sample and summary of a run need only its folder)")
+        raise DatasetUnavailable(f"{e}{given}") from None
     va = CharDataset(tr.path, seq_len=seq_len, split="val", vocab=tr.vocab)
     if len(tr) == 0 or len(va) == 0:
         need = int(math.ceil((seq_len + 1) / 0.1))

@@ -100,7 +100,7 @@ def test_a_copied_run_samples_and_summarises_without_its_data(text_run, tmp_path
         # evaluating needs the test text: a clear error, not a traceback
         r = cli("evaluate", copy)
         assert r.code in (1, 2) and r.err.startswith("deltagrad: error: ")
-        assert "no text file" in r.err
+        assert "no text file" in r.err and "sample and summary of a run need only" in r.err
     finally:
         hidden.rename(corpus)
 
