@@ -49,10 +49,11 @@ def _positive(value, name, op, integer=False):
 
 
 def optimize_image(objective, init, steps=100, lr=0.1, normalize_grad=False, clamp=None,
-                   optimizer="sgd", op="optimize_image"):
+                   optimizer="sgd", monotone=False, op="optimize_image"):
     """Gradient ascent on ``objective(I)`` (a scalar Tensor): I ← I + η ∇J (or η ∇J / mean|∇J|
     with ``normalize_grad``), or Adam's step with ``optimizer="adam"``; returns the image and J
-    before each step and after the last."""
+    before each step and after the last. ``monotone=True`` backtracks (η halved, up to 30 times)
+    whenever a step would lower J, so J never decreases."""
     _positive(steps, "steps", op, integer=True)
     _positive(lr, "lr", op)
     if optimizer not in ("sgd", "adam"):
@@ -75,6 +76,8 @@ def optimize_image(objective, init, steps=100, lr=0.1, normalize_grad=False, cla
         if adam is not None:
             x.grad = g
             adam.step()
+        elif monotone:
+            x = _backtrack(objective, x.detach(), g, lr, float(value.item()), clamp)
         else:
             x = (x.detach() + lr * g)
         if clamp is not None:
@@ -83,6 +86,21 @@ def optimize_image(objective, init, steps=100, lr=0.1, normalize_grad=False, cla
     with autograd.no_grad():
         history.append(float(objective(x).item()))
     return x.detach(), history
+
+
+def _backtrack(objective, x, g, lr, current, clamp):
+    """x + η g with η halved until J does not drop (Armijo-style backtracking without the
+    sufficient-decrease constant); x itself if no step of the 30 keeps J."""
+    step = lr
+    with autograd.no_grad():
+        for _ in range(30):
+            cand = x + step * g
+            if clamp is not None:
+                cand = cand.clamp(*clamp)
+            if float(objective(cand).item()) >= current:
+                return cand
+            step /= 2
+    return x
 
 
 def _start(input_shape, init, op):
@@ -97,7 +115,8 @@ def _start(input_shape, init, op):
 
 def class_model_visualization(model, target, input_shape=None, steps=200, lr=0.1, l2=1e-2,
                               init=None):
-    """argmax_I S_c(I) − λ‖I‖² from a zero image (seed 003: "Score_c(I) − λ·R(I)").
+    """argmax_I S_c(I) − λ‖I‖² from a zero image (seed 003: "Score_c(I) − λ·R(I)"), by
+    gradient ascent that backtracks rather than let the objective fall.
 
     Returns (image of shape (1, *input_shape), objective before each step and after the last).
     """
@@ -107,7 +126,7 @@ def class_model_visualization(model, target, input_shape=None, steps=200, lr=0.1
     x0 = _start(input_shape, init, op)
     with eval_mode(model):
         return optimize_image(lambda x: select_target(model(x), target, op).sum()
-                              - l2 * (x * x).sum(), x0, steps, lr, op=op)
+                              - l2 * (x * x).sum(), x0, steps, lr, monotone=True, op=op)
 
 
 def _unit(act, unit, op):
