@@ -53,7 +53,7 @@ def char_data(name: str = "tinyshakespeare", seq_len: int = SEQ_LEN) -> DataBund
         need = int(math.ceil((seq_len + 1) / 0.1))
         raise DatasetUnavailable(
             f"{tr.path} has {len(tr.text) + len(va.text):,} characters: too short for "
-            f"chunks of {seq_len} with a 90%/10% train/validation split; it needs at least "
+            f"chunks of {seq_len} with a 90%/10% train/test split; it needs at least "
             f"{need:,}")
     xtr, ytr = tr.chunks()
     xte, yte = va.chunks()  # the held-out tail of the text: the test split

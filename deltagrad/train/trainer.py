@@ -103,6 +103,11 @@ def build(settings: dict, experiment, *, for_training: bool = True) -> Setup:
     seed = settings["seed"]
     backend.manual_seed(seed)
     data = with_validation(experiment.data(settings["dataset"]), settings["val_fraction"], seed)
+    if for_training and len(data.x_train) == 0:
+        held = 0 if data.x_val is None else len(data.x_val)
+        raise RunError(f"{data.name} has {held} training samples, and --val-fraction "
+                       f"{settings['val_fraction']:g} holds out all of them for validation; "
+                       "nothing is left to train on (lower --val-fraction, or more data)")
     task = get_task(experiment.task)
     model = experiment.model(data)
     if settings["device"] != "cpu":

@@ -365,3 +365,12 @@ def test_a_signal_during_the_writes_waits_for_the_epochs_files(tmp_path, monkeyp
     assert "the last complete checkpoint (epoch 2) is kept" in r.err
     assert load_checkpoint(str(out / "checkpoint.npz"))["epoch"] == 2
     assert [row["epoch"] for row in _rows(out)] == [1, 2]
+
+
+def test_a_validation_split_that_leaves_nothing_to_train_on(tmp_path):
+    text = tmp_path / "tiny.txt"
+    text.write_text("to be or not to be, that is the question. " * 26)  # 9 training chunks
+    r = cli("train", "char-rnn", "--data", text, "--epochs", 1, "--out", tmp_path / "run",
+            "--val-fraction", 0.95)
+    assert r.code == 2, r
+    assert "holds out all of them for validation" in r.err and "Traceback" not in r.err
