@@ -755,6 +755,61 @@ def _f_sdpa(rec, ins, params, out):
     return (o, w) if params["return_weights"] else o
 
 
+def _geo_attrs(geo):
+    return dict(kernel_shape=list(geo.kernel), strides=list(geo.stride),
+                pads=[lo for lo, _ in geo.pads] + [hi for _, hi in geo.pads])
+
+
+def _f_conv(rec, ins, params, out):
+    """F.conv1d/2d/3d: the Function's window geometry as Conv's attributes."""
+    geo = params["geo"]
+    return rec.node("Conv", [rec.value(t) for t in ins if t is not None],
+                    dilations=list(geo.dilation), group=int(geo.groups), **_geo_attrs(geo))
+
+
+def _f_max_pool(rec, ins, params, out):
+    geo = params["geo"]
+    return rec.node("MaxPool", [rec.value(ins[0])], dilations=list(geo.dilation),
+                    **_geo_attrs(geo))
+
+
+def _f_window_sum(rec, ins, params, out):
+    """Σ over each zero-padded window = AveragePool(count_include_pad) · |window|."""
+    geo = params["geo"]
+    if any(d != 1 for d in geo.dilation):
+        raise ExportError("dg.onnx.export: dilated sum pooling has no ONNX mapping")
+    avg = rec.node("AveragePool", [rec.value(ins[0])], count_include_pad=1, **_geo_attrs(geo))
+    return rec.node("Mul", [avg, rec.scalar(float(np.prod(geo.kernel)), _dtype_of(ins[0]))])
+
+
+def _f_normalize(rec, ins, params, out):
+    """y = γ ⊙ (x − μ)/√(σ² + ε) + β: μ, σ² over ``axes`` (ReduceMean), or the given
+    (running) statistics as constants."""
+    x, dt = ins[0], _dtype_of(ins[0])
+    affine = ins[1:]
+    w = affine[0] if params["has_weight"] else None
+    b = affine[-1] if len(affine) > int(bool(params["has_weight"])) else None
+    xv = rec.value(x)
+    stats = params.get("stats")
+    if stats is None:
+        axes = [int(a) for a in params["axes"]]
+        d = rec.node("Sub", [xv, rec.node("ReduceMean", [xv], axes=axes, keepdims=1)])
+        var = rec.node("ReduceMean", [rec.node("Mul", [d, d])], axes=axes, keepdims=1)
+        y = rec.node("Div", [d, rec.node("Sqrt", [rec.node(
+            "Add", [var, rec.scalar(float(params["eps"]), dt)])])])
+    else:
+        mean = np.asarray(backend.to_numpy(stats[0])).astype(dt)
+        var = np.asarray(backend.to_numpy(stats[1])).astype(dt)
+        rstd = (1.0 / np.sqrt(var + dt.type(params["eps"]))).astype(dt)
+        y = rec.node("Mul", [rec.node("Sub", [xv, rec.const(mean, "mean")]),
+                             rec.const(rstd, "rstd")])
+    if w is not None:
+        y = rec.node("Mul", [y, rec.value(w)])
+    if b is not None:
+        y = rec.node("Add", [y, rec.value(b)])
+    return y
+
+
 def _f_identity(rec, ins, params, out):
     return rec.node("Identity", [rec.value(ins[0])])
 
@@ -779,7 +834,8 @@ _FUNCTIONS = {
     "BroadcastTo": _f_broadcast, "Cat": _f_cat, "Split": _f_split, "GetItem": _f_getitem,
     "Sum": _f_sum, "Amax": _f_amax, "Contiguous": _f_identity, "Clone": _f_identity,
     "ToDevice": _f_identity, "PackedSelfAttention": _f_packed_attention,
-    "ScaledDotProductAttention": _f_sdpa, "MaskedScale": _f_dropout,
+    "ScaledDotProductAttention": _f_sdpa, "MaskedScale": _f_dropout, "Conv": _f_conv,
+    "MaxPool": _f_max_pool, "WindowSum": _f_window_sum, "Normalize": _f_normalize,
 }
 
 

@@ -134,6 +134,32 @@ def test_cnn_families(name):
     _run(model, [x], other_batch=3)
 
 
+def test_functional_conv_pool_and_normalization():
+    """The Functions behind F.conv2d, F.max_pool2d, F.avg_pool2d and the normalizations,
+    called directly from a forward (no layer to export as a whole)."""
+    F = nn.functional
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(dg.randn(4, 2, 3, 3) * 0.3)
+            self.b = nn.Parameter(dg.randn(4))
+            self.gamma = nn.Parameter(dg.rand(4) + 0.5)
+            self.beta = nn.Parameter(dg.randn(4))
+            self.register_buffer("mean", dg.randn(4) * 0.1)
+            self.register_buffer("var", dg.rand(4) + 0.5)
+
+        def forward(self, x):
+            h = F.conv2d(x, self.w, self.b, stride=1, padding=1, dilation=1)
+            h = F.max_pool2d(h, 2, ceil_mode=True)
+            h = F.batch_norm(h, self.mean, self.var, self.gamma, self.beta, training=False)
+            h = F.group_norm(h, 2, self.gamma, self.beta)
+            h = F.avg_pool2d(h, 2, stride=1, padding=1)
+            return F.layer_norm(h, h.shape[-2:])
+
+    _run(Model(), [_floats(2, 2, 7, 7)])
+
+
 # ----------------------------------------------------------------------------- recurrent
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_char_rnn_two_layers(cell):
