@@ -13,7 +13,7 @@ import sys
 
 def add_parser(sub) -> None:
     s = sub.add_parser("sample", help="generate text with a trained character language model "
-                       "(char-rnn, char-lstm, char-gru)")
+                       "(char-rnn, char-lstm, char-gru, char-transformer)")
     s.add_argument("run", metavar="RUN", help="run folder")
     s.add_argument("--length", type=int, default=500, help="characters to generate (500)")
     s.add_argument("--temperature", type=float, default=0.8,
@@ -34,8 +34,10 @@ def cmd_sample(args) -> int:
     setup, state = load_run(args.run, args.weights, with_data=False)  # vocab.json suffices
     model = setup.model
     if not hasattr(model, "sample"):
+        from ..experiments import experiments
+        text = ", ".join(e.name for e in experiments() if e.text_files)
         raise RunError(f"{args.run} is a run of {setup.experiment.name!r}, which is no language "
-                       "model (sample needs char-rnn, char-lstm or char-gru)")
+                       f"model (sample needs a run of {text})")
     itos = list(setup.data.classes)
     stoi = {c: i for i, c in enumerate(itos)}
     prime_text = "\n" if args.prime is None else args.prime
