@@ -292,6 +292,41 @@ def rbm_step_ratio(batch, hidden, repeat):
             "deltagrad_ms": d * 1e3, "torch_ms": t * 1e3, "ratio": d / t}
 
 
+def figure(rbm, nade, made, path):
+    """RBM filters, a Gibbs chain from a test image, and samples of the three models."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def grid(images, cols):
+        images = np.asarray(images).reshape(-1, 28, 28)
+        rows = int(np.ceil(len(images) / cols))
+        out = np.ones((rows * 29 + 1, cols * 29 + 1))
+        for i, im in enumerate(images):
+            r, c = divmod(i, cols)
+            lo, hi = im.min(), im.max()
+            out[1 + r * 29:1 + r * 29 + 28, 1 + c * 29:1 + c * 29 + 28] = \
+                (im - lo) / (hi - lo + 1e-12)
+        return out
+
+    gen = dg.Generator().manual_seed(0)
+    panels = [("RBM filters W_j (one per hidden unit)", grid(rbm.filters(), 10)),
+              ("RBM Gibbs chains: P(v=1|h) every 100 steps from a random start",
+               grid(rbm.gibbs_chain(rbm.sample(5, k=1, generator=gen).numpy(), k=900,
+                                    every=100, generator=gen).transpose(1, 0, 2), 10)),
+              ("RBM samples (1,000 Gibbs steps)", grid(rbm.sample(20, generator=gen).numpy(), 10)),
+              ("NADE samples", grid(nade.sample(20, generator=gen).numpy(), 10)),
+              ("MADE samples", grid(made.sample(20, generator=gen).numpy(), 10))]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.2 * len(panels)))
+    for ax, (title, img) in zip(axes, panels):
+        ax.imshow(img, cmap="gray", interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -387,6 +422,9 @@ def main(argv=None):
                       for k, v in rows.items()}, indent=1))
     print(json.dumps(result["rbm_cd1_step"]))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    picture = os.path.splitext(args.out)[0] + "_samples.png"
+    figure(rbm, nade, made, picture)
+    result["figure"] = os.path.relpath(picture, ROOT)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
     print("wrote", os.path.relpath(args.out, ROOT))

@@ -104,14 +104,19 @@ class RBM(nn.Module):
         v = self._v(v, "free_energy", binary=False)
         return -(v @ self.b) - F.softplus(F.linear(v, self.W, self.c)).sum(-1)
 
+    def _p_h(self, v):
+        return F.sigmoid(F.linear(v, self.W, self.c))
+
+    def _p_v(self, h):
+        return F.sigmoid(h @ self.W + self.b)
+
     def p_h_given_v(self, v):
         """P(h_j = 1 | v) = σ(c_j + W_j·v), (N, n_hidden)."""
-        return F.sigmoid(F.linear(self._v(v, "p_h_given_v", binary=False), self.W, self.c))
+        return self._p_h(self._v(v, "p_h_given_v", binary=False))
 
     def p_v_given_h(self, h):
         """P(v_i = 1 | h) = σ(b_i + Σ_j w_ij h_j), (N, n_visible)."""
-        h = self._h(h, "p_v_given_h", binary=False)
-        return F.sigmoid(h @ self.W + self.b)
+        return self._p_v(self._h(h, "p_v_given_h", binary=False))
 
     def sample_h(self, v, generator=None):
         """h ~ P(h | v): one binary sample per example (no gradient)."""
@@ -129,8 +134,8 @@ class RBM(nn.Module):
         k = _positive_int(k, "k", "RBM.gibbs")
         v = self._v(v, "gibbs", binary=False)
         with no_grad():
-            for _ in range(k):
-                v = self.sample_v(self.sample_h(v, generator), generator)
+            for _ in range(k):       # the draws are binary: no need to check them again
+                v = bernoulli(self._p_v(bernoulli(self._p_h(v), generator)), generator)
         return v
 
     # ------------------------------------------------------------------ training
@@ -294,8 +299,7 @@ class RBM(nn.Module):
         frames = [backend.to_numpy(v._data).copy()]
         with no_grad():
             for step in range(1, k + 1):
-                h = self.sample_h(v, generator)
-                p = self.p_v_given_h(h)
+                p = self._p_v(bernoulli(self._p_h(v), generator))
                 v = bernoulli(p, generator)
                 if step % every == 0:
                     frames.append(backend.to_numpy(p._data).copy())
