@@ -326,3 +326,17 @@ def test_save_to_a_path_is_atomic(tmp_path):
     path = tmp_path / "a.pt"
     dg.save({"w": dg.ones(1)}, path)
     assert os.listdir(tmp_path) == ["a.pt"]
+
+
+def test_a_whole_module_needs_weights_only_false():
+    model = dg.models.MLP([3, 4, 2])
+    buf = io.BytesIO()
+    dg.save(model, buf)
+    buf.seek(0)
+    with pytest.raises(pickle.UnpicklingError, match="deltagrad.models.classic.MLP"):
+        dg.load(buf)
+    buf.seek(0)
+    back = dg.load(buf, weights_only=False)
+    assert type(back) is type(model)
+    x = dg.randn(2, 3)
+    np.testing.assert_array_equal(back(x).detach().numpy(), model(x).detach().numpy())
