@@ -125,6 +125,25 @@ class Distribution:
     def event_shape(self):
         return self._event_shape
 
+    def expand(self, batch_shape, _instance=None):
+        """The same distribution with its batch broadcast to ``batch_shape`` (the parameters
+        are expanded views, not copies; a size can only grow from 1)."""
+        batch_shape = Size(batch_shape)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        nb = len(self._batch_shape)
+        for name, value in self.__dict__.items():
+            if isinstance(value, Tensor) and tuple(value.shape[:nb]) == tuple(self._batch_shape):
+                try:
+                    new.__dict__[name] = value.expand(tuple(batch_shape) +
+                                                      tuple(value.shape[nb:]))
+                except RuntimeError:
+                    raise ValueError(f"{type(self).__name__}.expand: batch shape "
+                                     f"{tuple(self._batch_shape)} cannot be expanded to "
+                                     f"{tuple(batch_shape)}") from None
+        new._batch_shape = batch_shape
+        return new
+
     def _extended_shape(self, sample_shape=Size()):
         if not isinstance(sample_shape, (tuple, list)):
             raise TypeError(f"{type(self).__name__}: sample_shape must be a tuple/Size, got "

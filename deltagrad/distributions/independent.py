@@ -30,6 +30,13 @@ class Independent(Distribution):
         super().__init__(Size(shape[:len(shape) - event_dim]),
                          Size(shape[len(shape) - event_dim:]), validate_args)
 
+    def expand(self, batch_shape, _instance=None):
+        batch_shape = Size(batch_shape)
+        n = self.reinterpreted_batch_ndims
+        base_batch = tuple(self.base_dist.batch_shape)
+        base = self.base_dist.expand(tuple(batch_shape) + base_batch[len(base_batch) - n:])
+        return Independent(base, n, validate_args=False)
+
     @property
     def has_rsample(self):
         return self.base_dist.has_rsample

@@ -359,3 +359,29 @@ def test_invalid_values_and_validate_args_false():
     d = D.Normal(dg.zeros(1), -dg.ones(1), validate_args=False)
     t = TD.Normal(torch.zeros(1), -torch.ones(1), validate_args=False)
     np.testing.assert_allclose(_np(d.variance), _np(t.variance))
+
+
+@requires_torch
+@pytest.mark.parametrize("make, shape, value", [
+    (lambda m, L: m.Normal(L.zeros(3), L.ones(3)), (2, 3), np.zeros((2, 3), np.float32)),
+    (lambda m, L: m.Categorical(logits=L.zeros(1, 4)), (5,), np.array([0, 1, 2, 3, 0])),
+    (lambda m, L: m.Bernoulli(probs=L.tensor(0.3)), (2, 2), np.ones((2, 2), np.float32)),
+    (lambda m, L: m.MultivariateNormal(L.zeros(2), scale_tril=L.eye(2)), (3,),
+     np.ones((3, 2), np.float32)),
+    (lambda m, L: m.Independent(m.Normal(L.zeros(3), L.ones(3)), 1), (4,),
+     np.ones((4, 3), np.float32)),
+    (lambda m, L: m.Uniform(L.zeros(1), L.ones(1)), (3,), np.full(3, 0.5, np.float32)),
+])
+def test_expand_matches_torch(make, shape, value):
+    e, te = make(D, dg).expand(shape), make(TD, torch).expand(shape)
+    assert tuple(e.batch_shape) == tuple(te.batch_shape)
+    assert tuple(e.event_shape) == tuple(te.event_shape)
+    np.testing.assert_allclose(_np(e.log_prob(dg.tensor(value))),
+                               _np(te.log_prob(torch.tensor(value))), rtol=1e-6)
+    np.testing.assert_allclose(_np(e.entropy()), _np(te.entropy()), rtol=1e-6)
+    assert tuple(e.sample((2,)).shape) == tuple(te.sample((2,)).shape)
+
+
+def test_expand_refuses_a_shape_the_batch_cannot_grow_to():
+    with pytest.raises(ValueError, match=r"Normal.expand: batch shape \(3,\) cannot be expanded"):
+        D.Normal(dg.zeros(3), dg.ones(3)).expand((2,))
