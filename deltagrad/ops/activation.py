@@ -21,7 +21,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make, _norm_dim
 from . import elementwise as E
-from .elementwise import _xp, _erf, cast, arctan, quiet_fp
+from .elementwise import _xp, _erf, cast, arctan, quiet_fp, require_float
 
 __all__ = ["softmax", "log_softmax", "softmin", "softmax_jacobian", "softplus", "relu", "relu_",
            "leaky_relu", "leaky_relu_", "prelu", "elu", "elu_", "selu", "selu_", "celu",
@@ -72,6 +72,8 @@ def _float(x, op, dtype=None):
 
 
 def _prepare(x, dim, dtype, op):
+    if dtype is None and isinstance(x, Tensor):
+        require_float(x, op)  # PyTorch: softmax of an int tensor needs dtype=
     x = _float(x, op, dtype)
     if dim is None:  # PyTorch's legacy implicit dim
         dim = 0 if x.ndim in (0, 1, 3) else 1
@@ -223,9 +225,22 @@ class Pointwise(Function):
         return _make(g._data * d)
 
 
+_FLOAT_ONLY = {"elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "logsigmoid",
+               "hardswish", "hardsigmoid", "leaky_relu", "softshrink", "hardshrink"}
+_INT_KEEP = {"hardtanh", "relu6", "threshold"}
+
+
 def _pointwise(cls, input, op, inplace=False, **p):
     """Apply a Pointwise activation; ``inplace`` writes the result into ``input`` (torch's
-    ``inplace=True``): the node then reads a copy of x, so the graph stays correct."""
+    ``inplace=True``): the node then reads a copy of x, so the graph stays correct.
+    Integer input: PyTorch's float-only kernels raise, clamps (hardtanh, relu6, threshold)
+    keep the integer dtype, the rest compute in the default float dtype."""
+    if isinstance(input, Tensor) and input.dtype.kind != "f":
+        if op in _FLOAT_ONLY:
+            require_float(input, op)
+        if op in _INT_KEEP and input.dtype.kind in "iu":
+            return cls.apply(input, **p) if not inplace else input._assign(
+                cls.apply(input, **p), op + "_")
     x = _float(input, op)
     if not inplace:
         return cls.apply(x, **p)
@@ -537,16 +552,17 @@ def relu6(input, inplace=False):
 
 
 class Threshold(Pointwise):
-    """x if x > threshold else value; f′ = [x > threshold]."""
+    """x if x > threshold else value; f′ = [x > threshold]. Tested as "not x ≤ threshold"
+    (PyTorch's kernel), so NaN stays NaN with gradient 1."""
     piecewise = True
 
     @staticmethod
     def value(xp, x, threshold, value):
-        return xp.where(x > threshold, x, x.dtype.type(value))
+        return xp.where(x <= threshold, x.dtype.type(value), x)
 
     @staticmethod
     def derivative(m, x, y, threshold, value):
-        return x > threshold
+        return ~(x <= threshold)
 
 
 def threshold(input, threshold, value, inplace=False):

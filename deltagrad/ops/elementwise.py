@@ -61,6 +61,19 @@ def _check_broadcast(op, a, b):
                            "broadcast together (each dimension must match or be 1)") from None
 
 
+_TORCH_TYPE_NAMES = {"int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int",
+                     "int64": "Long", "bool": "Bool"}
+
+
+def require_float(x, op, allow=()):
+    """PyTorch's float-only kernels refuse integer and bool tensors rather than cast them:
+    NotImplementedError '"op" not implemented for 'Long'' (dtypes in ``allow`` pass)."""
+    if x.dtype.kind != "f" and str(x.dtype) not in allow:
+        name = _TORCH_TYPE_NAMES.get(str(x.dtype), str(x.dtype))
+        raise NotImplementedError(f'"{op}" not implemented for \'{name}\' (input of dtype '
+                                  f"{x.dtype}; convert it with .float())")
+
+
 def quiet_fp():
     """A context in which IEEE results (±inf, NaN from log 0, x/0, inf − inf) come without
     NumPy's RuntimeWarnings: PyTorch is silent there. Used by the ops whose forward meets

@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from .conv import Geometry, _pad, _tuple, windows
-from .elementwise import _xp
+from .elementwise import _xp, require_float
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -221,23 +221,10 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
 
 
-_TORCH_INT_NAMES = {"int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int",
-                    "int64": "Long", "bool": "Bool"}
-
-
-def _require_float(x, op, allow_int64=False):
-    """PyTorch's kernels average floats only (avg_pool also int64, truncating): a
-    NotImplementedError naming the op and dtype rather than a silently wrong integer mean."""
-    if x.dtype.kind != "f" and not (allow_int64 and x.dtype == np.int64):
-        name = _TORCH_INT_NAMES.get(str(x.dtype), str(x.dtype))
-        raise NotImplementedError(f'"{op}" not implemented for \'{name}\' (input of dtype '
-                                  f"{x.dtype}; convert it with .float())")
-
-
 def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
               nd):
     op = f"avg_pool{nd}d"
-    _require_float(x, op, allow_int64=True)
+    require_float(x, op, allow=("int64",))  # int64: PyTorch truncates; other ints raise
     geo, p = _pool_geometry(op, x, nd, kernel_size, stride, padding, 1, ceil_mode)
     xb, unbatched = _batch(x, nd)
     total = WindowSum.apply(xb, geo=geo)
@@ -313,7 +300,7 @@ def _empty_cells(x, out, nd):
 
 def _adaptive_avg(x, output_size, nd):
     op = f"adaptive_avg_pool{nd}d"
-    _require_float(x, op)
+    require_float(x, op)
     if x.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input, got shape "
                            f"{tuple(x.shape)}")

@@ -172,10 +172,32 @@ def test_gradient_at_kinks_follows_torch(fn, tfn, points):
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
 
 
-def test_integer_input_becomes_float():
-    y = F.elu(dg.tensor([-1, 0, 2]))
+@pytest.mark.parametrize("name", ["softsign", "tanhshrink", "sigmoid", "tanh"])
+def test_integer_input_becomes_float(name):
+    # as PyTorch: these compute integer input in the default float dtype
+    y = getattr(F, name)(dg.tensor([-1, 0, 2]))
     assert y.dtype == dg.float32
-    np.testing.assert_allclose(y.numpy(), TF.elu(torch.tensor([-1.0, 0.0, 2.0])).numpy())
+    np.testing.assert_allclose(y.numpy(), getattr(TF, name)(torch.tensor([-1, 0, 2])).numpy(),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["relu6", "hardtanh"])
+def test_clamps_keep_integer_dtype(name):
+    x = [-7, 0, 3, 9]
+    y, want = getattr(F, name)(dg.tensor(x)), getattr(TF, name)(torch.tensor(x))
+    assert str(y.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    assert y.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("name", ["elu", "selu", "celu", "gelu", "silu", "mish", "softplus",
+                                  "hardswish", "hardsigmoid", "leaky_relu", "logsigmoid",
+                                  "softshrink", "hardshrink", "softmax", "log_softmax"])
+def test_float_only_activations_refuse_integers_like_torch(name):
+    args = (0,) if "softmax" in name else ()
+    with pytest.raises(NotImplementedError):
+        getattr(TF, name)(torch.tensor([-1, 0, 2]), *args)
+    with pytest.raises(NotImplementedError, match=f"{name}.*'Long'"):
+        getattr(F, name)(dg.tensor([-1, 0, 2]), *args)
 
 
 def test_gelu_rejects_unknown_approximation():
