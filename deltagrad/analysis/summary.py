@@ -56,9 +56,10 @@ def _pair(v, n):
 
 def layer_flops(module, inputs, output) -> int:
     """2 × multiply-accumulates of one sample through ``module`` (0 for layers without MACs)."""
+    from ..nn import Linear
     kind = type(module).__name__
     out_shape = tuple(output.shape[1:]) if hasattr(output, "shape") else ()
-    if kind == "Linear":
+    if isinstance(module, Linear) and hasattr(module, "in_features"):  # and its subclasses
         return 2 * module.in_features * module.out_features * prod(out_shape[:-1] or (1,))
     if kind == "Bilinear":
         return 2 * module.in1_features * module.in2_features * module.out_features * \

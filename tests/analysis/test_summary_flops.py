@@ -118,3 +118,11 @@ def test_a_model_may_declare_its_input_dtype():
             return self.table(dg.ones(idx.shape[0], 3)) * idx.shape[1]
 
     assert summary(Lookup(), (5,)).total_flops == 12
+
+
+def test_subclasses_of_linear_count_as_linear():
+    class Masked(nn.Linear):                  # e.g. MADE's masked layers
+        pass
+
+    s = summary(nn.Sequential(Masked(6, 4), nn.ReLU(), Masked(4, 3)), (6,))
+    assert s.total_flops == 2 * 6 * 4 + 2 * 4 * 3
