@@ -87,7 +87,7 @@ def main(argv=None):
                                             for _ in range(args.networks)])
              for n in (10, 20, 30, 40)]
     cases += [(f"grid MN {r}x{r}", [random_grid_markov_network(rng, r, r)])
-              for r in (4, 6)]
+              for r in (4, 6, 8)]
     rows = []
     for name, models in cases:
         cold, warm, ref = [], [], []

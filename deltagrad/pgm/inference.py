@@ -26,6 +26,7 @@ argmax_q Σ_h P(q, h | e) (pgmpy's MAP over the named variables).
 """
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -62,9 +63,14 @@ def elimination_order(scopes, eliminate, cardinality, method="greedy") -> list:
     remaining = set(eliminate)
     order = []
 
-    def fill_edges(v):
+    def fill(v):            # edges missing between the neighbours of v (set ops in C)
+        nb = adj[v]
+        return sum(len(nb - adj[a]) - 1 for a in nb) // 2
+
+    def weighted_fill(v):
         nb = list(adj[v])
-        return [(a, b) for i, a in enumerate(nb) for b in nb[i + 1:] if b not in adj[a]]
+        return sum(cardinality[a] * cardinality[b]
+                   for i, a in enumerate(nb) for b in nb[i + 1:] if b not in adj[a])
 
     def cost(v):
         if method == "min-neighbors":
@@ -72,26 +78,38 @@ def elimination_order(scopes, eliminate, cardinality, method="greedy") -> list:
         if method == "min-weight":
             return math.prod(cardinality[u] for u in adj[v])
         if method == "min-fill":
-            return len(fill_edges(v))
+            return fill(v)
         if method == "weighted-min-fill":
-            return sum(cardinality[a] * cardinality[b] for a, b in fill_edges(v))
-        return (math.prod(cardinality[u] for u in adj[v]), len(fill_edges(v)))
+            return weighted_fill(v)
+        return (math.prod(cardinality[u] for u in adj[v]), fill(v))
 
     position = {v: i for i, v in enumerate(eliminate)}     # deterministic ties
     costs = {v: cost(v) for v in remaining}
+    heap = [(c, position[v], v) for v, c in costs.items()]
+    heapq.heapify(heap)
     while remaining:
-        v = min(remaining, key=lambda u: (costs[u], position[u]))
+        c, _, v = heapq.heappop(heap)
+        if v not in remaining or costs[v] != c:             # a stale entry
+            continue
         order.append(v)
         remaining.discard(v)
         nb = adj.pop(v)
-        touched = set(nb)
+        added = []
         for a in nb:
             adj[a].discard(v)
-            adj[a].update(w for w in nb if w != a)
-        for a in nb:
-            touched.update(adj[a])
+            new_nb = nb - adj[a]
+            new_nb.discard(a)
+            added.extend((a, b) for b in new_nb)
+            adj[a] |= new_nb
+        touched = set(nb)
+        if method not in ("min-neighbors", "min-weight"):
+            for a, b in added:          # a new edge a — b changes the fill of their common
+                touched |= adj[a] & adj[b]              # neighbours
         for u in touched & remaining:
-            costs[u] = cost(u)
+            new = cost(u)
+            if new != costs[u]:
+                costs[u] = new
+                heapq.heappush(heap, (new, position[u], u))
     return order
 
 
