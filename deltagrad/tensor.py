@@ -408,6 +408,12 @@ class Tensor(backend.ConversionShortcuts):
         """A copy of ``data`` with this tensor's dtype and device (unless given)."""
         return tensor(data, **self._new_kw(dtype, device), requires_grad=requires_grad)
 
+    def new(self, *args, device=None):
+        """The legacy ``x.new(*sizes)`` / ``x.new(data)``: ``Tensor(...)`` with this tensor's
+        dtype and device."""
+        from .legacy import legacy_new
+        return _make(legacy_new(args, self.dtype, device or self._device, "new"))
+
     # ------------------------------------------------------------------ in-place shape changes
     def _reshape_inplace(self, result, op):
         """Make this tensor ``result`` (a view of its data with another shape), in the graph."""

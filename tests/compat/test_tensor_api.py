@@ -181,3 +181,14 @@ def test_legacy_number_tensor_overloads(op):
 def test_device_flags():
     x = dg.ones(2)
     assert x.is_cpu and not x.is_cuda and not x.is_xpu and not x.is_mps and not x.is_meta
+
+
+@requires_torch
+@pytest.mark.parametrize("args", [(2, 3), ([1, 2],), (), (dg.Size([1, 2]),)])
+def test_legacy_new_takes_dtype_from_self(args):
+    x, t = dg.ones(2, dtype=dg.float64), torch.ones(2, dtype=torch.float64)
+    targs = tuple(torch.Size(a) if isinstance(a, dg.Size) else a for a in args)
+    out, ref = x.new(*args), t.new(*targs)
+    assert tuple(out.shape) == tuple(ref.shape) and out.dtype == dg.float64
+    if args and isinstance(args[0], list):
+        np.testing.assert_array_equal(out.numpy(), ref.numpy())
