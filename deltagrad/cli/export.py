@@ -71,5 +71,5 @@ def _export_onnx(model, setup, out, opset, error):
         export(model, (x,), out, input_names=["input"], output_names=["output"],
                dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
                opset_version=opset)
-    except (ImportError, ExportError) as e:
+    except (ImportError, ExportError, ValueError) as e:
         raise error(f"cannot export {setup.experiment.name} to ONNX: {e}") from None
