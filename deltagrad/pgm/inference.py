@@ -134,20 +134,10 @@ class VariableElimination:
             self._factors.append((values, tuple(f.variables), tiny))
         self._is_bn = isinstance(model, DAG)
         if self._is_bn:
-            self._parents = {v: list(model._parents[v]) for v in self.variables}
             self._factor_of = {f[1][0]: i for i, f in enumerate(self._factors)}
         self._plans = {}
 
     # ------------------------------------------------------------------ planning
-    def _ancestral(self, nodes) -> set:
-        seen, stack = set(nodes), list(nodes)
-        while stack:
-            for p in self._parents[stack.pop()]:
-                if p not in seen:
-                    seen.add(p)
-                    stack.append(p)
-        return seen
-
     def _plan(self, variables, evidence_vars, order):
         """(indices of the factors that take part, elimination order), cached per question."""
         key = (tuple(variables), frozenset(evidence_vars),
@@ -156,14 +146,12 @@ class VariableElimination:
         if plan is not None:
             return plan
         if self._is_bn:
-            keep = self._ancestral(list(variables) + list(evidence_vars))
+            keep = self.model.get_ancestors(list(variables) + list(evidence_vars))
             used = sorted(self._factor_of[v] for v in keep)
         else:
             used = list(range(len(self._factors)))
         scopes = [[v for v in self._factors[i][1] if v not in evidence_vars] for i in used]
-        present = []
-        for s in scopes:
-            present.extend(v for v in s if v not in present)
+        present = dict.fromkeys(v for scope in scopes for v in scope)
         eliminate = [v for v in present if v not in variables]
         if isinstance(order, str):
             seq = elimination_order(scopes, eliminate, self.cardinality, order)
