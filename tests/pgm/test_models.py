@@ -171,3 +171,19 @@ def test_state_probability_and_imap_of_random_networks():
         assert model.get_state_probability(x) == pytest.approx(
             brute_force_joint(model)[tuple(len(model.states[v]) - 1 for v in model.nodes())],
             rel=1e-12)
+
+
+def test_unseen_parent_states_get_the_uniform_column_as_in_pgmpy():
+    data = {"A": np.array(["x", "x", "y"]), "C": np.array([0, 1, 0]),
+            "B": np.array([0, 1, 1])}
+    ours = pgm.BayesianNetwork([("A", "B"), ("C", "B")]).fit(data)
+    np.testing.assert_allclose(ours.get_cpds("B").get_values(),
+                               [[1, 0, 0, 0.5], [0, 1, 1, 0.5]])
+    pytest.importorskip("pgmpy")
+    import pandas as pd
+    from pgmpy.models import DiscreteBayesianNetwork
+    from pgmpy.parameter_estimator import DiscreteMLE
+    twin = DiscreteBayesianNetwork([("A", "B"), ("C", "B")])
+    twin.fit(pd.DataFrame(data), estimator=DiscreteMLE())
+    np.testing.assert_allclose(twin.get_cpds("B").get_values(),
+                               ours.get_cpds("B").get_values())
