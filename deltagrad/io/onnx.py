@@ -381,8 +381,9 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
 
 
 def _probe_input(a, dyn, seed):
-    """Other values for input ``a``, each dynamic axis one longer: random normals for floats,
-    random integers in ``a``'s range (at least {0, 1}) for integers, random bools."""
+    """Other values for input ``a``, each dynamic axis one longer, in the same domain: random
+    bits for binary data, uniform numbers for data in [0, 1], else normals of ``a``'s mean and
+    spread; random integers in ``a``'s range (at least {0, 1}); random bools."""
     rng = np.random.default_rng(1234 + seed)
     arr = backend.to_numpy(a.detach()._data)
     shape = tuple(n + 1 if d else n for n, d in zip(arr.shape, dyn))
@@ -392,6 +393,10 @@ def _probe_input(a, dyn, seed):
         lo = int(arr.min()) if arr.size else 0
         hi = max(int(arr.max()) if arr.size else 1, lo + 1)
         new = rng.integers(lo, hi + 1, shape).astype(arr.dtype)
+    elif arr.size and np.isin(arr, (0, 1)).all():          # binary data stays binary
+        new = (rng.random(shape) < 0.5).astype(arr.dtype)
+    elif arr.size and arr.min() >= 0 and arr.max() <= 1:   # so do probabilities / pixels
+        new = rng.random(shape).astype(arr.dtype)
     else:
         scale = float(arr.std()) if arr.size > 1 and arr.std() > 0 else 1.0
         new = (rng.standard_normal(shape) * scale + (arr.mean() if arr.size else 0.0))
@@ -684,6 +689,11 @@ def _f_amax(rec, ins, params, out):
     return rec.node(op, [rec.value(ins[0])], axes=dims, keepdims=int(bool(params["keepdim"])))
 
 
+def _f_cumsum(rec, ins, params, out):
+    return rec.node("CumSum", [rec.value(ins[0]), rec.const(np.asarray(int(params["dim"]),
+                                                                     np.int64), "axis")])
+
+
 def _f_where(rec, ins, params, out):
     return rec.node("Where", [rec.value(t) for t in ins])
 
@@ -832,7 +842,7 @@ _FUNCTIONS = {
     "PowScalar": _f_pow, "Clamp": _f_clamp, "Cast": _f_cast, "Where": _f_where,
     "Linear": _f_linear, "Reshape": _f_reshape, "Permute": _f_permute,
     "BroadcastTo": _f_broadcast, "Cat": _f_cat, "Split": _f_split, "GetItem": _f_getitem,
-    "Sum": _f_sum, "Amax": _f_amax, "Contiguous": _f_identity, "Clone": _f_identity,
+    "Sum": _f_sum, "Amax": _f_amax, "Cumsum": _f_cumsum, "Contiguous": _f_identity, "Clone": _f_identity,
     "ToDevice": _f_identity, "PackedSelfAttention": _f_packed_attention,
     "ScaledDotProductAttention": _f_sdpa, "MaskedScale": _f_dropout, "Conv": _f_conv,
     "MaxPool": _f_max_pool, "WindowSum": _f_window_sum, "Normalize": _f_normalize,
