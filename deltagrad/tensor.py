@@ -783,6 +783,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     for name, v in (("start", start), ("end", end), ("step", step)):
         if isinstance(v, float) and not np.isfinite(v):
             raise RuntimeError(f"arange(): {name} must be finite, got {v}")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange(): upper bound and lower bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
     if dtype is None:
         dtype = result_type(start, end, step)
         if dtype == backend.bool_:

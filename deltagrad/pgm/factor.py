@@ -5,7 +5,7 @@ weights"; a CPD P(X | Pa_X) is the factor φ(X, Pa_X)).
 The values are a NumPy array with one axis per variable (axis i has ``cardinality[i]``
 states). Products, sums and maximisations are ``einsum`` calls on those axes:
 
-    (φ₁ · φ₂)(D₁ ∪ D₂) = φ₁(D₁) · φ₂(D₂),      (Σ_X φ)(D \\ X) = Σ_x φ(D),
+    (φ₁ · φ₂)(D₁ ∪ D₂) = φ₁(D₁) · φ₂(D₂),    (Σ_X φ)(D \\ X) = Σ_x φ(D),
     (max_X φ)(D \\ X) = max_x φ(D),             φ[X = x]  (reduce: keep the slice x).
 
 pgmpy's names and defaults (``inplace=True``) are kept, so code written for
@@ -284,7 +284,8 @@ class DiscreteFactor:
                 + [f"{x:.4f}"] for states, x in
                 zip(itertools.product(*[self.state_names[v] for v in self.variables]),
                     self.values.ravel())]
-        header = [str(v) for v in self.variables] + [f"{head}({','.join(map(str, self.variables))})"]
+        scope = ",".join(map(str, self.variables))
+        header = [str(v) for v in self.variables] + [f"{head}({scope})"]
         return _grid([header] + rows)
 
 

@@ -77,8 +77,9 @@ def test_student_network_numbers_of_the_notes():
     evidential = ve.query(["I"], {"G": "C"}).values[1]
     explained = ve.query(["I"], {"G": "C", "D": 1}).values[1]
     assert round(evidential, 4) == 0.0789 and round(explained, 4) == 0.1091
-    np.testing.assert_allclose(evidential, 0.0276 / 0.3496, rtol=1e-12)   # 0.3·(0.6·0.02+0.4·0.2)
-    np.testing.assert_allclose(explained, 0.024 / 0.22, rtol=1e-12)       # 0.3·0.2 / ...
+    # P(I=1, G=C) = 0.3·(0.6·0.02 + 0.4·0.2); P(I=1, G=C, D=1) = 0.3·0.4·0.2
+    np.testing.assert_allclose(evidential, 0.0276 / 0.3496, rtol=1e-12)
+    np.testing.assert_allclose(explained, 0.3 * 0.4 * 0.2 / (0.4 * 0.55), rtol=1e-12)
     prior_i = ve.query(["I"]).values[1]
     assert evidential < prior_i                      # evidential reasoning: a C lowers P(i1)
     assert explained > evidential                    # explaining away: a hard course raises it
@@ -237,7 +238,8 @@ def test_evidence_probability_and_partition_function_of_a_bn():
     model = pgm.student_network()
     ve = pgm.VariableElimination(model)
     assert ve.evidence_probability({"G": "C"}) == pytest.approx(0.3496, abs=1e-12)
-    assert ve.evidence_probability({"G": "C", "D": 1}) == pytest.approx(0.4 * (0.7 * 0.7 + 0.3 * 0.2), abs=1e-12)
+    p_c_and_hard = 0.4 * (0.7 * 0.7 + 0.3 * 0.2)          # P(D=1) Σ_i P(i) P(G=C | i, D=1)
+    assert ve.evidence_probability({"G": "C", "D": 1}) == pytest.approx(p_c_and_hard, abs=1e-12)
     mant, log_scale = ve.partition_function_parts()
     assert mant == pytest.approx(1.0, abs=1e-12) and log_scale == 0
 
