@@ -22,7 +22,8 @@ from .ops.elementwise import (add, sub, subtract, mul, multiply, div, divide, tr
                               reciprocal, erf, arctan, atan, eq, ne, lt, le, gt, ge,
                               logical_and, logical_or, logical_xor, logical_not, isnan, isinf,
                               isfinite, floor, ceil, round, trunc, equal, allclose, isclose,
-                              clone, nonzero, remainder, floor_divide, square)
+                              clone, nonzero, remainder, floor_divide, square, bitwise_and,
+                              bitwise_or, bitwise_xor, bitwise_not)
 from .ops.reduce import (sum, mean, var, std, var_mean, std_mean, max, min, amax, amin, argmax,
                          argmin, logsumexp, prod, norm, cumsum, all, any, count_nonzero)
 from .ops.shape import (reshape, flatten, unflatten, squeeze, unsqueeze, permute, transpose,

@@ -34,8 +34,11 @@ _methods = {
     "__abs__": abs, "__invert__": E.bitwise_not,
     "__eq__": _binary(E.eq), "__ne__": _binary(E.ne), "__lt__": _binary(E.lt),
     "__le__": _binary(E.le), "__gt__": _binary(E.gt), "__ge__": _binary(E.ge),
-    "__and__": _binary(E.logical_and), "__or__": _binary(E.logical_or),
-    "__xor__": _binary(E.logical_xor),
+    "__and__": _binary(E.bitwise_and), "__or__": _binary(E.bitwise_or),
+    "__xor__": _binary(E.bitwise_xor), "__rand__": _swap(E.bitwise_and),
+    "__ror__": _swap(E.bitwise_or), "__rxor__": _swap(E.bitwise_xor),
+    "bitwise_and": E.bitwise_and, "bitwise_or": E.bitwise_or, "bitwise_xor": E.bitwise_xor,
+    "bitwise_not": E.bitwise_not,
     "__getitem__": I.getitem,
     # named methods
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,

@@ -652,7 +652,32 @@ def round(x, decimals=0):
     return _step("round", lambda xp, a: xp.round(a, decimals))(x)
 
 
+def _require_integral(op, *ts):
+    for t in ts:
+        if t.dtype.kind not in "biu":
+            name = {"float16": "Half", "float32": "Float", "float64": "Double"}.get(
+                str(t.dtype), str(t.dtype))
+            raise NotImplementedError(f'"{op}" not implemented for \'{name}\' (bitwise ops '
+                                      f"take integer or bool tensors, got {t.dtype})")
+
+
+def _bitwise(ufunc_name):
+    """``&``, ``|``, ``^``: bitwise on integers (6 & 3 = 2), logical on bools, as PyTorch."""
+    def op(a, b):
+        x, y = binary_operands(a, b, ufunc_name)
+        _require_integral(ufunc_name, x, y)
+        _check_broadcast(ufunc_name, x, y)
+        return _make(getattr(_xp(x._data), ufunc_name)(x._data, y._data))
+    op.__name__ = ufunc_name
+    return op
+
+
+bitwise_and, bitwise_or, bitwise_xor = (_bitwise(n) for n in
+                                        ("bitwise_and", "bitwise_or", "bitwise_xor"))
+
+
 def bitwise_not(x):
+    _require_integral("bitwise_not", x)
     return logical_not(x) if x.dtype == backend.bool_ else _make(~x._data)
 
 

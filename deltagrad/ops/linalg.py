@@ -94,6 +94,11 @@ inner = vdot = dot
 
 
 def outer(a, b):
+    """a bᵀ of two vectors: out_ij = a_i b_j."""
+    for name, t in (("self", a), ("vec2", b)):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: expected 1-D argument {name}, but got {t.ndim}-D "
+                               f"(shape {tuple(t.shape)})")
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 

@@ -8,6 +8,7 @@ The deprecated ``size_average`` / ``reduce`` arguments are accepted and override
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -27,6 +28,16 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 # ----------------------------------------------------------------------------- helpers
+def _quiet(loss_fn):
+    """A loss meets ±inf in ordinary use (inf − inf, 0·inf): IEEE NaN/inf without NumPy's
+    RuntimeWarnings, as PyTorch (one errstate per loss call, not per op)."""
+    @functools.wraps(loss_fn)
+    def quiet_loss(*args, **kwargs):
+        with E.quiet_fp():
+            return loss_fn(*args, **kwargs)
+    return quiet_loss
+
+
 def _legacy(size_average, reduce, reduction):
     """PyTorch's mapping of the deprecated flags: reduce=False → 'none', else size_average
     (default True) → 'mean' / 'sum'."""
@@ -94,6 +105,7 @@ def _weighted_mean(loss, weight, reduction, op):
 
 
 # ----------------------------------------------------------------------------- regression
+@_quiet
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error (1/n) Σ (x − y)² (seed 004 §2.1); with ``weight``: Σ w(x − y)² / Σ w."""
     reduction = _legacy(size_average, reduce, reduction)
@@ -117,6 +129,7 @@ def half_sse_loss(input, target):
     return mse_loss(input, target, reduction="sum") * 0.5
 
 
+@_quiet
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error (1/n) Σ |x − y|; ∂/∂x = sign(x − y) (0 at 0)."""
     reduction = _legacy(size_average, reduce, reduction)
@@ -128,6 +141,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return reduce_loss(d, reduction, "l1_loss")
 
 
+@_quiet
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Huber: ½d² where |d| < δ, δ(|d| − ½δ) elsewhere, d = x − y. With ``weight`` the 'mean'
     is the plain mean of w·ℓ (PyTorch's choice, unlike mse_loss)."""
@@ -144,6 +158,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return reduce_loss(loss, reduction, "huber_loss")
 
 
+@_quiet
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Smooth L1: ½d²/β where |d| < β, |d| − ½β elsewhere (= Huber/β); β = 0 is L1."""
     reduction = _legacy(size_average, reduce, reduction)
@@ -159,6 +174,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return reduce_loss(loss, reduction, "smooth_l1_loss")
 
 
+@_quiet
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """Gaussian negative log-likelihood ½(ln σ² + (x − y)²/σ²) (+ ½ ln 2π if ``full``)
     (seed 004 §1.2: regression, homo-/heteroscedastic).
@@ -244,6 +260,7 @@ def _clamped_logs(xp, p):
     return log_p, log_1mp
 
 
+@_quiet
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """BCE of probabilities p: −[y ln p + (1 − y) ln(1 − p)], logs clamped at −100 (PyTorch).
@@ -259,6 +276,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError(f"{op}: all elements of input should be between 0 and 1 "
                            "(probabilities; NaN is not one); for logits use "
                            "binary_cross_entropy_with_logits")
+    t = target._data
+    if t.size and not bool(((t >= 0) & (t <= 1)).all()):
+        raise RuntimeError(f"{op}: all elements of target should be between 0 and 1, got "
+                           f"values in [{t.min()}, {t.max()}]")
     w = None
     if weight is not None:
         _check_tensor(op, "weight", weight)
@@ -272,6 +293,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return reduce_loss(loss, reduction, op)
 
 
+@_quiet
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """BCE of logits x: −w[p_c y ln σ(x) + (1 − y) ln(1 − σ(x))], computed as
@@ -360,6 +382,7 @@ def _index_shape(input):
     return (input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
 
 
+@_quiet
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """−w_t log p_t for log-probabilities ``input`` (N, C, d1, ...) and class indices
@@ -439,6 +462,7 @@ class CrossEntropy(Function):
         return _make(grad)
 
 
+@_quiet
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Categorical cross-entropy of logits: −Σ_c w_c y_c log softmax(x)_c (seed 000 §4.4,
@@ -525,6 +549,7 @@ def _soft_cross_entropy(input, target, w, wshape, class_dim, C, eps, reduction):
     return reduce_loss(-terms.sum(class_dim), reduction, "cross_entropy")
 
 
+@_quiet
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL(P‖Q) pointwise as y(ln y − x) for ``input`` x = ln q and ``target`` y = p (0 where
     y = 0), or e^y(y − x) with ``log_target``; 'batchmean' divides the sum by the batch size

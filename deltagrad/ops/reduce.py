@@ -326,7 +326,9 @@ class LogSumExp(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors  # out is this node's output: differentiable again
         kept = _kept_shape(ctx.shape, ctx.dims)
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) * (x - out.reshape(kept)).exp()
+        with np.errstate(invalid="ignore"):  # a row of only −inf: −inf − (−inf) = NaN, silently
+            return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) * (
+                x - out.reshape(kept)).exp()
 
 
 def logsumexp(x, dim=None, keepdim=False):
@@ -452,13 +454,22 @@ def cumsum(x, dim, dtype=None):
     return Cumsum.apply(x, dim=_norm_dim(dim, x.ndim, "cumsum"))
 
 
+def _logical_dims(x, dim, op):
+    """all/any reduce nothing for an empty dim list (PyTorch), unlike sum's 'all dims'."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)) and len(dim) == 0:
+        return ()
+    return norm_dims(dim, x.ndim, op)
+
+
 def all(x, dim=None, keepdim=False):
-    dims = None if dim is None else norm_dims(dim, x.ndim, "all")
+    dims = _logical_dims(x, dim, "all")
     return _make(_xp(x._data).asarray(x._data.all(axis=dims, keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim=False):
-    dims = None if dim is None else norm_dims(dim, x.ndim, "any")
+    dims = _logical_dims(x, dim, "any")
     return _make(_xp(x._data).asarray(x._data.any(axis=dims, keepdims=keepdim)))
 
 

@@ -21,7 +21,7 @@ def _ints(shape, op):
     for s in shape:
         if isinstance(s, Tensor):
             s = s.item()
-        if not isinstance(s, (_pyint, np.integer)):
+        if not isinstance(s, (_pyint, np.integer)) or isinstance(s, (bool, np.bool_)):
             raise TypeError(f"{op}: sizes must be ints, got {shape!r}")
         out.append(_pyint(s))
     return tuple(out)
@@ -460,6 +460,11 @@ def pad(x, pad, mode="constant", value=0.0):
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if any(p < 0 for p in pad):  # negative padding crops
+        for (lo, hi), n in zip(widths, x.shape):
+            if n + lo + hi < 0:
+                raise RuntimeError(f"pad: padding ({lo}, {hi}) of a dimension of size {n} "
+                                   f"leaves a negative size {n + lo + hi} (input shape "
+                                   f"{tuple(x.shape)}, pad {pad})")
         crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))
         x = x[crop]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]

@@ -51,7 +51,11 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
     if isinstance(tensors, Tensor):
         tensors = [tensors]
     tensors = list(tensors)
-    norm_type = float(norm_type)
+    try:
+        norm_type = float(norm_type)
+    except (TypeError, ValueError):
+        raise ValueError(f"clip_grad_norm_/get_total_norm: norm_type must be a number or 'inf', "
+                         f"got {norm_type!r}") from None
     if not tensors:
         return _make(np.zeros((), dtype=np.float32))
     xp = array_module(tensors[0]._data)
