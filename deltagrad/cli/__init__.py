@@ -11,6 +11,7 @@
     deltagrad summary ...            (deltagrad.analysis.summary_cli)
     deltagrad trace ...              (deltagrad.analysis.trace_cli)
     deltagrad pgm student|misconception  (deltagrad.cli.pgm: the notes' graphical models)
+    deltagrad interpret RUN --method M   (deltagrad.interpret.cli: seeing inside a CNN)
 
 Exit status: 0 success, 1 a run that failed (diverged, corrupted checkpoint, missing data),
 2 a usage error (unknown experiment, bad number, folder in use).
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_parser(sub)
     from .pgm import add_parser as _add_pgm_parser  # deltagrad pgm student|misconception
     _add_pgm_parser(sub)
+    from .interpret import add_parser as _add_interpret_parser  # deltagrad interpret RUN ...
+    _add_interpret_parser(sub)
 
     sub.add_parser("summary", help="layer table of a model, experiment or run (shapes, "
                    "parameters, FLOPs, receptive field)")
@@ -252,6 +255,8 @@ from .export import cmd_export as _cmd_export  # noqa: E402
 COMMANDS["export"] = _cmd_export
 from .pgm import cmd_pgm as _cmd_pgm  # noqa: E402
 COMMANDS["pgm"] = _cmd_pgm
+from .interpret import cmd_interpret as _cmd_interpret  # noqa: E402
+COMMANDS["interpret"] = _cmd_interpret
 
 
 class _Usage(Exception):

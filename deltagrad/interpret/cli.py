@@ -29,6 +29,12 @@ by optimisation); fgsm, pgd (adversarial accuracy against epsilon)."""
 def build_parser():
     from ..cli import _Parser
     p = _Parser(prog="deltagrad interpret", description=HELP)
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p):
+    """The arguments of ``deltagrad interpret`` (shared by the main command's sub-parser)."""
     p.add_argument("run", metavar="RUN", help="a run folder of an image classifier")
     p.add_argument("--method", required=True, choices=METHODS, metavar="METHOD",
                    help=", ".join(METHODS))
@@ -41,7 +47,6 @@ def build_parser():
     p.add_argument("--samples", type=int, default=1000,
                    help="test images for fgsm/pgd (default 1000)")
     p.add_argument("--weights", choices=("last", "best"), default="best")
-    return p
 
 
 def _conv_layers(model):
@@ -216,11 +221,14 @@ def run_method(setup, args):
 
 
 def interpret_cli(argv=None, stream=None) -> int:
+    return run_interpret(build_parser().parse_args(argv), stream)
+
+
+def run_interpret(args, stream=None) -> int:
     from ..train.checkpoint import atomic_write
     from ..train.run import RunDir
     from ..train.trainer import load_run
     stream = stream or sys.stdout
-    args = build_parser().parse_args(argv)
     run = RunDir(args.run)
     setup, _ = load_run(run.path, args.weights)
     png, caption, record = run_method(setup, args)

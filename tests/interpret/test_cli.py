@@ -47,3 +47,14 @@ def test_bad_arguments_name_what_is_wrong(lenet_run):
         _interpret(lenet_run, "--method", "gradcam", "--layer", "nope")
     with pytest.raises(SystemExit, match="--index 99999 is out of range"):
         _interpret(lenet_run, "--method", "saliency", "--index", 99999)
+
+
+def test_the_main_command_runs_interpret_and_the_report_shows_it(lenet_run):
+    r = cli("interpret", lenet_run, "--method", "saliency", "--index", 1)
+    assert r.code == 0, r
+    assert "wrote" in r.out and "interpret_saliency.png" in r.out
+    r = cli("report", lenet_run)
+    assert r.code == 0, r
+    with open(os.path.join(lenet_run, "report.html"), encoding="utf-8") as f:
+        page = f.read()
+    assert "Seeing inside" in page and 'id="interpret_saliency"' in page
