@@ -109,9 +109,9 @@ def train_rbm(X, n_hidden, epochs, batch, lr, seed):
         for idx in batches(len(X), batch, e, seed):
             v = torch.from_numpy(X[idx])
             with torch.no_grad():
-                u_h = torch.from_numpy(rng.random((len(idx), n_hidden)).astype(np.float32))
+                u_h = torch.from_numpy(rng.random((len(idx), n_hidden), dtype=np.float32))
                 h = (u_h < torch.sigmoid(v @ W.T + c)).float()
-                u_v = torch.from_numpy(rng.random(v.shape).astype(np.float32))
+                u_v = torch.from_numpy(rng.random(tuple(v.shape), dtype=np.float32))
                 vt = (u_v < torch.sigmoid(h @ W + b)).float()
             topt.zero_grad()
             (free_energy(v).mean() - free_energy(vt).mean()).backward()

@@ -41,10 +41,12 @@ def binary_batch(x, size, op, dtype, name="x", binary=True) -> Tensor:
 
 
 def bernoulli(p, generator=None) -> Tensor:
-    """One 0/1 draw per entry of the probabilities ``p`` (u < p with u uniform on [0, 1) in
-    p's dtype), without gradient."""
+    """One 0/1 draw per entry of the probabilities ``p``: u < p with u uniform on [0, 1),
+    drawn directly in p's dtype (``Generator.random(shape, dtype)``), without gradient."""
     a = p.detach()._data if isinstance(p, Tensor) else np.asarray(p)
-    u = backend.rng(generator).random(a.shape).astype(a.dtype, copy=False)
+    rng = backend.rng(generator)
+    u = rng.random(a.shape, dtype=a.dtype) if a.dtype in (np.float32, np.float64) else \
+        rng.random(a.shape).astype(a.dtype)
     return _make((u < backend.to_numpy(a)).astype(a.dtype))
 
 

@@ -20,12 +20,91 @@ import numbers
 import numpy as np
 
 from .. import backend, nn
-from ..autograd.grad_mode import no_grad
+from ..autograd.function import Function
+from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from ..nn import functional as F
 from ..tensor import _make, rand, zeros
 from .binary_density import bernoulli_log_prob, binary_batch
 
-__all__ = ["NADE"]
+__all__ = ["NADE", "nade_logits"]
+
+
+# ----------------------------------------------------------------------------- the conditionals
+def _sigmoid_(xp, a):
+    """σ(a) in place (scipy's expit on the CPU: one pass, no overflow)."""
+    if xp is np:
+        from scipy.special import expit
+        return expit(a, out=a)
+    a[...] = 1 / (1 + xp.exp(-a))
+    return a
+
+
+class NADEConditionals(Function):
+    """Logits y (N, n) of p(x_i = 1 | x_<i) from x (N, n), W (d, n), b (d), V (n, d), c (n),
+    with the pre-activations laid out position-major, (n, N, d), so the running sum
+    a_{i+1} = a_i + W_{:,i} x_i is one row-add per position; the backward runs the same sum
+    in reverse (∂ℓ/∂W_{:,k} = Σ_{i>k} δ_i x_k with δ_i = ∂ℓ/∂a_i)."""
+
+    def forward(ctx, x, W, b, V, c):
+        xp = backend.array_module(x)
+        n = x.shape[1]
+        A = xp.empty((n, x.shape[0], W.shape[0]), dtype=W.dtype)
+        A[0] = b
+        xp.multiply(x.T[:-1, :, None], W.T[:-1, None, :], out=A[1:])   # W_{:,k} x_k at k+1
+        for i in range(1, n):                                            # a_i = b + Σ_{k<i}
+            A[i] += A[i - 1]
+        Hs = _sigmoid_(xp, A)                                            # h_i = σ(a_i)
+        ctx.hs = Hs
+        ctx.save_for_backward(x, W, b, V, c)
+        return (Hs @ V[:, :, None])[:, :, 0].T + c                       # V_i · h_i + c_i
+
+    def release(self):
+        super().release()
+        self.hs = None
+
+    def backward(ctx, g):
+        x, W, b, V, c = ctx.saved_tensors
+        if is_grad_enabled():           # create_graph=True: differentiate the Tensor-op form
+            from ..autograd import grad as autograd_grad
+            need = ctx.needs_input_grad
+            inputs = (x, W, b, V, c)
+            with enable_grad():
+                out = _logits_by_ops(*inputs)
+            wanted = [t for t, nd in zip(inputs, need) if nd]
+            got = iter(autograd_grad([out], wanted, [g], create_graph=True, allow_unused=True))
+            return tuple(next(got) if nd else None for nd in need)
+        xa, Wa, Va, ga, Hs = x._data, W._data, V._data, g._data, ctx.hs
+        xp = backend.array_module(xa)
+        gT = ga.T                                                        # (n, N)
+        dV = (gT[:, None, :] @ Hs)[:, 0, :]                              # Σ_N g_i h_i
+        D = Hs * (1 - Hs)
+        D *= gT[:, :, None]
+        D *= Va[:, None, :]                                              # δ_i = ∂ℓ/∂a_i
+        db = D.sum((0, 1))
+        for i in range(len(D) - 2, 0, -1):                               # Σ_{j≥i} δ_j
+            D[i] += D[i + 1]
+        dW = xp.zeros_like(Wa)
+        dW[:, :-1] = (xa.T[:-1, None, :] @ D[1:])[:, 0, :].T            # Σ_{i>k} δ_i x_k
+        dx = None
+        if ctx.needs_input_grad[0]:
+            dx = xp.zeros_like(xa)
+            dx[:, :-1] = (D[1:] @ Wa.T[:-1, :, None])[:, :, 0].T
+        return (None if dx is None else _make(dx), _make(dW), _make(db), _make(dV),
+                _make(ga.sum(0)))
+
+
+def _logits_by_ops(x, W, b, V, c):
+    """The same logits composed of Tensor ops (an exclusive cumulative sum over positions):
+    the reference of the fused op, and its differentiable backward."""
+    contrib = x.unsqueeze(-1) * W.t()                   # (N, n, d): W_{:,k} x_k
+    a = contrib.cumsum(1) - contrib + b                 # exclusive running sum + b
+    return (F.sigmoid(a) * V).sum(-1) + c
+
+
+def nade_logits(x, W, b, V, c):
+    """y_i = V_i · σ(b + Σ_{k<i} W_{:,k} x_k) + c_i for every i, (N, n), in O(n d) per
+    example (the fused :class:`NADEConditionals`)."""
+    return NADEConditionals.apply(x, W, b, V, c)
 
 
 def _positive_int(value, name, op):
@@ -65,10 +144,7 @@ class NADE(nn.Module):
 
     def forward(self, x):
         """Logits y_i = V_i · σ(a_i) + c_i with a_i = b + Σ_{k<i} W_{:,k} x_k, (N, n)."""
-        x = self._x(x, "forward")
-        contrib = x.unsqueeze(-1) * self.W.t()              # (N, n, d): W_{:,k} x_k
-        a = contrib.cumsum(1) - contrib + self.b            # exclusive running sum + b
-        return (F.sigmoid(a) * self.V).sum(-1) + self.c
+        return nade_logits(self._x(x, "forward"), self.W, self.b, self.V, self.c)
 
     def log_prob(self, x):
         """ln p(x) = Σ_i ln p(x_i | x_<i) in nats, one value per example (N,)."""

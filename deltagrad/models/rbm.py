@@ -149,15 +149,20 @@ class RBM(nn.Module):
         """
         v = self._v(v, "contrastive_divergence")
         k = _positive_int(k, "k", "RBM.contrastive_divergence")
+        pre = F.linear(v, self.W, self.c)          # c + Wv: F(v)'s and the first step's
+        chain = self.persistent_chain if persistent else None
         with no_grad():
-            start = v
-            if persistent:
-                chain = self.persistent_chain
-                start = v if chain is None else chain
-            v_tilde = self.gibbs(start, k, generator)
+            if chain is None:                      # start at the data
+                h = bernoulli(F.sigmoid(pre.detach()), generator)
+                v_tilde = bernoulli(self._p_v(h), generator)
+                if k > 1:
+                    v_tilde = self.gibbs(v_tilde, k - 1, generator)
+            else:
+                v_tilde = self.gibbs(chain, k, generator)
             if persistent:
                 self.persistent_chain = v_tilde
-        return self.free_energy(v).mean() - self.free_energy(v_tilde).mean()
+        free_energy_data = -(v @ self.b) - F.softplus(pre).sum(-1)
+        return free_energy_data.mean() - self.free_energy(v_tilde).mean()
 
     def reset_chains(self):
         """Forget the persistent chains (the next PCD call restarts them at its batch)."""

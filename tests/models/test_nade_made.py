@@ -77,6 +77,22 @@ def test_nade_nll_and_gradients_equal_pytorch_twin():
         np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
+def test_fused_conditionals_equal_the_tensor_op_form_and_pass_gradcheck():
+    from deltagrad.models.nade import _logits_by_ops, nade_logits
+    rng = np.random.default_rng(9)
+    args = [dg.tensor(rng.normal(size=s), dtype=dg.float64, requires_grad=True)
+            for s in ((4, 7), (3, 7), (3,), (7, 3), (7,))]   # x (continuous here), W, b, V, c
+    fused, ref = nade_logits(*args), _logits_by_ops(*args)
+    np.testing.assert_allclose(_np(fused), _np(ref), rtol=1e-12)
+    g = dg.tensor(rng.normal(size=(4, 7)), dtype=dg.float64)
+    got = dg.autograd.grad(fused, args, g)
+    want = dg.autograd.grad(ref, args, g)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(_np(a), _np(b), rtol=1e-10, atol=1e-12)
+    assert dg.autograd.gradcheck(nade_logits, args)
+    assert dg.autograd.gradgradcheck(nade_logits, args)    # create_graph: the op form
+
+
 def test_nade_samples_follow_its_distribution():
     m = _randomize(NADE(3, 4), seed=8, scale=1.5)
     s = _np(m.sample(20000, generator=dg.Generator().manual_seed(0)))

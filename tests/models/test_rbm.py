@@ -119,8 +119,8 @@ def test_cd1_gradient_equals_pytorch_twin_with_the_same_random_numbers():
     loss.backward()
     # the draws in chain order: one uniform array for h, then one for v
     rng = np.random.default_rng(7)
-    u_h = rng.random((6, 5)).astype(np.float32)
-    u_v = rng.random((6, 8)).astype(np.float32)
+    u_h = rng.random((6, 5), dtype=np.float32)
+    u_v = rng.random((6, 8), dtype=np.float32)
     t_loss, vt, gW, gb, gc = _torch_cd(*(p.detach().numpy() for p in (rbm.W, rbm.b, rbm.c)),
                                        v, u_h, u_v)
     np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=1e-5, atol=1e-6)
