@@ -32,9 +32,12 @@ from .ops.shape import (reshape, flatten, unflatten, squeeze, unsqueeze, permute
                         chunk, unbind, flip, roll, tril, triu, repeat_interleave)
 from .ops.indexing import (index_select, narrow, select, masked_fill, masked_select, gather,
                            scatter_add, scatter, take_along_dim)
-from .ops.linalg import matmul, mm, bmm, mv, dot, inner, outer, ger, einsum, diag, diagonal
-from .ops.sorting import sort, argsort, msort, topk, unique
-from .ops.sampling import multinomial
+from .ops.linalg import (matmul, mm, bmm, mv, dot, inner, outer, ger, einsum, diag, diagonal,
+                         trace, tensordot, addmm)
+from .ops.sorting import (sort, argsort, msort, topk, kthvalue, median, unique, searchsorted,
+                          bucketize)
+from .ops.sampling import multinomial, bernoulli, normal
+from .ops.distance import cdist
 from .threads import set_num_threads, get_num_threads
 from .legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: F401
                      ShortTensor, CharTensor, ByteTensor, BoolTensor)

@@ -110,5 +110,10 @@ Tensor.H = Tensor.T
 from . import sorting as _sorting, sampling as _sampling  # noqa: E402
 for _name, _fn in {"sort": _sorting.sort, "argsort": _sorting.argsort, "msort": _sorting.msort,
                    "topk": _sorting.topk, "unique": _sorting.unique, "diag": L.diag,
-                   "multinomial": _sampling.multinomial, "diagonal": L.diagonal}.items():
+                   "multinomial": _sampling.multinomial, "diagonal": L.diagonal,
+                   "kthvalue": _sorting.kthvalue, "median": _sorting.median, "trace": L.trace,
+                   "addmm": lambda self, mat1, mat2, *, beta=1, alpha=1: L.addmm(
+                       self, mat1, mat2, beta=beta, alpha=alpha),
+                   "bernoulli": lambda self, p=None, *, generator=None: _sampling.bernoulli(
+                       self, p, generator=generator)}.items():
     setattr(Tensor, _name, _fn)

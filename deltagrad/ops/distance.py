@@ -11,7 +11,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from .elementwise import clamp
 
-__all__ = ["normalize", "cosine_similarity", "pairwise_distance"]
+__all__ = ["normalize", "cosine_similarity", "pairwise_distance"]  # (cdist: dg.cdist)
 
 
 def _tensor_arg(x, op, name):
@@ -62,3 +62,17 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     _tensor_arg(x2, "pairwise_distance", "x2")
     d = x1 - x2 + eps
     return d.norm(p, -1 if d.ndim else None, keepdim=keepdim)
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """d[..., i, j] = ‖x₁[..., i, :] − x₂[..., j, :]‖_p for batches of row vectors
+    (``torch.cdist``), computed from the differences (exact, also at zero distance)."""
+    _tensor_arg(x1, "cdist", "x1")
+    _tensor_arg(x2, "cdist", "x2")
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist(): x1 {tuple(x1.shape)} and x2 {tuple(x2.shape)} must be "
+                           "(..., P, M) and (..., R, M) with the same M")
+    if p < 0:
+        raise RuntimeError(f"cdist(): only supports non-negative p values, got {p}")
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return diff.norm(p, -1)

@@ -481,3 +481,48 @@ def diagonal(input, offset=0, dim1=-2, dim2=-1):
     mask[i + max(-offset, 0), i + max(offset, 0), i] = 1
     return matmul(input.reshape(input.shape[:-2] + (1, n * m)),
                   _make(mask.reshape(n * m, rows))).squeeze(-2)
+
+
+def trace(input):
+    """Σᵢ Aᵢᵢ of a 2-D tensor (the main diagonal of a rectangular one)."""
+    if not isinstance(input, Tensor) or input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix (2-D tensor), got "
+                           f"{getattr(input, 'shape', type(input).__name__)}")
+    return diag(input).sum()
+
+
+def tensordot(a, b, dims=2):
+    """Σ over the last ``dims`` dimensions of a and the first ``dims`` of b (or over the
+    paired dimension lists ``dims=([a dims], [b dims])``)."""
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError(f"tensordot: expected Tensors, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    if isinstance(dims, (int, np.integer)):
+        if not 0 <= dims <= min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot: dims={dims} must be in [0, {min(a.ndim, b.ndim)}] "
+                               f"for shapes {tuple(a.shape)} and {tuple(b.shape)}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, (int, np.integer)) else list(d) for d in dims)
+        if len(da) != len(db):
+            raise RuntimeError(f"tensordot: both dimension lists should have the same length, "
+                               f"got {da} and {db}")
+        da, db = [d % a.ndim for d in da], [d % b.ndim for d in db]
+    letters = iter(_LETTERS)
+    sa = [next(letters) for _ in range(a.ndim)]
+    sb = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(f"tensordot: contracted dimensions {i} of {tuple(a.shape)} and "
+                               f"{j} of {tuple(b.shape)} differ in size")
+        sb[j] = sa[i]
+    out = [c for k, c in enumerate(sa) if k not in da] + \
+        [c for k, c in enumerate(sb) if k not in db]
+    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """β·input + α·(mat1 @ mat2) (input broadcasts)."""
+    prod = mm(mat1, mat2)
+    prod = prod if alpha == 1 else prod * alpha
+    return prod + (input if beta == 1 else input * beta) if beta != 0 else prod

@@ -1,4 +1,6 @@
-"""Drawing category indices: ``multinomial`` (``torch.multinomial``). Not differentiable."""
+"""Random draws from tensors of parameters: ``multinomial``, ``bernoulli``, ``normal``
+(PyTorch's functions). Their gradients are zero, as in PyTorch (for reparameterized,
+differentiable draws use ``dg.distributions``' ``rsample``)."""
 from __future__ import annotations
 
 import builtins
@@ -6,9 +8,10 @@ import builtins
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor, _make
+from ..autograd.function import Function
+from ..tensor import Tensor, _make, result_type
 
-__all__ = ["multinomial"]
+__all__ = ["multinomial", "bernoulli", "normal"]
 
 
 def _weights(input, num_samples, replacement):
@@ -72,3 +75,73 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     if input.ndim == 1:
         out = out[0]
     return _make(backend.to_device(np.ascontiguousarray(out), input.device))
+
+
+class _Draw(Function):
+    """A random draw made outside, recorded with zero gradient for its parameters (PyTorch
+    keeps a normal or Bernoulli draw in the graph but gives its parameters no gradient)."""
+
+    def forward(ctx, *params, sample):
+        return sample
+
+    def backward(ctx, g):
+        zero = g * 0.0
+        return tuple(zero for _ in ctx.needs_input_grad)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    """1 with probability ``input`` (or ``p``) elementwise, else 0, in ``input``'s dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli(): argument 'input' must be a Tensor, got "
+                        f"{type(input).__name__}")
+    probs = input if p is None else p
+    if isinstance(probs, Tensor):
+        if probs.dtype.kind != "f":
+            raise RuntimeError(f"bernoulli(): expected a floating point tensor of "
+                               f"probabilities, got {probs.dtype}")
+        pa = probs._data
+    else:
+        pa = np.asarray(probs, dtype=np.float64)
+    if np.any(~((pa >= 0) & (pa <= 1))):
+        raise RuntimeError("bernoulli(): expected all probabilities in [0, 1], got values "
+                           "outside (or NaN)")
+    dtype = input.dtype if input.dtype.kind == "f" else backend.get_default_dtype()
+    u = backend.rng(generator).random(tuple(input.shape))
+    draw = backend.to_device(np.asarray(u < backend.to_numpy(pa), dtype=dtype), input.device)
+    params = [t for t in (input, p) if isinstance(t, Tensor) and t.dtype.kind == "f"]
+    return _Draw.apply(*params, sample=draw) if params else _make(draw)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None):
+    """Samples of N(mean, std²) elementwise (``mean`` and ``std`` broadcast; with two numbers
+    ``size`` gives the shape)."""
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal(): with a number mean and std, size is required")
+        shape = tuple(size)
+        dt = backend.as_dtype(dtype)
+        dev = backend.device(device or "cpu")
+    else:
+        try:
+            shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))
+        except ValueError:
+            raise RuntimeError(f"normal(): mean of shape {tuple(getattr(mean, 'shape', ()))} "
+                               f"and std of shape {tuple(getattr(std, 'shape', ()))} do not "
+                               "broadcast") from None
+        if size is not None and tuple(size) != shape:
+            raise RuntimeError(f"normal(): size {tuple(size)} does not match the parameters' "
+                               f"shape {shape}")
+        dt = result_type(*tensors)
+        if dt.kind != "f":
+            raise RuntimeError(f"normal(): expected floating point mean and std, got {dt}")
+        dev = tensors[0].device
+    s = backend.to_numpy(std._data) if isinstance(std, Tensor) else np.float64(std)
+    if np.any(~(s >= 0)):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std "
+                           f"{np.min(s) if np.size(s) else s}")
+    m = backend.to_numpy(mean._data) if isinstance(mean, Tensor) else np.float64(mean)
+    z = backend.rng(generator).standard_normal(shape)
+    draw = backend.to_device(np.asarray(m + s * z, dtype=dt), dev)
+    params = [t for t in tensors if t.dtype.kind == "f"]
+    return _Draw.apply(*params, sample=draw) if params else _make(draw)

@@ -1,4 +1,5 @@
-"""Ordering: ``sort``, ``argsort``, ``topk``, ``unique`` (PyTorch's names, arguments and results).
+"""Ordering: ``sort``, ``argsort``, ``topk``, ``kthvalue``, ``median``, ``unique``,
+``searchsorted``, ``bucketize`` (PyTorch's names, arguments and results).
 
 The order itself is not differentiable, but the values picked by ``sort``/``topk`` are: they are
 ``gather(x, dim, indices)``, so ∂L/∂x is ∂L/∂values scattered back to the positions they came
@@ -11,6 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor, _make, _norm_dim
 from .elementwise import _xp
 from .indexing import GetItem, _full_index
@@ -19,8 +21,11 @@ _pyint, _pybool = builtins.int, builtins.bool
 
 sort_result = namedtuple("sort", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
+kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
+median_result = namedtuple("median", ["values", "indices"])
 
-__all__ = ["sort", "argsort", "msort", "topk", "unique"]
+__all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "unique", "searchsorted",
+           "bucketize"]
 
 
 def _check_tensor(x, op):
@@ -127,6 +132,105 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
                            f"size {n}; expected 0 <= k <= {n})")
     values, indices = _sorted_parts(input, dim, _pybool(largest), _pyint(k), "topk")
     return topk_result(values, indices)
+
+
+def _kth(x, k, dim, keepdim, op, nan_first=False):
+    """Entry k (0-based) of the stable ascending order along ``dim``, as (values, indices);
+    with ``nan_first`` a row holding NaN gives its first NaN (median propagates NaN)."""
+    if x.ndim == 0:
+        _norm_dim(dim, 0, op)
+        if k != 0:
+            raise RuntimeError(f"{op}(): k={k + 1} is out of range for a 0-d tensor")
+        return x.clone(), _make(np.zeros((), np.int64))
+    d = _norm_dim(dim, x.ndim, op)
+    n = x.shape[d]
+    if not 0 <= k < n:
+        raise RuntimeError(f"{op}(): selected index k={k + 1} is out of range for dimension "
+                           f"{d} of size {n} (expected 1 <= k <= {n})" if op == "kthvalue" else
+                           f"{op}(): cannot take the {op} of an empty dimension {d}")
+    a = x._data
+    xp = _xp(a)
+    idx = xp.take(_order(a, d, False), [k], axis=d)
+    if nan_first and a.dtype.kind == "f":
+        nan = xp.isnan(a)
+        has = nan.any(axis=d, keepdims=True)
+        idx = xp.where(has, xp.argmax(nan, axis=d, keepdims=True), idx)
+    idx = idx.astype(np.int64)
+    values = _picked(x, d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return values, _make(idx.copy())
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """The k-th smallest entry (k = 1 is the minimum) along ``dim`` and its int64 index."""
+    _check_tensor(input, "kthvalue")
+    if not isinstance(k, (_pyint, np.integer)) or isinstance(k, _pybool):
+        raise TypeError(f"kthvalue(): argument 'k' must be an int, got {type(k).__name__}")
+    return kthvalue_result(*_kth(input, _pyint(k) - 1, dim, keepdim, "kthvalue"))
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median (entry ⌊(n − 1)/2⌋ of the sorted values; NaN if any is NaN): of all
+    elements as a 0-d tensor, or ``(values, indices)`` along ``dim``."""
+    _check_tensor(input, "median")
+    if dim is None:
+        if input.numel() == 0:
+            return _make(_xp(input._data).full((), np.nan, input.dtype))
+        flat = input.reshape(-1)
+        return _kth(flat, (flat.shape[0] - 1) // 2, 0, False, "median", nan_first=True)[0]
+    n = input.shape[_norm_dim(dim, input.ndim, "median")] if input.ndim else 1
+    return median_result(*_kth(input, (n - 1) // 2, dim, keepdim, "median", nan_first=True))
+
+
+def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None,
+                 sorter=None):
+    """For each value, the index where it would be inserted into ``sorted_sequence`` (its last
+    dimension sorted ascending) to keep it sorted: the first such index, or the last with
+    ``right`` (or ``side='right'``). A 1-D sequence serves every value; otherwise the leading
+    dimensions of sequence and values match row by row."""
+    for name, t in (("sorted_sequence", sorted_sequence), ("values", values)):
+        if not isinstance(t, Tensor) and not (name == "values" and
+                                             isinstance(t, (_pyint, float))):
+            raise TypeError(f"searchsorted(): argument '{name}' must be a Tensor, got "
+                            f"{type(t).__name__}")
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"searchsorted(): side can only be 'left' or 'right', got {side!r}")
+        if right and side == "left":
+            raise RuntimeError("searchsorted(): side and right can't be set to opposites")
+        right = side == "right"
+    seq = backend.to_numpy(sorted_sequence._data)
+    scalar = not isinstance(values, Tensor)
+    v = np.asarray(values) if scalar else backend.to_numpy(values._data)
+    if sorter is not None:
+        order = backend.to_numpy(sorter._data).astype(np.int64)
+        seq = np.take_along_axis(seq, order, axis=-1)
+    how = "right" if right else "left"
+    if seq.ndim <= 1:
+        out = np.searchsorted(seq.reshape(-1), v, side=how)
+    else:
+        if v.ndim == 0 or seq.shape[:-1] != v.shape[:-1]:
+            raise RuntimeError(f"searchsorted(): boundaries tensor should be 1 dimension or the "
+                               f"first N-1 dimensions of boundaries tensor and input value tensor "
+                               f"must match, but we got boundaries tensor {list(seq.shape)} and "
+                               f"input value tensor {list(v.shape)}")
+        rows_s = seq.reshape(-1, seq.shape[-1])
+        rows_v = v.reshape(-1, v.shape[-1])
+        out = np.stack([np.searchsorted(s_, v_, side=how) for s_, v_ in zip(rows_s, rows_v)]) \
+            .reshape(v.shape) if rows_s.shape[0] else np.zeros(v.shape, np.int64)
+    out = np.asarray(out, dtype=np.int32 if out_int32 else np.int64)
+    dev = sorted_sequence.device
+    return _make(backend.to_device(out, dev))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each input among 1-D ascending ``boundaries``: i with
+    boundaries[i−1] < x ≤ boundaries[i] (with ``right``: boundaries[i−1] ≤ x < boundaries[i])."""
+    if not isinstance(boundaries, Tensor) or boundaries.ndim != 1:
+        raise RuntimeError(f"bucketize(): boundaries must be a 1-D tensor, got "
+                           f"{getattr(boundaries, 'shape', type(boundaries).__name__)}")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):

@@ -450,6 +450,44 @@ def _spd(m, a):
     return a @ a.mT + n * m.eye(n, dtype=a.dtype)
 
 
+def _kth(draw):
+    s = draw(shape(min_dims=1, max_dims=3, min_side=1))
+    dim = a_dim(draw, len(s))
+    return Sample((normal(_rng(draw), s),), {"k": draw(st.integers(1, s[dim])), "dim": dim,
+                                             "keepdim": draw(st.booleans())})
+
+
+def _median(draw):
+    s = draw(shape(min_dims=1, max_dims=3, min_side=1))
+    return Sample((normal(_rng(draw), s),), {"dim": a_dim(draw, len(s)),
+                                             "keepdim": draw(st.booleans())})
+
+
+def _tensordot(draw):
+    k = draw(st.integers(0, 2))
+    free_a = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    free_b = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    shared = tuple(draw(st.lists(st.integers(1, 3), min_size=k, max_size=k)))
+    rng = _rng(draw)
+    return Sample((normal(rng, free_a + shared), normal(rng, shared + free_b)), {"dims": k})
+
+
+def _addmm(draw):
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    rng = _rng(draw)
+    inp = draw(st.sampled_from([(n, m), (m,), (1, m), ()]))
+    kw = {"beta": draw(st.sampled_from([1, 0.5])), "alpha": draw(st.sampled_from([1, -2]))}
+    return Sample((normal(rng, inp), normal(rng, (n, k)), normal(rng, (k, m))), kw)
+
+
+def _cdist(draw):
+    batch = tuple(draw(st.lists(st.integers(1, 2), max_size=1)))
+    p_, r, m = (draw(st.integers(1, 4)) for _ in range(3))
+    rng = _rng(draw)
+    return Sample((normal(rng, batch + (p_, m)), normal(rng, batch + (r, m))),
+                  {"p": draw(st.sampled_from([1.0, 2.0, 3.0]))})
+
+
 # ----------------------------------------------------------------------------- registry
 OPS = [
     # --- unary elementwise
@@ -608,6 +646,13 @@ OPS = [
     OpInfo("solve_triangular", lambda m, a, b, upper: m.linalg.solve_triangular(
         a.tanh() + 2 * m.eye(a.shape[-1], dtype=a.dtype), b, upper=upper), _square_batch,
            gradgrad=True, rtol=1e-3, grad_rtol=1e-2, grad_atol=1e-3),
+    OpInfo("kthvalue", lambda m, x, k, **kw: tuple(m.kthvalue(x, k, **kw)), _kth),
+    OpInfo("median_dim", lambda m, x, **kw: tuple(m.median(x, **kw)), _median),
+    OpInfo("median_all", lambda m, x: m.median(x), unary(min_side=1)),
+    OpInfo("trace", lambda m, x: m.trace(x), unary(min_dims=2, max_dims=2)),
+    OpInfo("tensordot", lambda m, a, b, dims: m.tensordot(a, b, dims), _tensordot),
+    OpInfo("addmm", lambda m, x, a, b, **kw: m.addmm(x, a, b, **kw), _addmm),
+    OpInfo("cdist", lambda m, a, b, p: m.cdist(a, b, p), _cdist, rtol=1e-3),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}

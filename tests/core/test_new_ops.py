@@ -302,3 +302,72 @@ def test_set_and_get_num_threads():
         dg.set_num_threads(0)
     with pytest.raises(RuntimeError, match="set_num_threads expects an int, but got float"):
         dg.set_num_threads(1.5)
+
+
+# ----------------------------------------------------------------------------- more ordering
+@requires_torch
+def test_median_propagates_nan_and_picks_the_lower_middle():
+    x = np.array([[1.0, np.nan, 3.0], [4.0, 2.0, 5.0]], np.float32)
+    out, ref = dg.median(dg.tensor(x), 1), torch.median(torch.tensor(x), 1)
+    assert type(out).__name__ == "median"
+    np.testing.assert_array_equal(out.values.numpy(), ref.values.numpy())
+    np.testing.assert_array_equal(out.indices.numpy(), ref.indices.numpy())
+    assert np.isnan(dg.median(dg.tensor(x)).item())
+    assert dg.median(dg.tensor([1.0, 2.0, 3.0, 4.0])).item() == 2.0  # the lower of the two
+    with pytest.raises(RuntimeError, match=r"kthvalue\(\): selected index k=4 is out of range"):
+        dg.kthvalue(dg.ones(3), 4)
+
+
+@requires_torch
+@SETTINGS
+@given(seq=st.lists(st.integers(-5, 5), min_size=1, max_size=8).map(sorted),
+       vals=hnp.arrays(np.int64, hnp.array_shapes(min_dims=0, max_dims=2, max_side=4),
+                       elements=st.integers(-7, 7)),
+       right=st.booleans())
+def test_searchsorted_and_bucketize_match_torch(seq, vals, right):
+    s, ts = dg.tensor(seq), torch.tensor(seq)
+    out = dg.searchsorted(s, dg.tensor(vals), right=right)
+    assert_close(out, torch.searchsorted(ts, torch.tensor(vals), right=right))
+    assert_close(dg.bucketize(dg.tensor(vals), s, right=right),
+                 torch.bucketize(torch.tensor(vals), ts, right=right))
+    assert dg.searchsorted(s, dg.tensor(vals), out_int32=True).dtype == dg.int32
+
+
+@requires_torch
+def test_searchsorted_row_by_row_and_errors():
+    seq = torch.tensor([[1, 3, 5], [2, 4, 6]])
+    v = torch.tensor([[3, 6], [3, 0]])
+    assert_close(dg.searchsorted(dg.tensor(seq.numpy()), dg.tensor(v.numpy()), side="right"),
+                 torch.searchsorted(seq, v, side="right"))
+    with pytest.raises(RuntimeError, match="first N-1 dimensions"):
+        dg.searchsorted(dg.tensor(seq.numpy()), dg.tensor([[1], [2], [3]]))
+    with pytest.raises(RuntimeError, match="side and right can't be set to opposites"):
+        dg.searchsorted(dg.tensor([1, 2]), dg.tensor([1]), right=True, side="left")
+
+
+# ----------------------------------------------------------------------------- random draws
+def test_normal_and_bernoulli_draws_have_torch_shapes_dtypes_and_zero_gradients():
+    mean = dg.zeros(20000, 2, requires_grad=True)
+    std = dg.tensor([1.0, 3.0], requires_grad=True)
+    x = dg.normal(mean, std)
+    assert tuple(x.shape) == (20000, 2) and x.dtype == dg.float32 and x.requires_grad
+    np.testing.assert_allclose(x.detach().numpy().std(0), [1.0, 3.0], rtol=0.03)
+    x.sum().backward()
+    assert not mean.grad.numpy().any() and not std.grad.numpy().any()
+    assert dg.normal(0.0, 1.0, (3,)).dtype == dg.float32
+    assert dg.normal(dg.zeros(2, dtype=dg.float64), 1.0).dtype == dg.float64
+    b = dg.bernoulli(dg.full((10000,), 0.25))
+    assert b.dtype == dg.float32 and set(np.unique(b.numpy())) <= {0.0, 1.0}
+    assert abs(b.numpy().mean() - 0.25) < 0.02
+    assert dg.full((4,), 0.5).bernoulli(0.0).sum().item() == 0.0
+
+
+def test_normal_and_bernoulli_bad_inputs_raise_like_torch():
+    with pytest.raises(RuntimeError, match="normal expects std >= 0.0"):
+        dg.normal(dg.zeros(2), -1.0)
+    with pytest.raises(RuntimeError):
+        torch.normal(torch.zeros(2), -1.0)
+    with pytest.raises(RuntimeError, match=r"bernoulli\(\): expected all probabilities in"):
+        dg.bernoulli(dg.tensor([1.5]))
+    with pytest.raises(TypeError, match="size is required"):
+        dg.normal(0.0, 1.0)
