@@ -125,7 +125,7 @@ class Tensor(backend.ConversionShortcuts):
     @property
     def requires_grad(self):
         vi = self._view
-        if vi is not None and vi.base._grad_fn is not vi.base_fn:
+        if vi is not None and vi.version != self._vc[0]:
             _views.refresh(self)
         return self._requires_grad
 
@@ -153,7 +153,7 @@ class Tensor(backend.ConversionShortcuts):
         """The node that made this tensor (None for a leaf); a view whose base was changed in
         place since it was made is first rebuilt on the base's new node."""
         vi = self._view
-        if vi is not None and vi.base._grad_fn is not vi.base_fn:
+        if vi is not None and vi.version != self._vc[0]:
             _views.refresh(self)
         return self._grad_fn
 
@@ -441,10 +441,10 @@ class Tensor(backend.ConversionShortcuts):
     swapdims_ = swapaxes_ = transpose_
 
     # ------------------------------------------------------------------ in-place writes
-    def _check_inplace(self, op, recorded=False):
+    def _check_inplace(self, op, recorded=False, target=None):
         """Refuse an in-place op on a leaf that requires grad, a view of one, an expanded
         tensor ... (``autograd.views.check_inplace``)."""
-        _views.check_inplace(self, op, recorded)
+        _views.check_inplace(self, op, recorded, target)
 
     def _assign(self, result, op):
         """Write ``result`` into this tensor's memory and, if recorded, rebase onto its node

@@ -47,8 +47,8 @@ class Function:
             if not isinstance(t, _Tensor):
                 raise TypeError(f"{cls.__name__}: expected Tensor inputs, got {type(t).__name__}")
             vi = t._view
-            if vi is not None and vi.base._grad_fn is not vi.base_fn:
-                _refresh(t)  # a view whose base was changed in place: rebuild its node
+            if vi is not None and vi.version != t._vc[0] and _state.enabled:
+                _refresh(t)  # a view written in place through an alias: rebuild its node
             arrays.append(t._data)
             if t._requires_grad:
                 record = True

@@ -32,7 +32,7 @@ class ViewInfo:
     that take the base to it, the base's node it was built on (``base_fn``) and ``meta``
     (None, or why it can never be rebuilt; ``steps`` is then None)."""
 
-    __slots__ = ("base", "steps", "base_fn", "meta", "origin")
+    __slots__ = ("base", "steps", "base_fn", "version", "meta", "origin")
 
 
 _new = object.__new__
@@ -60,6 +60,7 @@ def mark_view(out, src, cls, params, meta=None, origin=None):
     vi.base = base
     vi.steps = None if meta is not None else steps
     vi.base_fn = base._grad_fn
+    vi.version = vc[0]
     vi.meta = meta
     vi.origin = origin
     out._view = vi
@@ -74,23 +75,25 @@ def shares_memory(out, src) -> bool:
 
 
 def refresh(t):
-    """Rebuild the node of view ``t`` after its base's node changed (an in-place write through
-    the base or another alias): ``t``'s value is now ``view(base)``, so is its history."""
+    """Bring view ``t`` up to date after its memory was written in place through its base or
+    another alias (the shared version moved on): ``t``'s value is now ``view(base)``, so if
+    the base's node changed, ``t``'s node is rebuilt as ``view(base)`` on it. A view that can't
+    be rebuilt (multi-output, made under no_grad) is refused as in PyTorch when it or its base
+    is part of a graph."""
     vi = t._view
     base = vi.base
     if vi.meta is not None:
-        if base._requires_grad:
+        if t._grad_fn is not None or base._requires_grad:
             raise RuntimeError(_refusal(vi, "its base or another view of its base has been "
                                             "modified inplace"))
-        t._grad_fn, t._requires_grad = None, False
+    elif base._grad_fn is not vi.base_fn:
+        with set_grad_enabled(True):
+            r = base
+            for cls, params in vi.steps:
+                r = cls.apply(r, **params)
+        t._grad_fn, t._output_nr, t._requires_grad = r._grad_fn, r._output_nr, r._requires_grad
         vi.base_fn = base._grad_fn
-        return
-    with set_grad_enabled(True):
-        r = base
-        for cls, params in vi.steps:
-            r = cls.apply(r, **params)
-    t._grad_fn, t._output_nr, t._requires_grad = r._grad_fn, r._output_nr, r._requires_grad
-    vi.base_fn = base._grad_fn
+    vi.version = t._vc[0]
 
 
 def _refusal(vi, what):
@@ -106,8 +109,9 @@ def _refusal(vi, what):
             "inplace to be tracked).")
 
 
-def check_inplace(t, op, recorded):
-    """Refuse an in-place op PyTorch refuses; ``recorded``: the write enters the graph."""
+def check_inplace(t, op, recorded, target=None):
+    """Refuse an in-place op PyTorch refuses; ``recorded``: the write enters the graph;
+    ``target``: the array written (default: all of ``t``'s)."""
     if _state.enabled:
         vi = t._view
         if vi is None:
@@ -121,10 +125,16 @@ def check_inplace(t, op, recorded):
                                    "used in an in-place operation.")
             if vi.meta is not None and (recorded or base._requires_grad):
                 raise RuntimeError(f"{op}: " + _refusal(vi, "is being modified inplace"))
-    a = t._data
+    check_writable(t._data if target is None else target, op)
+
+
+def check_writable(a, op):
+    """Refuse to write into memory that several elements share (an ``expand``) or that is
+    read-only."""
     if a.ndim:
         strides = a.strides
-        if 0 in strides and any(s == 0 and n > 1 for s, n in zip(strides, a.shape)):
+        if 0 in strides and op != "fill_" and any(s == 0 and n > 1
+                                                  for s, n in zip(strides, a.shape)):
             raise RuntimeError(f"{op}: unsupported operation: more than one element of the "
                                f"written-to tensor (shape {tuple(a.shape)}, strides "
                                f"{tuple(strides)}) refers to a single memory location. Please "

@@ -122,13 +122,31 @@ def index_put(x, index, value):
 
 
 def setitem(x, index, value):
-    """``x[index] = value``: written in place; recorded in the graph when gradients flow."""
+    """``x[index] = value``: written in place; recorded in the graph when gradients flow.
+    With a basic index this is ``x[index].copy_(value)``, a write through a view (PyTorch's
+    rule), so x's history and every alias see it; an advanced index is ``index_put``."""
     from ..autograd.grad_mode import is_grad_enabled
     rec = is_grad_enabled() and (x.requires_grad or (isinstance(value, Tensor)
                                                       and value.requires_grad))
+    idx, advanced = _convert_index(index, x._device)
+    if rec and not advanced:
+        region = getitem(x, index)
+        if region._view is not None:
+            from .shape import expand
+            v = as_operand(value, region.dtype, region)
+            try:
+                v = expand(v, tuple(region.shape))
+            except RuntimeError:
+                raise RuntimeError(f"__setitem__: cannot assign a value of shape "
+                                   f"{tuple(v.shape)} to an index of shape "
+                                   f"{tuple(region.shape)} of a tensor of shape "
+                                   f"{tuple(x.shape)}") from None
+            region._assign(v, "__setitem__")
+            return x
     if not rec:
-        x._check_inplace("__setitem__")
-        idx, _ = _convert_index(index, x._device)
+        target = x._data if advanced else _check_bounds(
+            x._data, idx if any(i is Ellipsis for i in idx) else idx + (Ellipsis,))
+        x._check_inplace("__setitem__", target=target)
         v = value._data if isinstance(value, Tensor) else value
         try:
             x._data[idx] = v

@@ -7,6 +7,7 @@ import builtins
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state
 from ..autograd.views import MULTI_OUTPUT, mark_view, shares_memory
 from ..tensor import Tensor, _dim_tuple, _make, _norm_dim
 from .elementwise import _xp
@@ -62,7 +63,7 @@ def reshape(x, *shape):
     """``x`` with another shape: a view of x's memory when its strides allow, else a copy."""
     shape = infer_shape(_ints(shape, "reshape"), x._data.size, "reshape", x.shape)
     if shape == x._data.shape:
-        return x
+        return _unchanged(x, Reshape, {"shape": shape})
     out = Reshape.apply(x, shape=shape)
     if shares_memory(out._data, x._data):
         mark_view(out, x, Reshape, {"shape": shape})
@@ -74,7 +75,7 @@ def view(x, *shape):
     x's strides do not allow it, like PyTorch (``reshape`` copies instead)."""
     shape = infer_shape(_ints(shape, "view"), x._data.size, "view", x.shape)
     if shape == x._data.shape:
-        return x
+        return _unchanged(x, Reshape, {"shape": shape})
     out = Reshape.apply(x, shape=shape)
     if shares_memory(out._data, x._data):
         return mark_view(out, x, Reshape, {"shape": shape})
@@ -84,6 +85,15 @@ def view(x, *shape):
                        f"(at least one dimension spans across two contiguous subspaces): shape "
                        f"{tuple(x.shape)} with strides {_elem_strides(x)} can't be viewed as "
                        f"{shape}. Use .reshape(...) instead.")
+
+
+def _unchanged(x, cls, params):
+    """A view op that changes nothing returns ``x`` itself (no node); under no_grad it returns
+    an alias marked as a view made there, so that an in-place op on it with grad mode on is
+    refused as in PyTorch."""
+    if _state.enabled:
+        return x
+    return mark_view(_make(x._data), x, cls, params)
 
 
 def _elem_strides(x):
@@ -143,7 +153,7 @@ def permute(x, *dims):
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"permute: repeated dim in {dims}")
     if axes == tuple(range(x.ndim)):
-        return x
+        return _unchanged(x, Permute, {"axes": axes})
     return mark_view(Permute.apply(x, axes=axes), x, Permute, {"axes": axes})
 
 
@@ -184,7 +194,16 @@ class BroadcastTo(Function):
         ctx.in_shape = x.shape
         if x.size == _prod(shape):  # only size-1 dims added: a writable view (no overlap)
             return x.reshape(shape)
-        return _xp(x).broadcast_to(x, shape)
+        xp = _xp(x)
+        if xp is not np:
+            return xp.broadcast_to(x, shape)
+        # writable like PyTorch's expand: a write through a view of it that does not overlap
+        # itself (e[0]) is allowed; one that does (e itself) is refused by check_writable
+        lead = len(shape) - x.ndim
+        strides = (0,) * lead + tuple(0 if n == 1 and s != 1 else st for n, s, st in
+                                      zip(x.shape, shape[lead:], x.strides))
+        return np.lib.stride_tricks.as_strided(x, shape, strides,
+                                               writeable=x.flags.writeable)
 
     def backward(ctx, g):
         return sum_to(g, ctx.in_shape)
@@ -235,7 +254,7 @@ def expand(x, *sizes):
         shape.append(s)
     shape = tuple(shape)
     if shape == tuple(x.shape):
-        return x
+        return _unchanged(x, BroadcastTo, {"shape": shape})
     return mark_view(BroadcastTo.apply(x, shape=shape), x, BroadcastTo, {"shape": shape})
 
 
@@ -404,15 +423,16 @@ def unbind(x, dim=0):
 class Flip(Function):
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return _xp(x).flip(x, axis=dims)
+        xp = _xp(x)
+        return xp.flip(x, axis=dims).copy()  # a copy, as in PyTorch (NumPy gives a view)
 
     def backward(ctx, g):
         return g.flip(ctx.dims)
 
 
 def flip(x, *dims):
-    dims = _ints(dims, "flip")
-    return Flip.apply(x, dims=tuple(_norm_dim(d, x.ndim, "flip") for d in dims))
+    dims = tuple(_norm_dim(d, x.ndim, "flip") for d in _ints(dims, "flip"))
+    return Flip.apply(x, dims=dims if x.ndim else ())  # a 0-d tensor has nothing to flip
 
 
 class Roll(Function):
