@@ -6,8 +6,14 @@ becomes that node (its inner operations are not recorded), and every other autog
 ``Function`` applied on the way (Add, MatMul, Reshape, Softmax, attention, ...) becomes its
 ONNX nodes. Tensors that do not depend on the inputs (parameters, buffers, masks, positional
 tables) become initializers; operations whose inputs are all such constants are folded.
-A Function or layer without a mapping raises an error naming it, and a tensor that reached
-the graph through an untraced path (so that the export would silently freeze it) is refused.
+A Function or layer without a mapping raises an error naming it.
+
+A first, probe trace runs the same forward on other input values with every dynamic axis one
+longer. Comparing the two traces event by event tells which sizes follow the dynamic axes
+(so reshapes and expands are written with −1, 0 or a run-time size where they must be), and
+finds what would otherwise be frozen silently: a constant input of an operation that differs
+between the traces (a mask from a comparison, a random draw, a tensor made for the input's
+size) or a forward that takes another path; both are refused with an error.
 
 Needs the ``onnx`` package (``pip install deltagrad[export]``); ``onnxruntime`` runs the result.
 """
@@ -45,8 +51,9 @@ def _onnx():
 
 # ============================================================================ the recorder
 class _Recorder:
-    def __init__(self, model, sources, probe=None):
+    def __init__(self, model, sources, probe=None, opset=17):
         self.onnx, self.helper, self.numpy_helper = _onnx()
+        self.opset = opset
         self.nodes, self.initializers = [], []
         self.names = {}          # id(Tensor) -> value name in the graph
         self.folded = set()      # id(Tensor) of constants computed during the trace
@@ -88,6 +95,12 @@ class _Recorder:
         self.const_names[key] = name
         self.keep.append(array)
         return name
+
+    def reduce(self, op, x, axes, keepdims=1):
+        """ReduceMean/Max/Min over ``axes``: an attribute up to opset 17, an input from 18."""
+        if self.opset >= 18:
+            return self.node(op, [x, self.ints(list(axes), "axes")], keepdims=keepdims)
+        return self.node(op, [x], axes=list(axes), keepdims=keepdims)
 
     def ints(self, values, hint="shape"):
         return self.const(np.asarray(values, np.int64), hint)
@@ -298,9 +311,10 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
                          "not supported")
     if not export_params:
         raise ValueError("dg.onnx.export: export_params=False is not supported")
-    if not 14 <= int(opset_version) <= 21:
-        raise ValueError(f"dg.onnx.export: opset_version must be between 14 and 21, got "
+    if not 17 <= int(opset_version) <= 21:   # 17: LayerNormalization
+        raise ValueError(f"dg.onnx.export: opset_version must be between 17 and 21, got "
                          f"{opset_version}")
+    opset_version = int(opset_version)
     if isinstance(args, Tensor) or not isinstance(args, (tuple, list)):
         args = (args,)
     args = tuple(args)
@@ -332,12 +346,12 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     # the probe trace: other input values, each dynamic axis one longer; what changes with
     # them tells which sizes follow the dynamic axes and which constants were not traced
     other = [_probe_input(a, dyn_inputs[n], k) for k, (n, a) in enumerate(zip(input_names, args))]
-    first = _Recorder(model, [])
+    first = _Recorder(model, [], opset=opset_version)
     _trace(first, model, other, call_kwargs, input_names, dyn_inputs)
     probe = first.events
     sources = [(n, ax, a.shape[ax], g.shape[ax]) for n, a, g in zip(input_names, args, other)
                for ax in range(a.ndim) if dyn_inputs[n][ax]]
-    rec = _Recorder(model, sources, probe)
+    rec = _Recorder(model, sources, probe, opset=opset_version)
     out = _trace(rec, model, args, call_kwargs, input_names, dyn_inputs)
 
     outs = [t for t in _flat(out) if isinstance(t, Tensor)]
@@ -686,7 +700,7 @@ def _f_sum(rec, ins, params, out):
 def _f_amax(rec, ins, params, out):
     op = "ReduceMax" if params["sign"] > 0 else "ReduceMin"
     dims = [int(d) for d in params["dims"]]
-    return rec.node(op, [rec.value(ins[0])], axes=dims, keepdims=int(bool(params["keepdim"])))
+    return rec.reduce(op, rec.value(ins[0]), dims, int(bool(params["keepdim"])))
 
 
 def _f_cumsum(rec, ins, params, out):
@@ -803,8 +817,8 @@ def _f_normalize(rec, ins, params, out):
     stats = params.get("stats")
     if stats is None:
         axes = [int(a) for a in params["axes"]]
-        d = rec.node("Sub", [xv, rec.node("ReduceMean", [xv], axes=axes, keepdims=1)])
-        var = rec.node("ReduceMean", [rec.node("Mul", [d, d])], axes=axes, keepdims=1)
+        d = rec.node("Sub", [xv, rec.reduce("ReduceMean", xv, axes)])
+        var = rec.reduce("ReduceMean", rec.node("Mul", [d, d]), axes)
         y = rec.node("Div", [d, rec.node("Sqrt", [rec.node(
             "Add", [var, rec.scalar(float(params["eps"]), dt)])])])
     else:
@@ -961,7 +975,7 @@ def _adaptive(reduce, global_op, window_op):
             for i in range(s):
                 lo, hi = (i * n) // s, -(-((i + 1) * n) // s)
                 part = rec.node("Slice", [y, rec.ints([lo]), rec.ints([hi]), rec.ints([axis])])
-                cells.append(rec.node(reduce, [part], axes=[axis], keepdims=1))
+                cells.append(rec.reduce(reduce, part, [axis]))
             y = rec.node("Concat", cells, axis=axis)
         return y
     return emit

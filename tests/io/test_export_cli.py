@@ -80,5 +80,5 @@ def test_usage_errors(run, tmp_path):
     r = cli("export", run, "--format", "torch", "--out", tmp_path / "no" / "dir" / "m.pt")
     assert r.code == 2 and "does not exist" in r.err
     r = cli("export", run, "--format", "onnx", "--opset", 9, "--out", tmp_path / "m.onnx")
-    assert r.code == 2 and "opset_version must be between 14 and 21" in r.err
+    assert r.code == 2 and "opset_version must be between 17 and 21" in r.err
     assert r.err.strip().splitlines()[-1].startswith("deltagrad: error: ")

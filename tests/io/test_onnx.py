@@ -162,12 +162,22 @@ def test_functional_conv_pool_and_normalization():
     _run(Model(), [_floats(2, 2, 7, 7)])
 
 
-def test_autoregressive_density_models():
-    """NADE (a running sum over the inputs: CumSum) and MADE (masked linear layers) on binary
-    inputs; the probe trace keeps binary data binary."""
+def test_made_on_binary_inputs():
+    """MADE (masked linear layers) on binary inputs: the probe keeps binary data binary."""
     x = (RNG.random((3, 12)) < 0.5).astype(np.float32)
-    _run(dg.models.NADE(12, 5), [x])
     _run(dg.models.MADE(12, [16, 16]), [x])
+
+
+def test_running_sum():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return dg.cumsum(self.lin(x), 1) + dg.cumsum(x, 0)
+
+    _run(Model(), [_floats(3, 4)])
 
 
 # ----------------------------------------------------------------------------- recurrent
@@ -343,6 +353,22 @@ def test_a_forward_that_branches_on_the_batch_size_is_refused():
 
 
 # ----------------------------------------------------------------------------- files and errors
+@pytest.mark.parametrize("opset", [18, 20])
+def test_later_opsets(opset):
+    """From opset 18 the reductions take their axes as an input."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveMaxPool2d(3), nn.Flatten(),
+                          nn.LayerNorm(18), nn.Linear(18, 4))
+    x = dg.randn(2, 1, 8, 8)
+    f = io.BytesIO()
+    dg.onnx.export(model, x, f, opset_version=opset)
+    proto = onnx.load_from_string(f.getvalue())
+    assert proto.opset_import[0].version == opset
+    sess = ort.InferenceSession(f.getvalue(), providers=["CPUExecutionProvider"])
+    with dg.no_grad():
+        np.testing.assert_allclose(sess.run(None, {"input_0": x.numpy()})[0],
+                                   model(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_writes_a_file_and_restores_the_model(tmp_path):
     model = dg.models.MLP([3, 4, 2])
     model.train()
