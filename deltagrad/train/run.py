@@ -214,13 +214,18 @@ def validate_settings(s: dict, experiment) -> None:
     vf = s["val_fraction"]
     if not isinstance(vf, (int, float)) or not 0 <= vf < 1:
         raise RunError(f"--val-fraction must be in [0, 1), got {vf!r}")
+    from ..cli.messages import did_you_mean
     if s["optimizer"] not in OPTIMIZERS:
-        raise RunError(f"unknown --optimizer {s['optimizer']!r}; expected one of "
+        raise RunError(f"unknown --optimizer {s['optimizer']!r}"
+                       + did_you_mean(s["optimizer"], OPTIMIZERS) + "; expected one of "
                        + ", ".join(OPTIMIZERS))
     text_file = getattr(experiment, "text_files", False) and os.path.isabs(str(s["dataset"]))
-    if s["dataset"] != "auto" and s["dataset"] not in experiment.datasets and not text_file:
+    also = " (or auto)" if "fashion-mnist" in experiment.datasets else ""  # auto: an image set
+    if not (s["dataset"] in experiment.datasets or text_file or (also and s["dataset"] == "auto")):
         raise RunError(f"experiment {experiment.name!r} trains on "
-                       + ", ".join(experiment.datasets) + f" (or auto), not {s['dataset']!r}")
+                       + ", ".join(experiment.datasets) + f"{also}, not {s['dataset']!r}"
+                       + did_you_mean(s["dataset"], experiment.datasets)
+                       + ("; for a text file use --data FILE" if experiment.text_files else ""))
     if s["device"] not in ("cpu", "cuda") and not str(s["device"]).startswith("cuda:"):
         raise RunError(f"--device must be cpu or cuda, got {s['device']!r}")
     if s["device"] != "cpu" and not backend.cuda_is_available():

@@ -320,3 +320,14 @@ def test_confusion_matrix_of_ten_classes_fits_80_columns(trained_run):
     assert r.code == 0, r
     table = r.out[r.out.index("confusion matrix"):].splitlines()
     assert len(table) == 12 and max(map(len, table)) <= 80, table
+
+
+def test_did_you_mean_for_settings():
+    r = cli("train", "mlp", "--optimizer", "adm")
+    assert r.code == 2 and "(did you mean 'adam'" in r.err, r
+    r = cli("train", "mlp", "--dataset", "fashion")
+    assert r.code == 2 and "(did you mean 'fashion-mnist'?)" in r.err, r
+    r = cli("train", "char-rnn", "--dataset", "shakespeare")
+    assert r.code == 2 and "(did you mean 'tinyshakespeare'?)" in r.err and "--data FILE" in r.err
+    r = cli("train", "char-rnn", "--dataset", "auto")  # auto picks an image set
+    assert r.code == 2 and "trains on tinyshakespeare, not 'auto'" in r.err, r
