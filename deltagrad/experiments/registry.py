@@ -50,7 +50,9 @@ class Experiment:
     ``augment(x) -> Tensor`` (optional) transforms each training batch of inputs before
     the forward pass (e.g. random crops and flips of (N, C, H, W) images); it must draw its
     random numbers from the global generator (``dg.manual_seed``), whose state every
-    checkpoint saves, so a resumed run stays bit-for-bit identical.
+    checkpoint saves, so a resumed run stays bit-for-bit identical. ``text_files``: ``data``
+    also takes the path of any UTF-8 text file (``deltagrad train NAME --data FILE``).
+    ``module`` is set by :func:`load_module` for an experiment from a user's file or module.
     """
 
     name: str
