@@ -94,6 +94,16 @@ def to_pgmpy(model):
     return twin
 
 
+def pgmpy_inference(model):
+    """pgmpy's VariableElimination on the model's twin, or None without pgmpy (the
+    brute-force comparisons still run)."""
+    try:
+        from pgmpy.inference import VariableElimination
+    except ImportError:
+        return None
+    return VariableElimination(to_pgmpy(model))
+
+
 def pgmpy_values(factor, variables):
     """A pgmpy factor's values with axes in ``variables`` order."""
     return np.transpose(factor.values, [factor.variables.index(v) for v in variables])

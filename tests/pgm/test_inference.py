@@ -6,7 +6,7 @@ import pytest
 
 from deltagrad import pgm
 
-from .networks import (brute_force_joint, brute_force_query, pgmpy_values,
+from .networks import (brute_force_joint, brute_force_query, pgmpy_inference, pgmpy_values,
                        random_bayesian_network, random_grid_markov_network, to_pgmpy)
 
 
@@ -24,18 +24,18 @@ def random_question(rng, model):
 @pytest.mark.parametrize("seed", range(24))
 def test_queries_equal_brute_force_and_pgmpy(seed):
     """24 random networks (5–12 variables, cardinalities 2–4, random evidence) to 1e-10."""
-    pytest.importorskip("pgmpy")
-    from pgmpy.inference import VariableElimination as PgmpyVE
     rng = np.random.default_rng(seed)
     model = random_bayesian_network(rng, int(rng.integers(5, 13)))
     joint = brute_force_joint(model)
-    ve, twin = pgm.VariableElimination(model), PgmpyVE(to_pgmpy(model))
+    ve, twin = pgm.VariableElimination(model), pgmpy_inference(model)
     for _ in range(4):
         variables, evidence = random_question(rng, model)
         got = ve.query(variables, evidence)
         assert got.variables == variables
         expected = brute_force_query(model, joint, variables, evidence)
         np.testing.assert_allclose(got.values, expected, rtol=0, atol=1e-10)
+        if twin is None:
+            continue
         theirs = twin.query(variables, evidence=evidence, show_progress=False)
         np.testing.assert_allclose(got.values, pgmpy_values(theirs, variables), rtol=0,
                                    atol=1e-10)
@@ -101,12 +101,10 @@ def test_student_network_matches_pgmpy():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_map_query_equals_brute_force_and_pgmpy(seed):
-    pytest.importorskip("pgmpy")
-    from pgmpy.inference import VariableElimination as PgmpyVE
     rng = np.random.default_rng(100 + seed)
     model = random_bayesian_network(rng, int(rng.integers(5, 9)), max_joint=20_000)
     joint = brute_force_joint(model)
-    ve, twin = pgm.VariableElimination(model), PgmpyVE(to_pgmpy(model))
+    ve, twin = pgm.VariableElimination(model), pgmpy_inference(model)
     for _ in range(3):
         variables, evidence = random_question(rng, model)
         for query_vars in (variables, None):
@@ -115,7 +113,8 @@ def test_map_query_equals_brute_force_and_pgmpy(seed):
             p = brute_force_query(model, joint, names, evidence)
             best = np.unravel_index(p.argmax(), p.shape)
             assert got == {v: model.states[v][i] for v, i in zip(names, best)}
-            if query_vars is not None:   # pgmpy 1.1.2 drops the evidence when variables=None
+            # (pgmpy 1.1.2's map_query drops the evidence when variables=None)
+            if twin is not None and query_vars is not None:
                 theirs = twin.map_query(query_vars, evidence=evidence, show_progress=False)
                 assert got == theirs
 
@@ -129,12 +128,10 @@ def test_map_query_of_the_student_network():
 
 @pytest.mark.parametrize("shape", [(3, 3), (4, 3)])
 def test_grid_markov_network_equals_brute_force_and_pgmpy(shape):
-    pytest.importorskip("pgmpy")
-    from pgmpy.inference import VariableElimination as PgmpyVE
     rng = np.random.default_rng(sum(shape))
     model = random_grid_markov_network(rng, *shape)
     joint = model.to_joint_distribution()
-    ve, twin = pgm.VariableElimination(model), PgmpyVE(to_pgmpy(model))
+    ve, twin = pgm.VariableElimination(model), pgmpy_inference(model)
     for _ in range(4):
         variables, evidence = random_question(rng, model)
         got = ve.query(variables, evidence)
@@ -142,6 +139,8 @@ def test_grid_markov_network_equals_brute_force_and_pgmpy(shape):
         expected.marginalize([v for v in expected.variables if v not in variables])
         expected.normalize()
         np.testing.assert_allclose(got.values, pgmpy_values(expected, variables), atol=1e-12)
+        if twin is None:
+            continue
         theirs = twin.query(variables, evidence=evidence, show_progress=False)
         theirs.normalize()
         np.testing.assert_allclose(got.values, pgmpy_values(theirs, variables), atol=1e-10)
@@ -264,19 +263,19 @@ def test_induced_width_of_a_grid():
 @pytest.mark.parametrize("seed", range(4))
 def test_moralised_networks_give_the_same_queries(seed):
     """Markov networks with factors on cliques of 2–4 variables (moralised random BNs)."""
-    pytest.importorskip("pgmpy")
-    from pgmpy.inference import VariableElimination as PgmpyVE
     rng = np.random.default_rng(200 + seed)
     bn = random_bayesian_network(rng, int(rng.integers(5, 10)), max_joint=50_000)
     mn = bn.to_markov_network()
     joint = brute_force_joint(bn)
-    ve, twin = pgm.VariableElimination(mn), PgmpyVE(to_pgmpy(mn))
+    ve, twin = pgm.VariableElimination(mn), pgmpy_inference(mn)
     for _ in range(3):
         variables, evidence = random_question(rng, bn)
         got = ve.query(variables, evidence)
         np.testing.assert_allclose(got.values,
                                    brute_force_query(bn, joint, variables, evidence),
                                    rtol=0, atol=1e-10)
+        if twin is None:
+            continue
         theirs = twin.query(variables, evidence=evidence, show_progress=False)
         theirs.normalize()
         np.testing.assert_allclose(got.values, pgmpy_values(theirs, variables), atol=1e-10)
