@@ -93,7 +93,9 @@ class DiscreteModel:
         if size > MAX_JOINT_SIZE:
             raise ValueError(f"to_joint_distribution: the joint has {size} states (more than "
                              f"{MAX_JOINT_SIZE}); use VariableElimination for queries")
-        joint = factor_product(*self._model_factors())
+        # each factor scaled to max 1 first: the normalised product is the same, and long
+        # products of small numbers keep their range
+        joint = factor_product(*[_scaled(f) for f in self._model_factors()])
         order = [v for v in self.nodes()]
         values = np.transpose(joint.values, [joint.variables.index(v) for v in order])
         out = DiscreteFactor(order, values.shape, values, {v: joint.state_names[v]
@@ -105,3 +107,11 @@ class DiscreteModel:
         """Is this network's graph an I-map of the distribution ``joint``?"""
         from .independence import is_imap
         return is_imap(self, joint, tol)
+
+
+def _scaled(factor: DiscreteFactor) -> DiscreteFactor:
+    top = factor.values.max() if factor.values.size else 0
+    if not top > 0:
+        return factor
+    return DiscreteFactor(factor.variables, factor.cardinality, factor.values / top,
+                          factor.state_names)
