@@ -424,7 +424,18 @@ class _Unpickler(pickle.Unpickler):
             arr = np.frombuffer(bytearray(raw), dtype)
             if dtype.byteorder == ">":
                 arr = arr.astype(storage_type.dtype)
-            self._loaded[key] = (arr, self._location(str(location)))
+            ml = self._map_location
+            if callable(ml) and not isinstance(ml, (str, backend.device, dict)):
+                # torch's callable form: map_location(storage, location) -> storage
+                moved = ml(_make(arr), str(location))
+                if moved is not None:
+                    if not isinstance(moved, Tensor):
+                        raise TypeError("dg.load: map_location(storage, location) must return "
+                                        f"a Tensor or None, got {type(moved).__name__}")
+                    arr = backend.to_numpy(moved._data).reshape(-1)
+                self._loaded[key] = (arr, str(location) if moved is None else str(moved.device))
+            else:
+                self._loaded[key] = (arr, self._location(str(location)))
         return self._loaded[key]
 
     def _location(self, location):
@@ -433,9 +444,6 @@ class _Unpickler(pickle.Unpickler):
             return location
         if isinstance(ml, dict):
             return str(ml.get(location, location))
-        if callable(ml) and not isinstance(ml, (str, backend.device)):
-            raise TypeError("dg.load: a callable map_location is not supported; pass a device, "
-                            "a string or a dict")
         return str(ml)
 
 

@@ -219,8 +219,11 @@ def test_torch_module_state_dict_into_dg_module(tmp_path):
 def test_map_location(tmp_path):
     import torch
     torch.save({"w": torch.ones(2)}, tmp_path / "a.pt")
-    for ml in ("cpu", dg.device("cpu"), {"cpu": "cpu"}):
+    for ml in ("cpu", dg.device("cpu"), {"cpu": "cpu"}, lambda storage, loc: storage):
         assert dg.load(tmp_path / "a.pt", map_location=ml)["w"].device == dg.device("cpu")
+    seen = []
+    dg.load(tmp_path / "a.pt", map_location=lambda storage, loc: seen.append(loc))
+    assert seen == ["cpu"]
 
 
 # ----------------------------------------------------------------------------- weights_only
