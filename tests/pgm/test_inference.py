@@ -279,3 +279,19 @@ def test_moralised_networks_give_the_same_queries(seed):
         theirs = twin.query(variables, evidence=evidence, show_progress=False)
         theirs.normalize()
         np.testing.assert_allclose(got.values, pgmpy_values(theirs, variables), atol=1e-10)
+
+
+def test_map_query_on_markov_networks_equals_brute_force():
+    mn = pgm.misconception_network()
+    joint = mn.to_joint_distribution()
+    best = np.unravel_index(joint.values.argmax(), joint.values.shape)
+    assert pgm.VariableElimination(mn).map_query() == dict(zip(joint.variables, map(int, best)))
+    grid = random_grid_markov_network(np.random.default_rng(9), 3, 3)
+    joint = grid.to_joint_distribution()
+    ve = pgm.VariableElimination(grid)
+    for evidence in ({}, {"V1_1": 1}, {"V0_0": 0, "V2_2": 1}):
+        p = joint.reduce(evidence, inplace=False)
+        p.marginalize([v for v in p.variables if v in ("V0_1", "V2_1")])
+        best = np.unravel_index(p.values.argmax(), p.values.shape)
+        got = ve.map_query([v for v in p.variables], evidence)
+        assert got == dict(zip(p.variables, map(int, best)))
