@@ -168,6 +168,21 @@ class RBM(nn.Module):
         """Forget the persistent chains (the next PCD call restarts them at its batch)."""
         self.persistent_chain = None
 
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """As ``nn.Module.load_state_dict``; the persistent chains, whose number is that of
+        the saved run, are taken as they are (or forgotten when the state has none)."""
+        state = dict(state_dict)
+        chain = state.pop("persistent_chain", None)
+        self.persistent_chain = None
+        result = super().load_state_dict(state, strict=strict, assign=assign)
+        if chain is not None:
+            chain = np.array(chain.detach().numpy() if isinstance(chain, Tensor) else chain,
+                             dtype=self.W.dtype)
+            self.persistent_chain = binary_batch(chain, self.n_visible,
+                                                 "RBM.load_state_dict", self.W.dtype,
+                                                 "persistent_chain")
+        return result
+
     # ------------------------------------------------------------------ the partition function
     def _numpy_params(self):
         return (backend.to_numpy(p.detach()._data).astype(np.float64)

@@ -226,6 +226,13 @@ def test_persistent_chains_continue_across_batches():
     expect = rbm.gibbs(chain, 1, generator=dg.Generator().manual_seed(1)).detach().numpy()
     np.testing.assert_array_equal(rbm.persistent_chain.numpy(), expect)
     assert "persistent_chain" in rbm.state_dict()
+    # the chains travel with the weights (a fresh RBM has none yet)
+    fresh = RBM(6, 3)
+    fresh.load_state_dict(rbm.state_dict())
+    np.testing.assert_array_equal(fresh.persistent_chain.numpy(), rbm.persistent_chain.numpy())
+    np.testing.assert_array_equal(fresh.W.detach().numpy(), rbm.W.detach().numpy())
+    fresh.load_state_dict({k: v for k, v in rbm.state_dict().items() if k != "persistent_chain"})
+    assert fresh.persistent_chain is None
 
 
 def test_sampling_helpers_shapes():
