@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _norm_dim
 from .elementwise import clamp
 
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance"]  # (cdist: dg.cdist)
@@ -26,6 +26,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     _tensor_arg(input, "normalize", "input")
     if out is not None:
         raise TypeError("normalize(): out= is not supported; assign the result instead")
+    _norm_dim(dim, input.ndim, "normalize")
     denom = clamp(input.norm(p, dim, keepdim=True), min=eps)
     return input / denom
 
@@ -48,6 +49,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     except ValueError:
         raise RuntimeError(f"cosine_similarity(): x1 of shape {tuple(x1.shape)} and x2 of shape "
                            f"{tuple(x2.shape)} do not broadcast") from None
+    _norm_dim(dim, len(shape), "cosine_similarity")
     a, b = x1.expand(shape), x2.expand(shape)
     if a.dtype != b.dtype:
         from ..tensor import result_type

@@ -241,19 +241,19 @@ def _parse_einsum(equation, shapes):
         lhs, out, explicit = eq, None, False
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum(): the equation {equation!r} has {len(terms)} operand(s) but "
+        raise RuntimeError(f"einsum(): the equation {equation!r} has {len(terms)} operand(s) but "
                          f"{len(shapes)} tensor(s) were given")
     for t in terms + ([out] if out is not None else []):
         bad = set(t.replace("...", "")) - set(_LETTERS)
         if bad or t.replace("...", "").count(".") or t.count("...") > 1:
-            raise ValueError(f"einsum(): invalid subscript {t!r} in equation {equation!r}; "
+            raise RuntimeError(f"einsum(): invalid subscript {t!r} in equation {equation!r}; "
                              "expected letters a-z/A-Z and at most one '...'")
     free = [c for c in _LETTERS if c not in eq]
     n_ell = 0
     for t, s in zip(terms, shapes):
         named = len(t.replace("...", ""))
         if ("..." in t and named > len(s)) or ("..." not in t and named != len(s)):
-            raise ValueError(f"einsum(): subscript {t!r} does not match an operand of shape "
+            raise RuntimeError(f"einsum(): subscript {t!r} does not match an operand of shape "
                              f"{tuple(s)} in equation {equation!r}")
         if "..." in t:
             n_ell = max(n_ell, len(s) - named)
@@ -281,7 +281,7 @@ def _parse_einsum(equation, shapes):
         out = out.replace("...", ell)
         for c in out:
             if c not in sizes or out.count(c) > 1:
-                raise ValueError(f"einsum(): output subscript {c!r} of {equation!r} must appear "
+                raise RuntimeError(f"einsum(): output subscript {c!r} of {equation!r} must appear "
                                  "exactly once in the output and in some operand")
     else:
         counts = {}
@@ -356,7 +356,7 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
-        raise ValueError("einsum(): must provide at least one operand")
+        raise RuntimeError("einsum(): must provide at least one operand")
     for k, x in enumerate(operands):
         if not isinstance(x, Tensor):
             raise TypeError(f"einsum(): operand {k} must be a Tensor, got {type(x).__name__}")

@@ -35,6 +35,15 @@ def _check_tensor(x, op):
         raise RuntimeError(f"{op}(): complex tensors have no order")
 
 
+def _int_arg(v, op, name):
+    """An int argument; an integer 0-d tensor counts (``x.topk(torch.tensor(2))``)."""
+    if isinstance(v, Tensor) and v.ndim == 0 and v.dtype.kind in "iu":
+        return _pyint(v.item())
+    if not isinstance(v, (_pyint, np.integer)) or isinstance(v, _pybool):
+        raise TypeError(f"{op}(): argument '{name}' must be an int, got {type(v).__name__}")
+    return _pyint(v)
+
+
 def _order(a, axis, descending):
     """Stable ascending (or descending) order along ``axis``; NaN counts as the largest value,
     as in PyTorch. Descending keeps equal elements in their original order: sort the reversed
@@ -124,8 +133,7 @@ def msort(input):
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) entries along ``dim`` and their int64 indices, in order."""
     _check_tensor(input, "topk")
-    if not isinstance(k, (_pyint, np.integer)) or isinstance(k, _pybool):
-        raise TypeError(f"topk(): argument 'k' must be an int, got {type(k).__name__}")
+    k = _int_arg(k, "topk", "k")
     n = input.shape[_norm_dim(dim, input.ndim, "topk")] if input.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError(f"topk(): selected index k={k} is out of range (dimension {dim} has "
@@ -165,9 +173,8 @@ def _kth(x, k, dim, keepdim, op, nan_first=False):
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The k-th smallest entry (k = 1 is the minimum) along ``dim`` and its int64 index."""
     _check_tensor(input, "kthvalue")
-    if not isinstance(k, (_pyint, np.integer)) or isinstance(k, _pybool):
-        raise TypeError(f"kthvalue(): argument 'k' must be an int, got {type(k).__name__}")
-    return kthvalue_result(*_kth(input, _pyint(k) - 1, dim, keepdim, "kthvalue"))
+    k = _int_arg(k, "kthvalue", "k")
+    return kthvalue_result(*_kth(input, k - 1, dim, keepdim, "kthvalue"))
 
 
 def median(input, dim=None, keepdim=False):

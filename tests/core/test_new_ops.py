@@ -144,13 +144,13 @@ def test_einsum_accepts_a_list_of_operands_and_refuses_mixed_dtypes():
 
 def test_einsum_bad_equations_raise_named_errors():
     a = dg.randn(2, 3)
-    with pytest.raises(ValueError, match=r"einsum\(\).*2 operand\(s\) but 1"):
+    with pytest.raises(RuntimeError, match=r"einsum\(\).*2 operand\(s\) but 1"):
         dg.einsum("ij,jk->ik", a)
-    with pytest.raises(ValueError, match=r"einsum\(\): subscript 'ijk' does not match"):
+    with pytest.raises(RuntimeError, match=r"einsum\(\): subscript 'ijk' does not match"):
         dg.einsum("ijk->i", a)
     with pytest.raises(RuntimeError, match=r"einsum\(\): subscript 'j' has size 2"):
         dg.einsum("ij,jk->ik", a, dg.randn(2, 3))
-    with pytest.raises(ValueError, match=r"einsum\(\): output subscript 'z'"):
+    with pytest.raises(RuntimeError, match=r"einsum\(\): output subscript 'z'"):
         dg.einsum("ij->z", a)
     with pytest.raises(RuntimeError, match=r"einsum\(\): subscript 'i' is repeated"):
         dg.einsum("ii->i", a)
