@@ -10,7 +10,8 @@ d whose weights are tied across the n conditionals:
 (so here b is NADE's hidden bias and c its output bias, as in the notes; the RBM's b and c
 are its visible and hidden biases). The pre-activations share a running sum,
 a_1 = b, a_{i+1} = a_i + W_{:,i} x_i, so all n conditionals cost O(nd) per example
-rather than O(n²d): here an exclusive cumulative sum over i.
+rather than O(n²d): here one fused op (:class:`NADEConditionals`) runs that sum over the
+positions for the whole batch, and the same sum in reverse for the gradient.
 """
 from __future__ import annotations
 
@@ -113,11 +114,6 @@ def _positive_int(value, name, op):
     return int(value)
 
 
-def _sigmoid(z):
-    """σ(z) = e^{−ln(1 + e^{−z})} without overflow, in z's dtype."""
-    return np.exp(-np.logaddexp(0, -z)).astype(z.dtype, copy=False)
-
-
 class NADE(nn.Module):
     """``NADE(input_dim, hidden_dim)`` for binary vectors, with the ordering x_1..x_n.
 
@@ -149,7 +145,7 @@ class NADE(nn.Module):
     def log_prob(self, x):
         """ln p(x) = Σ_i ln p(x_i | x_<i) in nats, one value per example (N,)."""
         x = self._x(x, "log_prob")
-        return bernoulli_log_prob(self(x), x)
+        return bernoulli_log_prob(nade_logits(x, self.W, self.b, self.V, self.c), x)
 
     def sample(self, n, generator=None):
         """n samples (n, input_dim) drawn pixel by pixel: x_i ~ p(x_i | x_<i), each draw
@@ -161,9 +157,11 @@ class NADE(nn.Module):
                           (self.W, self.b, self.V, self.c))
         x = np.zeros((n, self.input_dim), W.dtype)
         a = np.broadcast_to(b, (n, self.hidden_dim)).copy()
-        u = rng.random((n, self.input_dim)).astype(W.dtype)
+        u = rng.random((n, self.input_dim), dtype=W.dtype)
+        h = np.empty_like(a)
         for i in range(self.input_dim):
-            y = _sigmoid(a) @ V[i] + c[i]
-            x[:, i] = u[:, i] < _sigmoid(y)
+            np.copyto(h, a)
+            y = _sigmoid_(np, h) @ V[i] + c[i]
+            x[:, i] = u[:, i] < _sigmoid_(np, y)
             a += np.outer(x[:, i], W[:, i])
         return _make(x)
