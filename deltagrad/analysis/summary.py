@@ -33,6 +33,7 @@ class LayerRow:
     params: int
     flops: int
     receptive_field: int | None
+    flops_known: bool = True           # False: a layer with weights and no FLOP formula
 
 
 @dataclass
@@ -42,6 +43,11 @@ class Summary:
     trainable_params: int
     total_flops: int
     input_size: tuple
+
+    @property
+    def uncounted(self) -> list:
+        """Names of the layers whose FLOPs are unknown (left out of ``total_flops``)."""
+        return [r.name or r.kind for r in self.layers if not r.flops_known]
 
     def __str__(self):
         return format_summary(self)
@@ -200,19 +206,33 @@ def summary(model, input_size, batch_size: int = 1, dtype=None, device=None, inp
         elif spatial and rf > 1:
             field = rf
         own = sum(int(np.prod(p.shape)) for p in m.parameters(recurse=False))
+        # unknown: a leaf with weights and no formula (a container's own tensors, such as
+        # ViT's class token, are concatenated or added: no multiply-accumulates)
+        leaf = not any(True for _ in m.children())
+        known = bool(flops) or not own or not leaf or _costs_no_macs(m)
         table.append(LayerRow(names.get(id(m), type(m).__name__), type(m).__name__, shape, own,
-                              int(flops), field))
+                              int(flops), field, known))
     unique = {id(p): p for p in model.parameters()}
     total = sum(int(np.prod(p.shape)) for p in unique.values())
     trainable = sum(int(np.prod(p.shape)) for p in unique.values() if p.requires_grad)
     return Summary(table, total, trainable, sum(r.flops for r in table), input_size)
 
 
+def _costs_no_macs(module) -> bool:
+    """Layers with weights but no multiply-accumulates by the convention above: lookups
+    (Embedding), added position codes and element-wise scalings (normalisations, PReLU)."""
+    kind = type(module).__name__
+    return kind in ("Embedding", "EmbeddingBag", "PReLU") or "Norm" in kind \
+        or kind.endswith("PositionalEncoding")
+
+
 def format_summary(s: Summary) -> str:
-    """The table as text, one row per layer, with totals."""
+    """The table as text, one row per layer, with totals; "?" marks a layer with weights
+    whose FLOPs have no formula here (left out of the total, and named under it)."""
     head = ("Layer", "Kind", "Output shape", "Params", "FLOPs", "RF")
     body = [(r.name or "(model)", r.kind, "×".join(map(str, r.output_shape)) or "scalar",
-             f"{r.params:,}", f"{r.flops:,}", "" if r.receptive_field is None else
+             f"{r.params:,}", f"{r.flops:,}" if r.flops_known else "?",
+             "" if r.receptive_field is None else
              str(r.receptive_field)) for r in s.layers]
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
               for i, h in enumerate(head)]
@@ -222,7 +242,9 @@ def format_summary(s: Summary) -> str:
     out.append("-" * (sum(widths) + 2 * (len(widths) - 1)))
     out.append(f"Input size (per sample): {'×'.join(map(str, s.input_size))}")
     out.append(f"Total params: {s.total_params:,} (trainable {s.trainable_params:,})")
-    out.append(f"Total FLOPs per sample: {s.total_flops:,} (2 per multiply-accumulate)")
+    out.append(f"Total FLOPs per sample: {s.total_flops:,} (2 per multiply-accumulate)"
+               + (f"; not counted (no formula): {', '.join(s.uncounted)}" if s.uncounted
+                  else ""))
     return "\n".join(out)
 
 

@@ -126,3 +126,23 @@ def test_subclasses_of_linear_count_as_linear():
 
     s = summary(nn.Sequential(Masked(6, 4), nn.ReLU(), Masked(4, 3)), (6,))
     assert s.total_flops == 2 * 6 * 4 + 2 * 4 * 3
+
+
+def test_layers_without_a_formula_are_marked_not_silently_zero():
+    class Custom(nn.Module):                 # weights, but no FLOP formula in summary
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(dg.ones(4, 3))
+
+        def forward(self, x):
+            return x @ self.w
+
+    s = summary(nn.Sequential(nn.Linear(5, 4), Custom(), nn.LayerNorm(3)), (5,))
+    rows = _rows(s)
+    assert not rows["1"].flops_known and rows["0"].flops_known and rows["2"].flops_known
+    assert s.uncounted == ["1"] and s.total_flops == 2 * 5 * 4
+    text = str(s)
+    assert "not counted (no formula): 1" in text
+    assert text.splitlines()[3].split()[-1] == "?"   # the FLOPs column of the Custom row
+    gpt = GPTLanguageModel(50, block_size=8, n_layer=1, n_head=2, n_embd=16, dropout=0.0)
+    assert summary(gpt, (8,)).uncounted == []        # embeddings and position codes: no MACs
