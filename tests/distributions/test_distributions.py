@@ -385,3 +385,18 @@ def test_expand_matches_torch(make, shape, value):
 def test_expand_refuses_a_shape_the_batch_cannot_grow_to():
     with pytest.raises(ValueError, match=r"Normal.expand: batch shape \(3,\) cannot be expanded"):
         D.Normal(dg.zeros(3), dg.ones(3)).expand((2,))
+
+
+@pytest.mark.parametrize("make, value", [
+    (lambda: D.Normal(dg.zeros(2), dg.ones(2)), dg.zeros(2)),
+    (lambda: D.Bernoulli(logits=dg.zeros(2)), dg.ones(2)),
+    (lambda: D.Categorical(probs=dg.ones(2, 3)), dg.tensor([0, 2])),
+    (lambda: D.Uniform(dg.zeros(2), dg.ones(2)), dg.full((2,), 0.5)),
+    (lambda: D.MultivariateNormal(dg.zeros(3), covariance_matrix=dg.eye(3)), dg.zeros(3)),
+    (lambda: D.Independent(D.Normal(dg.zeros(2), dg.ones(2)), 1), dg.zeros(2)),
+])
+def test_float32_parameters_give_float32_results(make, value):
+    d = make()
+    for out in (d.log_prob(value), d.entropy(), d.sample()):
+        assert out.dtype in (dg.float32, dg.int64), f"{type(d).__name__}: {out.dtype}"
+    assert D.kl_divergence(d, make()).dtype == dg.float32
