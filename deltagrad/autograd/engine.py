@@ -24,6 +24,15 @@ def _sum_to_meta(g, shape, dtype):
     return g
 
 
+_final_callbacks: list = []
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once, when the current backward pass has finished (after every leaf's
+    ``.grad`` is accumulated): ``Variable._execution_engine.queue_callback`` in PyTorch."""
+    _final_callbacks.append(callback)
+
+
 def _graph(root_nodes):
     """Every node reachable from the roots, with its number of incoming edges (iterative DFS)."""
     deps: dict = {}
@@ -71,6 +80,7 @@ def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=N
     """
     from ..tensor import Tensor, _make
     from .function import _edge
+    _final_callbacks.clear()     # left over from a backward that raised
     root_edges = []
     for i, (t, s) in enumerate(zip(roots, seeds)):
         if not t.requires_grad:
@@ -169,6 +179,9 @@ def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=N
                 deps[nxt] = c
                 if c == 0:
                     ready.append(nxt)
+
+    while _final_callbacks:      # e.g. DistributedDataParallel's gradient averaging
+        _final_callbacks.pop(0)()
 
     if targets is not None:
         for i, g in enumerate(captured):

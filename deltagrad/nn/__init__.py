@@ -17,3 +17,14 @@ from .transformer import *  # noqa: F401,F403
 from .positional import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
+
+
+def __getattr__(name):
+    """``nn.parallel`` and ``nn.SyncBatchNorm`` load the MPI layer only when asked for."""
+    if name == "parallel":
+        import importlib
+        return importlib.import_module(".parallel", __name__)
+    if name == "SyncBatchNorm":
+        from ..distributed.sync_batchnorm import SyncBatchNorm
+        return SyncBatchNorm
+    raise AttributeError(f"module 'deltagrad.nn' has no attribute {name!r}")

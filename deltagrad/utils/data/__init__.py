@@ -13,8 +13,9 @@ from .dataset import (ConcatDataset, Dataset, IterableDataset, StackedBatch, Sub
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
 from .splits import holdout_split, kfold, leave_one_out
+from .distributed import DistributedSampler
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset",
+__all__ = ["DistributedSampler", "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset",
            "StackedBatch", "random_split", "DataLoader", "default_collate", "default_convert",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler", "holdout_split", "kfold", "leave_one_out",
