@@ -115,7 +115,8 @@ def test_trainer_applies_the_experiment_augment(tmp_path):
     exp = replace(get_experiment("lenet"), augment=spy)
     rows = train(exp, str(tmp_path / "run"), {"dataset": "digits", "epochs": 1,
                                               "batch_size": 64}, stream=open("/dev/null", "w"))
-    n_train = len(C.image_channels("digits").x_train)
+    from deltagrad.experiments.data import with_validation  # 10% held out for validation
+    n_train = len(with_validation(C.image_channels("digits"), exp.val_fraction, 0).x_train)
     assert sum(s[0] for s in seen) == n_train and all(s[1:] == (1, 16, 16) for s in seen)
     assert rows[0]["train_accuracy"] < 0.3   # inputs zeroed: chance level, ~0.1
 
