@@ -1,11 +1,12 @@
 """The training loop behind ``deltagrad train``: one loop for every experiment.
 
-Per epoch: mini-batch gradient descent over the shuffled training set
-(θ ← optimizer step on ∇_θ (1/B) Σ ℓ(f_θ(xᵢ), yᵢ)), each batch passed first through the
-experiment's ``augment`` (if any), the scheduler's step, an evaluation
-on the validation and test sets, then, in this order, ``best.npz`` (if the score improved),
-``checkpoint.npz`` and one line of ``metrics.jsonl`` (Ctrl-C and SIGTERM wait for these
-three writes, see :mod:`.interrupt`).
+Per epoch: the task's step (:meth:`.tasks.Task.train_step`; for a supervised task
+θ ← optimizer step on ∇_θ (1/B) Σ ℓ(f_θ(xᵢ), yᵢ)) on each mini-batch of the shuffled
+training set, passed first through the experiment's ``augment`` (if any), the schedulers'
+step, the task's evaluation (:meth:`.tasks.Task.evaluate`) of the validation and test
+sets, then, in this order, ``best.npz`` (if the score improved), ``checkpoint.npz``
+(the model, every optimizer and scheduler, the task's state) and one line of
+``metrics.jsonl`` (Ctrl-C and SIGTERM wait for these three writes, see :mod:`.interrupt`).
 
 Model selection never looks at the test set: ``best.npz`` holds the epoch with the best
 score on the validation split (``val_fraction`` of the training set, held out; 0.1 by
@@ -35,12 +36,11 @@ import shlex
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import backend
-from ..autograd.grad_mode import no_grad
 from ..metrics import confusion_matrix
 from ..tensor import from_numpy
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -48,7 +48,7 @@ from .interrupt import StopSignals, Stopped
 from .progress import ProgressBar
 from .run import (RunDir, RunError, RunWriteError, make_settings, merge_resume_settings,
                   refuse_edited_config, writing)
-from .tasks import get_task
+from .tasks import NonFiniteLoss, get_task
 
 EVAL_BATCH = 1000
 
@@ -68,17 +68,27 @@ class TrainingStopped(RuntimeError):
 
 @dataclass
 class Setup:
-    """Everything built from a run's settings."""
+    """Everything built from a run's settings: the model (one Module; a task that trains
+    several keeps them in it by name), the task's named optimizers and their schedulers."""
 
     experiment: object
     settings: dict
     data: object
     task: object
     model: object
-    optimizer: object | None = None
-    scheduler: object | None = None
+    optimizers: dict = field(default_factory=dict)
+    schedulers: dict = field(default_factory=dict)
     loader: object | None = None
     loader_generator: object | None = None
+
+    @property
+    def optimizer(self):
+        """The optimizer of a task with one (``"model"``)."""
+        return self.optimizers.get("model")
+
+    @property
+    def scheduler(self):
+        return self.schedulers.get("model")
 
 
 # ----------------------------------------------------------------------------- building
@@ -108,16 +118,17 @@ def build(settings: dict, experiment, *, for_training: bool = True) -> Setup:
         raise RunError(f"{data.name} has {held} training samples, and --val-fraction "
                        f"{settings['val_fraction']:g} holds out all of them for validation; "
                        "nothing is left to train on (lower --val-fraction, or more data)")
-    task = get_task(experiment.task)
+    task = get_task(experiment.task).new()
     model = experiment.model(data)
     if settings["device"] != "cpu":
         model.to(settings["device"])
     setup = Setup(experiment, settings, data, task, model)
     if for_training:
-        setup.optimizer = build_optimizer(settings["optimizer"], model.parameters(),
-                                          settings["lr"], experiment)
-        if experiment.scheduler is not None:
-            setup.scheduler = experiment.scheduler(setup.optimizer, settings)
+        for name, params in task.optimizer_parameters(model).items():
+            opt = build_optimizer(settings["optimizer"], params, settings["lr"], experiment)
+            setup.optimizers[name] = opt
+            if experiment.scheduler is not None:
+                setup.schedulers[name] = experiment.scheduler(opt, settings)
         setup.loader_generator = backend.Generator().manual_seed(seed)
         dataset = TensorDataset(from_numpy(data.x_train),
                                 from_numpy(task.target(data.y_train)))
@@ -127,60 +138,64 @@ def build(settings: dict, experiment, *, for_training: bool = True) -> Setup:
 
 
 # ----------------------------------------------------------------------------- evaluation
+def batches(task, x: np.ndarray, y: np.ndarray, device="cpu", batch_size: int = EVAL_BATCH):
+    """``(x, y)`` Tensors of a split in order, ``batch_size`` at a time (targets as the
+    task's loss expects them)."""
+    targets = task.target(y)
+    for i in range(0, len(x), batch_size):
+        xb, yb = from_numpy(x[i:i + batch_size]), from_numpy(targets[i:i + batch_size])
+        if device != "cpu":
+            xb, yb = xb.to(device), yb.to(device)
+        yield xb, yb
+
+
 def evaluate(model, task, x: np.ndarray, y: np.ndarray, device="cpu",
              batch_size: int = EVAL_BATCH) -> dict:
-    """Mean loss over the whole set, accuracy and predictions (classifiers), in eval mode."""
-    was_training = model.training
-    model.eval()
-    total, preds = 0.0, []
-    targets = task.target(y)
-    try:
-        with no_grad():
-            for i in range(0, len(x), batch_size):
-                xb = from_numpy(x[i:i + batch_size])
-                yb = from_numpy(targets[i:i + batch_size])
-                if device != "cpu":
-                    xb, yb = xb.to(device), yb.to(device)
-                out = model(xb)
-                total += float(task.loss(out, yb).item()) * len(xb)
-                if task.has_accuracy:
-                    preds.append(task.predict(out))
-    finally:
-        model.train(was_training)
-    result = {"loss": total / max(len(x), 1)}
-    if task.has_accuracy:
-        predictions = np.concatenate(preds) if preds else np.zeros(0, np.int64)
-        result["accuracy"] = float((predictions == y).mean()) if len(y) else float("nan")
-        result["predictions"] = predictions
-    return result
+    """The task's metrics of one split (:meth:`Task.evaluate`): mean loss, and accuracy and
+    predictions for classifiers."""
+    return task.evaluate(model, batches(task, x, y, device, batch_size))
 
 
 # ----------------------------------------------------------------------------- the loop
 def _state(setup: Setup, epoch: int, history: list, best: dict) -> dict:
-    return {
-        "experiment": setup.experiment.name,
-        "epoch": epoch,
-        "settings": setup.settings,
-        "model": dict(setup.model.state_dict()),
-        "optimizer": setup.optimizer.state_dict(),
-        "scheduler": None if setup.scheduler is None else {
-            k: v for k, v in setup.scheduler.state_dict().items() if not callable(v)},
-        "rng": {"global": backend.get_rng_state(),
-                "loader": setup.loader_generator.get_state()},
-        "history": history,
-        "best": best,
-    }
+    """A checkpoint: the model, every optimizer and scheduler, the task's state, both RNG
+    states, the history and the best epoch so far. A task with the one optimizer
+    ``"model"`` stores it as ``optimizer``/``scheduler``; one with named optimizers as
+    ``optimizers``/``schedulers`` ``{name: state}``."""
+    def scheduler_state(sch):
+        return {k: v for k, v in sch.state_dict().items() if not callable(v)}
+    state = {"experiment": setup.experiment.name, "epoch": epoch, "settings": setup.settings,
+             "model": dict(setup.model.state_dict())}
+    if set(setup.optimizers) == {"model"}:
+        state["optimizer"] = setup.optimizer.state_dict()
+        state["scheduler"] = None if setup.scheduler is None else \
+            scheduler_state(setup.scheduler)
+    else:
+        state["optimizers"] = {k: opt.state_dict() for k, opt in setup.optimizers.items()}
+        state["schedulers"] = {k: scheduler_state(s) for k, s in setup.schedulers.items()}
+    state.update(task=setup.task.state_dict(),
+                 rng={"global": backend.get_rng_state(),
+                      "loader": setup.loader_generator.get_state()},
+                 history=history, best=best)
+    return state
 
 
 def _restore(setup: Setup, state: dict, path: str) -> None:
     if state.get("experiment") != setup.experiment.name:
         raise CheckpointError(f"{path} belongs to experiment {state.get('experiment')!r}, "
                               f"not {setup.experiment.name!r}")
+    optimizers = state.get("optimizers", {"model": state.get("optimizer")})
+    schedulers = state.get("schedulers", {"model": state.get("scheduler")})
     try:
         setup.model.load_state_dict(state["model"])
-        setup.optimizer.load_state_dict(state["optimizer"])
-        if setup.scheduler is not None:
-            setup.scheduler.load_state_dict(state["scheduler"])
+        if set(optimizers) != set(setup.optimizers):
+            raise KeyError(f"optimizers {sorted(optimizers)}, expected "
+                           f"{sorted(setup.optimizers)}")
+        for name, opt in setup.optimizers.items():
+            opt.load_state_dict(optimizers[name])
+        for name, sch in setup.schedulers.items():
+            sch.load_state_dict(schedulers[name])
+        setup.task.load_state_dict(state.get("task") or {})
         backend.set_rng_state(state["rng"]["global"])
         setup.loader_generator.set_state(state["rng"]["loader"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
@@ -310,20 +325,25 @@ def _replan_schedule(setup: Setup, done: int, planned: int, say) -> None:
     """A resumed run trained for another ``--epochs``: rebuild the lr schedule for the new
     length and move it to epoch ``done``, so the remaining epochs follow it (a cosine that
     had reached 0 does not train at lr 0 and climb again)."""
-    if setup.scheduler is None:
+    if not setup.schedulers:
         return
-    opt = setup.optimizer
-    for group in opt.param_groups:  # the schedule starts again from the experiment's lr
-        group["lr"] = group.get("initial_lr", setup.settings["lr"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # stepping the schedule without optimizer steps
-        setup.scheduler = setup.experiment.scheduler(opt, setup.settings)
-        for _ in range(done):
-            setup.scheduler.step()
+    for name in setup.schedulers:
+        opt = setup.optimizers[name]
+        for group in opt.param_groups:  # the schedule starts again from the experiment's lr
+            group["lr"] = group.get("initial_lr", setup.settings["lr"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # stepping the schedule without optimizer steps
+            sch = setup.schedulers[name] = setup.experiment.scheduler(opt, setup.settings)
+            for _ in range(done):
+                sch.step()
     say(f"the lr schedule is re-planned for {setup.settings['epochs']} epochs (it was planned "
-        f"for {planned}): epoch {done + 1} trains at lr "
-        f"{opt.param_groups[0]['lr']:.3g}. With a changed --epochs the run is not "
-        "bit-for-bit the one a fresh run of that length would give")
+        f"for {planned}): epoch {done + 1} trains at lr {_lr(setup):.3g}. With a changed "
+        "--epochs the run is not bit-for-bit the one a fresh run of that length would give")
+
+
+def _lr(setup: Setup) -> float:
+    """The lr of the first optimizer's first group (the one the epoch lines report)."""
+    return float(next(iter(setup.optimizers.values())).param_groups[0]["lr"])
 
 
 def train(experiment, out: str, overrides: dict | None = None, *, resume: bool = False,
@@ -481,14 +501,16 @@ def _diverged(run: RunDir, epoch: int, where: str, value: float, lr: float) -> T
 
 
 def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
-    s, task, model, opt = setup.settings, setup.task, setup.model, setup.optimizer
+    """One pass over the shuffled training set through ``task.train_step``; then the
+    schedulers' step and the evaluation of the validation and test splits."""
+    s, task, model = setup.settings, setup.task, setup.model
     device = s["device"]
     augment = getattr(setup.experiment, "augment", None)
-    lr = float(opt.param_groups[0]["lr"])
-    n_train = len(setup.data.x_train)
-    bar = ProgressBar(n_train, desc=f"epoch {epoch}/{s['epochs']}", stream=say.stream)
+    lr = _lr(setup)
+    bar = ProgressBar(len(setup.data.x_train), desc=f"epoch {epoch}/{s['epochs']}",
+                      stream=say.stream)
     model.train()
-    loss_sum, correct, seen = 0.0, 0, 0
+    sums, seen = {}, 0
     t0 = time.perf_counter()
     try:
         for batch, (xb, yb) in enumerate(setup.loader, 1):
@@ -496,30 +518,24 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
                 xb, yb = xb.to(device), yb.to(device)
             if augment is not None:  # draws from the global generator: checkpointed
                 xb = augment(xb)
-            out = model(xb)
-            loss = task.loss(out, yb)
-            value = float(loss.item())
-            if not math.isfinite(value):
-                raise _diverged(run, epoch, f"training loss (batch {batch})", value, lr)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            try:
+                stats = task.train_step(model, setup.optimizers, (xb, yb))
+            except NonFiniteLoss as e:
+                raise _diverged(run, epoch, f"training loss (batch {batch})", e.value,
+                                lr) from None
             n = len(xb)
-            loss_sum += value * n
             seen += n
-            stats = {"loss": loss_sum / seen}
-            if task.has_accuracy:
-                correct += int((task.predict(out) == backend.to_numpy(yb._data)).sum())
-                stats["acc"] = correct / seen
-            bar.update(n, **stats)
+            for k, v in stats.items():  # means over the samples seen so far
+                sums[k] = sums.get(k, 0.0) + v * n
+            bar.update(n, **{("acc" if k == "accuracy" else k): v / seen
+                             for k, v in sums.items()})
     finally:  # also on Ctrl-C: the terminal line is left clean for the message
         bar.close()
     seconds = time.perf_counter() - t0
-    if setup.scheduler is not None:
-        setup.scheduler.step()
-    row = {"epoch": epoch, "train_loss": loss_sum / seen}
-    if task.has_accuracy:
-        row["train_accuracy"] = correct / seen
+    for sch in setup.schedulers.values():
+        sch.step()
+    row = {"epoch": epoch}
+    row.update({f"train_{k}": v / seen for k, v in sums.items()})
     data = setup.data
     splits = [("val", data.x_val, data.y_val)] if data.x_val is not None else []
     t1 = time.perf_counter()
@@ -530,8 +546,8 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
         row[f"{split}_loss"] = r["loss"]
         if hasattr(task, "split_metrics"):  # e.g. the language model's perplexity
             row.update(task.split_metrics(split, r["loss"]))
-        if task.has_accuracy:
-            row[f"{split}_accuracy"] = r["accuracy"]
+        row.update({f"{split}_{k}": v for k, v in r.items()
+                    if k != "loss" and isinstance(v, (int, float))})
     row.update(lr=lr, seconds=seconds, samples_per_s=seen / max(seconds, 1e-9),
                eval_seconds=time.perf_counter() - t1)
     return row
