@@ -91,7 +91,7 @@ class _Recorder:
         if key in self.const_names:
             return self.const_names[key]
         name = self.fresh(hint.replace(".", "_"))
-        self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(self.numpy_helper.from_array(np.asarray(array, order="C"), name))
         self.const_names[key] = name
         self.keep.append(array)
         return name
@@ -156,8 +156,8 @@ class _Recorder:
         name = self.param_names.get(id(t)) or self.param_names.get(id(t._data))
         if name is not None:
             return name
-        a = np.ascontiguousarray(backend.to_numpy(t._data))
-        return (a.shape, str(a.dtype), hashlib.sha1(a.view(np.uint8).reshape(-1)).hexdigest())
+        a = np.asarray(backend.to_numpy(t._data), order="C")
+        return (a.shape, str(a.dtype), hashlib.sha1(a.reshape(-1).view(np.uint8)).hexdigest())
 
     def _event(self, what, out, inputs):
         """Record an event (a Function or an exported layer) and compare it with the probe
@@ -416,7 +416,7 @@ def _probe_input(a, dyn, seed):
         new = (rng.standard_normal(shape) * scale + (arr.mean() if arr.size else 0.0))
         new = new.astype(arr.dtype)
     from ..tensor import from_numpy
-    return from_numpy(np.ascontiguousarray(new))
+    return from_numpy(np.asarray(new, order="C"))
 
 
 def _trace(rec, model, args, call_kwargs, input_names, dyn_inputs):
@@ -564,7 +564,7 @@ def _f_cast(rec, ins, params, out):
 def _f_linear(rec, ins, params, out):
     x = rec.value(ins[0])
     w = ins[1]
-    wt = rec.const(np.ascontiguousarray(backend.to_numpy(w._data).T), _hint(rec, w) + "_T") \
+    wt = rec.const(np.asarray(backend.to_numpy(w._data).T, order="C"), _hint(rec, w) + "_T") \
         if not rec.is_graph(w) else rec.node("Transpose", [rec.value(w)], perm=[1, 0])
     y = rec.node("MatMul", [x, wt])
     if len(ins) > 2 and ins[2] is not None:
@@ -856,8 +856,8 @@ _FUNCTIONS = {
     "PowScalar": _f_pow, "Clamp": _f_clamp, "Cast": _f_cast, "Where": _f_where,
     "Linear": _f_linear, "Reshape": _f_reshape, "Permute": _f_permute,
     "BroadcastTo": _f_broadcast, "Cat": _f_cat, "Split": _f_split, "GetItem": _f_getitem,
-    "Sum": _f_sum, "Amax": _f_amax, "Cumsum": _f_cumsum, "Contiguous": _f_identity, "Clone": _f_identity,
-    "ToDevice": _f_identity, "PackedSelfAttention": _f_packed_attention,
+    "Sum": _f_sum, "Amax": _f_amax, "Cumsum": _f_cumsum, "Contiguous": _f_identity,
+    "Clone": _f_identity, "ToDevice": _f_identity, "PackedSelfAttention": _f_packed_attention,
     "ScaledDotProductAttention": _f_sdpa, "MaskedScale": _f_dropout, "Conv": _f_conv,
     "MaxPool": _f_max_pool, "WindowSum": _f_window_sum, "Normalize": _f_normalize,
 }

@@ -79,7 +79,7 @@ def save_file(tensors: dict, filename, metadata: dict | None = None) -> None:
         raise RuntimeError(f"{op}: some tensors share memory, which safetensors cannot store: "
                            f"{shared}. Save a model with dg.utils.safetensors.save_model, which "
                            "keeps one name per shared tensor, or clone() the tensors first")
-    _package().save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()},
+    _package().save_file({k: np.asarray(v, order="C") for k, v in arrays.items()},
                          os.fspath(filename), metadata=_check_metadata(metadata, op))
 
 
@@ -109,7 +109,7 @@ def save(tensors: dict, metadata: dict | None = None) -> bytes:
     if shared:
         raise RuntimeError(f"{op}: some tensors share memory, which safetensors cannot store: "
                            f"{shared}")
-    return _package().save({k: np.ascontiguousarray(v) for k, v in arrays.items()},
+    return _package().save({k: np.asarray(v, order="C") for k, v in arrays.items()},
                            metadata=_check_metadata(metadata, op))
 
 
@@ -130,7 +130,7 @@ def save_model(model, filename, metadata: dict | None = None) -> None:
     for group in _shared_groups(arrays):
         for name in sorted(group)[1:]:
             del arrays[name]
-    _package().save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()},
+    _package().save_file({k: np.asarray(v, order="C") for k, v in arrays.items()},
                          os.fspath(filename), metadata=_check_metadata(metadata, op))
 
 

@@ -138,7 +138,7 @@ class _Pickler(pickle._Pickler):
     def _reduce_array(self, data, requires_grad, location):
         key = id(data)
         if key not in self.storages:
-            arr = np.ascontiguousarray(backend.to_numpy(data))
+            arr = np.asarray(backend.to_numpy(data), order="C")
             dtype = arr.dtype.newbyteorder("=") if arr.dtype.byteorder not in "=|" else arr.dtype
             if dtype not in _DTYPE_TO_STORAGE:
                 raise pickle.PicklingError(f"dg.save: arrays of dtype {arr.dtype} have no "
@@ -212,7 +212,7 @@ def save(obj, f, pickle_protocol=_PROTOCOL, _use_new_zipfile_serialization=True)
     pickler.dump(obj)
     records = [("data.pkl", buf.getvalue()), (".format_version", b"1"),
                (".storage_alignment", str(_ALIGN).encode()), ("byteorder", b"little")]
-    records += [(f"data/{ref.key}", arr.tobytes()) for ref, arr in pickler.storages.values()]
+    records += [(f"data/{ref.key}", arr) for ref, arr in pickler.storages.values()]
     records.append(("version", b"3\n"))
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
@@ -225,9 +225,15 @@ def save(obj, f, pickle_protocol=_PROTOCOL, _use_new_zipfile_serialization=True)
 
 
 def _write_zip(fh, records):
+    """The records, uncompressed; arrays are streamed from their memory (no bytes copy)."""
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
         for name, data in records:
-            zf.writestr(_aligned_info(zf, "archive/" + name), data)
+            info = _aligned_info(zf, "archive/" + name)
+            view = memoryview(data.reshape(-1).view(np.uint8)) if isinstance(data, np.ndarray) \
+                else data
+            info.file_size = len(view)
+            with zf.open(info, "w") as out:
+                out.write(view)
 
 
 # ============================================================================ loading

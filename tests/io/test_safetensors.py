@@ -13,7 +13,7 @@ st = dg.utils.safetensors
 def test_round_trip_with_metadata_and_non_contiguous(tmp_path):
     a = dg.randn(3, 4)
     tensors = {"a": a, "t": dg.randn(4, 3).t(), "ids": dg.arange(6).reshape(2, 3),
-               "half": dg.ones(2).half()}
+               "half": dg.ones(2).half(), "scalar": dg.tensor(1.5)}
     st.save_file(tensors, tmp_path / "x.safetensors", metadata={"note": "hi"})
     back = st.load_file(tmp_path / "x.safetensors")
     assert set(back) == set(tensors)

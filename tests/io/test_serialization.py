@@ -55,6 +55,7 @@ def test_views_parameters_and_shared_storage():
     _same(wt, back["t"])
     assert back["again"] is back["p"]                 # one object in, one object out
     assert tuple(back["empty"].shape) == (0, 3) and back["scalar"].item() == 2.5
+    assert tuple(back["scalar"].shape) == ()
 
 
 def test_model_and_optimizer_state_resume_exactly():
