@@ -157,6 +157,14 @@ class _ThresholdUnit(nn.Module):
                                f"got {tuple(input.shape)}")
         return F.linear(input, self.weight, self.bias)
 
+    def flops(self, inputs, output) -> int:
+        """2·n per sample (and per position of extra leading dimensions) for z = wᵀx + b,
+        ``deltagrad summary``'s convention."""
+        positions = 1
+        for d in tuple(output.shape)[1:-1]:
+            positions *= int(d)
+        return 2 * self.n_inputs * positions
+
     # parameters as float64 NumPy -----------------------------------------------------
     @property
     def coef_(self) -> np.ndarray:

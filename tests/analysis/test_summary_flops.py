@@ -146,3 +146,10 @@ def test_layers_without_a_formula_are_marked_not_silently_zero():
     assert text.splitlines()[3].split()[-1] == "?"   # the FLOPs column of the Custom row
     gpt = GPTLanguageModel(50, block_size=8, n_layer=1, n_head=2, n_embd=16, dropout=0.0)
     assert summary(gpt, (8,)).uncounted == []        # embeddings and position codes: no MACs
+
+
+def test_threshold_units_count_their_dot_product():
+    from deltagrad.models import Adaline, Perceptron
+    assert summary(Perceptron(3, lr=1.0), (3,)).total_flops == 6
+    s = summary(Adaline(5, lr=0.01), (5,))
+    assert s.total_flops == 10 and s.uncounted == []
