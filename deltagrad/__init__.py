@@ -38,6 +38,7 @@ from .ops.sorting import (sort, argsort, msort, topk, kthvalue, median, unique, 
                           bucketize)
 from .ops.sampling import multinomial, bernoulli, normal
 from .ops.distance import cdist
+from .ops.elementwise import addcmul, addcdiv
 from .threads import set_num_threads, get_num_threads
 from .legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: F401
                      ShortTensor, CharTensor, ByteTensor, BoolTensor)

@@ -115,5 +115,8 @@ for _name, _fn in {"sort": _sorting.sort, "argsort": _sorting.argsort, "msort": 
                    "addmm": lambda self, mat1, mat2, *, beta=1, alpha=1: L.addmm(
                        self, mat1, mat2, beta=beta, alpha=alpha),
                    "bernoulli": lambda self, p=None, *, generator=None: _sampling.bernoulli(
-                       self, p, generator=generator)}.items():
+                       self, p, generator=generator),
+                   "addcmul": E.addcmul, "addcdiv": E.addcdiv}.items():
     setattr(Tensor, _name, _fn)
+for _name, _fn in {"addcmul_": E.addcmul, "addcdiv_": E.addcdiv}.items():
+    setattr(Tensor, _name, _inplace(_fn, _name))

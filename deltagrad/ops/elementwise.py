@@ -700,3 +700,28 @@ subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
 
 def square(x):
     return pow(x, 2)
+
+
+def _addc(op, combine, input, tensor1, tensor2, legacy, value):
+    if legacy:  # the deprecated overload op(input, value, tensor1, tensor2)
+        if len(legacy) != 1 or not isinstance(tensor1, (builtins.int, builtins.float)):
+            raise TypeError(f"{op}(): expected (input, tensor1, tensor2, *, value=1)")
+        import warnings
+        warnings.warn(f"This overload of {op} is deprecated: {op}(Number value, Tensor tensor1, "
+                      f"Tensor tensor2); use {op}(tensor1, tensor2, *, value=...)", UserWarning,
+                      stacklevel=3)
+        value, tensor1, tensor2 = tensor1, tensor2, legacy[0]
+    if isinstance(value, builtins.bool) or not isinstance(value, (builtins.int, builtins.float)):
+        raise TypeError(f"{op}(): value must be a number, got {type(value).__name__}")
+    term = combine(tensor1, tensor2)
+    return add(input, term if value == 1 else term * value)
+
+
+def addcmul(input, tensor1, tensor2, *legacy, value=1):
+    """input + value · tensor1 ⊙ tensor2 (an optimizer's v ← β v + (1 − β) g ⊙ g)."""
+    return _addc("addcmul", mul, input, tensor1, tensor2, legacy, value)
+
+
+def addcdiv(input, tensor1, tensor2, *legacy, value=1):
+    """input + value · tensor1 / tensor2 (an optimizer's θ ← θ − η m / (√v + ε))."""
+    return _addc("addcdiv", div, input, tensor1, tensor2, legacy, value)

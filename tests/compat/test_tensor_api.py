@@ -192,3 +192,22 @@ def test_legacy_new_takes_dtype_from_self(args):
     assert tuple(out.shape) == tuple(ref.shape) and out.dtype == dg.float64
     if args and isinstance(args[0], list):
         np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+@requires_torch
+@pytest.mark.parametrize("op", ["addcmul_", "addcdiv_"])
+def test_addcmul_addcdiv_in_place_and_legacy_value_first(op):
+    x, t = dg.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])
+    a, b = dg.tensor([3.0, -1.0]), dg.tensor([2.0, 4.0])
+    ta, tb = torch.tensor([3.0, -1.0]), torch.tensor([2.0, 4.0])
+    assert getattr(x, op)(a, b, value=0.5) is x
+    getattr(t, op)(ta, tb, value=0.5)
+    assert_close(x, t)
+    with pytest.warns(UserWarning, match="deprecated"):
+        getattr(x, op)(2, a, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(t, op)(2, ta, tb)
+    assert_close(x, t)
+    with pytest.raises(TypeError, match="value must be a number"):
+        getattr(x, op)(a, b, value=dg.tensor(1.0))

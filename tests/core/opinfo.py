@@ -653,6 +653,11 @@ OPS = [
     OpInfo("tensordot", lambda m, a, b, dims: m.tensordot(a, b, dims), _tensordot),
     OpInfo("addmm", lambda m, x, a, b, **kw: m.addmm(x, a, b, **kw), _addmm),
     OpInfo("cdist", lambda m, a, b, p: m.cdist(a, b, p), _cdist, rtol=1e-3),
+    OpInfo("addcmul", lambda m, x, a, b, value: m.addcmul(x, a, b, value=value),
+           with_kwargs(nary(3), lambda d, s: {"value": d(st.sampled_from([1, 0.5, -2]))})),
+    OpInfo("addcdiv", lambda m, x, a, b, value: x.addcdiv(a, b, value=value),
+           with_kwargs(nary(3, [normal, normal, away_from_zero]),
+                       lambda d, s: {"value": d(st.sampled_from([1, 0.5, -2]))})),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}
