@@ -77,7 +77,7 @@ def test_exported_weights_give_the_twins_outputs(name, tmp_path):
         ours = _out(model(dg.from_numpy(x))).numpy()
     with torch.no_grad():
         theirs = _out(twin(torch.from_numpy(x))).numpy()
-    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
 
     # ... and back: the twin's weights, changed, saved by torch, loaded into a fresh model
     with torch.no_grad():
@@ -91,7 +91,7 @@ def test_exported_weights_give_the_twins_outputs(name, tmp_path):
         ours = _out(fresh(dg.from_numpy(x))).numpy()
     with torch.no_grad():
         theirs = _out(twin(torch.from_numpy(x))).numpy()
-    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
 
 
 def test_transformer_encoder_decoder(tmp_path):
@@ -110,7 +110,7 @@ def test_transformer_encoder_decoder(tmp_path):
     with torch.no_grad():
         theirs = twin(torch.from_numpy(src), torch.from_numpy(tgt),
                       tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(4)).numpy()
-    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
 
 
 def test_missing_and_unexpected_keys_are_named(tmp_path):
