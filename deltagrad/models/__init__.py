@@ -13,3 +13,5 @@ from .markov_chain import *  # noqa: F401,F403
 from .rbm import *  # noqa: F401,F403
 from .nade import *  # noqa: F401,F403
 from .made import *  # noqa: F401,F403
+from .autoencoder import *  # noqa: F401,F403
+from .vae import *  # noqa: F401,F403
