@@ -338,7 +338,7 @@ def _resolve_model(args):
     names = {e.name for e in experiments()}
     if os.path.isdir(args.model):
         from ..train.trainer import load_run
-        setup, _ = load_run(args.model, "last", with_data=False)
+        setup, _ = load_run(args.model, None, with_data=False)  # the architecture only
         return (setup.model, tuple(args.input_size or setup.data.input_shape),
                 _data_dtype(setup.data))
     if args.model in names:

@@ -560,9 +560,11 @@ WEIGHTS = {"last": "checkpoint", "best": "best"}
 def load_run(path: str, weights: str = "best", *, with_data: bool = True) -> tuple:
     """Rebuild a run's model and data from its folder and load its ``last`` (checkpoint.npz)
     or ``best`` (best.npz, the default) weights; returns ``(setup, state)``. A config.json
-    edited after training is refused (:func:`.run.refuse_edited_config`). ``with_data=False`` builds
-    the model from RUN/vocab.json alone (``setup.data`` has classes and shapes, no samples),
-    so a run copied away from its data can still be sampled and summarised."""
+    edited after training is refused (:func:`.run.refuse_edited_config`). ``with_data=False``
+    builds the model from RUN/vocab.json alone (``setup.data`` has classes and shapes, no
+    samples), so a run copied away from its data can still be sampled and summarised;
+    ``weights=None`` loads no weights (the architecture of a run that finished no epoch) and
+    returns an empty state."""
     from ..experiments import get_experiment
     from ..experiments.data import bundle_from_spec
 
@@ -570,12 +572,15 @@ def load_run(path: str, weights: str = "best", *, with_data: bool = True) -> tup
     if not os.path.isdir(run.path):
         raise RunError(f"no run folder at {run.path}")
     config = run.read_config()
-    if weights not in WEIGHTS:
+    if weights is not None and weights not in WEIGHTS:
         raise RunError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
-    file = getattr(run, WEIGHTS[weights])
-    if not os.path.exists(file):
-        raise RunError(f"{run.path} has no {os.path.basename(file)} yet (no epoch finished)")
-    state = load_checkpoint(file, kind="checkpoint" if weights == "last" else "weights")
+    state, file = {}, None
+    if weights is not None:
+        file = getattr(run, WEIGHTS[weights])
+        if not os.path.exists(file):
+            raise RunError(f"{run.path} has no {os.path.basename(file)} yet (no epoch "
+                           "finished)")
+        state = load_checkpoint(file, kind="checkpoint" if weights == "last" else "weights")
     experiment = get_experiment(config["experiment"], config.get("module"))
     trained = state.get("settings")  # (a best.npz of an older deltagrad has none)
     if trained:
@@ -592,6 +597,8 @@ def load_run(path: str, weights: str = "best", *, with_data: bool = True) -> tup
         backend.manual_seed(settings["seed"])
         setup = Setup(experiment, settings, data, get_task(experiment.task),
                       experiment.model(data))
+    if weights is None:
+        return setup, state
     try:
         setup.model.load_state_dict(state["model"])
     except (KeyError, RuntimeError) as e:

@@ -331,3 +331,13 @@ def test_did_you_mean_for_settings():
     assert r.code == 2 and "(did you mean 'tinyshakespeare'?)" in r.err and "--data FILE" in r.err
     r = cli("train", "char-rnn", "--dataset", "auto")  # auto picks an image set
     assert r.code == 2 and "trains on tinyshakespeare, not 'auto'" in r.err, r
+
+
+def test_summary_of_a_run_that_finished_no_epoch(text_run, tmp_path):
+    _, out = text_run
+    fresh = tmp_path / "fresh"
+    shutil.copytree(out, fresh)
+    for name in ("checkpoint.npz", "best.npz", "metrics.jsonl"):
+        (fresh / name).unlink(missing_ok=True)
+    r = cli("summary", fresh)
+    assert r.code == 0 and "GRU" in r.out, r
