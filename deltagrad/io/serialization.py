@@ -32,7 +32,7 @@ from .. import backend
 from ..tensor import Tensor, Size, _make
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
-           "safe_globals", "UnpicklingError"]
+           "safe_globals", "get_unsafe_globals_in_checkpoint", "UnpicklingError"]
 
 UnpicklingError = pickle.UnpicklingError
 
@@ -277,6 +277,39 @@ def safe_globals(globals_list):
         _safe_globals.update(saved)
 
 
+def get_unsafe_globals_in_checkpoint(f) -> list:
+    """The ``module.name`` globals of a checkpoint that ``weights_only=True`` would refuse
+    (neither on the allow-list nor added as safe globals), read from the pickle's opcodes
+    without running it (``torch.serialization.get_unsafe_globals_in_checkpoint``)."""
+    import pickletools
+    with _open_archive(f) as (zf, prefix, name):
+        data = zf.read(prefix + "data.pkl")
+    allowed = set(_allowed_globals()) | set(_safe_globals)
+    found, strings = [], []
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+                strings.append(arg)
+            elif op.name == "GLOBAL":
+                found.append(_fixed_name(*arg.split(" ", 1)))
+            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                found.append(_fixed_name(strings[-2], strings[-1]))
+    except (ValueError, EOFError) as e:
+        raise RuntimeError(f"dg.serialization: corrupted file {name}: {e}") from None
+    return sorted({g for g in found if g not in allowed})
+
+
+def _python3_name(module, name):
+    """Python 2 spellings of protocol 2 (``__builtin__.set``) as Python 3's."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+def _fixed_name(module, name):
+    return "%s.%s" % _python3_name(module, name)
+
+
 def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False,
                     backward_hooks=None, metadata=None):
     """``torch._utils._rebuild_tensor_v2``: a strided view of a storage, as a deltagrad Tensor."""
@@ -386,10 +419,7 @@ class _Unpickler(pickle.Unpickler):
                 raise RuntimeError(f"dg.load: corrupted file: byteorder {self._byteorder!r}")
 
     def find_class(self, module, name):
-        # protocol 2 spells Python 3's names the Python 2 way (__builtin__.set, copy_reg)
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        module, name = _python3_name(module, name)
         full = f"{module}.{name}"
         if full in self._allowed:
             return self._allowed[full]
@@ -477,6 +507,24 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         raise TypeError(f"dg.load: unexpected arguments {sorted(unknown)}")
     if weights_only is None:
         weights_only = True
+    with _open_archive(f) as (zf, prefix, name):
+        try:
+            data = zf.read(prefix + "data.pkl")
+        except (zipfile.BadZipFile, OSError) as e:
+            raise RuntimeError(f"dg.load: corrupted file {name}: {e}") from None
+        unpickler = _Unpickler(io.BytesIO(data), zf, prefix, map_location, weights_only)
+        try:
+            return unpickler.load()
+        except (UnpicklingError, RuntimeError, TypeError):
+            raise
+        except (EOFError, ValueError, KeyError, IndexError, AttributeError) as e:
+            raise RuntimeError(f"dg.load: corrupted file {name}: {type(e).__name__}: {e}") \
+                from None
+
+
+@contextlib.contextmanager
+def _open_archive(f):
+    """``(zip file, record prefix, display name)`` of a PyTorch zip archive."""
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
     try:
         zf = zipfile.ZipFile(f)
@@ -489,16 +537,4 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         if len(pkl) != 1:
             raise RuntimeError(f"dg.load: corrupted file {name}: expected one '<archive>/data.pkl' "
                                f"record, found {len(pkl)}")
-        prefix = pkl[0][:-len("data.pkl")]
-        try:
-            data = zf.read(pkl[0])
-        except (zipfile.BadZipFile, OSError) as e:
-            raise RuntimeError(f"dg.load: corrupted file {name}: {e}") from None
-        unpickler = _Unpickler(io.BytesIO(data), zf, prefix, map_location, weights_only)
-        try:
-            return unpickler.load()
-        except (UnpicklingError, RuntimeError, TypeError):
-            raise
-        except (EOFError, ValueError, KeyError, IndexError, AttributeError) as e:
-            raise RuntimeError(f"dg.load: corrupted file {name}: {type(e).__name__}: {e}") \
-                from None
+        yield zf, pkl[0][:-len("data.pkl")], name

@@ -265,6 +265,18 @@ def test_weights_only_refuses_an_arbitrary_object_without_running_it(tmp_path):
     assert not marker.exists()
 
 
+def test_unsafe_globals_are_listed_without_loading(tmp_path):
+    path, marker = tmp_path / "evil.pt", tmp_path / "ran.txt"
+    _write_payload_file(path, marker)
+    assert dg.serialization.get_unsafe_globals_in_checkpoint(path) == [
+        f"{__name__}._touch"]
+    assert not marker.exists()
+    buf = io.BytesIO()
+    dg.save({"w": dg.ones(2), "s": {1, 2}, "o": collections.OrderedDict()}, buf)
+    buf.seek(0)
+    assert dg.serialization.get_unsafe_globals_in_checkpoint(buf) == []
+
+
 def test_safe_globals_allow_what_the_user_trusts(tmp_path):
     path, marker = tmp_path / "evil.pt", tmp_path / "ran.txt"
     _write_payload_file(path, marker)
