@@ -47,17 +47,26 @@ def _arrays(tensors: dict, op: str) -> dict:
 
 
 def _shared_groups(arrays: dict) -> list:
-    """Groups of names whose arrays share memory (tied or overlapping views)."""
-    names = list(arrays)
-    groups, seen = [], set()
-    for i, a in enumerate(names):
-        if a in seen or arrays[a].size == 0:
-            continue
-        group = [a] + [b for b in names[i + 1:] if b not in seen and arrays[b].size
-                       and np.shares_memory(arrays[a], arrays[b])]
-        if len(group) > 1:
-            groups.append(group)
-            seen.update(group)
+    """Groups of names whose arrays share memory (tied or overlapping views): only arrays
+    over the same base buffer can, so they are compared within those groups."""
+    by_base = {}
+    for name, a in arrays.items():
+        base = a
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        if a.size:
+            by_base.setdefault(id(base), []).append(name)
+    groups = []
+    for names in by_base.values():
+        seen = set()
+        for i, a in enumerate(names):
+            if a in seen:
+                continue
+            group = [a] + [b for b in names[i + 1:] if b not in seen
+                           and np.shares_memory(arrays[a], arrays[b])]
+            if len(group) > 1:
+                groups.append(group)
+                seen.update(group)
     return groups
 
 
