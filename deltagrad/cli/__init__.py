@@ -131,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------------------- commands
 def _load_modules(args) -> None:
-    from ..experiments import ExperimentModuleError, load_module
+    """The user's --module files, and installed packages' experiments (entry points)."""
+    from ..experiments import ExperimentModuleError, load_entry_points, load_module
+    from .messages import warning
+    load_entry_points(warn=warning)
     for source in getattr(args, "module", None) or []:
         try:
             load_module(source)

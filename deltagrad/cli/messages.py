@@ -21,6 +21,11 @@ def error_line(message: str) -> str:
     return PREFIX + str(message)
 
 
+def warning(message: str) -> None:
+    """Print ``deltagrad: warning: MESSAGE`` on stderr."""
+    print("deltagrad: warning: " + str(message), file=sys.stderr)
+
+
 def did_you_mean(word: str, choices) -> str:
     """``" (did you mean 'x'?)"`` for the closest of ``choices`` to a misspelt ``word``
     (difflib's ratio ≥ 0.6, up to three), or ``""`` when nothing is close."""

@@ -158,11 +158,13 @@ def load_module(source: str) -> list:
     return _LOADED[key]
 
 
-def load_entry_points(force: bool = False) -> None:
+def load_entry_points(force: bool = False, warn=None) -> None:
     """Import the modules named in the ``deltagrad.experiments`` entry-point group
     (``[project.entry-points."deltagrad.experiments"] mine = "my_package.experiments"``);
-    one that fails is reported with a warning and skipped."""
+    one that fails is reported through ``warn(message)`` (default: a RuntimeWarning) and
+    skipped."""
     global _entry_points_loaded
+    warn = warn or (lambda m: warnings.warn(m, RuntimeWarning, stacklevel=3))
     if _entry_points_loaded and not force:
         return
     _entry_points_loaded = True
@@ -171,8 +173,8 @@ def load_entry_points(force: bool = False) -> None:
         try:
             load_module(ep.value.split(":")[0].strip())
         except ExperimentModuleError as e:
-            warnings.warn(f"entry point {ep.name} = {ep.value} of group {ENTRY_POINT_GROUP}: "
-                          f"{e.__cause__ or e}", RuntimeWarning, stacklevel=2)
+            warn(f"entry point {ep.name} = {ep.value} of group {ENTRY_POINT_GROUP} is "
+                 f"skipped: {e.__cause__ or e}")
 
 
 def get_experiment(name: str, module: str | None = None) -> Experiment:

@@ -341,3 +341,20 @@ def test_summary_of_a_run_that_finished_no_epoch(text_run, tmp_path):
         (fresh / name).unlink(missing_ok=True)
     r = cli("summary", fresh)
     assert r.code == 0 and "GRU" in r.out, r
+
+
+def test_a_broken_entry_point_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    dist = tmp_path / "brokenplug-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenplug\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[deltagrad.experiments]\nbad = brokenplug_exps\n")
+    (tmp_path / "brokenplug_exps.py").write_text("raise RuntimeError('half-written plugin')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    try:
+        r = cli("list", "--wide")
+        assert r.code == 0 and "mlp " in r.out, r
+        assert "deltagrad: warning: entry point bad = brokenplug_exps" in r.err
+        assert "half-written plugin" in r.err
+    finally:
+        sys.modules.pop("brokenplug_exps", None)
