@@ -59,7 +59,8 @@ def _inf_where(cond, value):
 
 @register_kl(Normal, Normal)
 def _kl_normal_normal(p, q):
-    """½ (σp²/σq² + (μp − μq)²/σq² − 1 − log σp²/σq²)."""
+    """½ (σp²/σq² + (μp − μq)²/σq² − 1 − log σp²/σq²) (the notes' VAE KL term per latent
+    coordinate when q = N(0, 1): ½ (σ² + μ² − 1 − log σ²))."""
     var_ratio = (p.scale / q.scale) ** 2
     t1 = ((p.loc - q.loc) / q.scale) ** 2
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
@@ -94,7 +95,9 @@ def _kl_uniform_uniform(p, q):
 
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_mvn_mvn(p, q):
-    """½ (tr(Σq⁻¹Σp) + (μq − μp)ᵀ Σq⁻¹ (μq − μp) − d) + log |Lq| − log |Lp|."""
+    """½ (tr(Σq⁻¹Σp) + (μq − μp)ᵀ Σq⁻¹ (μq − μp) − d) + log |Lq| − log |Lp|; against
+    q = N(0, I) this is the notes' VAE term KL[N(u, Σ) ‖ N(0, I)] = ½ (tr Σ + uᵀu − R − log det Σ)
+    with R the latent dimension."""
     if p.event_shape != q.event_shape:
         raise ValueError(f"KL-divergence between two Multivariate Normals with different event "
                          f"shapes cannot be computed: {tuple(p.event_shape)} vs "

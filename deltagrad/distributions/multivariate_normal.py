@@ -27,7 +27,8 @@ class MultivariateNormal(Distribution):
     """N(loc, Σ) with Σ given as ``covariance_matrix``, ``precision_matrix`` (Σ⁻¹) or
     ``scale_tril`` (L, lower triangular with a positive diagonal, Σ = L Lᵀ):
     log p(x) = −½ (d log 2π + ‖L⁻¹(x − μ)‖²) − Σᵢ log Lᵢᵢ;
-    rsample x = μ + L ε with ε ~ N(0, I) (differentiable in μ and L, hence in Σ);
+    rsample x = μ + L ε with ε ~ N(0, I) (the notes' VAE reparameterisation z = u(x) + A(x) ε
+    with Σ = A Aᵀ, here A = L; differentiable in μ and L, hence in Σ);
     H = ½ d (1 + log 2π) + Σᵢ log Lᵢᵢ."""
     arg_constraints = {"loc": constraints.real_vector,
                        "covariance_matrix": constraints.positive_definite,

@@ -13,7 +13,8 @@ __all__ = ["Normal"]
 
 class Normal(Distribution):
     """N(loc, scale²) elementwise: log p(x) = −(x − μ)²/(2σ²) − log σ − ½ log 2π;
-    rsample x = μ + σ ε with ε ~ N(0, 1) (differentiable in μ and σ)."""
+    rsample x = μ + σ ε with ε ~ N(0, 1) (the notes' reparameterisation trick z = μ_x + σ_x·ε:
+    differentiable in μ and σ)."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True

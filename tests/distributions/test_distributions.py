@@ -400,3 +400,21 @@ def test_float32_parameters_give_float32_results(make, value):
     for out in (d.log_prob(value), d.entropy(), d.sample()):
         assert out.dtype in (dg.float32, dg.int64), f"{type(d).__name__}: {out.dtype}"
     assert D.kl_divergence(d, make()).dtype == dg.float32
+
+
+def test_vae_kl_term_worked_examples_from_the_notes():
+    """KL[N(u, Σ) ‖ N(0, I)] = ½ (tr Σ + uᵀu − R − log det Σ) (notes, VAE)."""
+    prior = D.MultivariateNormal(dg.zeros(2, dtype=dg.float64),
+                                 covariance_matrix=dg.eye(2, dtype=dg.float64))
+    q = D.MultivariateNormal(dg.tensor([1.0, 2.0], dtype=dg.float64),
+                             covariance_matrix=dg.tensor([[2.0, 0.0], [0.0, 0.5]],
+                                                         dtype=dg.float64))
+    assert np.isclose(D.kl_divergence(q, prior).item(), 0.5 * (2.5 + 5.0 - 2 - 0.0))  # 2.75
+    q = D.MultivariateNormal(dg.zeros(2, dtype=dg.float64),
+                             covariance_matrix=dg.tensor([[2.0, 1.0], [1.0, 1.0]],
+                                                         dtype=dg.float64))
+    assert np.isclose(D.kl_divergence(q, prior).item(), 0.5)  # tr 3, det 1: ½ (3 − 2)
+    # per coordinate, with q = N(μ, σ²): ½ (σ² + μ² − 1 − log σ²)
+    kl = D.kl_divergence(D.Normal(dg.tensor([1.0, 0.0]), dg.tensor([1.0, 2.0])),
+                         D.Normal(0.0, 1.0))
+    np.testing.assert_allclose(kl.numpy(), [0.5, 0.5 * (4 - 1 - np.log(4))], rtol=1e-6)
