@@ -210,7 +210,7 @@ def selection_rule(task, data, settings: dict) -> dict:
         metric, mode = ("val_accuracy", "max") if task.has_accuracy else ("val_loss", "min")
         rule = (f"{'highest' if mode == 'max' else 'lowest'} {metric} on the validation split "
                 f"({len(data.x_val)} samples: {settings['val_fraction']:g} of the training "
-                f"set, held out with seed {settings['seed']})")
+                f"set, seed {settings['seed']})")
     else:
         metric, mode = "train_loss", "min"
         rule = ("lowest train_loss (mean over each epoch's batches): the run has no "
@@ -460,7 +460,7 @@ def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale
             + f" / {len(data.x_test)} test samples; {settings['optimizer']} lr "
             f"{settings['lr']:g}, batch {settings['batch_size']}, {settings['epochs']} epochs, "
             f"seed {settings['seed']}, device {settings['device']} -> {run.path}")
-        say(f"best.npz: the epoch with the {selection['rule']}")
+        say(f"best.npz: {selection['rule']}")
     run.write_vocab(data_spec(setup.data))  # sample/summary need no data (a copied run)
     start_epoch = len(history) + 1
     for epoch in range(start_epoch, settings["epochs"] + 1):
