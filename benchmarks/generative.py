@@ -362,6 +362,9 @@ def main(argv=None):
     test = dg.datasets.BinarizedFashionMNIST(train=False).as_tensors(flatten=True)[0].numpy()
     test = test[:cfg["test_examples"]]
     result = {**provenance(), "config": cfg, "data": "BinarizedFashionMNIST (threshold 0.5)"}
+    p = np.clip(train.mean(0), 1e-3, 1 - 1e-3)      # the independent-pixel model, for scale
+    result["independent_pixels_test_nll"] = float(
+        -(test * np.log(p) + (1 - test) * np.log1p(-p)).sum(1).mean())
     rows = {}
 
     # RBM ---------------------------------------------------------------------
