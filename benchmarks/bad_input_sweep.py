@@ -248,6 +248,14 @@ METHODS = {
     "pow int negative": lambda m: m.tensor([2]) ** -1,
     "bitwise float": lambda m: x23(m) & x23(m), "neg bool": lambda m: -m.tensor([True]),
     "sub bool": lambda m: m.tensor([True]) - m.tensor([False]),
+    "and int": lambda m: m.tensor([6, 5]) & m.tensor([3, 4]),
+    "or int": lambda m: m.tensor([6, 5]) | 3, "xor int": lambda m: 3 ^ m.tensor([6, 5]),
+    "invert float": lambda m: ~x23(m), "invert int": lambda m: ~m.tensor([6, 0]),
+    "narrow past end": lambda m: m.arange(5).narrow(0, 3, 4),
+    "take_along_dim": lambda m: m.take_along_dim(x23(m), m.tensor([[0], [2]]), dim=1),
+    "take_along_dim flat": lambda m: m.take_along_dim(x23(m), m.tensor([5, 0])),
+    "div rounding bad": lambda m: m.div(x23(m), 2, rounding_mode="round"),
+    "div trunc int": lambda m: m.div(m.tensor([7, -7]), 2, rounding_mode="trunc"),
     "one_hot(-1)": lambda m: m.nn.functional.one_hot(m.tensor([-1, 0])),
     "one_hot(num_classes small)": lambda m: m.nn.functional.one_hot(m.tensor([3]), 2),
     "one_hot(float)": lambda m: m.nn.functional.one_hot(m.tensor([1.0])),
@@ -412,6 +420,72 @@ OPT = {
 for _n, _f in OPT.items():
     add("optim." + _n, (lambda f: lambda m: f(m, [m.nn.Parameter(m.zeros(2))]))(_f),
         _n.split()[0])
+
+
+# ----------------------------------------------------------------------------- dtypes and shapes
+def _inputs(m):
+    return {"empty": m.zeros(0), "0-d": m.tensor(2.5), "int64": m.tensor([1, -2, 3]),
+            "bool": m.tensor([True, False, True]), "float16": m.tensor([0.5, -1.5, 2.0], dtype=m.float16),
+            "float64": m.tensor([0.5, -1.5, 2.0], dtype=m.float64),
+            "uint8": m.tensor([1, 2, 250], dtype=m.uint8), "int32": m.tensor([4, -5, 6], dtype=m.int32),
+            "empty (2, 0)": m.zeros(2, 0)}
+
+
+UNARY = {
+    "abs": lambda t: t.abs(), "neg": lambda t: -t, "exp": lambda t: t.exp(),
+    "log1p": lambda t: t.abs().log1p(), "expm1": lambda t: t.expm1(), "sqrt": lambda t: t.abs().sqrt(),
+    "sin": lambda t: t.sin(), "cos": lambda t: t.cos(), "tanh": lambda t: t.tanh(),
+    "sigmoid": lambda t: t.sigmoid(), "relu": lambda t: t.relu(), "sign": lambda t: t.sign(),
+    "floor": lambda t: t.floor(), "ceil": lambda t: t.ceil(), "round": lambda t: t.round(),
+    "trunc": lambda t: t.trunc(), "square": lambda t: t.square(), "erf": lambda t: t.erf(),
+    "atan": lambda t: t.atan(), "isnan": lambda t: t.isnan(), "isfinite": lambda t: t.isfinite(),
+    "logical_not": lambda t: t.logical_not(), "sum": lambda t: t.sum(), "mean": lambda t: t.mean(),
+    "prod": lambda t: t.prod(), "max": lambda t: t.max(), "amax": lambda t: t.amax(),
+    "argmax": lambda t: t.argmax(), "std": lambda t: t.std(), "var": lambda t: t.var(),
+    "norm": lambda t: t.norm(), "cumsum": lambda t: t.cumsum(0), "logsumexp": lambda t: t.logsumexp(0),
+    "softmax": lambda t: t.softmax(0), "flatten": lambda t: t.flatten(), "clone": lambda t: t.clone(),
+    "clamp": lambda t: t.clamp(0, 2), "reshape(-1)": lambda t: t.reshape(-1),
+    "unsqueeze(0)": lambda t: t.unsqueeze(0), "flip": lambda t: t.flip(0),
+    "all": lambda t: t.all(), "any": lambda t: t.any(), "count_nonzero": lambda t: t.count_nonzero(),
+    "sum(dtype=f64)": lambda t: t.sum(dtype=t.new_zeros(0).double().dtype),
+    "mul 0.5": lambda t: t * 0.5, "add 1": lambda t: t + 1, "div 2": lambda t: t / 2,
+    "floordiv 2": lambda t: t // 2, "mod 2": lambda t: t % 2, "pow 2": lambda t: t ** 2,
+    "rsub 1": lambda t: 1 - t, "eq 1": lambda t: t == 1, "lt 0": lambda t: t < 0,
+    "to float": lambda t: t.float(), "to long": lambda t: t.long(), "to bool": lambda t: t.bool(),
+    "item": lambda t: t.reshape(-1)[0].item(), "tolist": lambda t: t.tolist(),
+}
+for _iname in ["empty", "0-d", "int64", "bool", "float16", "float64", "uint8", "int32",
+               "empty (2, 0)"]:
+    for _un, _uf in UNARY.items():
+        add(f"{_un} of {_iname}", (lambda iname, f: lambda m: f(_inputs(m)[iname]))(_iname, _uf),
+            _un.split()[0].split("(")[0])
+
+BINARY = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "div": lambda a, b: a / b, "pow": lambda a, b: a ** b, "floordiv": lambda a, b: a // b,
+          "remainder": lambda a, b: a % b, "maximum": lambda a, b: a.maximum(b),
+          "lt": lambda a, b: a < b, "eq": lambda a, b: a == b}
+
+
+def _pairs(m):
+    return {"int64, float scalar": (m.tensor([3, -4]), 1.5), "int64, int scalar": (m.tensor([3, -4]), 2),
+            "bool, bool": (m.tensor([True, False]), m.tensor([True, True])),
+            "int32, int64": (m.tensor([3, -4], dtype=m.int32), m.tensor([2, 3])),
+            "uint8, int8": (m.tensor([3, 200], dtype=m.uint8), m.tensor([2, -3], dtype=m.int8)),
+            "float16, float32": (m.tensor([1.5, -2.0], dtype=m.float16), m.tensor([2.0, 3.0])),
+            "float32, float64 0-d": (m.tensor([1.5, -2.0]), m.tensor(2.0, dtype=m.float64)),
+            "int64, float32 0-d": (m.tensor([3, -4]), m.tensor(2.0)),
+            "float32, bool": (m.tensor([1.5, -2.0]), m.tensor([True, False])),
+            "(2,3), (3,)": (m.ones(2, 3), m.tensor([1.0, 2.0, 3.0])),
+            "(2,3), (2,)": (m.ones(2, 3), m.tensor([1.0, 2.0])),
+            "empty, (1,)": (m.zeros(0), m.ones(1)),
+            "int64 by zero": (m.tensor([3, -4]), m.tensor([0, 0]))}
+
+
+for _pn in ["int64, float scalar", "int64, int scalar", "bool, bool", "int32, int64",
+            "uint8, int8", "float16, float32", "float32, float64 0-d", "int64, float32 0-d",
+            "float32, bool", "(2,3), (3,)", "(2,3), (2,)", "empty, (1,)", "int64 by zero"]:
+    for _bn, _bf in BINARY.items():
+        add(f"{_bn}({_pn})", (lambda pn, f: lambda m: f(*_pairs(m)[pn]))(_pn, _bf), _bn)
 
 
 # ----------------------------------------------------------------------------- running

@@ -33,11 +33,15 @@ __all__ = ["softmax", "log_softmax", "softmin", "softmax_jacobian", "softplus", 
 
 # ----------------------------------------------------------------------------- softmax family
 class Softmax(Function):
+    """softmax along ``dim``; float16 is computed in float32 and rounded once (PyTorch)."""
+
     def forward(ctx, x, dim):
         xp = _xp(x)
+        xc = x.astype(np.float32) if x.dtype == np.float16 else x
         with quiet_fp():  # a row of only −inf gives NaN, silently as in PyTorch
-            e = xp.exp(x - (x.max(axis=dim, keepdims=True) if x.size else x))  # size 0: no max
+            e = xp.exp(xc - (xc.max(axis=dim, keepdims=True) if x.size else xc))  # size 0: no max
             e /= e.sum(axis=dim, keepdims=True)
+        e = e.astype(x.dtype, copy=False)
         ctx.dim = dim
         ctx.save_for_backward(e)
         return e
@@ -51,9 +55,11 @@ class Softmax(Function):
 class LogSoftmax(Function):
     def forward(ctx, x, dim):
         xp = _xp(x)
+        xc = x.astype(np.float32) if x.dtype == np.float16 else x  # as Softmax
         with quiet_fp():
-            shifted = x - (x.max(axis=dim, keepdims=True) if x.size else x)  # size 0: no max
+            shifted = xc - (xc.max(axis=dim, keepdims=True) if x.size else xc)  # size 0: no max
             out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        out = out.astype(x.dtype, copy=False)
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out

@@ -239,12 +239,20 @@ def _legacy_alpha(op, other, alpha):
     return alpha, other
 
 
+def _check_alpha(op, a, alpha):
+    """An integer result cannot take a fractional α (PyTorch refuses rather than rounding)."""
+    if a.dtype.kind in "biu" and isinstance(alpha, (builtins.float, np.floating)):
+        raise RuntimeError(f"{op}: for integral input tensors, argument alpha must not be a "
+                           f"floating point number (got alpha={alpha} for {a.dtype})")
+
+
 def add(input, other, alpha=1):
     if isinstance(alpha, Tensor):
         other, alpha = _legacy_alpha("add", other, alpha)
     a, b = binary_operands(input, other, "add")
     _check_broadcast("add", a, b)
     if alpha != 1:
+        _check_alpha("add", a, alpha)
         b = b * alpha
     return Add.apply(a, b)
 
@@ -258,6 +266,7 @@ def sub(input, other, alpha=1):
     a, b = binary_operands(input, other, "sub")
     _check_broadcast("sub", a, b)
     if alpha != 1:
+        _check_alpha("sub", a, alpha)
         b = b * alpha
     return Sub.apply(a, b)
 
@@ -273,9 +282,18 @@ def div(input, other, rounding_mode=None):
     a, b = binary_operands(input, other, "div")
     _check_broadcast("div", a, b)
     if rounding_mode is not None:
-        xp = _xp(a._data)
-        q = a._data / b._data
-        q = xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q)
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or "
+                             f"'floor' but found {rounding_mode!r}")
+        xp, x, y = _xp(a._data), a._data, b._data
+        if a.dtype.kind in "iu":  # exact integer arithmetic (a float quotient rounds > 2⁵³)
+            _int_division_check("div", a, b)
+            if rounding_mode == "floor":
+                return _make(xp.floor_divide(x, y))
+            return _make((xp.abs(x) // xp.abs(y) * (xp.sign(x) * xp.sign(y))).astype(a.dtype))
+        with quiet_fp():
+            q = x / y
+            q = xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q)
         return _make(q.astype(a.dtype))
     if a.dtype.kind != "f":
         a, b = cast(a, backend.get_default_dtype()), cast(b, backend.get_default_dtype())
@@ -591,7 +609,8 @@ def where(condition, input=None, other=None):
     if not isinstance(condition, Tensor):
         raise TypeError("where: condition must be a bool Tensor")
     if condition.dtype != backend.bool_:
-        condition = condition != 0
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {condition.dtype} (compare it, e.g. cond != 0)")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         # where(cond, 1.0, 0.0): two Python scalars make a tensor of their promoted dtype
         from ..tensor import result_type

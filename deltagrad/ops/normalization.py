@@ -221,8 +221,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     axes = (0,) + tuple(range(2, input.ndim))
     affine_shape = (c,) + (1,) * (input.ndim - 2)
     if training:
-        if not eps > 0:  # ε ≤ 0 divides by √0 for a constant channel (PyTorch's check)
-            raise ValueError(f"{op} eps must be positive during training, but got {eps}")
+        if not eps >= 0:  # ε < 0: √(σ² + ε) of a near-constant channel is NaN
+            raise ValueError(f"{op}: eps must be non-negative during training, but got {eps} "
+                             "(ε = 0 is the notes' exact formula; PyTorch also refuses 0)")
         if input.numel() // max(c, 1) <= 1:
             raise ValueError("Expected more than 1 value per channel when training, got input "
                              f"size {tuple(input.shape)}")

@@ -463,14 +463,20 @@ def _logical_dims(x, dim, op):
     return norm_dims(dim, x.ndim, op)
 
 
+def _logical_result(x, r):
+    """bool, except uint8 in, uint8 out (PyTorch's legacy rule for all/any)."""
+    r = _xp(x._data).asarray(r)
+    return _make(r.astype(np.uint8) if x.dtype == np.uint8 else r)
+
+
 def all(x, dim=None, keepdim=False):
     dims = _logical_dims(x, dim, "all")
-    return _make(_xp(x._data).asarray(x._data.all(axis=dims, keepdims=keepdim)))
+    return _logical_result(x, x._data.all(axis=dims, keepdims=keepdim))
 
 
 def any(x, dim=None, keepdim=False):
     dims = _logical_dims(x, dim, "any")
-    return _make(_xp(x._data).asarray(x._data.any(axis=dims, keepdims=keepdim)))
+    return _logical_result(x, x._data.any(axis=dims, keepdims=keepdim))
 
 
 def count_nonzero(x, dim=None):

@@ -281,6 +281,7 @@ class _Progress:
     settings: dict
     kept: int | None = None
     epoch: int | None = None
+    resume: bool = False
 
 
 def _prepare_fresh(run: RunDir, force: bool) -> None:
@@ -360,7 +361,7 @@ def train(experiment, out: str, overrides: dict | None = None, *, resume: bool =
     run = RunDir(out)
     if resume:
         _check_resumable(run)
-        progress = _Progress(settings={})
+        progress = _Progress(settings={}, resume=True)
     else:
         progress = _Progress(settings=make_settings(experiment, overrides))
         run.ensure_writable()
@@ -379,9 +380,14 @@ def _stopped(e, experiment, out, run, progress, argv) -> TrainingStopped:
     if progress.kept:
         kept = (f"the last complete checkpoint (epoch {progress.kept}) is kept in "
                 f"{run.checkpoint}")
+        then = _continue_command(experiment, out, settings, progress.kept, argv)
+    elif progress.resume:  # stopped while reading the run: nothing was changed
+        kept = "the run's files are unchanged"
+        then = _command(argv or ["deltagrad", "train", experiment.name, "--out", out,
+                                 "--resume"])
     else:
         kept = "no epoch finished, so there is no checkpoint to continue from"
-    then = _continue_command(experiment, out, settings, progress.kept, argv)
+        then = _continue_command(experiment, out, settings, None, argv)
     if isinstance(e, Stopped):
         where = f"in epoch {progress.epoch}" if progress.epoch else "before the first epoch"
         msg = f"stopped by {e.name} {where}; {kept}. Continue with: {then}"

@@ -374,3 +374,21 @@ def test_a_validation_split_that_leaves_nothing_to_train_on(tmp_path):
             "--val-fraction", 0.95)
     assert r.code == 2, r
     assert "holds out all of them for validation" in r.err and "Traceback" not in r.err
+
+
+def test_ctrl_c_while_a_resume_reads_the_run_changes_nothing(two_epoch_run, monkeypatch):
+    from deltagrad.train import trainer
+    real = trainer.load_checkpoint
+
+    def interrupted(path, kind=None):
+        os.kill(os.getpid(), signal.SIGINT)      # Ctrl-C while the checkpoint is read
+        return real(path, kind)
+    monkeypatch.setattr(trainer, "load_checkpoint", interrupted)
+    before = {p.name: p.read_bytes() for p in two_epoch_run.iterdir() if p.name != "log.txt"}
+    r = cli("train", "softmax-regression", "--out", two_epoch_run, "--resume", "--epochs", 3)
+    assert r.code == 130, r
+    assert "stopped by SIGINT before the first epoch; the run's files are unchanged" in r.err
+    assert (f"Continue with: deltagrad train softmax-regression --out {two_epoch_run} "
+            "--resume --epochs 3") in r.err
+    after = {p.name: p.read_bytes() for p in two_epoch_run.iterdir() if p.name != "log.txt"}
+    assert after == before

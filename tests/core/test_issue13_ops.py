@@ -234,10 +234,10 @@ def test_batch_norm_checks_eps_and_momentum(kw):
         dg.nn.BatchNorm1d(3, **kw)
 
 
-def test_functional_batch_norm_in_training_needs_positive_eps():
-    x = dg.ones(4, 3)  # constant channels: ε = 0 would divide 0 by 0
-    with pytest.raises(ValueError, match="eps must be positive"):
-        F.batch_norm(x, None, None, training=True, eps=0.0)
+def test_functional_batch_norm_in_training_refuses_negative_eps():
+    x = dg.tensor([[1.0, 2.0], [1.0, 2.0 + 1e-4]])  # σ² + ε < 0 gave NaN
+    with pytest.raises(ValueError, match="eps must be non-negative"):
+        F.batch_norm(x, None, None, training=True, eps=-1e-3)
 
 
 # ----------------------------------------------------------------------------- float16
