@@ -179,6 +179,8 @@ class _Recorder:
                               "one graph")
         theirs = self.probe[k][2]   # (the probe may have folded what is traced here)
         for i, t in consts:
+            if what == "RecurrentSequence" and i in (1, 2) and not backend.to_numpy(t._data).any():
+                continue    # a zero initial state sized for the batch: omitted (ONNX's zeros)
             if i in theirs and self.events[k][2][i] != theirs[i]:
                 raise ExportError(
                     f"dg.onnx.export: input {i} of {what} (shape {tuple(t.shape)}) changes with "
@@ -999,73 +1001,129 @@ def _m_flatten(rec, m, args, kwargs, out):
 _GATE_ORDER = {"LSTM": ([0, 3, 1, 2], 4), "GRU": ([1, 0, 2], 3)}   # torch → ONNX gates
 
 
+def _recurrent_node(rec, mode, seq, directions, h0, c0, hidden):
+    """One ONNX LSTM/GRU/RNN node over ``seq`` (T, B, I) for one layer: ``directions`` holds
+    (w_ih, w_hh, b_ih or None, b_hh or None) arrays per direction (a second one reversed),
+    in PyTorch's gate order [i f g o] / [r z n], reordered to ONNX's [i o f c] / [z r h].
+    Returns Y (T, D, B, H), Y_h (D, B, H) and, for the LSTM, Y_c."""
+    op = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+    W, R, B = [], [], []
+    for wih, whh, bih, bhh in directions:
+        if bih is None:
+            bih = bhh = np.zeros(wih.shape[0], wih.dtype)
+        if op in _GATE_ORDER:
+            order, G = _GATE_ORDER[op]
+            wih, whh, bih, bhh = (_reorder(a, order, G) for a in (wih, whh, bih, bhh))
+        W.append(wih)
+        R.append(whh)
+        B.append(np.concatenate([bih, bhh]))
+    inputs = [seq, rec.const(np.stack(W), "W"), rec.const(np.stack(R), "R"),
+              rec.const(np.stack(B), "B"), "", h0 or "", c0 or ""]
+    while inputs[-1] == "":
+        inputs.pop()
+    attrs = dict(hidden_size=int(hidden),
+                 direction="bidirectional" if len(directions) == 2 else "forward")
+    if op == "GRU":
+        attrs["linear_before_reset"] = 1    # PyTorch: n = tanh(W_in x + r ⊙ (W_hn h + b_hn))
+    if op == "RNN":
+        attrs["activations"] = ["Relu" if mode == "RNN_RELU" else "Tanh"] * len(directions)
+    return rec.node(op, inputs, n_out=3 if op == "LSTM" else 2, **attrs)
+
+
+def _f_recurrent(rec, ins, params, out):
+    """One recurrent layer, one direction (``recurrent_sequence``: nn.RNNCell and friends,
+    the notes' Elman network): x (T, B, I), h0 (B, H)[, c0] → (T, B, H), h_T[, c_T]."""
+    mode = params["mode"]
+    if params["masked"]:
+        raise ExportError("dg.onnx.export: a recurrent layer with lengths (a padding mask) "
+                          "is not supported")
+    x, states = ins[0], ins[1:3] if mode == "LSTM" else ins[1:2]
+    weights = ins[len(states) + 1:]
+    if any(rec.is_graph(w) for w in weights):
+        raise ExportError("dg.onnx.export: recurrent weights computed from the inputs are not "
+                          "supported")
+    arrays = [backend.to_numpy(w._data) for w in weights]
+    w_ih, w_hh = arrays[:2]
+    b_ih, b_hh = arrays[2:4] if params["has_bias"] else (None, None)
+    zero = rec.ints([0], "zero")
+
+    def state(t):     # a constant zero state is ONNX's default: left out (any batch size)
+        if not rec.is_graph(t) and not backend.to_numpy(t._data).any():
+            return None
+        return rec.node("Unsqueeze", [rec.value(t), zero])
+    h0, c0 = (state(states[0]), state(states[1]) if mode == "LSTM" else None)
+    seq = rec.value(x)
+    if params["reverse"]:       # ONNX's "reverse" direction is the sequence read backwards
+        seq = _reverse_time(rec, seq, x.shape[0], rec.in_dyn(x)[0])
+    res = _recurrent_node(rec, mode, seq, [(w_ih, w_hh, b_ih, b_hh)], h0, c0, w_hh.shape[1])
+    y = rec.node("Squeeze", [res[0], rec.ints([1])])
+    if params["reverse"]:
+        y = _reverse_time(rec, y, x.shape[0], rec.in_dyn(x)[0])
+    return [y] + [rec.node("Squeeze", [r, zero]) for r in res[1:]]
+
+
+_FUNCTIONS["RecurrentSequence"] = _f_recurrent
+
+
+def _reverse_time(rec, name, T, dynamic):
+    if dynamic:
+        raise ExportError("dg.onnx.export: a reversed recurrent layer over a dynamic time "
+                          "axis is not supported")
+    return rec.node("Slice", [name, rec.ints([T - 1]), rec.ints([-T - 1]), rec.ints([0]),
+                              rec.ints([-1])])
+
+
 def _m_rnn(rec, m, args, kwargs, out):
     x = args[0]
     hx = args[1] if len(args) > 1 else kwargs.get("hx")
     if len(args) > 2 or kwargs.get("lengths") is not None:
         raise ExportError(f"dg.onnx.export: {type(m).__name__} with lengths (packed "
                           "sequences) is not supported")
-    if x.ndim != 3:
-        raise ExportError(f"dg.onnx.export: {type(m).__name__} on unbatched input")
-    mode = m.mode
-    is_lstm = mode == "LSTM"
-    op = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+    batched = x.ndim == 3
+    is_lstm = m.mode == "LSTM"
     H, L = m.hidden_size, m.num_layers
     D = 2 if m.bidirectional else 1
-    dt = _dtype_of(x)
     seq = rec.value(x)
-    if m.batch_first:
+    if not batched:       # (T, I) as a batch of one: (T, 1, I), states (L·D, 1, H)
+        seq = rec.node("Unsqueeze", [seq, rec.ints([1])])
+    elif m.batch_first:
         seq = rec.node("Transpose", [seq], perm=[1, 0, 2])
     h0 = c0 = None
     if hx is not None:
         h0, c0 = (hx if is_lstm else (hx, None))
         h0 = rec.value(h0)
         c0 = rec.value(c0) if c0 is not None else None
+        if not batched:
+            h0 = rec.node("Unsqueeze", [h0, rec.ints([1])])
+            c0 = c0 if c0 is None else rec.node("Unsqueeze", [c0, rec.ints([1])])
     hs, cs = [], []
     for layer in range(L):
-        W, R, B = [], [], []
+        directions = []
         for d in range(D):
-            w = m._layer_weights(layer, d)
-            wih, whh = (backend.to_numpy(t._data) for t in w[:2])
-            bih, bhh = (backend.to_numpy(t._data) for t in w[2:]) if m.bias else \
-                (np.zeros(wih.shape[0], dt), np.zeros(wih.shape[0], dt))
-            if op in _GATE_ORDER:
-                order, G = _GATE_ORDER[op]
-                wih, whh, bih, bhh = (_reorder(a, order, G) for a in (wih, whh, bih, bhh))
-            W.append(wih)
-            R.append(whh)
-            B.append(np.concatenate([bih, bhh]))
-        inputs = [seq, rec.const(np.stack(W), "W"), rec.const(np.stack(R), "R"),
-                  rec.const(np.stack(B), "B"), ""]
-        sl = [layer * D, (layer + 1) * D]
-        if h0 is not None:
-            inputs.append(rec.node("Slice", [h0, rec.ints(sl[:1]), rec.ints(sl[1:]),
-                                             rec.ints([0])]))
-        if c0 is not None:
-            if h0 is None:
-                inputs.append("")
-            inputs.append(rec.node("Slice", [c0, rec.ints(sl[:1]), rec.ints(sl[1:]),
-                                             rec.ints([0])]))
-        attrs = dict(hidden_size=H, direction="bidirectional" if D == 2 else "forward")
-        if op == "GRU":
-            attrs["linear_before_reset"] = 1
-        if op == "RNN":
-            attrs["activations"] = ["Relu" if m.nonlinearity == "relu" else "Tanh"] * D
-        res = rec.node(op, inputs, n_out=3 if is_lstm else 2, **attrs)
-        y, yh = res[0], res[1]
-        hs.append(yh)
+            w = [backend.to_numpy(t._data) for t in m._layer_weights(layer, d)]
+            directions.append(tuple(w) if m.bias else (w[0], w[1], None, None))
+        sl = [rec.ints([layer * D]), rec.ints([(layer + 1) * D]), rec.ints([0])]
+        res = _recurrent_node(
+            rec, m.mode, seq, directions,
+            None if h0 is None else rec.node("Slice", [h0] + sl),
+            None if c0 is None else rec.node("Slice", [c0] + sl), H)
+        hs.append(res[1])
         if is_lstm:
             cs.append(res[2])
         # Y (T, D, B, H) → (T, B, D·H)
-        seq = rec.node("Reshape", [rec.node("Transpose", [y], perm=[0, 2, 1, 3]),
+        seq = rec.node("Reshape", [rec.node("Transpose", [res[0]], perm=[0, 2, 1, 3]),
                                    rec.ints([0, 0, D * H])])
-    output = rec.node("Transpose", [seq], perm=[1, 0, 2]) if m.batch_first else \
-        rec.node("Identity", [seq])
     h_n = hs[0] if L == 1 else rec.node("Concat", hs, axis=0)
-    if is_lstm:
-        c_n = cs[0] if L == 1 else rec.node("Concat", cs, axis=0)
-        return (output, (h_n, c_n))
-    return (output, h_n)
+    c_n = (cs[0] if L == 1 else rec.node("Concat", cs, axis=0)) if is_lstm else None
+    if not batched:
+        one = rec.ints([1])
+        output, h_n = rec.node("Squeeze", [seq, one]), rec.node("Squeeze", [h_n, one])
+        c_n = c_n if c_n is None else rec.node("Squeeze", [c_n, one])
+    elif m.batch_first:
+        output = rec.node("Transpose", [seq], perm=[1, 0, 2])
+    else:
+        output = rec.node("Identity", [seq])
+    return (output, (h_n, c_n)) if is_lstm else (output, h_n)
 
 
 def _reorder(a, order, G):

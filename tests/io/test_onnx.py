@@ -216,6 +216,68 @@ def test_bidirectional_layers_with_initial_state(mode):
         np.testing.assert_allclose(g, r.numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_unbatched_sequence(mode):
+    """(T, I) input and (L, H) states: PyTorch's unbatched form."""
+    rnn = getattr(nn, mode)(3, 4, num_layers=2)
+    rnn.eval()
+    x = dg.from_numpy(_floats(5, 3))
+    f = io.BytesIO()
+    dg.onnx.export(rnn, x, f)
+    sess = ort.InferenceSession(f.getvalue(), providers=["CPUExecutionProvider"])
+    with dg.no_grad():
+        ref = _flat(rnn(x))
+    got = sess.run(None, {"input_0": x.numpy()})
+    assert [g.shape for g in got] == [tuple(r.shape) for r in ref]
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_the_notes_elman_rnn():
+    _run(nn.ElmanRNN(3, 5, 2, batch_first=True), [_floats(2, 4, 3)])
+
+
+@pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell", "RNNCell"])
+def test_cells_unrolled_by_hand(cell):
+    """A Python loop over time steps of a cell: each step one ONNX recurrent node."""
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = getattr(nn, cell)(3, 4)
+
+        def forward(self, x):
+            h = None
+            for t in range(x.shape[1]):
+                h = self.cell(x[:, t], h)
+            return h[0] if isinstance(h, tuple) else h
+
+    _run(Model(), [_floats(2, 3, 3)])
+
+
+def test_recurrent_sequence_in_reverse():
+    from deltagrad.ops.recurrent import recurrent_sequence
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(3, 4)
+
+        def forward(self, x, h):
+            return recurrent_sequence("GRU", x, h, *self.gru._layer_weights(0, 0),
+                                      reverse=True)
+
+    model = Model()
+    model.eval()
+    x, h = dg.from_numpy(_floats(5, 2, 3)), dg.from_numpy(_floats(2, 4))
+    f = io.BytesIO()
+    dg.onnx.export(model, (x, h), f)
+    sess = ort.InferenceSession(f.getvalue(), providers=["CPUExecutionProvider"])
+    with dg.no_grad():
+        ref = _flat(model(x, h))
+    for g, r in zip(sess.run(None, {"input_0": x.numpy(), "input_1": h.numpy()}), ref):
+        np.testing.assert_allclose(g, r.numpy(), rtol=1e-5, atol=1e-5)
+
+
 # ----------------------------------------------------------------------------- attention
 def test_multihead_cross_attention_with_weights():
     mha = nn.MultiheadAttention(16, 4, kdim=8, vdim=8)
