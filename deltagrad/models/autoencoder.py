@@ -100,7 +100,7 @@ class _AutoencoderBase(nn.Module):
     def _error(self, logits, target) -> Tensor:
         dims = tuple(range(1, target.ndim))
         if self.loss_name == "bce":
-            _check_unit_interval(target, self._name, "the target")
+            _check_unit_interval(target, self._name, "x")
             return F.binary_cross_entropy_with_logits(logits, target, reduction="none") \
                 .sum(dims)
         y = logits if self._out is None else self._out(logits)
