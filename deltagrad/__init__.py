@@ -39,6 +39,7 @@ from .ops.sorting import (sort, argsort, msort, topk, kthvalue, median, unique, 
 from .ops.sampling import multinomial, bernoulli, normal
 from .ops.distance import cdist
 from .ops.elementwise import addcmul, addcdiv
+from .ops.special import lgamma, digamma, polygamma, erfinv
 from .threads import set_num_threads, get_num_threads
 from .legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: F401
                      ShortTensor, CharTensor, ByteTensor, BoolTensor)
@@ -78,7 +79,8 @@ cuda = _Cuda()
 __version__ = "0.1.0"
 
 _SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train", "analysis",
-               "interpret", "pgm", "cli", "report", "experiments", "linalg", "distributions")
+               "interpret", "pgm", "cli", "report", "experiments", "linalg", "distributions",
+               "special")
 
 
 def __getattr__(name):

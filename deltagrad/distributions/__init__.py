@@ -3,13 +3,16 @@
 ``kl_divergence`` (PyTorch's ``torch.distributions`` names, shapes and argument validation)."""
 from . import constraints  # noqa: F401
 from .bernoulli import Bernoulli
-from .categorical import Categorical
+from .categorical import Categorical, OneHotCategorical
 from .distribution import Distribution
+from .exponential import Exponential, Laplace
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
+from .poisson import Poisson
 from .uniform import Uniform
 
-__all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Uniform", "MultivariateNormal",
-           "Independent", "kl_divergence", "register_kl", "constraints"]
+__all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "OneHotCategorical", "Uniform",
+           "MultivariateNormal", "Independent", "Exponential", "Laplace", "Poisson",
+           "kl_divergence", "register_kl", "constraints"]

@@ -10,7 +10,7 @@ from . import constraints
 from .bernoulli import _one_of
 from .distribution import Distribution, lazy_property, logits_to_probs, probs_to_logits
 
-__all__ = ["Categorical"]
+__all__ = ["Categorical", "OneHotCategorical"]
 
 
 class Categorical(Distribution):
@@ -90,3 +90,67 @@ class Categorical(Distribution):
         values = arange(self._num_events).reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((self._num_events,) + tuple(self._batch_shape)) if expand \
             else values
+
+
+class _OneHot(constraints.Constraint):
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value):
+        return ((value == 0) | (value == 1)).all(-1) & (value.sum(-1) == 1)
+
+    def __repr__(self):
+        return "OneHot()"
+
+
+class OneHotCategorical(Distribution):
+    """A Categorical whose draws are one-hot vectors of length K (event shape (K,))."""
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    support = _OneHot()
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        self._categorical = Categorical(probs, logits, validate_args=validate_args)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                         validate_args)
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape
+
+    @property
+    def mean(self):
+        return self.probs
+
+    @property
+    def mode(self):
+        from ..ops.indexing import one_hot
+        return one_hot(self.probs.argmax(-1), self._event_shape[0]).to(self.probs.dtype)
+
+    @property
+    def variance(self):
+        return self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=Size()):
+        from ..ops.indexing import one_hot
+        k = self._categorical.sample(sample_shape)
+        return one_hot(k, self._event_shape[0]).to(self.probs.dtype)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return self._categorical.log_prob(value.argmax(-1))
+
+    def entropy(self):
+        return self._categorical.entropy()
+
+    def __repr__(self):
+        return "OneHot" + repr(self._categorical)

@@ -9,11 +9,13 @@ from ..ops.activation import softplus
 from ..ops.elementwise import where
 from ..ops.linalg import diagonal, solve_triangular
 from .bernoulli import Bernoulli
-from .categorical import Categorical
+from .categorical import Categorical, OneHotCategorical
+from .exponential import Exponential, Laplace
 from .distribution import sum_rightmost
 from .independent import Independent
 from .multivariate_normal import MultivariateNormal, batch_mahalanobis
 from .normal import Normal
+from .poisson import Poisson
 from .uniform import Uniform
 
 __all__ = ["register_kl", "kl_divergence"]
@@ -120,3 +122,29 @@ def _kl_independent_independent(p, q):
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
 
 
+
+
+@register_kl(OneHotCategorical, OneHotCategorical)
+def _kl_onehot_onehot(p, q):
+    return _kl_categorical_categorical(p._categorical, q._categorical)
+
+
+@register_kl(Exponential, Exponential)
+def _kl_exponential_exponential(p, q):
+    """λq/λp − 1 − log(λq/λp)."""
+    ratio = q.rate / p.rate
+    return ratio - 1 - ratio.log()
+
+
+@register_kl(Laplace, Laplace)
+def _kl_laplace_laplace(p, q):
+    """log(bq/bp) + |μp − μq|/bq + (bp/bq) exp(−|μp − μq|/bp) − 1."""
+    scale_ratio = p.scale / q.scale
+    d = (p.loc - q.loc).abs()
+    return -scale_ratio.log() + d / q.scale + scale_ratio * (-d / p.scale).exp() - 1
+
+
+@register_kl(Poisson, Poisson)
+def _kl_poisson_poisson(p, q):
+    """λp (log λp − log λq) − (λp − λq)."""
+    return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..ops.elementwise import erf
+from ..ops.special import erfinv
 from ..tensor import Size, randn
 from . import constraints
 from .distribution import Distribution, broadcast_all
@@ -55,6 +56,10 @@ class Normal(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         return 0.5 * (1 + erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
+
+    def icdf(self, value):
+        """μ + σ √2 erf⁻¹(2p − 1), the quantile function."""
+        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self):
         """½ + ½ log 2π + log σ."""

@@ -107,7 +107,7 @@ Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
 Tensor.H = Tensor.T
 
 
-from . import sorting as _sorting, sampling as _sampling  # noqa: E402
+from . import sorting as _sorting, sampling as _sampling, special as _special  # noqa: E402
 for _name, _fn in {"sort": _sorting.sort, "argsort": _sorting.argsort, "msort": _sorting.msort,
                    "topk": _sorting.topk, "unique": _sorting.unique, "diag": L.diag,
                    "multinomial": _sampling.multinomial, "diagonal": L.diagonal,
@@ -116,7 +116,9 @@ for _name, _fn in {"sort": _sorting.sort, "argsort": _sorting.argsort, "msort": 
                        self, mat1, mat2, beta=beta, alpha=alpha),
                    "bernoulli": lambda self, p=None, *, generator=None: _sampling.bernoulli(
                        self, p, generator=generator),
-                   "addcmul": E.addcmul, "addcdiv": E.addcdiv}.items():
+                   "addcmul": E.addcmul, "addcdiv": E.addcdiv, "lgamma": _special.lgamma,
+                   "digamma": _special.digamma, "erfinv": _special.erfinv,
+                   "polygamma": lambda self, n: _special.polygamma(n, self)}.items():
     setattr(Tensor, _name, _fn)
 for _name, _fn in {"addcmul_": E.addcmul, "addcdiv_": E.addcdiv}.items():
     setattr(Tensor, _name, _inplace(_fn, _name))

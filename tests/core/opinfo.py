@@ -658,6 +658,12 @@ OPS = [
     OpInfo("addcdiv", lambda m, x, a, b, value: x.addcdiv(a, b, value=value),
            with_kwargs(nary(3, [normal, normal, away_from_zero]),
                        lambda d, s: {"value": d(st.sampled_from([1, 0.5, -2]))})),
+    OpInfo("lgamma", lambda m, x: m.lgamma(x), unary(positive), gradgrad=True),
+    OpInfo("digamma", lambda m, x: m.digamma(x), unary(positive), gradgrad=True),
+    OpInfo("polygamma", lambda m, x, n: m.polygamma(n, x),
+           with_kwargs(unary(positive), lambda d, s: {"n": d(st.sampled_from([0, 1, 2]))}),
+           rtol=1e-3, grad_rtol=1e-2),
+    OpInfo("erfinv", lambda m, x: m.erfinv(x.tanh() * 0.9), unary(), gradgrad=True),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}
