@@ -12,8 +12,9 @@ A first, probe trace runs the same forward on other input values with every dyna
 longer. Comparing the two traces event by event tells which sizes follow the dynamic axes
 (so reshapes and expands are written with −1, 0 or a run-time size where they must be), and
 finds what would otherwise be frozen silently: a constant input of an operation that differs
-between the traces (a mask from a comparison, a random draw, a tensor made for the input's
-size) or a forward that takes another path; both are refused with an error.
+between the traces (a mask from a comparison, a random draw) or a forward that takes another
+path; both are refused with an error. A one-value tensor made for the input's size
+(``dg.zeros(B, H)``) becomes a ConstantOfShape of the run-time size.
 
 Needs the ``onnx`` package (``pip install deltagrad[export]``); ``onnxruntime`` runs the result.
 """
@@ -74,6 +75,7 @@ class _Recorder:
         self.current = []        # per output of the current event: which dims are dynamic
         self.current_probe = []  # ... and its shapes in the probe trace
         self.dyn = {}            # value name -> which of its dims are dynamic
+        self.sized_consts = {}   # id(Tensor) -> (shape, probe shape) of one-value constants
 
     # -------------------------------------------------------------- names and constants
     def fresh(self, hint):
@@ -115,12 +117,25 @@ class _Recorder:
         """The graph name of tensor ``t``: a traced value, or an initializer for a constant."""
         if id(t) in self.names:
             return self.names[id(t)]
+        if id(t) in self.sized_consts:
+            return self._constant_of_shape(t, *self.sized_consts[id(t)])
         if t.grad_fn is not None and id(t) not in self.folded:
             raise ExportError(f"dg.onnx.export: a tensor of shape {tuple(t.shape)} ({what}) was "
                               f"made by {t.grad_fn.name()} outside the traced operations; "
                               "exporting it would freeze it to its traced value")
         hint = self.param_names.get(id(t)) or self.param_names.get(id(t._data)) or "const"
         return self.const(t._data, hint)
+
+    def _constant_of_shape(self, t, shape, probed):
+        """A tensor of one value whose size follows the dynamic axes (``dg.zeros(B, H)``)."""
+        parts = [self.runtime_dim(n, p) if n != p else n for n, p in zip(shape, probed)]
+        dims = self.node("Concat", [p if isinstance(p, str) else self.ints([p])
+                                    for p in parts], axis=0)
+        a = backend.to_numpy(t._data)
+        fill = self.numpy_helper.from_array(np.asarray(a.reshape(-1)[:1], order="C"), "value")
+        name = self.node("ConstantOfShape", [dims], value=fill)
+        self.bind(t, name, tuple(n != p for n, p in zip(shape, probed)))
+        return name
 
     def bind(self, t, name, dyn=None):
         self.names[id(t)] = name
@@ -157,6 +172,8 @@ class _Recorder:
         if name is not None:
             return name
         a = np.asarray(backend.to_numpy(t._data), order="C")
+        if a.size and (a == a.reshape(-1)[0]).all():      # one value everywhere (zeros(B, H))
+            return ("uniform", a.shape, str(a.dtype), a.reshape(-1)[0].item())
         return (a.shape, str(a.dtype), hashlib.sha1(a.reshape(-1).view(np.uint8)).hexdigest())
 
     def _event(self, what, out, inputs):
@@ -179,9 +196,16 @@ class _Recorder:
                               "one graph")
         theirs = self.probe[k][2]   # (the probe may have folded what is traced here)
         for i, t in consts:
+            mine = self.events[k][2][i]
             if what == "RecurrentSequence" and i in (1, 2) and not backend.to_numpy(t._data).any():
                 continue    # a zero initial state sized for the batch: omitted (ONNX's zeros)
-            if i in theirs and self.events[k][2][i] != theirs[i]:
+            if i in theirs and mine != theirs[i] and mine[0] == "uniform" == theirs[i][0] \
+                    and mine[2:] == theirs[i][2:] and len(mine[1]) == len(theirs[i][1]):
+                # one value, a size that follows the dynamic axes: ConstantOfShape at run time
+                self.sized_consts[id(t)] = (mine[1], theirs[i][1])
+                self.keep.append(t)
+                continue
+            if i in theirs and mine != theirs[i]:
                 raise ExportError(
                     f"dg.onnx.export: input {i} of {what} (shape {tuple(t.shape)}) changes with "
                     "the inputs but was computed outside the traced operations (a comparison "
@@ -199,7 +223,8 @@ class _Recorder:
             if not any(any(d) for d in self.current):
                 self.fold(out)
                 return
-            if name != "BroadcastTo":   # a class token expanded to (B, 1, d) is fine
+            sized = any(isinstance(t, Tensor) and id(t) in self.sized_consts for t in inputs)
+            if name != "BroadcastTo" and not sized:  # (B, 1, d) class tokens, zeros(B, H)
                 raise ExportError(f"dg.onnx.export: {name} makes a constant of shape "
                                   f"{tuple(_flat(out)[0].shape)} that follows the dynamic axes "
                                   "without depending on the inputs' values; it cannot be "

@@ -486,13 +486,24 @@ class _SizedZeros(nn.Module):
         return x + dg.zeros(x.shape[0], 1)
 
 
+class _SizedNoise(nn.Module):
+    def forward(self, x):
+        return x + dg.randn(x.shape[0], 1)
+
+
 @pytest.mark.parametrize("model, dynamic", [(_Masked(), None), (_Noisy(), None),
-                                            (_SizedZeros(), {"x": [0]})])
+                                            (_SizedNoise(), {"x": [0]})])
 def test_values_computed_outside_the_trace_are_refused(model, dynamic):
     """Each would export as a frozen constant (the traced mask, noise or batch size)."""
     with pytest.raises(dg.onnx.ExportError, match="computed outside the traced operations"):
         dg.onnx.export(model, dg.randn(3, 4), io.BytesIO(), input_names=["x"],
                        dynamic_axes=dynamic)
+
+
+def test_one_value_tensors_sized_for_the_batch_follow_it():
+    """dg.zeros(B, 1) / the notes' Jordan network's y(0) = 0: ConstantOfShape at run time."""
+    _run(_SizedZeros(), [_floats(3, 4)])
+    _run(nn.JordanRNN(3, 5, 2, batch_first=True), [_floats(2, 4, 3)])
 
 
 def test_layer_without_a_mapping_is_named():
