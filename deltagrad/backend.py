@@ -126,6 +126,17 @@ def _import_cupy():
     return _cupy
 
 
+def cupyx():
+    """CuPy's extension module (``scatter_add``, ``scipy.special``) for the active device
+    backend: ``cupyx`` itself, or the strict test device's stand-in."""
+    cp = _import_cupy()
+    extension = getattr(cp, "cupyx", None)       # the strict test device carries its own
+    if extension is not None:
+        return extension
+    import cupyx as extension
+    return extension
+
+
 def cuda_is_available() -> _pybool:
     try:
         cp = _import_cupy()

@@ -94,6 +94,13 @@ def _pad(xp, x, pads, value=0):
     return xp.pad(x, ((0, 0), (0, 0)) + tuple(pads), constant_values=value)
 
 
+def strided_view(xp, x, shape, strides):
+    """A read-only strided view (CuPy's ``as_strided`` takes no ``writeable``)."""
+    if xp is np:
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+
 def windows(x_pad, geo: Geometry):
     """A strided view (N, C, *out, *K) of the windows of a padded input (no copy)."""
     xp = _xp(x_pad)
@@ -102,7 +109,7 @@ def windows(x_pad, geo: Geometry):
     shape = (n, c) + geo.out_size + geo.kernel
     strides = (s_n, s_c) + tuple(s * st for s, st in zip(s_sp, geo.stride)) + \
         tuple(s * d for s, d in zip(s_sp, geo.dilation))
-    return xp.lib.stride_tricks.as_strided(x_pad, shape, strides, writeable=False)
+    return strided_view(xp, x_pad, shape, strides)
 
 
 # Two column orders for the (C·K, ·) matrices, chosen per geometry. Copying windows moves
@@ -137,7 +144,7 @@ def im2col(x, geo: Geometry, pad_value=0):
     shape = (c,) + geo.kernel + geo.out_size + (n,)
     strides = (s_c,) + tuple(s * d for s, d in zip(s_sp, geo.dilation)) + \
         tuple(s * st for s, st in zip(s_sp, geo.stride)) + (s_n,)
-    return xp.lib.stride_tricks.as_strided(xt, shape, strides, writeable=False).reshape(rows, -1)
+    return strided_view(xp, xt, shape, strides).reshape(rows, -1)
 
 
 def col2im(cols, n, c, geo: Geometry, dtype):

@@ -426,8 +426,8 @@ def _erf(xp, x):
     if xp is np:
         from scipy.special import erf as _e
         return _e(x)
-    from cupyx.scipy.special import erf as _e
-    return _e(x)
+    from .. import backend
+    return backend.cupyx().scipy.special.erf(x)
 
 
 Exp, exp = _unary("Exp", lambda xp, x: xp.exp(x), lambda g, y: g * y, "out", "e^x; ∂/∂x = e^x")

@@ -74,8 +74,8 @@ class IndexScatter(Function):
             if xp is np:
                 np.add.at(out, index, g)
             else:
-                import cupyx
-                cupyx.scatter_add(out, index, g)
+                from .. import backend
+                backend.cupyx().scatter_add(out, index, g)
         else:
             out[index] = g
         return out

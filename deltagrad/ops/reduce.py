@@ -265,7 +265,7 @@ def _max_min(x, dim, keepdim, sign, op):
         _check_nonempty(x, (d,), op)
     idx = argmax(x, d, keepdim=True) if sign > 0 else argmin(x, d, keepdim=True)
     if x.ndim == 0:
-        return values_indices(x.clone(), _make(np.zeros((), np.int64)))
+        return values_indices(x.clone(), _make(_xp(x._data).zeros((), np.int64)))
     from .indexing import gather
     values = gather(x, d, idx)
     if not keepdim:

@@ -379,7 +379,7 @@ class Split(Function):
 
     def forward(ctx, x, sizes, dim):
         ctx.dim = dim
-        bounds = np.cumsum(sizes)[:-1]
+        bounds = np.cumsum(sizes)[:-1].tolist()   # host positions (a list for CuPy too)
         return tuple(_xp(x).split(x, bounds, axis=dim))
 
     def backward(ctx, *gs):

@@ -93,8 +93,9 @@ def _sorted_parts(x, dim, descending, k, op):
         _norm_dim(dim, 0, op)
         if k is not None and k > 1:
             raise RuntimeError(f"{op}(): selected index k={k} is out of range for a 0-d tensor")
-        return _picked(x.reshape(1), 0, np.zeros((1,), np.int64)).reshape(()), \
-            _make(np.zeros((), np.int64))
+        xp = _xp(x._data)
+        return _picked(x.reshape(1), 0, xp.zeros((1,), np.int64)).reshape(()), \
+            _make(xp.zeros((), np.int64))
     d = _norm_dim(dim, x.ndim, op)
     n = x.shape[d]
     if k is not None and 0 < k and 8 * k < n and n > 64:
@@ -120,7 +121,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     """The int64 indices that sort ``input`` along ``dim`` (``sort(...).indices``)."""
     _check_tensor(input, "argsort")
     if input.ndim == 0:
-        return _make(np.zeros((), np.int64))
+        return _make(_xp(input._data).zeros((), np.int64))
     d = _norm_dim(dim, input.ndim, "argsort")
     return _make(_order(input._data, d, _pybool(descending)).astype(np.int64, copy=False))
 

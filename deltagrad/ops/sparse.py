@@ -61,7 +61,8 @@ def row_sums(g, idx, num_rows):
     large one, the rows are sorted by index and each run is added with ``add.reduceat``."""
     xp = _xp(g)
     if xp is not np:
-        import cupyx
+        from .. import backend
+        cupyx = backend.cupyx()
         out = xp.zeros((num_rows, g.shape[1]), g.dtype)
         cupyx.scatter_add(out, idx, g)
         return out

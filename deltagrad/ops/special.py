@@ -18,9 +18,9 @@ __all__ = ["lgamma", "digamma", "polygamma", "erfinv"]
 def _special(xp):
     if xp is np:
         import scipy.special as sp
-    else:  # pragma: no cover - GPU
-        import cupyx.scipy.special as sp
-    return sp
+        return sp
+    from .. import backend
+    return backend.cupyx().scipy.special
 
 
 _POLYGAMMA = {}
