@@ -4,8 +4,10 @@
 from . import constraints  # noqa: F401
 from .bernoulli import Bernoulli
 from .categorical import Categorical, OneHotCategorical
+from .dirichlet import Beta, Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential, Laplace
+from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .multivariate_normal import MultivariateNormal
@@ -14,5 +16,6 @@ from .poisson import Poisson
 from .uniform import Uniform
 
 __all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "OneHotCategorical", "Uniform",
-           "MultivariateNormal", "Independent", "Exponential", "Laplace", "Poisson",
+           "MultivariateNormal", "Independent", "Exponential", "Laplace", "Poisson", "Gamma",
+           "Beta", "Dirichlet",
            "kl_divergence", "register_kl", "constraints"]

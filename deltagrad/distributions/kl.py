@@ -8,9 +8,12 @@ import numpy as np
 from ..ops.activation import softplus
 from ..ops.elementwise import where
 from ..ops.linalg import diagonal, solve_triangular
+from ..ops.special import digamma, lgamma
 from .bernoulli import Bernoulli
 from .categorical import Categorical, OneHotCategorical
+from .dirichlet import Beta, Dirichlet
 from .exponential import Exponential, Laplace
+from .gamma import Gamma
 from .distribution import sum_rightmost
 from .independent import Independent
 from .multivariate_normal import MultivariateNormal, batch_mahalanobis
@@ -148,3 +151,29 @@ def _kl_laplace_laplace(p, q):
 def _kl_poisson_poisson(p, q):
     """λp (log λp − log λq) − (λp − λq)."""
     return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p, q):
+    """αq log(βp/βq) + log Γ(αq) − log Γ(αp) + (αp − αq) ψ(αp) + (βq − βp) αp/βp."""
+    t1 = q.concentration * (p.rate / q.rate).log()
+    t2 = lgamma(q.concentration) - lgamma(p.concentration)
+    t3 = (p.concentration - q.concentration) * digamma(p.concentration)
+    t4 = (q.rate - p.rate) * (p.concentration / p.rate)
+    return t1 + t2 + t3 + t4
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p, q):
+    """log Γ(αp₀) − log Γ(αq₀) − Σ (log Γ(αpᵢ) − log Γ(αqᵢ)) + Σ (αpᵢ − αqᵢ)(ψ(αpᵢ) − ψ(αp₀))."""
+    a0p, a0q = p.concentration.sum(-1), q.concentration.sum(-1)
+    t1 = lgamma(a0p) - lgamma(a0q)
+    t2 = (lgamma(p.concentration) - lgamma(q.concentration)).sum(-1)
+    t3 = p.concentration - q.concentration
+    t4 = digamma(p.concentration) - digamma(a0p).unsqueeze(-1)
+    return t1 - t2 + (t3 * t4).sum(-1)
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p, q):
+    return _kl_dirichlet_dirichlet(p._dirichlet, q._dirichlet)
