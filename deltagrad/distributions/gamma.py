@@ -38,8 +38,9 @@ class StandardGamma(Function):
         a = backend.to_numpy(alpha)
         x = backend.rng(generator).standard_gamma(a).astype(alpha.dtype)
         x = np.maximum(x, np.finfo(alpha.dtype).tiny)  # PyTorch clamps away exact zeros
-        ctx.dxda = backend.to_device(_implicit_grad(a, x).astype(alpha.dtype),
-                                     backend.device_of(alpha))
+        if ctx.needs_input_grad[0]:  # (sample() under no_grad skips the CDF derivative)
+            ctx.dxda = backend.to_device(_implicit_grad(a, x).astype(alpha.dtype),
+                                         backend.device_of(alpha))
         return backend.to_device(x, backend.device_of(alpha))
 
     def backward(ctx, g):
