@@ -4,6 +4,7 @@ Each ops module lists its public functions in ``__all__``; this file only gather
 """
 from ..ops.activation import *  # noqa: F401,F403
 from ..ops.loss import *  # noqa: F401,F403
+from ..ops.gan_loss import *  # noqa: F401,F403
 from ..ops.normalization import *  # noqa: F401,F403
 from ..ops.dropout import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
