@@ -405,11 +405,12 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     if unknown:
         raise ValueError(f"dg.onnx.export: dynamic_axes names {sorted(unknown)} are neither "
                          f"input_names {input_names} nor output_names {output_names}")
-    graph = helper.make_graph(rec.nodes, type(model).__name__,
+    nodes, initializers = _prune(rec.nodes, rec.initializers, output_names)
+    graph = helper.make_graph(nodes, type(model).__name__,
                               [info(n, a, (False,) * a.ndim)
                                for n, a in zip(input_names, args)],
                               [info(n, t, rec.in_dyn(t)) for n, t in zip(output_names, outs)],
-                              rec.initializers)
+                              initializers)
     proto = helper.make_model(graph, producer_name="deltagrad",
                               opset_imports=[helper.make_opsetid("", int(opset_version))])
     proto.ir_version = min(proto.ir_version, 9)
@@ -419,6 +420,17 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     else:
         f.write(proto.SerializeToString())
     return proto
+
+
+def _prune(nodes, initializers, outputs):
+    """Only the nodes the outputs depend on (attention weights nobody returns, unused
+    initial-state slices go), and only the initializers those nodes read."""
+    needed, kept = set(outputs), []
+    for node in reversed(nodes):
+        if any(o in needed for o in node.output):
+            kept.append(node)
+            needed.update(i for i in node.input if i)
+    return kept[::-1], [i for i in initializers if i.name in needed]
 
 
 def _probe_input(a, dyn, seed):
