@@ -199,7 +199,7 @@ class _Recorder:
             mine = self.events[k][2][i]
             if what == "RecurrentSequence" and i in (1, 2) and not backend.to_numpy(t._data).any():
                 continue    # a zero initial state sized for the batch: omitted (ONNX's zeros)
-            if i in theirs and mine != theirs[i] and mine[0] == "uniform" == theirs[i][0] \
+            if i in theirs and mine != theirs[i] and _uniform(mine) and _uniform(theirs[i]) \
                     and mine[2:] == theirs[i][2:] and len(mine[1]) == len(theirs[i][1]):
                 # one value, a size that follows the dynamic axes: ConstantOfShape at run time
                 self.sized_consts[id(t)] = (mine[1], theirs[i][1])
@@ -257,6 +257,10 @@ class _Recorder:
             if name is not None:
                 self.bind(t, name, self.current[i])
         return out
+
+
+def _uniform(signature):
+    return isinstance(signature, tuple) and signature[0] == "uniform"
 
 
 def _flat(obj):
