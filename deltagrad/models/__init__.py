@@ -15,3 +15,4 @@ from .nade import *  # noqa: F401,F403
 from .made import *  # noqa: F401,F403
 from .autoencoder import *  # noqa: F401,F403
 from .vae import *  # noqa: F401,F403
+from .gan import *  # noqa: F401,F403
