@@ -53,6 +53,9 @@ def _torch_twin(model):
     twin.encoder = seq(model.encoder)
     if hasattr(model, "decoder"):
         twin.decoder = seq(model.decoder)
+    for head in ("fc_mu", "fc_logvar"):                     # a VAE's Gaussian heads
+        if hasattr(model, head):
+            setattr(twin, head, seq([getattr(model, head)])[0])
     twin.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in model.state_dict().items()},
                          strict=True)
     return twin
