@@ -68,7 +68,8 @@ class MADE(nn.Module):
     conditionals see fewer of the inputs before them. ``natural_ordering`` keeps the order
     x_1..x_n (masks then differ in connectivity only); otherwise each mask draws a random
     ordering. Masks come from NumPy's RandomState(seed + mask index), so ``num_masks``
-    masks repeat in a cycle.
+    masks repeat in a cycle; for order-agnostic training call :meth:`update_masks` before
+    each minibatch, and evaluate with :meth:`ensemble_log_prob`.
     """
 
     def __init__(self, nin, hidden_sizes, nout=None, num_masks=1, natural_ordering=False,
