@@ -115,7 +115,8 @@ class Function:
             if a is not None:
                 for i, x in enumerate(arrays):
                     if a is x:
-                        kind = ("in", inputs[i], inputs[i]._version)
+                        vc = inputs[i]._vc  # the version counter, shared with its views
+                        kind = ("in", inputs[i], 0 if vc is None else vc[0])
                         break
                 else:
                     for j, o in enumerate(outs):
