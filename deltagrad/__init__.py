@@ -62,25 +62,15 @@ from . import nn, optim, utils, datasets, metrics, models, analysis  # noqa: E40
 from .io import serialization, onnx, save, load  # noqa: E402,F401
 
 cuda_is_available = backend.cuda_is_available
-
-
-class _Cuda:
-    @staticmethod
-    def is_available():
-        return backend.cuda_is_available()
-
-    @staticmethod
-    def manual_seed(seed):
-        backend.manual_seed(seed)
-
-
-cuda = _Cuda()
+from . import cuda, amp, backends, accelerator  # noqa: E402,F401  (device namespaces)
+from .amp import autocast  # noqa: E402,F401
+from math import inf, nan, pi, e  # noqa: E402,F401  (torch.inf, torch.pi, ...)
 
 __version__ = "0.1.0"
 
 _SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train", "analysis",
                "interpret", "pgm", "cli", "report", "experiments", "linalg", "distributions",
-               "special")
+               "special", "sparse", "torch_compat")
 
 
 def __getattr__(name):

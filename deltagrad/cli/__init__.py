@@ -12,6 +12,7 @@
     deltagrad trace ...              (deltagrad.analysis.trace_cli)
     deltagrad pgm student|misconception  (deltagrad.cli.pgm: the notes' graphical models)
     deltagrad interpret RUN --method M   (deltagrad.interpret.cli: seeing inside a CNN)
+    deltagrad run-torch script.py [args...]  (a PyTorch program with torch = deltagrad)
 
 Exit status: 0 success, 1 a run that failed (diverged, corrupted checkpoint, missing data),
 2 a usage error (unknown experiment, bad number, folder in use).
@@ -121,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pgm_parser(sub)
     from .interpret import add_parser as _add_interpret_parser  # deltagrad interpret RUN ...
     _add_interpret_parser(sub)
+    from .run_torch import add_parser as _add_run_torch_parser  # deltagrad run-torch FILE ...
+    _add_run_torch_parser(sub)
 
     sub.add_parser("summary", help="layer table of a model, experiment or run (shapes, "
                    "parameters, FLOPs, receptive field)")
@@ -260,6 +263,8 @@ from .pgm import cmd_pgm as _cmd_pgm  # noqa: E402
 COMMANDS["pgm"] = _cmd_pgm
 from .interpret import cmd_interpret as _cmd_interpret  # noqa: E402
 COMMANDS["interpret"] = _cmd_interpret
+from .run_torch import cmd_run_torch as _cmd_run_torch  # noqa: E402
+COMMANDS["run-torch"] = _cmd_run_torch
 
 
 class _Usage(Exception):
@@ -280,7 +285,7 @@ def main(argv=None) -> int:
         build_parser().print_help()
         return EXIT_USAGE
     try:
-        if argv[:1] in (["summary"], ["trace"]):  # their options are their own, even --help
+        if argv[:1] in (["summary"], ["trace"], ["run-torch"]):  # their own options, even --help
             args = argparse.Namespace(command=argv[0], args=argv[1:])
         else:
             args = build_parser().parse_args(argv)
