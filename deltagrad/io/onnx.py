@@ -751,6 +751,45 @@ def _f_cumsum(rec, ins, params, out):
                                                                      np.int64), "axis")])
 
 
+def _f_reduce(op):
+    def emit(rec, ins, params, out):
+        dims = [int(d) for d in params["dims"]]
+        return rec.reduce(op, rec.value(ins[0]), dims, int(bool(params["keepdim"])))
+    return emit
+
+
+def _f_triangle(rec, ins, params, out):
+    k = rec.const(np.asarray(int(params["k"]), np.int64), "k")
+    return rec.node("Trilu", [rec.value(ins[0]), k], upper=int(bool(params["upper"])))
+
+
+def _f_flip(rec, ins, params, out):
+    dims = params["dims"]
+    dims = [int(d) for d in (dims if isinstance(dims, (tuple, list)) else (dims,))]
+    n = len(dims)
+    return rec.node("Slice", [rec.value(ins[0]), rec.ints([-1] * n), rec.ints([-_INT_MAX] * n),
+                              rec.ints(dims), rec.ints([-1] * n)])
+
+
+def _f_pad(rec, ins, params, out):
+    widths = [(int(lo), int(hi)) for lo, hi in params["widths"]]
+    x = ins[0]
+    pads = rec.ints([lo for lo, _ in widths] + [hi for _, hi in widths], "pads")
+    value = rec.scalar(params["value"], _dtype_of(x), "pad_value")
+    return rec.node("Pad", [rec.value(x), pads, value], mode="constant")
+
+
+def _f_repeat(rec, ins, params, out):
+    x = ins[0]
+    reps = [int(r) for r in params["reps"]]
+    name = rec.value(x)
+    if len(reps) > x.ndim:       # NumPy's tile: leading dims of size 1 first
+        name = rec.node("Unsqueeze", [name, rec.ints(list(range(len(reps) - x.ndim)))])
+    elif len(reps) < x.ndim:
+        reps = [1] * (x.ndim - len(reps)) + reps
+    return rec.node("Tile", [name, rec.ints(reps, "repeats")])
+
+
 def _f_where(rec, ins, params, out):
     return rec.node("Where", [rec.value(t) for t in ins])
 
@@ -1104,6 +1143,9 @@ def _f_recurrent(rec, ins, params, out):
 
 
 _FUNCTIONS["RecurrentSequence"] = _f_recurrent
+_FUNCTIONS.update({"LogSumExp": _f_reduce("ReduceLogSumExp"), "Norm2": _f_reduce("ReduceL2"),
+                   "Triangle": _f_triangle, "Flip": _f_flip, "Pad": _f_pad,
+                   "Repeat": _f_repeat})
 
 
 def _reverse_time(rec, name, T, dynamic):

@@ -414,6 +414,27 @@ def test_a_forward_that_branches_on_the_batch_size_is_refused():
                        dynamic_axes={"x": [0]})
 
 
+def test_more_glue_ops():
+    """logsumexp, norm, tril/triu, flip, constant padding, repeat."""
+    F = nn.functional
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, x):
+            h = self.lin(x)                                   # (B, 3, 4)
+            a = dg.logsumexp(h, -1, keepdim=True) + h.norm(dim=1, keepdim=True)
+            b = dg.tril(h, -1) - dg.triu(h, 1) + dg.flip(h, [1, 2])
+            c = F.pad(h, (1, 2), value=0.5)[..., 1:5]
+            return a + b + c + h.repeat(1, 2, 1)[:, :3]
+
+    proto = _run(Model(), [_floats(2, 3, 4)])
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"ReduceLogSumExp", "ReduceL2", "Trilu", "Pad", "Tile"} <= ops
+
+
 # ----------------------------------------------------------------------------- files and errors
 @pytest.mark.parametrize("opset", [18, 20])
 def test_later_opsets(opset):
