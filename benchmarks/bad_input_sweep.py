@@ -488,6 +488,258 @@ for _pn in ["int64, float scalar", "int64, int scalar", "bool, bool", "int32, in
         add(f"{_bn}({_pn})", (lambda pn, f: lambda m: f(*_pairs(m)[pn]))(_pn, _bf), _bn)
 
 
+# ----------------------------------------------------------------------------- more of the API
+def x234(m):
+    return m.arange(24.0).reshape(2, 3, 4)
+
+
+MORE = {
+    # indexing
+    "getitem[-1]": lambda m: x234(m)[-1], "getitem[:, -4]": lambda m: x234(m)[:, -4],
+    "getitem[::-1]": lambda m: x234(m)[::-1], "getitem[::0]": lambda m: x234(m)[::0],
+    "getitem[..., 1]": lambda m: x234(m)[..., 1], "getitem[None, 0]": lambda m: x234(m)[None, 0],
+    "getitem[[0, 1], [1, 2]]": lambda m: x234(m)[[0, 1], [1, 2]],
+    "getitem[int32 idx]": lambda m: x234(m)[m.tensor([1, 0], dtype=m.int32)],
+    "getitem[bool mask]": lambda m: x234(m)[x234(m) > 10],
+    "getitem[5:9]": lambda m: x234(m)[5:9], "getitem[:, 1:1]": lambda m: x234(m)[:, 1:1],
+    "getitem[0-d int tensor]": lambda m: x234(m)[m.tensor(1)],
+    "setitem broadcast": lambda m: _set(x234(m), (slice(None), 0), m.tensor([1.0, 2.0, 3.0, 4.0])),
+    "setitem int value on float": lambda m: _set(x234(m), 0, 7),
+    "setitem float on int": lambda m: _set(m.arange(4), 0, 2.7),
+    "setitem bool mask": lambda m: _set(x234(m), x234(m) > 20, 0.0),
+    "index_select negative": lambda m: x234(m).index_select(2, m.tensor([-1])),
+    "gather negative": lambda m: x234(m).gather(2, m.tensor([[[-1]]]).expand(2, 3, 1)),
+    "scatter_add repeats": lambda m: m.zeros(5).scatter_add(0, m.tensor([0, 0, 4]), m.ones(3)),
+    "masked_select": lambda m: x234(m).masked_select(x234(m) > 20),
+    # reductions with arguments
+    "sum(dtype=int64) of float": lambda m: x234(m).sum(dtype=m.int64),
+    "mean of int": lambda m: m.arange(4).mean(), "mean(dtype=f32) of int": lambda m: m.arange(4).mean(dtype=m.float32),
+    "sum keepdim": lambda m: x234(m).sum((0, 2), keepdim=True), "sum dim -1": lambda m: x234(m).sum(-1),
+    "var correction 5": lambda m: x234(m).var(2, correction=5),
+    "var unbiased False": lambda m: x234(m).var(1, unbiased=False),
+    "std_mean": lambda m: m.std_mean(x234(m), 1), "var_mean": lambda m: m.var_mean(x234(m), (0, 2)),
+    "max dim keepdim": lambda m: x234(m).max(1, keepdim=True), "min of int dim": lambda m: m.tensor([[3, 1], [0, 2]]).min(1),
+    "argmax keepdim none": lambda m: x234(m).argmax(keepdim=True),
+    "max ties": lambda m: m.tensor([1.0, 3.0, 3.0]).max(0), "argmin ties": lambda m: m.tensor([2, 1, 1]).argmin(),
+    "prod of int": lambda m: m.tensor([2, 3, 4]).prod(), "prod dim of bool": lambda m: m.tensor([[True, False]]).prod(1),
+    "cumsum of bool": lambda m: m.tensor([True, True, False]).cumsum(0),
+    "cumsum dtype": lambda m: m.arange(4).cumsum(0, dtype=m.float32),
+    "norm p=1 dim": lambda m: x234(m).norm(1, dim=1), "norm p=inf": lambda m: x234(m).norm(float("inf")),
+    "norm p=0": lambda m: m.tensor([0.0, 2.0, 0.0]).norm(0), "norm p=3": lambda m: x234(m).norm(3),
+    "norm p=-1": lambda m: m.tensor([1.0, 2.0]).norm(-1), "norm int": lambda m: m.tensor([3, 4]).norm(),
+    "logsumexp of int": lambda m: m.tensor([1, 2]).logsumexp(0),
+    "count_nonzero dims": lambda m: m.count_nonzero(x234(m), dim=(0, 2)),
+    # matmul family
+    "matmul 1-d @ 2-d": lambda m: m.ones(3) @ m.ones(3, 2), "matmul 2-d @ 1-d": lambda m: m.ones(2, 3) @ m.ones(3),
+    "matmul 1-d @ 1-d": lambda m: m.ones(3) @ m.ones(3), "matmul batch bcast": lambda m: m.ones(2, 1, 3, 4) @ m.ones(5, 4, 2),
+    "matmul int": lambda m: m.tensor([[1, 2]]) @ m.tensor([[3], [4]]),
+    "matmul int @ float": lambda m: m.tensor([[1, 2]]) @ m.tensor([[3.0], [4.0]]),
+    "matmul float16": lambda m: m.ones(2, 3, dtype=m.float16) @ m.ones(3, 2, dtype=m.float16),
+    "matmul mismatch": lambda m: m.ones(2, 3) @ m.ones(4, 2), "matmul 3-d mismatch": lambda m: m.ones(2, 2, 3) @ m.ones(3, 3, 2),
+    "bmm batch mismatch": lambda m: m.bmm(m.ones(2, 2, 3), m.ones(3, 3, 2)),
+    "mm 1-d": lambda m: m.mm(m.ones(3), m.ones(3, 2)), "dot mismatch": lambda m: m.dot(m.ones(3), m.ones(4)),
+    "dot int float": lambda m: m.dot(m.tensor([1, 2]), m.tensor([1.0, 2.0])),
+    "mv": lambda m: m.mv(m.ones(2, 3), m.ones(3)),
+    "linear 1-d": lambda m: m.nn.functional.linear(m.ones(3), m.ones(2, 3), m.ones(2)),
+    # joining and splitting
+    "cat negative dim": lambda m: m.cat([x234(m), x234(m)], -1),
+    "cat int + float": lambda m: m.cat([m.tensor([1]), m.tensor([2.5])]),
+    "cat with empty 1-d": lambda m: m.cat([m.ones(2, 3), m.zeros(0)]),
+    "stack int + float": lambda m: m.stack([m.tensor([1]), m.tensor([2.5])]),
+    "stack dim -1": lambda m: m.stack([m.ones(2), m.zeros(2)], -1),
+    "split sizes mismatch": lambda m: x234(m).split([1, 1], 1), "split sizes": lambda m: x234(m).split([1, 2], 1),
+    "split 5": lambda m: x234(m).split(5, 2), "chunk 3 of 4": lambda m: x234(m).chunk(3, 2),
+    "tensor_split": lambda m: x234(m).tensor_split(3, 2), "unbind -1": lambda m: x234(m).unbind(-1),
+    "hstack 1-d": lambda m: m.hstack([m.ones(2), m.zeros(3)]), "vstack 1-d": lambda m: m.vstack([m.ones(2), m.zeros(2)]),
+    "expand -1": lambda m: m.ones(3, 1).expand(-1, 4), "expand new dim -1": lambda m: m.ones(3).expand(-1, 3),
+    "broadcast_to bad": lambda m: m.ones(3).broadcast_to((2, 4)),
+    "reshape 0-size": lambda m: m.zeros(0, 3).reshape(-1, 0), "view -1 of empty": lambda m: m.zeros(0).view(-1),
+    "unflatten -1": lambda m: x234(m).unflatten(2, (2, -1)), "flatten 0-d": lambda m: m.tensor(1.0).flatten(),
+    "squeeze non-1": lambda m: x234(m).squeeze(1), "unsqueeze -1": lambda m: x234(m).unsqueeze(-1),
+    "transpose same": lambda m: x234(m).transpose(1, 1), "T of 3-d": lambda m: x234(m).mT,
+    "permute negative": lambda m: x234(m).permute(-1, 0, 1), "movedim tuple": lambda m: x234(m).movedim((0, 1), (2, 0)),
+    "roll no dim": lambda m: x234(m).roll(5), "roll tuple": lambda m: x234(m).roll((1, -1), (0, 2)),
+    "flip multi": lambda m: x234(m).flip(0, 2), "tril k": lambda m: m.ones(3, 3).tril(-1), "triu 3-d": lambda m: m.ones(2, 3, 3).triu(1),
+    "repeat_interleave tensor": lambda m: m.tensor([1, 2]).repeat_interleave(m.tensor([2, 3])),
+    "repeat_interleave mismatch": lambda m: m.tensor([1, 2]).repeat_interleave(m.tensor([2, 3, 1])),
+    "repeat more dims": lambda m: m.ones(2).repeat(2, 2, 1),
+    # clamp / comparisons / promotion
+    "clamp int by float": lambda m: m.tensor([1, 5, 9]).clamp(2.5, 7.5),
+    "clamp tensor bounds": lambda m: m.tensor([1.0, 5.0]).clamp(m.tensor([2.0, 0.0]), m.tensor([3.0, 4.0])),
+    "clamp min only": lambda m: m.tensor([1.0, -5.0]).clamp(min=0), "clamp max only int": lambda m: m.tensor([1, 5]).clamp(max=3),
+    "eq broadcast": lambda m: m.ones(2, 3) == m.ones(3), "eq mismatch": lambda m: m.ones(2, 3) == m.ones(2),
+    "lt int float": lambda m: m.tensor([1, 2]) < 1.5, "eq bool int": lambda m: m.tensor([True]) == 1,
+    "where scalar other": lambda m: m.where(m.tensor([True, False]), m.tensor([1, 2]), 0.5),
+    "where python scalars": lambda m: m.where(m.tensor([True, False]), 1.0, 0),
+    "pow int tensor float exp": lambda m: m.tensor([2, 3]) ** 0.5, "pow scalar base int": lambda m: 2 ** m.tensor([1, 2]),
+    "pow scalar base float tensor": lambda m: 2.5 ** m.tensor([1, 2]),
+    "pow negative base frac": lambda m: m.tensor([-8.0]) ** (1 / 3),
+    "div int by int": lambda m: m.tensor([7, -7]) / m.tensor([2, 2]),
+    "remainder negative": lambda m: m.tensor([-7, 7]) % m.tensor([3, -3]),
+    "remainder float negative": lambda m: m.tensor([-7.5, 7.5]) % 2,
+    "floordiv negative float": lambda m: m.tensor([-7.5, 7.5]) // 2,
+    "abs int8 min": lambda m: m.tensor([-128], dtype=m.int8).abs(),
+    "neg uint8": lambda m: -m.tensor([1], dtype=m.uint8),
+    "sum uint8 overflow": lambda m: m.tensor([200, 100], dtype=m.uint8).sum(),
+    "add uint8 overflow": lambda m: m.tensor([200], dtype=m.uint8) + m.tensor([100], dtype=m.uint8),
+    "mul int overflow": lambda m: m.tensor([2 ** 62]) * 4,
+    "float to int cast nan": lambda m: m.tensor([1.9, -1.9]).long(),
+    "round half even": lambda m: m.tensor([0.5, 1.5, 2.5, -0.5]).round(),
+    "round decimals": lambda m: m.tensor([1.2345, -1.2355]).round(decimals=2),
+    "sign of int": lambda m: m.tensor([-3, 0, 2]).sign(), "sign of bool": lambda m: m.tensor([True]).sign(),
+    "isclose nan": lambda m: m.isclose(m.tensor([NAN]), m.tensor([NAN]), equal_nan=True),
+    "allclose shapes": lambda m: m.allclose(m.ones(2), m.ones(3)),
+    "equal shapes": lambda m: m.equal(m.ones(2), m.ones(3)),
+    "maximum int float": lambda m: m.maximum(m.tensor([1, 5]), m.tensor([2.5, 0.5])),
+    "minimum nan": lambda m: m.minimum(m.tensor([NAN, 1.0]), m.tensor([0.0, NAN])),
+    # losses with arguments
+    "ce reduction none": lambda m: m.nn.functional.cross_entropy(x234(m)[0], m.tensor([0, 3, 1]), reduction="none"),
+    "ce ignore_index": lambda m: m.nn.functional.cross_entropy(x234(m)[0], m.tensor([0, -100, 1])),
+    "ce all ignored": lambda m: m.nn.functional.cross_entropy(x234(m)[0], m.tensor([-100, -100, -100])),
+    "ce weight": lambda m: m.nn.functional.cross_entropy(x234(m)[0], m.tensor([0, 3, 1]), weight=m.tensor([1.0, 2.0, 3.0, 4.0])),
+    "ce label smoothing": lambda m: m.nn.functional.cross_entropy(x234(m)[0], m.tensor([0, 3, 1]), label_smoothing=0.2),
+    "ce probs target": lambda m: m.nn.functional.cross_entropy(x234(m)[0], m.full((3, 4), 0.25)),
+    "ce K-d": lambda m: m.nn.functional.cross_entropy(x234(m), m.tensor([[0, 1, 2, 0], [2, 2, 1, 0]])),
+    "ce int32 target": lambda m: m.nn.functional.cross_entropy(x234(m)[0], m.tensor([0, 3, 1], dtype=m.int32)),
+    "ce float logits int": lambda m: m.nn.functional.cross_entropy(m.tensor([[1, 2]]), m.tensor([0])),
+    "nll reduction sum": lambda m: m.nn.functional.nll_loss(x234(m)[0], m.tensor([0, 3, 1]), reduction="sum"),
+    "mse broadcast": lambda m: m.nn.functional.mse_loss(m.ones(2, 3), m.ones(3)),
+    "mse int": lambda m: m.nn.functional.mse_loss(m.tensor([1]), m.tensor([2])),
+    "mse double+float": lambda m: m.nn.functional.mse_loss(m.ones(2, dtype=m.float64), m.zeros(2)),
+    "l1 none": lambda m: m.nn.functional.l1_loss(m.ones(2), m.zeros(2), reduction="none"),
+    "huber sum": lambda m: m.nn.functional.huber_loss(m.tensor([0.0, 3.0]), m.zeros(2), reduction="sum", delta=1.5),
+    "smooth_l1 beta 0": lambda m: m.nn.functional.smooth_l1_loss(m.tensor([0.0, 3.0]), m.zeros(2), beta=0.0),
+    "bce weight": lambda m: m.nn.functional.binary_cross_entropy(m.full((2, 3), 0.3), m.ones(2, 3), weight=m.tensor([1.0, 2.0, 3.0])),
+    "bce_logits pos_weight": lambda m: m.nn.functional.binary_cross_entropy_with_logits(m.zeros(2, 3), m.ones(2, 3), pos_weight=m.tensor([1.0, 2.0, 3.0])),
+    "bce_logits int target": lambda m: m.nn.functional.binary_cross_entropy_with_logits(m.zeros(2), m.tensor([1, 0])),
+    "kl_div log_target": lambda m: m.nn.functional.kl_div(m.tensor([-1.0, -2.0]), m.tensor([-1.5, -0.5]), reduction="batchmean", log_target=True),
+    "kl_div mean": lambda m: m.nn.functional.kl_div(m.tensor([-1.0, -2.0]), m.tensor([0.3, 0.7])),
+    "gaussian_nll var negative": lambda m: m.nn.functional.gaussian_nll_loss(m.zeros(2), m.ones(2), -m.ones(2)),
+    "gaussian_nll var shape": lambda m: m.nn.functional.gaussian_nll_loss(m.zeros(2, 3), m.ones(2, 3), m.ones(2, 1)),
+    # layers
+    "Conv1d padding same": lambda m: _seeded(m, lambda: m.nn.Conv1d(2, 3, 4, padding="same")(m.ones(1, 2, 7))),
+    "Conv2d padding_mode reflect": lambda m: _seeded(m, lambda: m.nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect")(m.ones(1, 1, 4, 4))),
+    "Conv2d unbatched": lambda m: _seeded(m, lambda: m.nn.Conv2d(1, 2, 3)(m.ones(1, 4, 4))),
+    "ConvTranspose2d output_padding too big": lambda m: m.nn.ConvTranspose2d(1, 1, 3, stride=2, output_padding=2),
+    "ConvTranspose2d forward": lambda m: m.nn.ConvTranspose2d(2, 1, 3, stride=2)(m.ones(1, 2, 3, 3)).shape,
+    "MaxPool2d return_indices": lambda m: m.nn.MaxPool2d(2, return_indices=True)(x234(m)[None]),
+    "MaxPool1d ceil": lambda m: m.nn.MaxPool1d(2, ceil_mode=True)(m.arange(5.0)[None, None]),
+    "AvgPool1d ceil pad": lambda m: m.nn.AvgPool1d(3, 2, 1, ceil_mode=True)(m.arange(6.0)[None, None]),
+    "AdaptiveAvgPool2d None": lambda m: m.nn.AdaptiveAvgPool2d((None, 2))(x234(m)[None]),
+    "AdaptiveMaxPool1d 3 of 4": lambda m: m.nn.AdaptiveMaxPool1d(3)(x234(m)),
+    "Upsample bilinear": lambda m: m.nn.Upsample(scale_factor=2, mode="bilinear")(x234(m)[None]),
+    "Upsample nearest 1-d": lambda m: m.nn.Upsample(size=5)(x234(m)),
+    "LayerNorm no affine": lambda m: m.nn.LayerNorm(4, elementwise_affine=False)(x234(m)),
+    "LayerNorm shape 2": lambda m: m.nn.LayerNorm((3, 4))(x234(m)),
+    "GroupNorm forward channels": lambda m: m.nn.GroupNorm(2, 4)(x234(m)),
+    "GroupNorm forward": lambda m: m.nn.GroupNorm(1, 3)(x234(m)),
+    "BatchNorm1d 3-d": lambda m: m.nn.BatchNorm1d(3)(x234(m)),
+    "BatchNorm1d eval": lambda m: m.nn.BatchNorm1d(3).eval()(x234(m)),
+    "BatchNorm1d momentum None": lambda m: _bn_cumulative(m),
+    "InstanceNorm1d": lambda m: m.nn.InstanceNorm1d(3)(x234(m)),
+    "Embedding padding_idx": lambda m: _seeded(m, lambda: m.nn.Embedding(5, 2, padding_idx=0)(m.tensor([0, 0]))),
+    "Embedding 2-d index": lambda m: m.nn.Embedding(5, 2)(m.tensor([[1, 2], [3, 4]])).shape,
+    "Embedding int32": lambda m: m.nn.Embedding(5, 2)(m.tensor([1], dtype=m.int32)).shape,
+    "LSTM batch_first wrong": lambda m: m.nn.LSTM(3, 4, batch_first=True)(m.ones(2, 5, 4)),
+    "LSTM unbatched": lambda m: m.nn.LSTM(3, 4)(m.ones(5, 3))[0].shape,
+    "LSTM h0 only": lambda m: m.nn.LSTM(3, 4)(m.ones(5, 2, 3), m.zeros(1, 2, 4)),
+    "GRU h0 wrong layers": lambda m: m.nn.GRU(3, 4, num_layers=2)(m.ones(5, 2, 3), m.zeros(1, 2, 4)),
+    "RNN empty seq": lambda m: m.nn.RNN(3, 4)(m.ones(0, 2, 3)),
+    "MultiheadAttention mask shape": lambda m: m.nn.MultiheadAttention(4, 2)(m.ones(3, 1, 4), m.ones(3, 1, 4), m.ones(3, 1, 4), attn_mask=m.zeros(2, 2)),
+    "MultiheadAttention kdim": lambda m: m.nn.MultiheadAttention(4, 2)(m.ones(3, 1, 4), m.ones(5, 1, 3), m.ones(5, 1, 3)),
+    "Softmax2d 2-d": lambda m: m.nn.Softmax2d()(m.ones(2, 3)),
+    "Dropout eval identity": lambda m: m.nn.Dropout(0.5).eval()(x234(m)),
+    "Dropout p 1 train": lambda m: m.nn.Dropout(1.0)(x234(m)),
+    "Dropout p 0 train": lambda m: m.nn.Dropout(0.0)(x234(m)),
+    "Flatten default": lambda m: m.nn.Flatten()(x234(m)).shape,
+    "Unflatten": lambda m: m.nn.Unflatten(2, (2, 2))(x234(m)).shape,
+    "Sequential slice": lambda m: len(m.nn.Sequential(m.nn.ReLU(), m.nn.Tanh(), m.nn.ReLU())[1:]),
+    "Sequential negative": lambda m: type(m.nn.Sequential(m.nn.ReLU(), m.nn.Tanh())[-1]).__name__,
+    "ModuleDict bad key": lambda m: m.nn.ModuleDict({"a.b": m.nn.ReLU()}),
+    "ParameterList non-param": lambda m: len(m.nn.ParameterList([m.zeros(2)])),
+    "state_dict keys": lambda m: list(m.nn.Sequential(m.nn.Linear(2, 2), m.nn.BatchNorm1d(2)).state_dict()),
+    "load_state_dict strict False": lambda m: m.nn.Linear(2, 2).load_state_dict({"weight": m.zeros(2, 2)}, strict=False),
+    "named_parameters prefix": lambda m: [n for n, _ in m.nn.Sequential(m.nn.Linear(2, 2)).named_parameters(prefix="x")],
+    "Linear bias False state": lambda m: list(m.nn.Linear(2, 3, bias=False).state_dict()),
+    "Module.to(float64) dtype": lambda m: m.nn.Linear(2, 2).to(m.float64).weight.dtype,
+    "Module.half forward": lambda m: m.nn.Linear(2, 2).half()(m.ones(1, 2, dtype=m.float16)).dtype,
+    "requires_grad_(False) count": lambda m: sum(p.requires_grad for p in m.nn.Linear(2, 2).requires_grad_(False).parameters()),
+    # autograd
+    "grad of non-leaf": lambda m: _nonleaf_grad(m),
+    "backward twice": lambda m: _backward_twice(m),
+    "grad of int output": lambda m: m.autograd.grad(m.ones(2, requires_grad=True).sum(), m.ones(2, requires_grad=True)),
+    "detach requires_grad": lambda m: m.ones(2, requires_grad=True).detach().requires_grad,
+    "no_grad result": lambda m: _no_grad_mul(m),
+    "retain_grad": lambda m: _retain(m),
+    "grad accumulate": lambda m: _accumulate(m),
+    "item of grad tensor": lambda m: m.ones(1, requires_grad=True).sum().item(),
+    "numpy of requires_grad": lambda m: m.ones(2, requires_grad=True).numpy(),
+    "backward with grad shape": lambda m: (m.ones(2, requires_grad=True) * 2).backward(m.ones(3)),
+    "inplace on leaf": lambda m: m.ones(2, requires_grad=True).add_(1),
+}
+
+
+def _set(t, idx, v):
+    t[idx] = v
+    return t
+
+
+def _seeded(m, fn):
+    (torch.manual_seed if m is torch else dg.manual_seed)(0)
+    out = fn()
+    return tuple(out.shape) if hasattr(out, "shape") else out
+
+
+def _bn_cumulative(m):
+    bn = m.nn.BatchNorm1d(3, momentum=None)
+    bn(m.arange(6.0).reshape(2, 3))
+    bn(m.arange(6.0).reshape(2, 3) * 2)
+    return bn.running_mean, bn.running_var, bn.num_batches_tracked
+
+
+def _nonleaf_grad(m):
+    x = m.ones(2, requires_grad=True)
+    y = x * 2
+    y.sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return y.grad
+
+
+def _backward_twice(m):
+    x = m.ones(2, requires_grad=True)
+    y = (x.exp()).sum()
+    y.backward()
+    y.backward()
+    return x.grad
+
+
+def _no_grad_mul(m):
+    x = m.ones(2, requires_grad=True)
+    with m.no_grad():
+        y = x * 2
+    return y.requires_grad
+
+
+def _retain(m):
+    x = m.ones(2, requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    (y * y).sum().backward()
+    return y.grad
+
+
+def _accumulate(m):
+    x = m.ones(2, requires_grad=True)
+    (x * 2).sum().backward()
+    (x * 3).sum().backward()
+    return x.grad
+
+
+for _n, _f in MORE.items():
+    add(_n, _f, _n.split("(")[0].split(" ")[0].split("[")[0])
+
+
 # ----------------------------------------------------------------------------- running
 def _flatten(v):
     if isinstance(v, (tuple, list)):

@@ -298,6 +298,10 @@ class Adaline(_ThresholdUnit):
             return self._threshold
         return (self.labels_[0] + self.labels_[1]) / 2
 
+    @threshold.setter
+    def threshold(self, value) -> None:
+        self._threshold = None if value is None else float(value)
+
     def reset_parameters(self) -> None:
         super().reset_parameters()
         self.cost_ = []

@@ -706,11 +706,13 @@ def equal(a, b) -> bool:
 
 
 def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+    _check_broadcast("allclose", a, b)
     return _pybool(_xp(a._data).allclose(a._data, b._data, rtol=rtol, atol=atol,
                                          equal_nan=equal_nan))
 
 
 def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
+    _check_broadcast("isclose", a, b)
     return _make(_xp(a._data).isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

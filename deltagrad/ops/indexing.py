@@ -35,7 +35,15 @@ def _convert_index(index, device):
                 raise IndexError("arrays used as indices must be of integer or bool type")
             out.append(backend.to_device(a, device))
             advanced = True
-        elif it is None or it is Ellipsis or isinstance(it, (slice, _pyint, np.integer, bool)):
+        elif isinstance(it, slice):
+            step = it.step
+            if isinstance(step, Tensor):
+                step = step.item()
+            if step is not None and step <= 0:  # NumPy would reverse: PyTorch refuses
+                raise ValueError(f"indexing: slice step must be greater than zero, got {step} "
+                                 "(to reverse use flip())")
+            out.append(it)
+        elif it is None or it is Ellipsis or isinstance(it, (_pyint, np.integer, bool)):
             out.append(it)
         else:
             raise IndexError(f"unsupported index type {type(it).__name__}; expected ints, slices, "
@@ -165,6 +173,13 @@ def index_select(x, dim, index):
         index = _make(np.asarray(index, dtype=np.int64))
     if index.ndim > 1:
         raise IndexError(f"index_select: index must be 0-d or 1-d, got shape {tuple(index.shape)}")
+    if index.dtype.kind not in "iu":
+        raise IndexError(f"index_select: index must be an integer tensor, got {index.dtype}")
+    n = x.shape[d] if x.ndim else 1
+    if index._data.size and (index._data.min() < 0 or index._data.max() >= n):
+        raise IndexError(f"index_select: index out of range: indices must be in [0, {n}) for "
+                         f"dim {d} of shape {tuple(x.shape)} (negative indices are not "
+                         "wrapped), got min {index._data.min()}, max {index._data.max()}")
     return getitem(x, (slice(None),) * d + (index.reshape(-1),))
 
 
@@ -225,8 +240,10 @@ def _gather_index(x, dim, index, op):
             raise RuntimeError(f"{op}: size of index {tuple(index.shape)} does not match input "
                                f"{tuple(x.shape)} at dimension {i}")
     idx = index._data
-    if idx.size and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
-        raise IndexError(f"{op}: index out of range for dimension {d} of size {x.shape[d]}")
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):  # no wrapping, as PyTorch
+        raise IndexError(f"{op}: index out of range for dimension {d} of size {x.shape[d]}: "
+                         f"indices must be in [0, {x.shape[d]}), got min {idx.min()}, max "
+                         f"{idx.max()}")
     return d, idx
 
 

@@ -310,7 +310,15 @@ def repeat_interleave(x, repeats, dim=None):
     if dim is None:
         x, dim = x.reshape(-1), 0
     d = _norm_dim(dim, x.ndim, "repeat_interleave")
-    idx = np.repeat(np.arange(x.shape[d]), repeats)
+    if isinstance(repeats, Tensor):
+        repeats = repeats.numpy()
+    reps = np.asarray(repeats)
+    if reps.ndim > 1 or (reps.ndim == 1 and reps.size not in (1, x.shape[d])) or \
+            (reps.size and reps.min() < 0):
+        raise RuntimeError(f"repeat_interleave: repeats must be a non-negative int or a 1-d "
+                           f"tensor of {x.shape[d]} non-negative counts (dim {d} of shape "
+                           f"{tuple(x.shape)}), got {reps.tolist()}")
+    idx = np.repeat(np.arange(x.shape[d]), reps)
     from .indexing import index_select
     return index_select(x, d, _make(idx))
 

@@ -46,6 +46,20 @@ REPRESENTATIVE = [
     "F.adaptive_avg_pool2d 0", "F.leaky_relu slope str",
     "nn.BatchNorm1d eps -1", "nn.MaxPool2d(0)", "nn.register_buffer over weight",
     "nn.add_module over weight", "optim.clip_grad_norm norm_type",
+    # indexing: no NumPy wrap-around or reversal where PyTorch refuses
+    "getitem[::-1]", "getitem[::0]", "index_select negative", "gather negative",
+    "repeat_interleave mismatch", "allclose shapes", "setitem float on int",
+    "scatter_add repeats", "getitem[int32 idx]", "getitem[bool mask]",
+    # integer wrap-around, rounding and promotion as PyTorch
+    "sum uint8 overflow", "add uint8 overflow", "neg uint8", "abs int8 min",
+    "float to int cast nan", "round half even", "remainder negative",
+    "remainder float negative", "floordiv negative float", "div int by int",
+    "clamp int by float", "pow int tensor float exp", "cat int + float",
+    # layers, losses and autograd with arguments
+    "ce label smoothing", "ce probs target", "ce K-d", "ce all ignored", "kl_div log_target",
+    "gaussian_nll var negative", "BatchNorm1d momentum None", "MaxPool2d return_indices",
+    "AvgPool1d ceil pad", "AdaptiveMaxPool1d 3 of 4", "LSTM batch_first wrong",
+    "GRU h0 wrong layers", "backward twice", "retain_grad", "inplace on leaf",
 ]
 
 
@@ -69,6 +83,11 @@ ACCEPTED = {
     "maximum(int64, float scalar)": "a Python number is accepted as the other operand",
     "maximum(int64, int scalar)": "a Python number is accepted as the other operand",
     "optim.StepLR step 0": "step_size 0 is refused at once (PyTorch divides by zero later)",
+    "matmul int @ float": "mixed dtypes are promoted (PyTorch refuses)",
+    "dot int float": "mixed dtypes are promoted (PyTorch refuses)",
+    "ce int32 target": "int32 class indices are accepted",
+    "mse broadcast": "a target that only broadcasts is refused (PyTorch warns and broadcasts)",
+    "Upsample bilinear": "only mode='nearest' exists; the error says so",
     "F.batch_norm eps 0": "ε = 0 is allowed for the notes' exact formula (004 §4.3.2)",
     "F.dropout int": "dropout is owned by the nn engineer",
     "nn.Conv2d(3, 0, 3)": "zero-size in-place init: autograd/views.py check_writable",
