@@ -417,8 +417,10 @@ class Tensor(backend.ConversionShortcuts):
     # ------------------------------------------------------------------ in-place shape changes
     def _reshape_inplace(self, result, op):
         """Make this tensor ``result`` (a view of its data with another shape), in the graph."""
-        self._check_inplace(op)
+        _views.check_inplace(self, op, False, write=False)
         self._data = result._data
+        if self._view is not None and result._view is not None:
+            self._view = result._view  # the steps from the base now end in the new shape
         if result.grad_fn is not None:
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr

@@ -109,9 +109,10 @@ def _refusal(vi, what):
             "inplace to be tracked).")
 
 
-def check_inplace(t, op, recorded, target=None):
+def check_inplace(t, op, recorded, target=None, write=True):
     """Refuse an in-place op PyTorch refuses; ``recorded``: the write enters the graph;
-    ``target``: the array written (default: all of ``t``'s)."""
+    ``target``: the array written (default: all of ``t``'s); ``write=False`` for an op that
+    changes only the shape (``unsqueeze_``)."""
     if _state.enabled:
         vi = t._view
         if vi is None:
@@ -125,7 +126,8 @@ def check_inplace(t, op, recorded, target=None):
                                    "used in an in-place operation.")
             if vi.meta is not None and (recorded or base._requires_grad):
                 raise RuntimeError(f"{op}: " + _refusal(vi, "is being modified inplace"))
-    check_writable(t._data if target is None else target, op)
+    if write:
+        check_writable(t._data if target is None else target, op)
 
 
 def check_writable(a, op):

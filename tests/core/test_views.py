@@ -300,6 +300,19 @@ def test_fill_of_an_expanded_view_has_the_right_gradient():
     assert dg.autograd.gradcheck(f, (x,))
 
 
+def test_a_view_reshaped_in_place_still_writes_into_its_base():
+    def program(lib, a):
+        b = a * 1
+        v = b[1:3]
+        v.unsqueeze_(0)
+        v.mul_(a[:2] + 1)
+        return (b * b).sum() + (v * 2).sum()
+
+    grads_match(program, (4,))
+    e = dg.zeros(1, 3).expand(2, 3)
+    assert tuple(e.unsqueeze_(0).shape) == (1, 2, 3)  # a shape change writes nothing
+
+
 def test_detach_of_a_view_inplace_is_refused():
     b = dg.zeros(4)
     with pytest.raises(RuntimeError, match="can't detach views in-place"):
