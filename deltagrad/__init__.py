@@ -65,12 +65,13 @@ cuda_is_available = backend.cuda_is_available
 from . import cuda, amp, backends, accelerator  # noqa: E402,F401  (device namespaces)
 from .amp import autocast  # noqa: E402,F401
 from math import inf, nan, pi, e  # noqa: E402,F401  (torch.inf, torch.pi, ...)
+from .sparse import sparse_coo_tensor, spmm  # noqa: E402,F401
 
 __version__ = "0.1.0"
 
 _SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train", "analysis",
                "interpret", "pgm", "cli", "report", "experiments", "linalg", "distributions",
-               "special", "sparse", "torch_compat")
+               "special", "torch_compat")
 
 
 def __getattr__(name):

@@ -94,6 +94,12 @@ class Tensor(backend.ConversionShortcuts):
         return self._device.type == "cpu"
 
     is_xpu = is_mps = is_meta = property(lambda self: False)  # no such devices here
+    is_sparse = False  # dense; dg.sparse.SparseCOOTensor says True
+
+    def to_sparse(self, sparse_dim=None):
+        """The nonzero entries as a sparse COO tensor (``dg.sparse``)."""
+        from .sparse import to_sparse
+        return to_sparse(self, sparse_dim)
 
     @property
     def ndim(self):

@@ -47,6 +47,10 @@ def _check(op, a, b):
 
 def matmul(a, b):
     """The matrix product with NumPy/PyTorch rules for 1-d arguments and batch broadcasting."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) and \
+            (getattr(a, "is_sparse", False) or getattr(b, "is_sparse", False)):
+        from ..sparse import mm as sparse_mm  # a sparse COO operand (dg.sparse)
+        return sparse_mm(a, b)
     _check("matmul", a, b)
     if a.dtype != b.dtype:
         dt = result_type(a, b)
