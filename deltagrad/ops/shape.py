@@ -10,7 +10,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..autograd.views import MULTI_OUTPUT, mark_view, shares_memory
 from ..tensor import Tensor, _dim_tuple, _make, _norm_dim
-from .elementwise import _xp
+from .elementwise import _xp, clone
 
 _pyint = builtins.int
 
@@ -353,8 +353,8 @@ def cat(tensors, dim=0):
                                f"tensor 0 has shape {tuple(ref.shape)}, tensor {i} has shape "
                                f"{tuple(t.shape)}")
     tensors = [t if t.dtype == dtype else cast(t, dtype) for t in tensors]
-    if len(tensors) == 1:
-        return tensors[0]
+    if len(tensors) == 1:  # a new tensor, as in PyTorch (never an alias of the input)
+        return clone(tensors[0])
     return Cat.apply(*tensors, dim=d)
 
 
@@ -498,7 +498,7 @@ def pad(x, pad, mode="constant", value=0.0):
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if mode == "constant":
         if not any(lo or hi for lo, hi in widths):
-            return x
+            return clone(x)  # a new tensor, as in PyTorch (never an alias of the input)
         return Pad.apply(x, widths=tuple(widths), value=value)
     if mode in ("reflect", "replicate", "circular"):
         from .indexing import index_select

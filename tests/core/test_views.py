@@ -133,6 +133,24 @@ def test_views_share_memory_and_version_with_their_base():
     assert b.detach()._base is None and b.detach()._version == b._version
 
 
+COPIES = {
+    "cat-one": lambda lib, x: lib.cat([x]), "stack-one": lambda lib, x: lib.stack([x])[0],
+    "flip": lambda lib, x: x.flip(0), "flip-one": lambda lib, x: x[:1].flip(0),
+    "pad-zero": lambda lib, x: lib.nn.functional.pad(x, (0, 0)),
+    "pad-crop": lambda lib, x: lib.nn.functional.pad(x, (-1, 0)),
+    "reshape-copy": lambda lib, x: x.t().reshape(-1), "clone": lambda lib, x: x.clone(),
+    "index-list": lambda lib, x: x[[0, 1]],
+}
+
+
+@pytest.mark.parametrize("op", COPIES.values(), ids=list(COPIES))
+def test_ops_that_copy_in_torch_never_alias_their_input(op):
+    for lib in (dg, torch):
+        x = lib.arange(6.0).reshape(2, 3).clone()
+        op(lib, x).mul_(0)
+        assert x.sum().item() == 15.0 and x._version == 0, lib.__name__
+
+
 # ----------------------------------------------------------------------------- view()
 def test_view_of_a_non_contiguous_tensor_raises_and_reshape_copies():
     x = dg.arange(12.0).reshape(3, 4).clone()
