@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend
-from .tensor import Tensor
+from .. import backend
+from ..tensor import Tensor
 
 
 def _array(x, op, name):
