@@ -558,7 +558,8 @@ def _dim_tuple(dims, op, name="dim"):
 def _norm_dim(dim, ndim, op="op"):
     """``dim`` in [−n, n) (n = max(ndim, 1)) as a non-negative axis; the one dim check of
     every reduction and shape op."""
-    dim = _index_arg(dim, op)
+    if type(dim) is not int:  # (the common case skips the checks: bool is not int here)
+        dim = _index_arg(dim, op)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"{op}: dimension out of range (expected to be in range of "

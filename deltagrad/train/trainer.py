@@ -46,8 +46,8 @@ from ..tensor import from_numpy
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .interrupt import StopSignals, Stopped
 from .progress import ProgressBar
-from .run import (RunDir, RunError, RunWriteError, make_settings, merge_resume_settings,
-                  refuse_edited_config, writing)
+from .run import (FollowerRunDir, RunDir, RunError, RunWriteError, make_settings,
+                  merge_resume_settings, refuse_edited_config, writing)
 from .tasks import NonFiniteLoss, get_task
 
 EVAL_BATCH = 1000
@@ -80,6 +80,8 @@ class Setup:
     schedulers: dict = field(default_factory=dict)
     loader: object | None = None
     loader_generator: object | None = None
+    ddp: object | None = None            # DistributedDataParallel around model (--distributed)
+    shard: tuple | None = None           # (rank, world size) of a distributed run
 
     @property
     def optimizer(self):
@@ -348,17 +350,28 @@ def _lr(setup: Setup) -> float:
 
 
 def train(experiment, out: str, overrides: dict | None = None, *, resume: bool = False,
-          force: bool = False, stream=None, argv=None) -> list:
+          force: bool = False, stream=None, argv=None, distributed: bool = False) -> list:
     """Train (or resume) ``experiment`` into the folder ``out``; return the metrics rows.
 
     Raises :class:`RunError` for bad settings or folders (one in use by another process
     included), :class:`CheckpointError` for a bad checkpoint (left untouched),
     :class:`TrainingDiverged` for a NaN/Inf loss, :class:`TrainingStopped` for Ctrl-C,
     SIGTERM or a failed write (each saying what is kept and how to continue).
+
+    ``distributed=True`` (in processes started by ``mpiexec``, after
+    ``dg.distributed.init_process_group``): every rank trains its share of each batch through
+    ``DistributedDataParallel`` (batch norm as ``SyncBatchNorm``), so the steps are those of
+    one process on the whole batch; rank 0 alone prints, locks and writes the run folder.
     """
     stream = stream if stream is not None else sys.stdout
     overrides = dict(overrides or {})
-    run = RunDir(out)
+    rank = 0
+    if distributed:
+        from ..distributed import get_rank
+        rank = get_rank()
+    run = RunDir(out) if rank == 0 else FollowerRunDir(out)
+    if rank:
+        stream = open(os.devnull, "w")
     if resume:
         _check_resumable(run)
         progress = _Progress(settings={}, resume=True)
@@ -368,7 +381,7 @@ def train(experiment, out: str, overrides: dict | None = None, *, resume: bool =
     with run.lock(argv) as stale, StopSignals() as stop:
         try:
             return _train_locked(experiment, run, overrides, resume, force, stream, argv,
-                                 stale, stop, progress)
+                                 stale, stop, progress, distributed)
         except (Stopped, RunWriteError) as e:
             raise _stopped(e, experiment, out, run, progress, argv) from None
 
@@ -403,7 +416,7 @@ def _stopped(e, experiment, out, run, progress, argv) -> TrainingStopped:
 
 
 def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale, stop,
-                  progress) -> list:
+                  progress, distributed=False) -> list:
     from ..experiments.data import data_spec, resolve_dataset
 
     say = Printer(run, stream)
@@ -429,6 +442,8 @@ def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale
     progress.settings = settings
 
     setup = build(settings, experiment)
+    if distributed:
+        _distribute(setup, say)
     selection = selection_rule(setup.task, setup.data, settings)
     history, best = [], {}
     if state is not None:
@@ -479,13 +494,15 @@ def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale
             if improved:
                 best = {"metric": selection["metric"], "value": row[selection["metric"]],
                         "epoch": epoch, "rule": selection["rule"]}
+            if improved and run.writes:
                 with writing(run.best):
                     save_checkpoint(run.best, {"experiment": experiment.name, "epoch": epoch,
                                                "model": dict(setup.model.state_dict()),
                                                "settings": settings, "best": best},
                                     kind="weights")
-            with writing(run.checkpoint):
-                save_checkpoint(run.checkpoint, _state(setup, epoch, history, best))
+            if run.writes:
+                with writing(run.checkpoint):
+                    save_checkpoint(run.checkpoint, _state(setup, epoch, history, best))
             progress.kept = epoch
             run.append_metrics(row)
         say(_format_row(row, settings["epochs"], improved))
@@ -494,6 +511,37 @@ def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale
         say(f"done: best {best['metric']} {best['value']:.4f} at epoch {best['epoch']} "
             f"(best.npz); run saved in {run.path}")
     return history
+
+
+def _distribute(setup: Setup, say) -> None:
+    """Data-parallel training on the MPI ranks: batch norm as SyncBatchNorm, the model behind
+    DistributedDataParallel (rank 0's weights broadcast), each rank a contiguous share of
+    every batch (``setup.shard``)."""
+    from ..distributed import get_rank, get_world_size
+    from ..distributed.sync_batchnorm import SyncBatchNorm
+    from ..nn.parallel import DistributedDataParallel
+    setup.model = SyncBatchNorm.convert_sync_batchnorm(setup.model)   # same parameters
+    setup.ddp = DistributedDataParallel(setup.model)
+    setup.shard = (get_rank(), get_world_size())
+    say(f"distributed: {setup.shard[1]} ranks (MPI), each trains 1/{setup.shard[1]} of every "
+        f"batch; gradients averaged with all-reduce; rank 0 writes the run")
+
+
+def _shard(xb, yb, shard):
+    """Rank r's contiguous share of a batch: rows ⌊n·r/R⌋ … ⌊n·(r+1)/R⌋ − 1."""
+    rank, world = shard
+    n = len(xb)
+    lo, hi = n * rank // world, n * (rank + 1) // world
+    return xb[lo:hi], yb[lo:hi]
+
+
+def _global_means(sums: dict, seen: int) -> tuple:
+    """Σ over the ranks of the per-sample sums and counts (rank 0 reports the whole epoch)."""
+    from ..distributed.process_group import _group
+    comm = _group("train").comm
+    keys = sorted(sums)
+    totals = comm.allreduce(np.array([sums[k] for k in keys] + [seen], dtype=np.float64))
+    return dict(zip(keys, totals[:-1].tolist())), int(totals[-1])
 
 
 def _diverged(run: RunDir, epoch: int, where: str, value: float, lr: float) -> TrainingDiverged:
@@ -517,6 +565,8 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
                       stream=say.stream)
     model.train()
     sums, seen = {}, 0
+    shard = setup.shard
+    step_model = setup.ddp or model
     t0 = time.perf_counter()
     try:
         for batch, (xb, yb) in enumerate(setup.loader, 1):
@@ -524,8 +574,10 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
                 xb, yb = xb.to(device), yb.to(device)
             if augment is not None:  # draws from the global generator: checkpointed
                 xb = augment(xb)
+            if shard is not None:
+                xb, yb = _shard(xb, yb, shard)
             try:
-                stats = task.train_step(model, setup.optimizers, (xb, yb))
+                stats = task.train_step(step_model, setup.optimizers, (xb, yb))
             except NonFiniteLoss as e:
                 raise _diverged(run, epoch, f"training loss (batch {batch})", e.value,
                                 lr) from None
@@ -538,6 +590,8 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
     finally:  # also on Ctrl-C: the terminal line is left clean for the message
         bar.close()
     seconds = time.perf_counter() - t0
+    if shard is not None:
+        sums, seen = _global_means(sums, seen)
     for sch in setup.schedulers.values():
         sch.step()
     row = {"epoch": epoch}
