@@ -84,8 +84,8 @@ def pca(X, k) -> PCA:
 def principal_angles(A, B) -> np.ndarray:
     """The principal angles θ₁ ≤ … ≤ θ_q (radians) between the column spaces of ``A`` (n × p)
     and ``B`` (n × q), q = min(p, q): cos θᵢ are the singular values of Q_Aᵀ Q_B with Q the
-    orthonormal bases of the spans, sin θᵢ those of Q_B − Q_A Q_Aᵀ Q_B (used for small θ). (Rows-as-directions such as ``components_`` go in
-    transposed.)"""
+    orthonormal bases of the spans, sin θᵢ those of Q_B − Q_A Q_Aᵀ Q_B (used for small θ).
+    Rows-as-directions such as ``components_`` go in transposed."""
     op = "principal_angles"
     A, B = _matrix(A, "A", op), _matrix(B, "B", op)
     if A.shape[0] != B.shape[0]:

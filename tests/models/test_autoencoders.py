@@ -56,7 +56,8 @@ def _torch_twin(model):
     for head in ("fc_mu", "fc_logvar"):                     # a VAE's Gaussian heads
         if hasattr(model, head):
             setattr(twin, head, seq([getattr(model, head)])[0])
-    twin.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in model.state_dict().items()},
+    twin.load_state_dict({k: torch.tensor(v.detach().numpy())
+                          for k, v in model.state_dict().items()},
                          strict=True)
     return twin
 
@@ -101,7 +102,8 @@ def test_tied_autoencoder_decodes_with_the_transposed_encoder_weights():
     m = _randomize(Autoencoder([10, 6, 3], tied=True, loss="bce", dtype=F64), seed=3)
     assert list(m.state_dict()) == ["encoder.0.weight", "encoder.0.bias", "encoder.2.weight",
                                     "encoder.2.bias", "decoder_biases.0", "decoder_biases.1"]
-    sd = {k: torch.tensor(v.detach().numpy(), requires_grad=True) for k, v in m.state_dict().items()}
+    sd = {k: torch.tensor(v.detach().numpy(), requires_grad=True)
+          for k, v in m.state_dict().items()}
     x = _data(5, 10)
     tx = torch.tensor(x)
     h = torch.sigmoid(tx @ sd["encoder.0.weight"].T + sd["encoder.0.bias"])
@@ -159,7 +161,8 @@ def test_denoising_corrupts_in_training_only_and_masks_about_p():
     xt = m.corrupt(x).detach().numpy()
     assert set(np.unique(xt)) <= {0.0, 1.0} and abs((xt == 0).mean() - 0.3) < 0.01
     m.eval()
-    np.testing.assert_array_equal(m(x).detach().numpy(), Autoencoder.forward(m, x).detach().numpy())
+    np.testing.assert_array_equal(m(x).detach().numpy(),
+                                  Autoencoder.forward(m, x).detach().numpy())
     g = DenoisingAutoencoder([400, 20], noise="gaussian", sigma=0.5)
     assert abs((g.corrupt(x).detach().numpy() - 1).std() - 0.5) < 0.01
 
@@ -186,7 +189,8 @@ def test_contractive_closed_form_equals_double_backward():
     x = _data(9, 7, seed=2)
     closed = m.jacobian_norm(x, "closed_form")
     double = m.jacobian_norm(x, "double_backward")
-    np.testing.assert_allclose(closed.detach().numpy(), double.detach().numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(closed.detach().numpy(), double.detach().numpy(), rtol=0,
+                               atol=1e-10)
     # and their gradients with respect to the weights agree too
     g1 = dg.autograd.grad(closed.sum(), list(m.encoder.parameters()))
     g2 = dg.autograd.grad(double.sum(), list(m.encoder.parameters()))
