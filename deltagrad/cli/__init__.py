@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "experiment's)")
     t.add_argument("--device", help="cpu (default) or cuda (needs CuPy)")
     t.add_argument("--out", help="run folder (default: runs/EXPERIMENT-YYYYmmdd-HHMMSS)")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel training on MPI ranks: start with mpiexec -n N python "
+                   "-m mpi4py -m deltagrad train ... --distributed (rank 0 writes the run)")
     g = t.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint")
@@ -171,8 +174,12 @@ def cmd_train(args) -> int:
                                                "optimizer", "seed", "val_fraction", "device")}
     if args.data is not None:
         overrides["dataset"] = _text_file_dataset(experiment, args)
+    if args.distributed:
+        from ..distributed import init_process_group, is_initialized
+        if not is_initialized():
+            init_process_group(backend="mpi")
     train(experiment, out, overrides, resume=args.resume, force=args.force,
-          argv=["deltagrad"] + list(args.argv))
+          argv=["deltagrad"] + list(args.argv), distributed=args.distributed)
     return EXIT_OK
 
 

@@ -116,6 +116,9 @@ class RunDir:
                 elif os.path.exists(p):
                     os.unlink(p)
 
+    #: False for a follower rank of a distributed run: it reads the run, never writes it
+    writes = True
+
     def lock(self, command=None) -> "RunLock":
         """``with run.lock(argv) as stale:`` hold RUN/run.lock (see :class:`RunLock`)."""
         return RunLock(os.path.join(self.path, LOCK_FILE), command)
@@ -423,3 +426,22 @@ class RunLock:
             os.unlink(self.path)  # still holding it: nobody can lock the file we remove
         os.close(self.fd)
         self.fd = None
+
+
+class FollowerRunDir(RunDir):
+    """The run folder as ranks 1, 2, … of ``deltagrad train --distributed`` see it: they read
+    the config and checkpoints (to resume), and leave every write and the lock to rank 0."""
+
+    writes = False
+
+    def ensure_writable(self) -> None:
+        pass
+
+    def lock(self, command=None):
+        return contextlib.nullcontext(None)
+
+    def _skip(self, *args, **kwargs) -> None:
+        return None
+
+    remove_stale_temp_files = clear_run_files = _skip
+    write_config = write_vocab = write_metrics = append_metrics = write_log = _skip

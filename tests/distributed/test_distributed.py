@@ -109,3 +109,62 @@ def test_errors_without_a_process_group():
     with pytest.raises(RuntimeError, match="init_process_group"):
         DistributedSampler(list(range(4)))
     assert np.isfinite(1.0)
+
+
+def _train_mpi(n, *args, timeout=240):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    return subprocess.Popen(["mpiexec", "-n", str(n), sys.executable, "-m", "mpi4py", "-m",
+                             "deltagrad", "train", *map(str, args), "--distributed"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _lines(path):
+    with open(path) as f:
+        return [line for line in f if line.strip()]
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_deltagrad_train_distributed_rank0_writes_and_resumes_with_other_rank_counts(tmp_path):
+    out = tmp_path / "run"
+    p = _train_mpi(2, "mlp", "--dataset", "digits", "--epochs", 2, "--out", out)
+    stdout, stderr = p.communicate(timeout=240)
+    assert p.returncode == 0, stderr[-2000:]
+    assert stdout.count("epoch 1/2") == 1          # one rank prints
+    assert "distributed: 2 ranks" in stdout
+    assert len(_lines(out / "metrics.jsonl")) == 2  # one rank writes
+    p = _train_mpi(3, "mlp", "--out", out, "--resume", "--epochs", 3)
+    stdout, stderr = p.communicate(timeout=240)
+    assert p.returncode == 0, stderr[-2000:]
+    assert "resuming mlp" in stdout and len(_lines(out / "metrics.jsonl")) == 3
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_killing_one_rank_stops_all_and_the_run_resumes(tmp_path):
+    import signal
+    out = tmp_path / "run"
+    p = _train_mpi(2, "lenet", "--dataset", "digits", "--epochs", 200, "--batch-size", 16,
+                   "--out", out)
+    deadline = time.time() + 180
+    while time.time() < deadline and not (os.path.exists(out / "metrics.jsonl")
+                                          and _lines(out / "metrics.jsonl")):
+        time.sleep(0.5)
+    assert _lines(out / "metrics.jsonl"), "no epoch finished"
+    ranks = subprocess.run(["pgrep", "-f", f"deltagrad train lenet.*{out}"], capture_output=True,
+                           text=True).stdout.split()
+    victim = [int(r) for r in ranks if int(r) != p.pid][-1]
+    os.kill(victim, signal.SIGKILL)
+    t0 = time.time()
+    p.communicate(timeout=60)
+    assert p.returncode != 0 and time.time() - t0 < 30
+    r = subprocess.run([sys.executable, "-m", "deltagrad", "evaluate", str(out), "--weights",
+                        "last", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stderr[-2000:]      # the checkpoint is readable
+    done = len(_lines(out / "metrics.jsonl"))
+    p = _train_mpi(2, "lenet", "--out", out, "--resume", "--epochs", done + 1)
+    stdout, stderr = p.communicate(timeout=240)
+    assert p.returncode == 0, stderr[-2000:]
+    assert len(_lines(out / "metrics.jsonl")) == done + 1
