@@ -7,6 +7,7 @@ CuPy is imported only when a tensor is first put on ``"cuda"``.
 from __future__ import annotations
 
 import builtins as _builtins
+import os
 
 import numpy as np
 
@@ -115,7 +116,12 @@ _cupy = None
 
 
 def _import_cupy():
+    """CuPy, imported on first use; ``DELTAGRAD_DEVICE_BACKEND=strict`` puts the strict pretend
+    GPU (``deltagrad.testing.strict_device``) in its place, to test the device code path."""
     global _cupy
+    if _cupy is None and os.environ.get("DELTAGRAD_DEVICE_BACKEND") == "strict":
+        from .testing.strict_device import module
+        _cupy = module()
     if _cupy is None:
         try:
             import cupy  # noqa: F401

@@ -27,9 +27,10 @@ __all__ = ["GPTLanguageModel", "Seq2SeqTransformer", "VisionTransformer", "atten
            "top_k_logits", "beam_search"]
 
 
-def _causal(T):
-    """Boolean causal mask for nn.MultiheadAttention: True above the diagonal = blocked."""
-    return from_numpy(np.triu(np.ones((T, T), dtype=bool), 1))
+def _causal(T, device="cpu"):
+    """Boolean causal mask for nn.MultiheadAttention: True above the diagonal = blocked (on
+    the device of the sequence it masks)."""
+    return from_numpy(np.triu(np.ones((T, T), dtype=bool), 1)).to(device)
 
 
 def _as_indices(x):
@@ -128,7 +129,7 @@ class GPTLanguageModel(nn.Module):
             raise RuntimeError(f"GPTLanguageModel: sequence length {T} exceeds block_size "
                                f"{self.block_size}")
         h = self.pos_emb(self.tok_emb(idx))
-        h = self.blocks(h, mask=_causal(T), is_causal=True)
+        h = self.blocks(h, mask=_causal(T, h.device), is_causal=True)
         return self.head(self.ln_f(h))
 
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0,
@@ -191,7 +192,7 @@ class Seq2SeqTransformer(nn.Module):
         tgt_in = _as_indices(tgt_in)
         T = tgt_in.shape[1]
         h = self.transformer.decoder(self._embed(self.tgt_emb, tgt_in), memory,
-                                     tgt_mask=_causal(T), tgt_is_causal=True)
+                                     tgt_mask=_causal(T, memory.device), tgt_is_causal=True)
         return self.generator(h)
 
     def forward(self, x, tgt_in=None):
@@ -342,7 +343,7 @@ def attention_maps(model, x) -> list:
         if isinstance(model, GPTLanguageModel):
             idx = _as_indices(x)
             h = model.pos_emb(model.tok_emb(idx))
-            return _layer_maps(model.blocks.layers, h, _causal(idx.shape[1]), True)[0]
+            return _layer_maps(model.blocks.layers, h, _causal(idx.shape[1], h.device), True)[0]
         if isinstance(model, VisionTransformer):
             return _layer_maps(model.encoder.layers, model.tokens(x))[0]
         if isinstance(model, Seq2SeqTransformer):
@@ -353,7 +354,7 @@ def attention_maps(model, x) -> list:
             if enc.norm is not None:
                 mem = enc.norm(mem)
             h = model._embed(model.tgt_emb, tgt)
-            mask = _causal(tgt.shape[1])
+            mask = _causal(tgt.shape[1], h.device)
             for layer in model.transformer.decoder.layers:
                 a_in = layer.norm1(h) if layer.norm_first else h
                 _, w = layer.self_attn(a_in, a_in, a_in, attn_mask=mask,

@@ -152,7 +152,7 @@ class MultiheadAttention(Module):
             raise TypeError(f"MultiheadAttention: only bool and floating types of {what} are "
                             f"supported, got {mask.dtype}")
 
-    def _merged_mask(self, attn_mask, key_padding_mask, N, L, S, dtype, batched):
+    def _merged_mask(self, attn_mask, key_padding_mask, N, L, S, dtype, batched, device=None):
         """One additive mask broadcastable to (N, H, L, S), or None."""
         H = self.num_heads
         out = None
@@ -163,14 +163,14 @@ class MultiheadAttention(Module):
                     raise RuntimeError(f"MultiheadAttention: the shape of the 2D attn_mask is "
                                        f"{tuple(attn_mask.shape)}, but should be {(L, S)}")
                 out = attention_mask_to_additive(attn_mask, dtype, "MultiheadAttention",
-                                                 "ignore")
+                                                 "ignore", device)
             elif attn_mask.ndim == 3:
                 if tuple(attn_mask.shape) != (N * H, L, S):
                     raise RuntimeError(f"MultiheadAttention: the shape of the 3D attn_mask is "
                                        f"{tuple(attn_mask.shape)}, but should be "
                                        f"{(N * H, L, S)}")
                 out = attention_mask_to_additive(attn_mask, dtype, "MultiheadAttention",
-                                                 "ignore").reshape(N, H, L, S)
+                                                 "ignore", device).reshape(N, H, L, S)
             else:
                 raise RuntimeError(f"MultiheadAttention: attn_mask must be 2-D (L, S) or 3-D "
                                    f"(N*num_heads, L, S), got shape {tuple(attn_mask.shape)}")
@@ -181,7 +181,7 @@ class MultiheadAttention(Module):
                 raise RuntimeError(f"MultiheadAttention: expected key_padding_mask of shape "
                                    f"{want}, got {tuple(key_padding_mask.shape)}")
             kpm = attention_mask_to_additive(key_padding_mask, dtype, "MultiheadAttention",
-                                             "ignore").reshape(N, 1, 1, S)
+                                             "ignore", device).reshape(N, 1, 1, S)
             out = kpm if out is None else out + kpm
         return out
 
@@ -234,7 +234,8 @@ class MultiheadAttention(Module):
         if key.shape[0] != N:
             raise RuntimeError(f"MultiheadAttention: query batch size {N} differs from key "
                                f"batch size {key.shape[0]}")
-        mask = self._merged_mask(attn_mask, key_padding_mask, N, L, S, query.dtype, batched)
+        mask = self._merged_mask(attn_mask, key_padding_mask, N, L, S, query.dtype, batched,
+                                 query.device)
         p = self.dropout if self.training else 0.0
         if self._qkv_same_embed_dim and same[0] and same[1] and self.bias_k is None \
                 and not self.add_zero_attn:

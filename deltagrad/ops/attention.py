@@ -209,15 +209,19 @@ def _backward_graph(ctx, g, ga, q, k, v, keep, need=None):
 
 # ----------------------------------------------------------------------------- masks
 def attention_mask_to_additive(mask, dtype, op="scaled_dot_product_attention",
-                               true_means="attend"):
+                               true_means="attend", device=None):
     """A boolean or float mask as an additive float array (0 or −∞ for booleans).
 
     ``true_means="attend"`` (SDPA's convention: True = may attend) or ``"ignore"``
     (``nn.MultiheadAttention``'s attn_mask and key_padding_mask: True = masked out).
-    A float mask is added to the scores as it is.
+    A float mask is added to the scores as it is. The mask must be on ``device`` (the
+    query's), as in PyTorch.
     """
     if not isinstance(mask, Tensor):
         raise TypeError(f"{op}: expected the mask to be a Tensor, got {type(mask).__name__}")
+    if device is not None and mask.device != device:
+        raise RuntimeError(f"{op}: expected all tensors to be on the same device, but the mask "
+                           f"is on {mask.device} and the query on {device}")
     xp = _xp(mask._data)
     if mask.dtype == np.bool_:
         blocked = ~mask._data if true_means == "attend" else mask._data
@@ -303,7 +307,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                 attn_mask = attn_mask.to(query.dtype)
             inputs = inputs + (attn_mask,)
         else:
-            mask_const = attention_mask_to_additive(attn_mask, query.dtype, op)
+            mask_const = attention_mask_to_additive(attn_mask, query.dtype, op,
+                                                    device=query.device)
     keep, keep_scale = None, 1.0
     if dropout_p > 0.0:
         keep_scale = 0.0 if dropout_p == 1.0 else 1.0 / (1.0 - dropout_p)

@@ -173,3 +173,41 @@ def test_a_short_training_run_per_family_equals_the_cpu(name, build, batches):
     np.testing.assert_allclose(dev_losses, cpu_losses, rtol=1e-10, atol=1e-12)
     for a, b in zip(dev_params, cpu_params):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_a_mask_on_another_device_is_a_named_error():
+    with use_strict_device():
+        q = dg.randn(1, 2, 3, 4).to(GPU)
+        mask = dg.ones(3, 3, dtype=dg.bool)
+        with pytest.raises(RuntimeError, match="same device"):
+            F.scaled_dot_product_attention(q, q, q, attn_mask=mask)
+        mha = nn.MultiheadAttention(4, 2, batch_first=True).to(GPU)
+        x = dg.randn(2, 3, 4).to(GPU)
+        with pytest.raises(RuntimeError, match="same device"):
+            mha(x, x, x, attn_mask=mask)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment,data", [
+    ("mlp", ("--dataset", "digits")), ("lenet", ("--dataset", "digits")),
+    ("seq-classifier", ("--dataset", "digits")), ("char-lstm", "text"),
+    ("char-transformer", "text")])
+def test_deltagrad_train_runs_on_the_strict_device(experiment, data, tmp_path):
+    """``DELTAGRAD_DEVICE_BACKEND=strict deltagrad train ... --device cuda`` end to end."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if data == "text":
+        corpus = os.path.join(root, "deltagrad", "datasets", "data", "tinyshakespeare.txt")
+        small = tmp_path / "small.txt"
+        with open(corpus, encoding="utf-8") as f:
+            small.write_text(f.read(12000), encoding="utf-8")
+        data = ("--data", str(small))
+    env = dict(os.environ, DELTAGRAD_DEVICE_BACKEND="strict", OMP_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1", PYTHONPATH=root)
+    r = subprocess.run([sys.executable, "-m", "deltagrad", "train", experiment, *data,
+                        "--epochs", "1", "--device", "cuda", "--out", str(tmp_path / "run")],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "device cuda" in r.stdout
