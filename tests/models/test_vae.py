@@ -204,4 +204,4 @@ def test_vae_learns_binarized_digits_better_than_independent_pixels():
     with dg.no_grad():
         neg_elbo = m.loss(test).item()
     nll = -m.log_likelihood(test, k=50, generator=dg.Generator().manual_seed(0)).mean().item()
-    assert nll < neg_elbo < independent - 3.0               # ≈ 19.4 < 19.9 < 24.2 − 3 nats
+    assert nll < neg_elbo < independent - 3.0               # the factorised model: ≈ 24.2 nats
