@@ -65,8 +65,9 @@ def torch_state(name, seed=0):
     return {k: v.detach().numpy().copy() for k, v in _models(torch, name).state_dict().items()}
 
 
-def build(lib, name, state):
-    """One training step of workload ``name`` in library ``lib`` as a zero-argument function."""
+def build(lib, name, state, device="cpu", dtype=None):
+    """One training step of workload ``name`` in library ``lib`` as a zero-argument function
+    (on ``device``, in ``dtype`` — e.g. float64 for the GPU check's exact comparisons)."""
     model = _models(lib, name)
     if lib.__name__ == "torch":
         model.load_state_dict({k: lib.from_numpy(v.copy()) for k, v in state.items()})
@@ -74,6 +75,12 @@ def build(lib, name, state):
         model.load_state_dict(state)
     x, y = _data(name)
     x, y = lib.from_numpy(x), lib.from_numpy(y)
+    if dtype is not None:
+        model.to(dtype)
+        x = x.to(dtype) if x.is_floating_point() else x
+    if device != "cpu":
+        model.to(device)
+        x, y = x.to(device), y.to(device)
     F = lib.nn.functional
     if name == "lenet":
         opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
