@@ -13,6 +13,8 @@
     deltagrad pgm student|misconception  (deltagrad.cli.pgm: the notes' graphical models)
     deltagrad interpret RUN --method M   (deltagrad.interpret.cli: seeing inside a CNN)
     deltagrad run-torch script.py [args...]  (a PyTorch program with torch = deltagrad)
+    deltagrad sweep EXPERIMENT --set NAME=V1,V2 [--seeds N] [--jobs N]  (deltagrad.cli.sweep)
+    deltagrad cv EXPERIMENT --folds 5|loo    (k-fold / leave-one-out cross-validation)
 
 Exit status: 0 success, 1 a run that failed (diverged, corrupted checkpoint, missing data),
 2 a usage error (unknown experiment, bad number, folder in use).
@@ -127,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_interpret_parser(sub)
     from .run_torch import add_parser as _add_run_torch_parser  # deltagrad run-torch FILE ...
     _add_run_torch_parser(sub)
+    from .sweep import add_parser as _add_sweep_parser  # deltagrad sweep / cv EXPERIMENT ...
+    _add_sweep_parser(sub)
 
     sub.add_parser("summary", help="layer table of a model, experiment or run (shapes, "
                    "parameters, FLOPs, receptive field)")
@@ -272,6 +276,8 @@ from .interpret import cmd_interpret as _cmd_interpret  # noqa: E402
 COMMANDS["interpret"] = _cmd_interpret
 from .run_torch import cmd_run_torch as _cmd_run_torch  # noqa: E402
 COMMANDS["run-torch"] = _cmd_run_torch
+from .sweep import cmd_cv as _cmd_cv, cmd_sweep as _cmd_sweep  # noqa: E402
+COMMANDS["sweep"], COMMANDS["cv"] = _cmd_sweep, _cmd_cv
 
 
 class _Usage(Exception):

@@ -177,3 +177,21 @@ def with_validation(data: DataBundle, fraction: float, seed: int) -> DataBundle:
     val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
     return replace(data, x_train=data.x_train[train], y_train=data.y_train[train],
                    x_val=data.x_train[val], y_val=data.y_train[val])
+
+
+def with_fold(data: DataBundle, fold: dict, seed: int) -> DataBundle:
+    """Cross-validation fold ``fold["index"]`` of ``fold["k"]`` (an int >= 2, or ``"loo"``
+    for leave-one-out) as the validation split, the other folds as the training set
+    (:func:`deltagrad.utils.data.splits.kfold`, shuffled with ``seed``; the test set is
+    untouched)."""
+    from ..utils.data.splits import kfold, leave_one_out
+    n, k, index = len(data.x_train), fold["k"], fold["index"]
+    splits = leave_one_out(n) if k == "loo" else kfold(n, k, shuffle=True, generator=seed)
+    count = n if k == "loo" else k
+    if not 0 <= index < count:
+        raise ValueError(f"fold index must be in [0, {count}), got {index}")
+    for j, (train, val) in enumerate(splits):
+        if j == index:
+            break
+    return replace(data, x_train=data.x_train[train], y_train=data.y_train[train],
+                   x_val=data.x_train[val], y_val=data.y_train[val])

@@ -53,6 +53,12 @@ class Experiment:
     checkpoint saves, so a resumed run stays bit-for-bit identical. ``text_files``: ``data``
     also takes the path of any UTF-8 text file (``deltagrad train NAME --data FILE``).
     ``module`` is set by :func:`load_module` for an experiment from a user's file or module.
+
+    ``tunable``: the model factory's keyword arguments a sweep may change, name → default
+    (e.g. ``{"width": 64}`` for ``def model(data, width=64)``). A run stores the values it
+    was built with in ``settings["model_kwargs"]`` and the factory is called as
+    ``model(data, **model_kwargs)``, so resume, evaluate and report rebuild the same network.
+    ``deltagrad sweep NAME --set width=16,32`` accepts these names beside the settings.
     """
 
     name: str
@@ -74,6 +80,7 @@ class Experiment:
     seed: int = 0
     augment: Callable | None = None    # train-time augmentation of each input batch
     module: str = ""                   # the user module that defined it ("" = built in)
+    tunable: dict = field(default_factory=dict)  # model-factory kwargs a sweep may set
 
     def defaults(self) -> dict:
         """The settings a user may override on the command line."""
@@ -94,6 +101,10 @@ def register(exp: Experiment) -> Experiment:
 def experiment(name: str, **settings):
     """Decorator: register the decorated model factory as experiment ``name``."""
     known = {f.name for f in fields(Experiment)} - {"name", "model", "module"}
+    bad_tunable = [k for k in settings.get("tunable", {}) if k in Experiment.__dataclass_fields__]
+    if bad_tunable:
+        raise TypeError(f"experiment {name!r}: tunable model arguments {bad_tunable} clash "
+                        "with experiment settings of the same name")
     bad = set(settings) - known
     if bad:
         raise TypeError(f"experiment {name!r}: unknown settings {sorted(bad)}; "

@@ -16,3 +16,4 @@ from .made import *  # noqa: F401,F403
 from .autoencoder import *  # noqa: F401,F403
 from .vae import *  # noqa: F401,F403
 from .gan import *  # noqa: F401,F403
+from .ensemble import Ensemble, bagging, bootstrap_indices, mc_dropout_probs, weight_scaling_probs  # noqa: F401,E501

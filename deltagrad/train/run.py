@@ -38,6 +38,7 @@ RUN_FILES = ("config.json", "vocab.json", "metrics.jsonl", "checkpoint.npz", "be
 RESUMABLE_CHANGES = ("epochs", "device")
 SETTINGS = ("dataset", "epochs", "batch_size", "lr", "optimizer", "seed", "val_fraction",
             "device")
+OPTIONAL_SETTINGS = ("model_kwargs", "fold")  # absent in most runs (sweeps and cv set them)
 LOCK_FILE = "run.lock"
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 
@@ -234,6 +235,19 @@ def validate_settings(s: dict, experiment) -> None:
     if s["device"] != "cpu" and not backend.cuda_is_available():
         raise RunError(f"--device {s['device']} needs CuPy and an NVIDIA GPU, and none is "
                        "usable here (pip install cupy-cuda12x); use --device cpu")
+    check_model_kwargs(s.get("model_kwargs") or {}, experiment)
+
+
+def check_model_kwargs(kwargs: dict, experiment) -> None:
+    """Model-factory arguments must be among the experiment's ``tunable`` ones."""
+    tunable = getattr(experiment, "tunable", {}) or {}
+    bad = sorted(set(kwargs) - set(tunable))
+    if bad:
+        raise RunError(f"experiment {experiment.name!r} has no model argument "
+                       f"{', '.join(bad)}; its tunable model arguments are: "
+                       + (", ".join(f"{k} (default {v!r})" for k, v in tunable.items())
+                          or "none"))
+
 
 
 def make_settings(experiment, overrides: dict) -> dict:
@@ -265,7 +279,8 @@ def check_config(config, path: str) -> None:
 def edited_settings(config_settings: dict, trained: dict) -> list:
     """The keys (other than ``epochs``/``device``) in which config.json differs from the
     settings a checkpoint was trained with."""
-    return [k for k in SETTINGS if k not in RESUMABLE_CHANGES and k in trained
+    return [k for k in SETTINGS + OPTIONAL_SETTINGS if k not in RESUMABLE_CHANGES
+            and k in trained
             and config_settings.get(k) != trained[k]]
 
 

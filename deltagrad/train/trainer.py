@@ -109,19 +109,21 @@ def build_optimizer(name: str, params, lr: float, experiment):
 
 def build(settings: dict, experiment, *, for_training: bool = True) -> Setup:
     """Seed, load the data, build the model (and optimizer, scheduler and loader)."""
-    from ..experiments.data import with_validation
+    from ..experiments.data import with_fold, with_validation
     from ..utils.data import DataLoader, TensorDataset
 
     seed = settings["seed"]
     backend.manual_seed(seed)
-    data = with_validation(experiment.data(settings["dataset"]), settings["val_fraction"], seed)
+    data = experiment.data(settings["dataset"])
+    data = (with_fold(data, settings["fold"], seed) if settings.get("fold")  # deltagrad cv
+            else with_validation(data, settings["val_fraction"], seed))
     if for_training and len(data.x_train) == 0:
         held = 0 if data.x_val is None else len(data.x_val)
         raise RunError(f"{data.name} has {held} training samples, and --val-fraction "
                        f"{settings['val_fraction']:g} holds out all of them for validation; "
                        "nothing is left to train on (lower --val-fraction, or more data)")
     task = get_task(experiment.task).new()
-    model = experiment.model(data)
+    model = experiment.model(data, **(settings.get("model_kwargs") or {}))
     if settings["device"] != "cpu":
         model.to(settings["device"])
     setup = Setup(experiment, settings, data, task, model)
@@ -656,7 +658,7 @@ def load_run(path: str, weights: str = "best", *, with_data: bool = True) -> tup
             raise RunError(f"{run.vocab}: {e}") from None
         backend.manual_seed(settings["seed"])
         setup = Setup(experiment, settings, data, get_task(experiment.task),
-                      experiment.model(data))
+                      experiment.model(data, **(settings.get("model_kwargs") or {})))
     if weights is None:
         return setup, state
     try:
