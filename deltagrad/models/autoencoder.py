@@ -146,10 +146,14 @@ class Autoencoder(_AutoencoderBase):
                  loss="mse", bias=True, dtype=None):
         super().__init__()
         op = self._name = type(self).__name__
-        sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else None
+        given = sizes
+        try:
+            sizes = None if isinstance(sizes, (str, bytes)) else list(sizes)
+        except TypeError:
+            sizes = None
         if sizes is None or len(sizes) < 2:
             raise ValueError(f"{op}: sizes needs at least the input size and the code size "
-                             f"([K, ..., M]), got {sizes!r}")
+                             f"([K, ..., M]), got {given!r}")
         for i, s in enumerate(sizes):
             _check_count(s, "the code size (latent_dim)" if i == len(sizes) - 1
                          else "every size", op)

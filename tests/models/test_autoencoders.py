@@ -295,6 +295,8 @@ def test_denoising_autoencoder_beats_a_plain_one_on_corrupted_inputs():
 def test_bad_arguments_raise_named_errors():
     with pytest.raises(ValueError, match="latent_dim"):
         Autoencoder([10, 0])
+    with pytest.raises(ValueError, match="sizes needs at least"):
+        Autoencoder(784)
     with pytest.raises(ValueError, match="rho"):
         SparseAutoencoder([10, 3], rho=1.0)
     with pytest.raises(ValueError, match="rho"):
