@@ -91,7 +91,8 @@ def refresh(t):
             r = base
             for cls, params in vi.steps:
                 r = cls.apply(r, **params)
-        t._grad_fn, t._output_nr, t._requires_grad = r._grad_fn, r._output_nr, r._requires_grad
+        set_node(t, r._grad_fn, r._output_nr)
+        t._requires_grad = r._requires_grad
         vi.base_fn = base._grad_fn
     vi.version = t._vc[0]
 
@@ -211,7 +212,8 @@ def write_inplace(t, result, op):
     if recorded and (vi is not None or rfn is None):
         base, steps = (t, ()) if vi is None else (vi.base, vi.steps)
         new = CopySlices.apply(base, result, steps=steps)
-        base._grad_fn, base._output_nr, base._requires_grad = new._grad_fn, 0, True
+        set_node(base, new._grad_fn, 0)
+        base._requires_grad = True
         bump_version(t)
         if vi is not None:
             refresh(t)
@@ -219,8 +221,25 @@ def write_inplace(t, result, op):
     t._data[...] = result._data
     bump_version(t)
     if rfn is not None:
-        t._grad_fn, t._output_nr, t._requires_grad = rfn, result._output_nr, True
+        set_node(t, rfn, result._output_nr)
+        t._requires_grad = True
     return t
+
+
+def set_node(t, fn, output_nr):
+    """Point ``t`` at a new node; a ``retain_grad()`` moves with it (``t.grad`` is then the
+    gradient of the new value, as in PyTorch)."""
+    old = t._grad_fn
+    retained = old._retained if old is not None else None
+    moved = False
+    if retained:
+        ref = retained.get(t._output_nr)
+        if ref is not None and ref() is t:
+            del retained[t._output_nr]
+            moved = True
+    t._grad_fn, t._output_nr = fn, output_nr
+    if moved and fn is not None:
+        t.retain_grad()
 
 
 def bump_version(t):

@@ -331,6 +331,25 @@ def test_a_view_reshaped_in_place_still_writes_into_its_base():
     assert tuple(e.unsqueeze_(0).shape) == (1, 2, 3)  # a shape change writes nothing
 
 
+def test_retain_grad_follows_an_inplace_write():
+    """.grad of a retained non-leaf (or view) written in place is the gradient of its new value."""
+    out = []
+    for lib in (dg, torch):
+        a = leaf(lib, (3,))
+        b = a * 1
+        b.retain_grad()
+        v = b[0:2]
+        v.retain_grad()
+        c = a * 2
+        c.retain_grad()
+        v.mul_(2)
+        c.add_(1)
+        (v.sum() * 3 + b.sum() + (c * c).sum()).backward()
+        out.append([t.grad.numpy() for t in (a, b, v, c)])
+    for x, y in zip(*out):
+        np.testing.assert_allclose(x, y, rtol=1e-6)
+
+
 def test_detach_of_a_view_inplace_is_refused():
     b = dg.zeros(4)
     with pytest.raises(RuntimeError, match="can't detach views in-place"):
