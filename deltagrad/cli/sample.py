@@ -5,6 +5,11 @@
 
 Draws x_{t+1} ~ softmax(z_t / T) one character at a time, feeding each draw back in; T < 1
 sharpens the distribution (safer, more repetitive text), T > 1 flattens it.
+
+A run of an image generative model (its experiment's model factory has
+``sample_images(model, data, n, seed) -> images``, with ``sample_images.needs_data`` when it
+needs the run's training data) gets a PNG grid of ``--n`` images instead, written to
+``--out`` (default RUN/plots/samples.png), and the path printed.
 """
 from __future__ import annotations
 
@@ -22,6 +27,10 @@ def add_parser(sub) -> None:
     s.add_argument("--seed", type=int, default=None, help="random seed of the draws")
     s.add_argument("--weights", choices=("last", "best"), default="best",
                    help="best.npz (default) or the last checkpoint")
+    s.add_argument("--n", type=int, default=64, help="images in the grid of an image "
+                   "generative model (64)")
+    s.add_argument("--out", default=None, help="the grid's PNG path (default "
+                   "RUN/plots/samples.png)")
 
 
 def cmd_sample(args) -> int:
@@ -31,6 +40,9 @@ def cmd_sample(args) -> int:
         raise RunError(f"--length must be >= 0, got {args.length}")
     if args.temperature < 0:
         raise RunError(f"--temperature must be >= 0, got {args.temperature}")
+    images = _image_sampler(args.run)
+    if images is not None:
+        return _sample_grid(args, images)
     setup, state = load_run(args.run, args.weights, with_data=False)  # vocab.json suffices
     model = setup.model
     if not hasattr(model, "sample"):
@@ -48,4 +60,41 @@ def cmd_sample(args) -> int:
     idx = model.sample(args.length, args.temperature, prime=prime, seed=args.seed)
     text = "".join(itos[i] for i in idx)
     sys.stdout.write((prime_text if args.prime is not None else "") + text + "\n")
+    return 0
+
+
+def _image_sampler(run_path):
+    """The run's experiment's ``sample_images`` hook, or None (a language model's run)."""
+    from ..experiments import get_experiment
+    from ..train.run import RunDir
+    try:
+        config = RunDir(run_path).read_config()
+        experiment = get_experiment(config["experiment"], config.get("module"))
+    except Exception:  # noqa: BLE001  (load_run below reports a missing or broken run)
+        return None
+    return getattr(experiment.model, "sample_images", None)
+
+
+def _sample_grid(args, images) -> int:
+    import os
+
+    import numpy as np
+
+    from ..analysis.latent import image_grid_png
+    from ..train.checkpoint import atomic_write
+    from ..train.run import RunDir, RunError
+    from ..train.trainer import load_run
+    if args.n < 1:
+        raise RunError(f"--n must be >= 1, got {args.n}")
+    setup, state = load_run(args.run, args.weights,
+                            with_data=bool(getattr(images, "needs_data", False)))
+    data = setup.data
+    x = np.asarray(images(setup.model, data, args.n, 0 if args.seed is None else args.seed))
+    png = image_grid_png(x.reshape(len(x), -1), image_shape=data.image_shape,
+                         title=f"{setup.experiment.name}: {args.n} samples (epoch "
+                               f"{int(state['epoch'])})")
+    out = args.out or os.path.join(RunDir(args.run).plots, "samples.png")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    atomic_write(out, lambda f: f.write(png))
+    sys.stdout.write(out + "\n")
     return 0

@@ -110,12 +110,16 @@ class _AutoencoderBase(nn.Module):
         """The regulariser Ω (0 for the plain autoencoder)."""
         return None
 
-    def loss(self, x) -> Tensor:
-        """J + Ω, J averaged over the batch (a scalar)."""
+    def loss_terms(self, x) -> tuple:
+        """(J, Ω): the batch-mean reconstruction error and the penalty (None when there is
+        none), so a training loop can report them separately."""
         x = self._input(x)
         h = self.encode(x)
-        total = self._error(self.decode_logits(h), x).mean()
-        omega = self.penalty(x, h)
+        return self._error(self.decode_logits(h), x).mean(), self.penalty(x, h)
+
+    def loss(self, x) -> Tensor:
+        """J + Ω, J averaged over the batch (a scalar)."""
+        total, omega = self.loss_terms(x)
         return total if omega is None else total + omega
 
     def _input(self, x, name="x") -> Tensor:
@@ -300,11 +304,15 @@ class DenoisingAutoencoder(Autoencoder):
         x = self.corrupt(x, noise) if self.training else x
         return self.decode(self.encode(x))
 
-    def loss(self, x, noise=None) -> Tensor:
-        """J(ψ(φ(x̃)), x) averaged over the batch; x̃ = x in eval mode."""
+    def loss_terms(self, x, noise=None) -> tuple:
+        """(J(ψ(φ(x̃)), x), None): the denoising error has no separate penalty."""
         x = self._input(x)
         xt = self.corrupt(x, noise) if self.training else x
-        return self._error(self.decode_logits(self.encode(xt)), x).mean()
+        return self._error(self.decode_logits(self.encode(xt)), x).mean(), None
+
+    def loss(self, x, noise=None) -> Tensor:
+        """J(ψ(φ(x̃)), x) averaged over the batch; x̃ = x in eval mode."""
+        return self.loss_terms(x, noise)[0]
 
 
 class ContractiveAutoencoder(Autoencoder):
