@@ -76,6 +76,8 @@ def legacy_new(args, dtype, device, op):
             raise TypeError(f"{op}(): expected a tensor of dtype {np.dtype(dtype)}, got "
                             f"{data.dtype}; convert it with .to()")
         return data._data
+    if isinstance(data, range):
+        data = list(data)  # torch.LongTensor(range(n)), as pygcn's idx_train
     if not isinstance(data, (list, tuple, np.ndarray)):
         raise TypeError(f"{op}(): data must be a sequence (got {type(data).__name__}); for a "
                         f"scalar use deltagrad.tensor({data!r})")
