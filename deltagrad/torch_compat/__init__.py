@@ -51,6 +51,8 @@ _MISSING = object()
 
 
 def _unsupported(torch_name):
+    # raised without ``name=``, so ``from torch.x import y`` shows this message too (the
+    # import system turns a ModuleNotFoundError naming y into "cannot import name 'y'")
     return f"{torch_name} is not supported by deltagrad"
 
 
@@ -61,7 +63,7 @@ def resolve(torch_name: str):
     if parts[0] != "torch":
         raise ValueError(f"resolve: expected a torch module name, got {torch_name!r}")
     if len(parts) > 1 and parts[1] not in SUPPORTED:
-        raise ModuleNotFoundError(_unsupported(torch_name), name=torch_name)
+        raise ModuleNotFoundError(_unsupported(torch_name))
     if torch_name == _CUDA_AMP:
         from .. import cuda
         return cuda.amp
@@ -79,7 +81,7 @@ def resolve(torch_name: str):
     except ImportError:
         obj = _MISSING
     if obj is _MISSING or isinstance(obj, type) or callable(obj):
-        raise ModuleNotFoundError(_unsupported(torch_name), name=torch_name)
+        raise ModuleNotFoundError(_unsupported(torch_name))
     return obj  # a namespace object such as deltagrad.backends.cudnn
 
 
