@@ -1,6 +1,12 @@
 """``dg.linalg``: PyTorch's ``torch.linalg`` names for the matrix functions deltagrad has
 (``cholesky``, ``solve_triangular``, ``diagonal``, ``matmul``, ``vector_norm``)."""
-from .ops.linalg import cholesky, diagonal, matmul, solve_triangular  # noqa: F401
+from .ops.linalg import cholesky, matmul, solve_triangular  # noqa: F401
+from .ops.shape import diagonal as _diagonal
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """``torch.linalg.diagonal``: the diagonals of the last two dimensions (a view)."""
+    return _diagonal(A, offset, dim1, dim2)
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):

@@ -108,7 +108,8 @@ def _kl_mvn_mvn(p, q):
                          f"shapes cannot be computed: {tuple(p.event_shape)} vs "
                          f"{tuple(q.event_shape)}")
     lp, lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
-    half_term1 = diagonal(lq).log().sum(-1) - diagonal(lp).log().sum(-1)
+    half_term1 = (diagonal(lq, 0, -2, -1).log().sum(-1)
+                  - diagonal(lp, 0, -2, -1).log().sum(-1))
     n = p.event_shape[0]
     batch = np.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape))
     x = solve_triangular(lq.expand(batch + (n, n)), lp.expand(batch + (n, n)), upper=False)

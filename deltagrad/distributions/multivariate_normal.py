@@ -108,7 +108,7 @@ class MultivariateNormal(Distribution):
         return self.loc + matmul(self._unbroadcasted_scale_tril, eps.unsqueeze(-1)).squeeze(-1)
 
     def _half_log_det(self):
-        return diagonal(self._unbroadcasted_scale_tril).log().sum(-1)
+        return diagonal(self._unbroadcasted_scale_tril, 0, -2, -1).log().sum(-1)
 
     def log_prob(self, value):
         if self._validate_args:

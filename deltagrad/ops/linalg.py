@@ -466,25 +466,10 @@ def cholesky(A, *, upper=False):
     return L.mT if upper else L
 
 
-def diagonal(input, offset=0, dim1=-2, dim2=-1):
-    """``torch.diagonal`` of the last two dimensions (batched): a read through an identity
-    mask, Σⱼ A[..., i, j] δ(j, i + offset), so its gradient is the mask itself."""
-    if not isinstance(input, Tensor) or input.ndim < 2:
-        raise RuntimeError(f"diagonal: expected a tensor of at least 2 dimensions, got "
-                           f"{getattr(input, 'shape', type(input).__name__)}")
-    nd = input.ndim
-    if (dim1 % nd, dim2 % nd) != (nd - 2, nd - 1):
-        input = input.movedim((dim1, dim2), (-2, -1))
-    if input.ndim == 2:
-        return diag(input, offset)
-    n, m = input.shape[-2], input.shape[-1]
-    xp = _xp(input._data)
-    rows = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
-    mask = xp.zeros((n, m, rows), input.dtype)
-    i = xp.arange(rows)
-    mask[i + max(-offset, 0), i + max(offset, 0), i] = 1
-    return matmul(input.reshape(input.shape[:-2] + (1, n * m)),
-                  _make(mask.reshape(n * m, rows))).squeeze(-2)
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """``torch.diagonal``: a view of a diagonal over (dim1, dim2) (``ops.shape.diagonal``)."""
+    from .shape import diagonal as _diagonal
+    return _diagonal(input, offset, dim1, dim2)
 
 
 def trace(input):

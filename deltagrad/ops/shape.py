@@ -323,6 +323,68 @@ def repeat_interleave(x, repeats, dim=None):
     return index_select(x, d, _make(idx))
 
 
+# ----------------------------------------------------------------------------- diagonals
+def _diagonal_of(a, offset, dim1, dim2):
+    """The array view out[..., i] = a[..., i, i + offset] over (dim1, dim2), which move last
+    (writable, unlike NumPy's ``diagonal``)."""
+    n1, n2 = a.shape[dim1], a.shape[dim2]
+    size = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    start = [slice(None)] * a.ndim
+    if offset >= 0:
+        start[dim2] = slice(min(offset, n2), None)
+    else:
+        start[dim1] = slice(min(-offset, n1), None)
+    first = a[tuple(start)]
+    keep = [k for k in range(a.ndim) if k not in (dim1, dim2)]
+    shape = tuple(a.shape[k] for k in keep) + (size,)
+    strides = tuple(a.strides[k] for k in keep) + (a.strides[dim1] + a.strides[dim2],)
+    xp = _xp(a)
+    if xp is np:
+        return np.lib.stride_tricks.as_strided(first, shape, strides,
+                                               writeable=a.flags.writeable)
+    return xp.lib.stride_tricks.as_strided(first, shape, strides)
+
+
+class Diagonal(Function):
+    """A diagonal of x (a view); ∂/∂x puts g back on that diagonal of zeros."""
+
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.shape, ctx.args = x.shape, (offset, dim1, dim2)
+        return _diagonal_of(x, offset, dim1, dim2)
+
+    def backward(ctx, g):
+        offset, dim1, dim2 = ctx.args
+        return DiagonalScatter.apply(g, shape=ctx.shape, offset=offset, dim1=dim1, dim2=dim2)
+
+
+class DiagonalScatter(Function):
+    """zeros(shape) with ``g`` on a diagonal (the adjoint of ``Diagonal``)."""
+
+    def forward(ctx, g, shape, offset, dim1, dim2):
+        ctx.args = (offset, dim1, dim2)
+        out = _xp(g).zeros(shape, g.dtype)
+        _diagonal_of(out, offset, dim1, dim2)[...] = g
+        return out
+
+    def backward(ctx, gg):
+        offset, dim1, dim2 = ctx.args
+        return Diagonal.apply(gg, offset=offset, dim1=dim1, dim2=dim2)
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """``torch.diagonal``: out[..., i] = input[..., i, i + offset] taken over (dim1, dim2),
+    appended as the last dimension; a view, so writes into it reach ``input``."""
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise RuntimeError(f"diagonal: expected a tensor of at least 2 dimensions, got "
+                           f"{getattr(input, 'shape', type(input).__name__)}")
+    offset = _ints((offset,), "diagonal")[0]
+    d1, d2 = _norm_dim(dim1, input.ndim, "diagonal"), _norm_dim(dim2, input.ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    params = {"offset": offset, "dim1": d1, "dim2": d2}
+    return mark_view(Diagonal.apply(input, **params), input, Diagonal, params)
+
+
 # ----------------------------------------------------------------------------- joining
 class Cat(Function):
     def forward(ctx, *xs, dim):

@@ -170,6 +170,24 @@ def test_view_of_a_non_contiguous_tensor_raises_and_reshape_copies():
     assert x.view_as(dg.zeros(6, 2))._base is x
 
 
+def test_diagonal_is_a_view_with_torch_default_dims():
+    x = dg.arange(24.0).reshape(2, 3, 4).clone()
+    t = torch.arange(24.0).reshape(2, 3, 4)
+    for args in [(), (1,), (-1, 2, 0), (5,), (0, -1, -2)]:
+        np.testing.assert_array_equal(x.diagonal(*args).numpy(), t.diagonal(*args).numpy())
+        np.testing.assert_array_equal(dg.diagonal(x, *args).numpy(),
+                                      torch.diagonal(t, *args).numpy())
+    np.testing.assert_array_equal(dg.linalg.diagonal(x, offset=1).numpy(),
+                                  torch.linalg.diagonal(t, offset=1).numpy())
+    m = dg.zeros(3, 3)
+    m.diagonal().fill_(1.0)  # the idiom for an identity / a masked diagonal
+    assert m.tolist() == dg.eye(3).tolist() and m.diagonal()._base is m
+    with pytest.raises(RuntimeError, match="diagonal dimensions cannot be identical"):
+        x.diagonal(0, 1, 1)
+    a = dg.tensor(np.random.default_rng(0).standard_normal((3, 4, 2)), requires_grad=True)
+    assert dg.autograd.gradgradcheck(lambda a: a.diagonal(1, 0, 1) * 2, (a,))
+
+
 def test_view_gradient_matches_torch():
     grads_match(lambda lib, a: (a.t().contiguous().view(-1) * lib.arange(12.0)).sum(), (3, 4))
 
@@ -194,6 +212,7 @@ VIEWS = {
     "view": (lambda b: b.view(2, 6), (2, 6)),
     "strided": (lambda b: b[::2, 1::2], (2, 2)),
     "view-of-view": (lambda b: b.t()[1:].unsqueeze(0), (1, 3, 3)),
+    "diagonal": (lambda b: b.diagonal(1), (3,)),
 }
 
 
@@ -384,6 +403,10 @@ def _view_ops(shape):
     if n == 2:
         ops.append((("t",), shape[::-1]))
     if n >= 2:
+        ops.append((("diagonal", 0, 0, 1), shape[2:] + (min(shape[0], shape[1]),)))
+        ops.append((("diagonal", 1, n - 1, 0),
+                    shape[1:-1] + (max(0, min(shape[-1], shape[0] - 1)),)))
+    if n >= 2:
         ops.append((("transpose", 0, n - 1), (shape[-1],) + shape[1:-1] + (shape[0],)))
         perm = tuple(range(1, n)) + (0,)
         ops.append((("permute",) + perm, tuple(shape[p] for p in perm)))
@@ -431,6 +454,9 @@ def _apply(t, op):
         return t.flip(0)
     if name == "permute":
         return t.permute(*args)
+    if name == "diagonal":
+        offset, d1, d2 = args
+        return t.diagonal(offset, d1, d2)
     return getattr(t, name)(*args)
 
 
