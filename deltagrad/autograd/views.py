@@ -136,8 +136,8 @@ def check_writable(a, op):
     read-only."""
     if a.ndim:
         strides = a.strides
-        if 0 in strides and op != "fill_" and any(s == 0 and n > 1
-                                                  for s, n in zip(strides, a.shape)):
+        if 0 in strides and op != "fill_" and a.size and any(
+                s == 0 and n > 1 for s, n in zip(strides, a.shape)):  # (empty: nothing shared)
             raise RuntimeError(f"{op}: unsupported operation: more than one element of the "
                                f"written-to tensor (shape {tuple(a.shape)}, strides "
                                f"{tuple(strides)}) refers to a single memory location. Please "

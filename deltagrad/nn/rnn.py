@@ -100,6 +100,9 @@ class RNNBase(Module):
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, device=None, dtype=None):
         super().__init__()
+        if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size <= 0:
+            raise ValueError(f"{type(self).__name__}: input_size must be greater than zero, "
+                             f"got {input_size!r}")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"{type(self).__name__}: hidden_size must be a positive integer, "
                              f"got {hidden_size!r}")
