@@ -107,11 +107,16 @@ def double_descent_mlp(data, width=64):
 
 
 # ----------------------------------------------------------------------------- training
-def _augment_shift(x: np.ndarray, image_shape, rng, max_shift: int = 2) -> np.ndarray:
-    """Random translations by up to ``max_shift`` pixels (zero fill) of flattened images."""
+def _augment_shift(x: np.ndarray, image_shape, rng, max_shift: int | None = None
+                   ) -> np.ndarray:
+    """Random translations of flattened images by up to ``max_shift`` pixels (default
+    H / 14: 2 on 28×28, 1 on 8×8), the gap filled with the background (the smallest value)."""
     n = len(x)
     h, w = image_shape
-    pad = np.pad(x.reshape(n, h, w), ((0, 0), (max_shift,) * 2, (max_shift,) * 2))
+    if max_shift is None:
+        max_shift = max(1, round(h / 14))
+    pad = np.pad(x.reshape(n, h, w), ((0, 0), (max_shift,) * 2, (max_shift,) * 2),
+                 constant_values=x.min() if x.size else 0)
     dy, dx = rng.integers(0, 2 * max_shift + 1, (2, n))
     rows = dy[:, None] + np.arange(h)[None]
     cols = dx[:, None] + np.arange(w)[None]
@@ -359,8 +364,9 @@ def symmetric_init_study(data: DataBundle, width: int = 64, epochs: int = 5,
     """The notes' failure of symmetric initialisation: every weight 0 (or one constant)
     gives every hidden unit the same gradient, so the units stay copies of each other (the
     network has one effective hidden unit; with zeros, ReLU units even stay dead at 0);
-    random initialisation breaks the symmetry. Rows: init, test accuracy and the number
-    of distinct hidden units (rows of W⁽¹⁾ up to 1e-6)."""
+    random initialisation breaks the symmetry. Rows: init, test accuracy, the number of
+    distinct hidden units (rows of W⁽¹⁾ more than 1e-4 apart) and the largest difference
+    between two units' incoming weights."""
     rows = []
     for init in ("zeros", "constant 0.1", "random"):
         backend.manual_seed(seed)
@@ -372,10 +378,20 @@ def symmetric_init_study(data: DataBundle, width: int = 64, epochs: int = 5,
                     p.fill_(value)
         fit(model, data.x_train, data.y_train, epochs=epochs, lr=1e-3, seed=seed)
         w1 = model[0].weight.detach().numpy()
-        distinct = len(np.unique(np.round(w1 / 1e-6).astype(np.int64), axis=0))
         rows.append({"init": init, "test_accuracy": accuracy(model, data.x_test, data.y_test),
-                     "distinct_hidden_units": int(distinct), "hidden_units": width})
+                     "distinct_hidden_units": distinct_rows(w1, 1e-4), "hidden_units": width,
+                     "unit_spread": float(np.abs(w1 - w1[:1]).max())})
     return rows
+
+
+def distinct_rows(w: np.ndarray, tol: float) -> int:
+    """How many rows of ``w`` differ (max-abs distance > ``tol``) from every earlier
+    representative row."""
+    reps = []
+    for row in w:
+        if not any(np.abs(row - r).max() <= tol for r in reps):
+            reps.append(row)
+    return len(reps)
 
 
 # convenience for the benchmark and tests: the data of the studies

@@ -9,8 +9,9 @@ the one an uninterrupted sweep gives (a resumed run is bit-for-bit the uninterru
 Swept names are run settings (:data:`SWEEPABLE_SETTINGS`) or the model factory's keyword
 arguments the experiment declares in ``Experiment.tunable`` (e.g. ``width``).
 
-Every training is a subprocess; ``jobs`` of them run at once, each limited to
-``max(1, cores // jobs)`` BLAS/OpenMP threads, so they never oversubscribe the cores.
+With ``jobs`` > 1 every training is a subprocess; ``jobs`` of them run at once, each
+limited to ``max(1, cores // jobs)`` BLAS/OpenMP threads, so they never oversubscribe the
+cores (``jobs=1`` trains one run after the other in this process).
 
 At the end: ``OUT/sweep.csv`` (one row per run: the parameters, the last epoch's metrics,
 the epoch best.npz chose on the validation split and its test numbers), ``OUT/sweep.md``
@@ -195,6 +196,17 @@ def run_all(experiment, runs: list, out: str, jobs: int = 1, stream=None) -> Non
             print(f"sweep: {r.name} finished already", file=stream, flush=True)
         else:
             pending.append((r, folder, state))
+    if jobs == 1:  # in this process: no start-up cost, all the cores
+        for r, folder, state in pending:
+            print(f"sweep: {'resuming' if state == 'resume' else 'training'} {r.name}",
+                  file=stream, flush=True)
+            try:
+                _train_one(experiment, folder, r.overrides, state == "resume")
+            except RunError:
+                raise
+            except Exception as e:  # a diverged run: report it with the others
+                failed.append(f"{r.name}: {type(e).__name__}: {e}")
+        pending = []
     while pending or running:
         while pending and len(running) < jobs:
             r, folder, state = pending.pop(0)
@@ -223,14 +235,21 @@ def run_all(experiment, runs: list, out: str, jobs: int = 1, stream=None) -> Non
                        "them (finished runs are kept):\n" + "\n".join(failed))
 
 
+def _train_one(experiment, folder: str, overrides: dict, resume: bool) -> None:
+    """One training of a sweep (its output goes to the run's log.txt only)."""
+    from .trainer import train
+    os.makedirs(folder, exist_ok=True)
+    with open(os.devnull, "w") as quiet:
+        train(experiment, folder, overrides, resume=resume, force=not resume, stream=quiet,
+              argv=None)
+
+
 def _worker(spec_json: str) -> int:
     """``python -m deltagrad.train.sweep worker SPEC``: one training of a sweep."""
     from ..experiments import get_experiment
-    from .trainer import train
     spec = json.loads(spec_json)
     experiment = get_experiment(spec["experiment"], spec.get("module") or None)
-    train(experiment, spec["out"], spec["overrides"], resume=spec["resume"],
-          force=not spec["resume"], argv=None)
+    _train_one(experiment, spec["out"], spec["overrides"], spec["resume"])
     return 0
 
 
