@@ -5,6 +5,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.views import shares_memory
 from ..tensor import Tensor, _make
 from .elementwise import _xp
 from ..tensor import result_type
@@ -311,7 +312,9 @@ class Einsum(Function):
                 xp.broadcast_to(a, tuple(sizes[c] for c in s)) for a, s in zip(arrays, subs)]
         res = xp.einsum(",".join(subs) + "->" + out, *full, optimize=len(arrays) > 2)
         res = xp.asarray(res)
-        return res if res.flags.c_contiguous else res.copy()
+        if not res.flags.c_contiguous or any(shares_memory(res, a) for a in arrays):
+            res = res.copy()  # never an unrecorded alias of an input ('ij->ij', 'ii->i')
+        return res
 
     def backward(ctx, g):
         xs = ctx.saved_tensors

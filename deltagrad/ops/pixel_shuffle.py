@@ -44,7 +44,7 @@ def pixel_shuffle(input, upscale_factor):
     n = len(lead)
     x = input.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
     x = x.permute(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
-    return x.reshape(tuple(lead) + (c // (r * r), h * r, w * r))
+    return _new(x.reshape(tuple(lead) + (c // (r * r), h * r, w * r)))
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -57,4 +57,10 @@ def pixel_unshuffle(input, downscale_factor):
     n = len(lead)
     x = input.reshape(tuple(lead) + (c, h // r, r, w // r, r))
     x = x.permute(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
-    return x.reshape(tuple(lead) + (c * r * r, h // r, w // r))
+    return _new(x.reshape(tuple(lead) + (c * r * r, h // r, w // r)))
+
+
+def _new(out):
+    """A new tensor as in PyTorch: when the reshapes could all be views (r = 1, size-1 sides)
+    the result would alias the input, and a write into it would change the input."""
+    return out.clone() if out._is_view() else out

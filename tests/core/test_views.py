@@ -140,6 +140,7 @@ COPIES = {
     "pad-crop": lambda lib, x: lib.nn.functional.pad(x, (-1, 0)),
     "reshape-copy": lambda lib, x: x.t().reshape(-1), "clone": lambda lib, x: x.clone(),
     "index-list": lambda lib, x: x[[0, 1]],
+    "pixel_shuffle-1": lambda lib, x: lib.nn.functional.pixel_shuffle(x.reshape(1, 1, 2, 3), 1),
 }
 
 
@@ -149,6 +150,13 @@ def test_ops_that_copy_in_torch_never_alias_their_input(op):
         x = lib.arange(6.0).reshape(2, 3).clone()
         op(lib, x).mul_(0)
         assert x.sum().item() == 15.0 and x._version == 0, lib.__name__
+
+
+def test_einsum_never_returns_an_unrecorded_alias():
+    x = dg.arange(6.0).reshape(2, 3).clone()
+    for eq in ("ij->ij", "ij->ji", "ij->j"):
+        out = dg.einsum(eq, x)
+        assert out._is_view() or not np.shares_memory(out.numpy(), x.numpy()), eq
 
 
 # ----------------------------------------------------------------------------- view()
