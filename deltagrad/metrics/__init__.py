@@ -8,7 +8,7 @@
 """
 from .classification import accuracy, confusion_matrix, error_rate, mse  # noqa: F401
 from .feature_network import FashionMNISTClassifier, fashion_mnist_classifier  # noqa: F401
-from .generative import FrechetInceptionDistance, InceptionScore  # noqa: F401
+from .generative import FrechetInceptionDistance, InceptionScore, mode_coverage  # noqa: F401
 
 __all__ = ["accuracy", "error_rate", "confusion_matrix", "mse", "FrechetInceptionDistance",
-           "InceptionScore", "FashionMNISTClassifier", "fashion_mnist_classifier"]
+           "InceptionScore", "mode_coverage", "FashionMNISTClassifier", "fashion_mnist_classifier"]

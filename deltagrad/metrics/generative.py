@@ -19,6 +19,8 @@ classifier of :mod:`.feature_network` (its penultimate layer for FID, its softma
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import scipy.special
@@ -157,14 +159,18 @@ class FrechetInceptionDistance:
 
 def frechet_distance(mu1, cov1, mu2, cov2, eps: float = 1e-6) -> float:
     """The Fréchet distance of N(μ₁, Σ₁) and N(μ₂, Σ₂). (Σ₁Σ₂)^{1/2} by
-    ``scipy.linalg.sqrtm``; when that is singular (not finite), ε I is added to both
-    covariances first. Round-off makes it complex for a PSD product; the imaginary part is
+    ``scipy.linalg.sqrtm``; when the product is singular (SciPy warns, or the root is not
+    finite), ε I is added to both covariances first, as pytorch-fid does. Round-off makes it complex for a PSD product; the imaginary part is
     dropped only when it is negligible (≤ 1e-3 · max(1, max |real part|)), else an error."""
     diff = mu1 - mu2
-    covmean = scipy.linalg.sqrtm(cov1 @ cov2)
-    if not np.isfinite(covmean).all():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(cov1 @ cov2)
+    if caught or not np.isfinite(covmean).all():  # singular (e.g. dead ReLU features)
         offset = np.eye(len(cov1)) * eps
-        covmean = scipy.linalg.sqrtm((cov1 + offset) @ (cov2 + offset))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            covmean = scipy.linalg.sqrtm((cov1 + offset) @ (cov2 + offset))
     if np.iscomplexobj(covmean):
         imag = np.abs(covmean.imag).max()
         if imag > 1e-3 * max(1.0, np.abs(covmean.real).max()):
@@ -239,3 +245,25 @@ class InceptionScore:
             kl = (p * (chunk - log_py)).sum(1)
             scores.append(np.exp(kl.mean()))
         return float(np.mean(scores)), float(np.std(scores))
+
+
+def mode_coverage(samples, centers, std: float) -> dict:
+    """Mode-collapse diagnostics of a mixture of Gaussians (Srivastava et al. 2017, VEEGAN;
+    Metz et al. 2017, Unrolled GAN): a sample is *high quality* when it lies within 3σ of its
+    nearest mode; a mode is *covered* when it is the nearest mode of at least one high-quality
+    sample. Returns ``{"modes_covered", "high_quality" (share of samples), "counts"}`` with
+    the high-quality samples per mode."""
+    x = np.asarray(samples.detach().numpy() if isinstance(samples, Tensor) else samples,
+                   dtype=np.float64)
+    c = np.asarray(centers, dtype=np.float64)
+    if x.ndim != 2 or c.ndim != 2 or x.shape[1] != c.shape[1] or len(x) == 0:
+        raise ValueError(f"mode_coverage: samples (N, d) and centers (K, d) with the same d "
+                         f"and N >= 1, got {x.shape} and {c.shape}")
+    if not std > 0:
+        raise ValueError(f"mode_coverage: std must be positive, got {std!r}")
+    d2 = ((x[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+    nearest = d2.argmin(1)
+    good = np.sqrt(d2[np.arange(len(x)), nearest]) <= 3 * std
+    counts = np.bincount(nearest[good], minlength=len(c))
+    return {"modes_covered": int((counts > 0).sum()), "high_quality": float(good.mean()),
+            "counts": counts}

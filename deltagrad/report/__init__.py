@@ -104,7 +104,8 @@ def write_report(run_path: str, weights: str = "best", warn=None) -> str:
     figures += _prediction_grids(evaluation, setup.data)
     extra = getattr(setup.experiment.model, "figures", None)  # an experiment's own plots
     if extra is not None:
-        figures += extra(setup.experiment.name, setup.model, setup.data, history)
+        more = {"run": run.path} if getattr(extra, "wants_run", False) else {}  # e.g. GANs
+        figures += extra(setup.experiment.name, setup.model, setup.data, history, **more)
 
     os.makedirs(run.plots, exist_ok=True)
     for name, png, _ in figures:

@@ -211,7 +211,9 @@ def selection_rule(task, data, settings: dict) -> dict:
     """How ``best.npz`` is chosen: the metric, ``"max"``/``"min"`` and the rule in words.
     Never the test set: the validation split when there is one, else the training loss."""
     if data.x_val is not None:
-        metric, mode = ("val_accuracy", "max") if task.has_accuracy else ("val_loss", "min")
+        own = task.selection(data) if hasattr(task, "selection") else None  # e.g. GAN: FID
+        metric, mode = own or (("val_accuracy", "max") if task.has_accuracy else
+                               ("val_loss", "min"))
         rule = (f"{'highest' if mode == 'max' else 'lowest'} {metric} on the validation split "
                 f"({len(data.x_val)} samples: {settings['val_fraction']:g} of the training "
                 f"set, seed {settings['seed']})")
