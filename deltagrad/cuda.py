@@ -93,7 +93,8 @@ def max_memory_allocated(device=None) -> int:
     return int(backend._cupy.get_default_memory_pool().total_bytes())
 
 
-def is_bf16_supported() -> bool:
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False: deltagrad's CUDA path (CuPy) has no bfloat16 kernels."""
     return False
 
 
