@@ -32,7 +32,7 @@ class ViewInfo:
     that take the base to it, the base's node it was built on (``base_fn``) and ``meta``
     (None, or why it can never be rebuilt; ``steps`` is then None)."""
 
-    __slots__ = ("base", "steps", "base_fn", "version", "meta", "origin")
+    __slots__ = ("base", "base_data", "steps", "base_fn", "version", "meta", "origin")
 
 
 _new = object.__new__
@@ -58,6 +58,7 @@ def mark_view(out, src, cls, params, meta=None, origin=None):
         meta = NO_GRAD
     vi = _new(ViewInfo)
     vi.base = base
+    vi.base_data = base._data
     vi.steps = None if meta is not None else steps
     vi.base_fn = base._grad_fn
     vi.version = vc[0]
@@ -87,6 +88,7 @@ def refresh(t):
             raise RuntimeError(_refusal(vi, "its base or another view of its base has been "
                                             "modified inplace"))
     elif base._grad_fn is not vi.base_fn:
+        _check_base_memory(vi, "view")
         with set_grad_enabled(True):
             r = base
             for cls, params in vi.steps:
@@ -95,6 +97,13 @@ def refresh(t):
         t._requires_grad = r._requires_grad
         vi.base_fn = base._grad_fn
     vi.version = t._vc[0]
+
+
+def _check_base_memory(vi, op):
+    if vi.base._data is not vi.base_data:
+        raise RuntimeError(f"{op}: the base of this view was given new memory or a new shape "
+                           "in place (.data = ..., unsqueeze_, t_, ...) after the view was made, "
+                           "so the view can't be related to it any more; make the view again")
 
 
 def _refusal(vi, what):
@@ -211,6 +220,8 @@ def write_inplace(t, result, op):
     vi = t._view
     if recorded and (vi is not None or rfn is None):
         base, steps = (t, ()) if vi is None else (vi.base, vi.steps)
+        if vi is not None:
+            _check_base_memory(vi, op)
         new = CopySlices.apply(base, result, steps=steps)
         set_node(base, new._grad_fn, 0)
         base._requires_grad = True

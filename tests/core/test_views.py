@@ -377,6 +377,22 @@ def test_retain_grad_follows_an_inplace_write():
         np.testing.assert_allclose(x, y, rtol=1e-6)
 
 
+def test_a_view_of_a_base_reshaped_in_place_refuses_to_guess():
+    a = dg.randn(2, 3, requires_grad=True)
+    b = a * 1
+    v = b[0]
+    b.t_()  # b's memory is now seen through other strides: v's steps no longer apply
+    with pytest.raises(RuntimeError, match="new memory or a new shape in place"):
+        v.mul_(2)
+
+
+def test_a_view_of_a_reduction_result_sees_writes_to_it():
+    s = dg.arange(4.0).sum()
+    v = s.view(1)
+    s.add_(1)
+    assert v.tolist() == [7.0] and v._version == 1
+
+
 def test_detach_of_a_view_inplace_is_refused():
     b = dg.zeros(4)
     with pytest.raises(RuntimeError, match="can't detach views in-place"):
