@@ -249,7 +249,6 @@ def check_model_kwargs(kwargs: dict, experiment) -> None:
                           or "none"))
 
 
-
 def make_settings(experiment, overrides: dict) -> dict:
     """The experiment's defaults with the given (non-None) overrides, validated."""
     s = dict(experiment.defaults(), device="cpu")
