@@ -8,8 +8,9 @@ sharpens the distribution (safer, more repetitive text), T > 1 flattens it.
 
 A run of an image generative model (its experiment's model factory has
 ``sample_images(model, data, n, seed) -> images``, with ``sample_images.needs_data`` when it
-needs the run's training data) gets a PNG grid of ``--n`` images instead, written to
-``--out`` (default RUN/plots/samples.png), and the path printed.
+needs the run's training data, and ``sample_images.ncol(data, n)`` for its own number of
+columns, e.g. a conditional GAN's one row per class) gets a PNG grid of ``--n`` images
+instead, written to ``--out`` (default RUN/plots/samples.png), and the path printed.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import sys
 
 def add_parser(sub) -> None:
     s = sub.add_parser("sample", help="generate text with a trained character language model "
-                       "(char-rnn, char-lstm, char-gru, char-transformer)")
+                       "(char-rnn, char-lstm, char-gru, char-transformer), or an image grid "
+                       "with a trained image generative model (VAEs, GANs)")
     s.add_argument("run", metavar="RUN", help="run folder")
     s.add_argument("--length", type=int, default=500, help="characters to generate (500)")
     s.add_argument("--temperature", type=float, default=0.8,
@@ -90,7 +92,9 @@ def _sample_grid(args, images) -> int:
                             with_data=bool(getattr(images, "needs_data", False)))
     data = setup.data
     x = np.asarray(images(setup.model, data, args.n, 0 if args.seed is None else args.seed))
+    ncol = getattr(images, "ncol", None)  # e.g. a conditional GAN: one row per class
     png = image_grid_png(x.reshape(len(x), -1), image_shape=data.image_shape,
+                         ncol=ncol(data, args.n) if ncol else None,
                          title=f"{setup.experiment.name}: {args.n} samples (epoch "
                                f"{int(state['epoch'])})")
     out = args.out or os.path.join(RunDir(args.run).plots, "samples.png")

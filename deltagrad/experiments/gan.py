@@ -196,5 +196,33 @@ def _ring_pair():
                  Discriminator(2, hidden=(128, 128)))
 
 
+def _sample_images(model, data, n, seed):
+    """``deltagrad sample RUN``: n samples G(z) in [0, 1]; a conditional GAN draws ⌈n/K⌉
+    per class, class by class, and the grid has ⌈n/K⌉ columns: one row per class."""
+    G = model["G"]
+    rng = backend.Generator().manual_seed(seed)
+    labels = None
+    if G.num_classes:
+        per = -(-n // G.num_classes)
+        labels = _tensor_int(np.repeat(np.arange(G.num_classes), per))
+        n = len(labels)
+    x = G.sample(n, labels, generator=rng).numpy()
+    return (x.reshape(n, -1) + 1) / 2
+
+
+def _cgan_sample_images(model, data, n, seed):
+    return _sample_images(model, data, n, seed)
+
+
+_cgan_sample_images.ncol = lambda data, n: -(-n // max(data.num_classes, 1))
+
+
+def _tensor_int(a):
+    from ..tensor import from_numpy
+    return from_numpy(np.asarray(a, dtype=np.int64))
+
+
 for _factory in (gan, dcgan, cgan, gan_1d, gan_ring, gan_ring_collapse):
     _factory.figures = _figures
+gan.sample_images = dcgan.sample_images = _sample_images
+cgan.sample_images = _cgan_sample_images
