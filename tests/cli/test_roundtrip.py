@@ -16,7 +16,7 @@ EPOCH_KEYS = {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accura
 
 
 def test_list_names_every_experiment():
-    r = cli("list")
+    r = cli("list", "--wide")       # full lines (plain `list` fits them to the terminal)
     assert r.code == 0
     lines = r.out.strip().splitlines()
     names = [line.split()[0] for line in lines]
