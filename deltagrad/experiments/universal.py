@@ -107,6 +107,7 @@ def sine(name="auto"):
             shows="the perceptron rule w ← w + η(y − ŷ)x converges on linearly separable data: "
                   "accuracy 1.0 within a few epochs",
             data=boolean_data("and"), task="perceptron", datasets=("and",), dataset="and",
+            val_fraction=0.0,  # the truth table is the whole problem: no row is held out
             optimizer="sgd", lr=1.0, epochs=10, batch_size=1)
 def perceptron_and(data):
     return Perceptron(data.input_dim)
@@ -117,6 +118,7 @@ def perceptron_and(data):
             shows="XOR is not linearly separable: the perceptron never gets all four rows "
                   "right (accuracy stays <= 0.75), it does not converge",
             data=boolean_data("xor"), task="perceptron", datasets=("xor",), dataset="xor",
+            val_fraction=0.0,  # the truth table is the whole problem: no row is held out
             optimizer="sgd", lr=1.0, epochs=20, batch_size=1)
 def perceptron_xor(data):
     return Perceptron(data.input_dim)
