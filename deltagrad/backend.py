@@ -25,12 +25,29 @@ int32 = int = np.dtype("int32")
 int64 = long = np.dtype("int64")
 bool_ = np.dtype("bool")
 
+
+class _MissingDtype:
+    """``dg.bfloat16`` without the ml_dtypes package: using it says what to install."""
+
+    def __repr__(self):
+        return "deltagrad.bfloat16 (unavailable: pip install ml_dtypes)"
+
+
+try:  # bfloat16 (1 sign, 8 exponent, 7 mantissa bits) comes from the optional ml_dtypes
+    import ml_dtypes as _ml_dtypes
+    bfloat16 = np.dtype(_ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - ml_dtypes is in the test extra
+    bfloat16 = _MissingDtype()
+
 _DTYPE_NAMES = {
     "float16": float16, "half": float16, "float32": float32, "float": float32,
     "float64": float64, "double": float64, "int8": int8, "uint8": uint8, "int16": int16,
     "int32": int32, "int": int32, "int64": int64, "long": int64, "bool": bool_,
+    "bfloat16": bfloat16,
 }
 _SUPPORTED = {float16, float32, float64, int8, uint8, int16, int32, int64, bool_}
+if isinstance(bfloat16, np.dtype):
+    _SUPPORTED.add(bfloat16)
 
 _default_dtype = float32
 
@@ -39,6 +56,9 @@ def as_dtype(dtype) -> np.dtype:
     """Normalise a user's dtype (``dg.float32``, ``"float32"``, ``np.float32``, ``float``)."""
     if dtype is None:
         return _default_dtype
+    if isinstance(dtype, _MissingDtype) or (dtype == "bfloat16" and
+                                             not isinstance(bfloat16, np.dtype)):
+        raise TypeError("dtype bfloat16 needs the ml_dtypes package: pip install ml_dtypes")
     if isinstance(dtype, str):
         if dtype not in _DTYPE_NAMES:
             raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_DTYPE_NAMES)}")
@@ -55,7 +75,7 @@ def as_dtype(dtype) -> np.dtype:
         raise TypeError(f"unknown dtype {dtype!r}") from None
     if d not in _SUPPORTED:
         raise TypeError(f"dtype {d} is not supported by deltagrad; expected one of "
-                        "float16/32/64, int8/16/32/64, uint8, bool")
+                        "float16/32/64, bfloat16, int8/16/32/64, uint8, bool")
     return d
 
 
@@ -63,7 +83,7 @@ def set_default_dtype(dtype) -> None:
     """Set the dtype of new floating tensors (``torch.set_default_dtype``)."""
     global _default_dtype
     d = as_dtype(dtype)
-    if d.kind != "f":
+    if not is_floating(d):
         raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {d}")
     _default_dtype = d
 
@@ -73,7 +93,9 @@ def get_default_dtype() -> np.dtype:
 
 
 def is_floating(dtype) -> _pybool:
-    return np.dtype(dtype).kind == "f"
+    """float16/32/64 and bfloat16 (whose NumPy kind is 'V', not 'f')."""
+    d = np.dtype(dtype)
+    return d.kind == "f" or d is bfloat16 or d == bfloat16
 
 
 # ----------------------------------------------------------------------------- devices
@@ -204,6 +226,9 @@ class ConversionShortcuts:
 
     def half(self):
         return self.to(float16)
+
+    def bfloat16(self):
+        return self.to(bfloat16)
 
 
 # ----------------------------------------------------------------------------- RNG

@@ -117,7 +117,7 @@ class Tensor(backend.ConversionShortcuts):
         return self._data.itemsize
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return backend.is_floating(self._data.dtype)
 
     def is_contiguous(self):
         return _pybool(self._data.flags.c_contiguous)
@@ -141,7 +141,7 @@ class Tensor(backend.ConversionShortcuts):
         if self.grad_fn is not None and not value:
             raise RuntimeError("you can only change requires_grad flags of leaf tensors; "
                                "use .detach() to get a tensor that does not require grad")
-        if value and self._data.dtype.kind not in "fc":
+        if value and not backend.is_floating(self._data.dtype):
             raise RuntimeError(f"only tensors of floating point dtype can require gradients, "
                                f"got {self._data.dtype}")
         self._requires_grad = value
@@ -570,7 +570,7 @@ def _norm_dim(dim, ndim, op="op"):
 # ----------------------------------------------------------------------------- dtype rules
 def _category(dtype):
     k = dtype.kind
-    return 0 if k == "b" else 2 if k in "fc" else 1
+    return 0 if k == "b" else 2 if k in "fc" or dtype == backend.bfloat16 else 1
 
 
 def result_type(*operands):

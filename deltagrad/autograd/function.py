@@ -70,7 +70,7 @@ class Function:
                 return _make(out)
             ctx._n_outputs = 1
             ctx._record_inputs(inputs, arrays)
-            res = _make(out, True, ctx, 0) if out.dtype.kind in "fc" else _make(out)
+            res = _make(out, True, ctx, 0) if out.dtype.kind in "fcV" else _make(out)
             if ctx._saved is not None:
                 if ctx._resolve_saved(inputs, arrays, (out,)):
                     ctx._watch_saved_outputs((res,))
@@ -81,7 +81,7 @@ class Function:
         ctx._record_inputs(inputs, arrays)
         from ..backend import array_module
         ctx._output_meta = tuple((o.shape, o.dtype, array_module(o)) for o in out)
-        res = tuple([_make(o, True, ctx, i) if o.dtype.kind in "fc" else _make(o)
+        res = tuple([_make(o, True, ctx, i) if o.dtype.kind in "fcV" else _make(o)
                      for i, o in enumerate(out)])
         if ctx._saved is not None:
             if ctx._resolve_saved(inputs, arrays, out):
@@ -239,4 +239,4 @@ def _edge(t):
 
 
 def _differentiable(array) -> bool:
-    return array.dtype.kind in "fc"
+    return array.dtype.kind in "fcV"  # V: bfloat16 (ml_dtypes), the only void dtype a tensor holds

@@ -411,9 +411,9 @@ class Module(backend.ConversionShortcuts):
             self._apply_to_tensors(lambda a: backend.to_device(a, dev))
         if dtype is not None:
             d = backend.as_dtype(dtype)
-            if d.kind != "f":
+            if not backend.is_floating(d):
                 raise TypeError(f"Module.to only accepts floating point dtypes, got {d}")
-            self._apply_to_tensors(lambda a: a.astype(d) if a.dtype.kind == "f" else a)
+            self._apply_to_tensors(lambda a: a.astype(d) if backend.is_floating(a.dtype) else a)
         return self
 
     def type(self, dst_type):

@@ -68,7 +68,7 @@ _TORCH_TYPE_NAMES = {"int8": "Char", "uint8": "Byte", "int16": "Short", "int32":
 def require_float(x, op, allow=()):
     """PyTorch's float-only kernels refuse integer and bool tensors rather than cast them:
     NotImplementedError '"op" not implemented for 'Long'' (dtypes in ``allow`` pass)."""
-    if x.dtype.kind != "f" and str(x.dtype) not in allow:
+    if x.dtype.kind not in "fV" and str(x.dtype) not in allow:  # V: bfloat16
         name = _TORCH_TYPE_NAMES.get(str(x.dtype), str(x.dtype))
         raise NotImplementedError(f'"{op}" not implemented for \'{name}\' (input of dtype '
                                   f"{x.dtype}; convert it with .float())")
@@ -93,7 +93,7 @@ class Cast(Function):
         return x.astype(dtype)
 
     def backward(ctx, g):
-        return cast(g, ctx.src) if ctx.src.kind == "f" else None
+        return cast(g, ctx.src) if backend.is_floating(ctx.src) else None
 
 
 def cast(x: Tensor, dtype) -> Tensor:
@@ -295,7 +295,7 @@ def div(input, other, rounding_mode=None):
             q = x / y
             q = xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q)
         return _make(q.astype(a.dtype))
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fV":  # V: bfloat16 stays bfloat16
         a, b = cast(a, backend.get_default_dtype()), cast(b, backend.get_default_dtype())
     return Div.apply(a, b)
 
@@ -405,7 +405,7 @@ def _unary(name, fwd, grad, saves="in", doc=""):
     def op(x):
         if not isinstance(x, Tensor):
             raise TypeError(f"{name.lower()}: expected a Tensor, got {type(x).__name__}")
-        if x.dtype.kind != "f":
+        if x.dtype.kind not in "fV":  # integers and bool compute in the default dtype
             x = cast(x, backend.get_default_dtype())
         return cls.apply(x)
 

@@ -18,7 +18,8 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(b if ctx.needs_input_grad[0] else None,
                               a if ctx.needs_input_grad[1] else None)
-        return _xp(a).matmul(a, b)
+        out = _xp(a).matmul(a, b)
+        return out if out.dtype == a.dtype else out.astype(a.dtype)  # bfloat16 sums in float32
 
     def backward(ctx, g):
         b, a = ctx.saved_tensors
@@ -139,6 +140,8 @@ class Linear(Function):
             out = x2 @ w.T
             if b is not None:
                 out += b
+        if out.dtype != x.dtype:
+            out = out.astype(x.dtype)  # bfloat16: NumPy's GEMM sums in float32, then rounds
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (n_out,))
 
     def backward(ctx, g):

@@ -150,7 +150,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     """(1/n) Σ over ``dim``."""
     if dtype is not None:
         x = cast(x, dtype)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # V: bfloat16
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x.dtype}")
     dims = norm_dims(dim, x.ndim, "mean")

@@ -1,0 +1,95 @@
+"""float16 and bfloat16 (ml_dtypes) as real dtypes: PyTorch's promotion table for every pair
+of dtypes, with 0-d tensors and Python scalars, values of arithmetic and matmul rounded as
+torch rounds them, gradients through casts and layers in bfloat16."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import deltagrad as dg
+
+from ..conftest import requires_torch
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("ml_dtypes")
+
+NAMES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
+         "float64"]
+
+
+def _pair(name):
+    return getattr(dg, name if name != "bool" else "bool"), getattr(torch, name)
+
+
+def _same(dg_dtype, torch_dtype):
+    return str(dg_dtype) == str(torch_dtype).replace("torch.", "")
+
+
+@requires_torch
+@pytest.mark.parametrize("a,b", list(itertools.combinations_with_replacement(NAMES, 2)))
+def test_promotion_table_equals_torch(a, b):
+    (da, ta), (db, tb) = _pair(a), _pair(b)
+    x, tx = dg.ones(2, dtype=da), torch.ones(2, dtype=ta)
+    y, ty = dg.ones(2, dtype=db), torch.ones(2, dtype=tb)
+    assert _same(dg.result_type(x, y), torch.result_type(tx, ty))
+    z, tz = dg.ones((), dtype=db), torch.ones((), dtype=tb)  # a 0-d tensor decides less
+    assert _same(dg.result_type(x, z), torch.result_type(tx, tz))
+    for s in (True, 2, 2.5):
+        assert _same(dg.result_type(x, s), torch.result_type(tx, s)), s
+    if a != "bool" and b != "bool":
+        assert _same((x + y).dtype, (tx + ty).dtype)
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["float16", "bfloat16"])
+def test_arithmetic_rounds_like_torch(name):
+    d, td = _pair(name)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 5, 7)).astype(np.float32) * 3
+    x, y = dg.tensor(a).to(d), dg.tensor(b).to(d)
+    tx, ty = torch.tensor(a).to(td), torch.tensor(b).to(td)
+    for f in (lambda p, q: p + q, lambda p, q: p * q, lambda p, q: p - q * 0.5,
+              lambda p, q: p / 3, lambda p, q: (p * p).sqrt(), lambda p, q: p.exp().tanh()):
+        r, tr = f(x, y), f(tx, ty)
+        assert _same(r.dtype, tr.dtype)
+        np.testing.assert_array_equal(r.float().numpy(), tr.float().numpy())
+    m, tm = x @ y.transpose(0, 1), tx @ ty.transpose(0, 1)  # float32 sums, one rounding
+    assert _same(m.dtype, tm.dtype)
+    np.testing.assert_allclose(m.float().numpy(), tm.float().numpy(), rtol=1e-2, atol=1e-2)
+    assert x.is_floating_point() and str(x.element_size()) == "2"
+
+
+@requires_torch
+def test_bfloat16_layers_and_gradients():
+    rng = np.random.default_rng(1)
+    w, xin = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((2, 4))
+    lin = dg.nn.Linear(4, 3, bias=False).bfloat16()
+    tlin = torch.nn.Linear(4, 3, bias=False).bfloat16()
+    with dg.no_grad():
+        lin.weight.copy_(dg.tensor(w).bfloat16())
+    with torch.no_grad():
+        tlin.weight.copy_(torch.tensor(w).bfloat16())
+    x = dg.tensor(xin, dtype=dg.float32).bfloat16().requires_grad_()
+    tx = torch.tensor(xin, dtype=torch.float32).bfloat16().requires_grad_()
+    out, tout = lin(x), tlin(tx)
+    assert out.dtype == dg.bfloat16
+    np.testing.assert_allclose(out.float().detach().numpy(), tout.float().detach().numpy(),
+                               rtol=1e-2, atol=1e-2)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    assert x.grad.dtype == dg.bfloat16 and lin.weight.grad.dtype == dg.bfloat16
+    np.testing.assert_allclose(x.grad.float().numpy(), tx.grad.float().numpy(), rtol=3e-2,
+                               atol=3e-2)
+    v = dg.randn(3, requires_grad=True)
+    v.bfloat16().float().sum().backward()  # the cast's backward casts the gradient back
+    assert v.grad.dtype == dg.float32 and v.grad.numpy().tolist() == [1.0, 1.0, 1.0]
+
+
+def test_dtype_names_and_errors():
+    assert dg.tensor([1.0], dtype="bfloat16").dtype == dg.bfloat16
+    assert dg.zeros(2).bfloat16().dtype == dg.bfloat16 and dg.zeros(2).half().dtype == dg.half
+    with pytest.raises(RuntimeError, match="only tensors of floating point dtype"):
+        dg.zeros(2, dtype=dg.int64).requires_grad_()
+    assert dg.zeros(2, dtype=dg.bfloat16).requires_grad_().requires_grad
