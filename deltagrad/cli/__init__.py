@@ -158,8 +158,10 @@ def cmd_list(args) -> int:
     exps = experiments()
     width = max(len(e.name) for e in exps)
     for e in exps:
+        tunable = ", ".join(f"{k}={v!r}" for k, v in (e.tunable or {}).items())
         line = plain(f"{e.name:<{width}}  {e.summary}; {e.task}, {e.optimizer} lr {e.lr:g}, "
-                     f"{e.epochs} epochs -- {e.shows}")
+                     f"{e.epochs} epochs" + (f", tunable {tunable}" if tunable else "")
+                     + f" -- {e.shows}")
         cut = not args.wide and (sys.stdout.isatty() or "COLUMNS" in os.environ)
         print(fit(line) if cut else line)
     return EXIT_OK

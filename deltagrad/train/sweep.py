@@ -180,6 +180,7 @@ def _worker_command(experiment, folder: str, overrides: dict, state: str) -> lis
 
 def run_all(experiment, runs: list, out: str, jobs: int = 1, stream=None) -> None:
     """Train every planned run not finished yet, ``jobs`` subprocesses at a time."""
+    from .trainer import TrainingStopped
     _check_count("jobs", jobs)
     stream = stream if stream is not None else sys.stdout
     os.makedirs(out, exist_ok=True)
@@ -202,6 +203,10 @@ def run_all(experiment, runs: list, out: str, jobs: int = 1, stream=None) -> Non
                   file=stream, flush=True)
             try:
                 _train_one(experiment, folder, r.overrides, state == "resume")
+            except TrainingStopped as e:  # Ctrl-C, SIGTERM: the sweep continues as a whole
+                raise TrainingStopped(f"sweep stopped in run {r.name}: {e}. Finished runs are "
+                                      "kept; rerun the same sweep command to skip them and "
+                                      "resume this one", e.exit_code) from None
             except RunError:
                 raise
             except Exception as e:  # a diverged run: report it with the others
