@@ -92,6 +92,43 @@ def get_default_dtype() -> np.dtype:
     return _default_dtype
 
 
+class finfo:
+    """Machine limits of a floating dtype (``torch.finfo``): bits, eps, max, min, tiny
+    (= smallest_normal), resolution, dtype (its name)."""
+
+    def __init__(self, type=None):
+        d = as_dtype(type)
+        if not is_floating(d):
+            raise TypeError(f"finfo: expected a floating dtype, got {d} (use iinfo for "
+                            "integers)")
+        info = _ml_dtypes.finfo(d) if d == bfloat16 else np.finfo(d)
+        self.bits, self.dtype = _pyint(info.bits), str(d)
+        self.eps, self.max, self.min = _pyfloat(info.eps), _pyfloat(info.max), _pyfloat(info.min)
+        self.tiny = self.smallest_normal = _pyfloat(info.smallest_normal)
+        self.resolution = 10.0 ** -_pyint(info.precision)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, bits={self.bits}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (``torch.iinfo``): bits, max, min, dtype (its name)."""
+
+    def __init__(self, type):
+        d = as_dtype(type)
+        if d.kind not in "iub":
+            raise TypeError(f"iinfo: expected an integer dtype, got {d} (use finfo for "
+                            "floating dtypes)")
+        info = np.iinfo(np.uint8 if d.kind == "b" else d)
+        self.bits, self.max, self.min, self.dtype = (_pyint(info.bits), _pyint(info.max),
+                                                     _pyint(info.min), str(d))
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
 def is_floating(dtype) -> _pybool:
     """float16/32/64 and bfloat16 (whose NumPy kind is 'V', not 'f')."""
     d = np.dtype(dtype)

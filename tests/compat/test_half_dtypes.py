@@ -93,3 +93,21 @@ def test_dtype_names_and_errors():
     with pytest.raises(RuntimeError, match="only tensors of floating point dtype"):
         dg.zeros(2, dtype=dg.int64).requires_grad_()
     assert dg.zeros(2, dtype=dg.bfloat16).requires_grad_().requires_grad
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["float16", "bfloat16", "float32", "float64", "uint8", "int8",
+                                  "int16", "int32", "int64"])
+def test_finfo_iinfo_equal_torch(name):
+    d, td = _pair(name)
+    if name.startswith(("float", "bfloat")):
+        ours, theirs = dg.finfo(d), torch.finfo(td)
+        keys = ["bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"]
+        with pytest.raises(TypeError, match="iinfo: expected an integer dtype"):
+            dg.iinfo(d)
+    else:
+        ours, theirs = dg.iinfo(d), torch.iinfo(td)
+        keys = ["bits", "max", "min", "dtype"]
+        with pytest.raises(TypeError, match="finfo: expected a floating dtype"):
+            dg.finfo(d)
+    assert {k: getattr(ours, k) for k in keys} == {k: getattr(theirs, k) for k in keys}
