@@ -154,3 +154,25 @@ def test_sigkilled_sweep_rerun_and_jobs_2_give_the_same_table(tmp_path):
     c = str(tmp_path / "c")
     sweep("mlp-width", PARAMS, epochs=3, out=c, jobs=2, stream=quiet)
     assert _table(c) == _table(a)
+
+
+def test_aggregate_and_plot_against_any_swept_parameter(tmp_path):
+    from deltagrad.train.sweep import aggregate, markdown_table, plot_sweep
+    rows = [{"width": w, "lr": lr, "seed": s, "run": f"{w}-{lr}-{s}",
+             "test_accuracy": 0.5 + w / 100 + s / 10}
+            for w in (4, 8) for lr in (1e-3, 3e-3) for s in (0, 1)]
+    agg = aggregate(rows, ["width", "lr", "seed"], ["test_accuracy"])
+    assert len(agg) == 4 and agg[0]["n"] == 2
+    assert agg[0]["test_accuracy"] == pytest.approx(0.59)
+    assert agg[0]["test_accuracy_std"] == pytest.approx(np.std([0.54, 0.64], ddof=1))
+    assert "| 4 | 0.001 | 2 | 0.5900 ± 0.0707 |" in markdown_table(agg, ["width", "lr", "seed"],
+                                                                   ["test_accuracy"])
+    path = plot_sweep(rows, "test_accuracy", "lr", str(tmp_path / "p.png"),
+                      ["width", "lr", "seed"])
+    assert os.path.getsize(path) > 1000
+    with pytest.raises(SweepError, match="cannot plot against 'depth': it is not swept; "
+                       "swept: width, lr"):
+        plot_sweep(rows, "test_accuracy", "depth", str(tmp_path / "q.png"),
+                   ["width", "lr", "seed"])
+    with pytest.raises(SweepError, match="no metric 'val_acc'.*test_accuracy"):
+        plot_sweep(rows, "val_acc", "lr", str(tmp_path / "q.png"), ["width", "lr", "seed"])
