@@ -274,7 +274,7 @@ def test_resume_is_bit_for_bit(name, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["vae", "ae"])
+@pytest.mark.parametrize("name", ["vae", "ae", "nade"])
 def test_sample_writes_a_png_grid(name, tmp_path):
     out = tmp_path / name
     assert cli("train", name, *FAST, "--epochs", 1, "--out", out).code == 0
