@@ -128,7 +128,11 @@ def main(argv=None):
     n_fit = 900  # the training split after the 10 % validation hold-out
     result["double_descent_mlp"] = {
         "n_train": n_fit, "epochs": cfg["mlp_epochs"], "rows": rows,
-        "peak_width": max(rows, key=lambda r: r["test_error"])["width"],
+        # where the test error is lowest, and how far it rises again towards interpolation
+        "min_test_error_width": min(rows, key=lambda r: r["test_error"])["width"],
+        "min_test_error": min(r["test_error"] for r in rows),
+        "max_test_error_beyond_min": max(r["test_error"] for r in rows if r["width"] >=
+                                         min(rows, key=lambda r: r["test_error"])["width"]),
         "first_interpolating_width": next((r["width"] for r in rows
                                            if r["train_error"] <= 0.01), None),
         "seconds": time.perf_counter() - t0,
