@@ -602,6 +602,8 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
     row.update({f"train_{k}": v / seen for k, v in sums.items()})
     data = setup.data
     splits = [("val", data.x_val, data.y_val)] if data.x_val is not None else []
+    if hasattr(task, "evaluating_epoch"):  # e.g. the RBM's AIS runs after the last epoch only
+        task.evaluating_epoch(epoch, s["epochs"])
     t1 = time.perf_counter()
     for split, x, y in splits + [("test", data.x_test, data.y_test)]:
         r = evaluate(model, task, x, y, device)
