@@ -366,7 +366,11 @@ def symmetric_init_study(data: DataBundle, width: int = 64, epochs: int = 5,
     network has one effective hidden unit; with zeros, ReLU units even stay dead at 0);
     random initialisation breaks the symmetry. Rows: init, test accuracy, the number of
     distinct hidden units (rows of W⁽¹⁾ more than 1e-4 apart) and the largest difference
-    between two units' incoming weights."""
+    between two units' incoming weights. In exact arithmetic the constant copies never
+    split; in float32 a BLAS GEMM sums different output columns in different orders (copies
+    differ by ~1e-6 after one product) and Adam's per-weight normalisation amplifies that,
+    so after a few epochs a handful of groups can split off: still far from ``width``
+    independent units."""
     rows = []
     for init in ("zeros", "constant 0.1", "random"):
         backend.manual_seed(seed)
