@@ -182,8 +182,8 @@ class SparseCOOTensor:
 
 def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None, requires_grad=False,
                       check_invariants=None, is_coalesced=None):
-    """A sparse tensor with ``values[j]`` at position ``indices[:, j]`` (``torch.sparse_coo_tensor``);
-    ``size`` defaults to the smallest shape holding every index."""
+    """A sparse tensor with ``values[j]`` at position ``indices[:, j]``
+    (``torch.sparse_coo_tensor``); ``size`` defaults to the smallest shape holding every index."""
     op = "sparse_coo_tensor"
     if requires_grad or (isinstance(values, Tensor) and values.requires_grad and
                          is_grad_enabled()):

@@ -6,8 +6,9 @@
 A finder at the front of ``sys.meta_path`` answers every ``torch[.x.y]`` import with a thin
 alias module over the deltagrad module of the same place (``torch.nn`` → ``deltagrad.nn``,
 ``torch.optim.lr_scheduler`` → ``deltagrad.optim.lr_scheduler``, ``torch.nn.modules.batchnorm``
-→ ``deltagrad.nn.normalization``, ``torch.backends.cudnn`` → ``deltagrad.backends.cudnn``, see
-``RENAMES``). Attribute reads go to the deltagrad object; writes of flags
+→ ``deltagrad.nn.normalization``, see ``RENAMES``), or over a namespace object
+(``torch.backends.cudnn`` → ``deltagrad.backends.cudnn``, ``torch.cuda.amp`` →
+``deltagrad.cuda.amp``). Attribute reads go to the deltagrad object; writes of flags
 (``torch.backends.cudnn.benchmark = True``) go there too. What deltagrad lacks raises an
 ``ImportError`` or ``AttributeError`` saying ``torch.xyz is not supported by deltagrad``:
 nothing is faked.
@@ -40,12 +41,10 @@ RENAMES = {
     "torch.nn.modules.container": "deltagrad.nn.module",
     "torch.nn.modules.flatten": "deltagrad.nn.module",
     "torch.nn.parameter": "deltagrad.nn.module",
-    "torch.cuda.amp": "deltagrad.amp",
     "torch.onnx": "deltagrad.io.onnx",
     "torch.serialization": "deltagrad.io.serialization",
     "torch.utils.tensorboard": "deltagrad.utils.tensorboard",
 }
-_CUDA_AMP = "torch.cuda.amp"  # the old spellings: the namespace dg.cuda.amp, not dg.amp
 
 _MISSING = object()
 
@@ -64,9 +63,6 @@ def resolve(torch_name: str):
         raise ValueError(f"resolve: expected a torch module name, got {torch_name!r}")
     if len(parts) > 1 and parts[1] not in SUPPORTED:
         raise ModuleNotFoundError(_unsupported(torch_name))
-    if torch_name == _CUDA_AMP:
-        from .. import cuda
-        return cuda.amp
     prefix = max((p for p in RENAMES if torch_name == p or torch_name.startswith(p + ".")),
                  key=len)
     dg_name = RENAMES[prefix] + torch_name[len(prefix):]
@@ -75,14 +71,14 @@ def resolve(torch_name: str):
     except ModuleNotFoundError as e:
         if not (e.name and (dg_name == e.name or dg_name.startswith(e.name + "."))):
             raise  # a dependency of the deltagrad module is missing: its own message
-    parent, _, attr = dg_name.rpartition(".")
+    parent, _, attr = torch_name.rpartition(".")  # an attribute of what the parent is
     try:
-        obj = getattr(importlib.import_module(parent), attr, _MISSING)
+        obj = getattr(resolve(parent), attr, _MISSING) if parent else _MISSING
     except ImportError:
         obj = _MISSING
     if obj is _MISSING or isinstance(obj, type) or callable(obj):
         raise ModuleNotFoundError(_unsupported(torch_name))
-    return obj  # a namespace object such as deltagrad.backends.cudnn
+    return obj  # a namespace object: deltagrad.backends.cudnn, deltagrad.cuda.amp
 
 
 class TorchAlias(types.ModuleType):

@@ -49,7 +49,7 @@ def run_torch(script, args, cwd, monkeypatch):
 
 
 COMPARED = [("train_resume.py", []), ("gpt_block.py", []), ("vae.py", []), ("gcn.py", []),
-            ("word_language_model.py", []),
+            ("word_language_model.py", []), ("amp_loop.py", []), ("amp_loop.py", ["--amp"]),
             ("word_language_model.py", ["--model", "GRU", "--tied", "--epochs", "1"]),
             pytest.param("time_sequence_prediction.py", ["--steps", "2"],
                          marks=pytest.mark.slow)]
@@ -81,6 +81,13 @@ def test_checkpoint_written_under_deltagrad_loads_in_torch(tmp_path):
     assert ckpt["epoch"] == 2 and set(ckpt) == {"epoch", "model", "optimizer", "scheduler"}
     assert tuple(ckpt["model"]["fc1.weight"].shape) == (16, 5)
     assert ckpt["model"]["bn.num_batches_tracked"].item() == 6
+
+
+def test_tensorboard_logging_in_a_program(tmp_path):
+    pytest.importorskip("tensorboardX")
+    result, _ = run_deltagrad("amp_loop.py", ["--logdir", "tb", "--steps", "3"], str(tmp_path))
+    assert len(result["losses"]) == 3 and result["scaler_keys"] == []  # disabled scaler
+    assert any(f.startswith("events.out.tfevents.") for f in os.listdir(tmp_path / "tb"))
 
 
 @pytest.mark.slow
