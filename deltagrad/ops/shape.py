@@ -494,7 +494,10 @@ class Flip(Function):
     def forward(ctx, x, dims):
         ctx.dims = dims
         xp = _xp(x)
-        return xp.flip(x, axis=dims).copy()  # a copy, as in PyTorch (NumPy gives a view)
+        # a copy (NumPy alone gives a view) with x's dimension order, C-contiguous when x is
+        # expanded: PyTorch's preserve_format, so a later view() works or refuses alike
+        overlapping = any(st == 0 and n > 1 for st, n in zip(x.strides, x.shape))
+        return xp.flip(x, axis=dims).copy(order="C" if overlapping else "K")
 
     def backward(ctx, g):
         return g.flip(ctx.dims)

@@ -210,6 +210,7 @@ WRITES = {
     "fill_": lambda v, w: v.fill_(3.0),
     "exp_": lambda v, w: v.exp_(),
     "setitem": lambda v, w: v.__setitem__(..., w),
+    "setitem_row": lambda v, w: v.__setitem__(0, w[0]) if v.ndim else v.__setitem__((), w),
 }
 VIEWS = {
     "slice": (lambda b: b[1:3], (2, 4)),
@@ -494,7 +495,7 @@ def _run(lib, prog):
     def step(name, fn):
         try:
             r = fn()
-        except RuntimeError as e:
+        except (RuntimeError, IndexError) as e:
             trace.append((name, "raises", str(e)[:120]))
             raise _Stop() from None
         trace.append((name, "ok"))
