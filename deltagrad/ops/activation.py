@@ -33,11 +33,11 @@ __all__ = ["softmax", "log_softmax", "softmin", "softmax_jacobian", "softplus", 
 
 # ----------------------------------------------------------------------------- softmax family
 class Softmax(Function):
-    """softmax along ``dim``; float16 is computed in float32 and rounded once (PyTorch)."""
+    """softmax along ``dim``; float16/bfloat16 computed in float32 and rounded once (PyTorch)."""
 
     def forward(ctx, x, dim):
         xp = _xp(x)
-        xc = x.astype(np.float32) if x.dtype == np.float16 else x
+        xc = x.astype(np.float32) if x.dtype.itemsize == 2 else x  # float16, bfloat16
         with quiet_fp():  # a row of only −inf gives NaN, silently as in PyTorch
             e = xp.exp(xc - (xc.max(axis=dim, keepdims=True) if x.size else xc))  # size 0: no max
             e /= e.sum(axis=dim, keepdims=True)
@@ -55,7 +55,7 @@ class Softmax(Function):
 class LogSoftmax(Function):
     def forward(ctx, x, dim):
         xp = _xp(x)
-        xc = x.astype(np.float32) if x.dtype == np.float16 else x  # as Softmax
+        xc = x.astype(np.float32) if x.dtype.itemsize == 2 else x  # as Softmax
         with quiet_fp():
             shifted = xc - (xc.max(axis=dim, keepdims=True) if x.size else xc)  # size 0: no max
             out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
@@ -74,7 +74,7 @@ def _float(x, op, dtype=None):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if dtype is not None:
         return cast(x, dtype)
-    return x if x.dtype.kind == "f" else cast(x, backend.get_default_dtype())
+    return x if x.dtype.kind in "fV" else cast(x, backend.get_default_dtype())  # V: bfloat16
 
 
 def _prepare(x, dim, dtype, op):
@@ -241,7 +241,7 @@ def _pointwise(cls, input, op, inplace=False, **p):
     ``inplace=True``): the node then reads a copy of x, so the graph stays correct.
     Integer input: PyTorch's float-only kernels raise, clamps (hardtanh, relu6, threshold)
     keep the integer dtype, the rest compute in the default float dtype."""
-    if isinstance(input, Tensor) and input.dtype.kind != "f":
+    if isinstance(input, Tensor) and input.dtype.kind not in "fV":
         if op in _FLOAT_ONLY:
             require_float(input, op)
         if op in _INT_KEEP and input.dtype.kind in "iu":

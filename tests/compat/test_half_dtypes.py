@@ -111,3 +111,16 @@ def test_finfo_iinfo_equal_torch(name):
         with pytest.raises(TypeError, match="finfo: expected a floating dtype"):
             dg.finfo(d)
     assert {k: getattr(ours, k) for k in keys} == {k: getattr(theirs, k) for k in keys}
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "gelu", "silu", "elu", "softplus",
+                                  "leaky_relu", "relu6", "mish", "logsigmoid", "sigmoid"])
+def test_bfloat16_activations_keep_the_dtype_within_a_rounding_of_torch(name):
+    a = np.random.default_rng(0).standard_normal((3, 7)).astype(np.float32) * 3
+    kw = {"dim": -1} if "softmax" in name else {}
+    r = getattr(dg.nn.functional, name)(dg.tensor(a).bfloat16(), **kw)
+    tr = getattr(torch.nn.functional, name)(torch.tensor(a).bfloat16(), **kw)
+    assert r.dtype == dg.bfloat16 and tr.dtype == torch.bfloat16
+    # torch rounds once from float32; deltagrad computes in bfloat16 (8-bit significand)
+    np.testing.assert_allclose(r.float().numpy(), tr.float().numpy(), rtol=2 ** -6, atol=2 ** -8)
