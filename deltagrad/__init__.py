@@ -8,7 +8,7 @@ from . import backend
 from .backend import (float16, half, bfloat16, float32, float64, double, int8, uint8, int16, short,
                       int32, int64, long, bool_ as bool, device, Generator, manual_seed,
                       get_rng_state, set_rng_state, set_default_dtype, get_default_dtype,
-                      default_generator, finfo, iinfo)
+                      default_generator, finfo, iinfo, seed, initial_seed)
 from .backend import float, int  # noqa: A001  (dg.float / dg.int as in torch)
 from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,
                      rand, randn, randint, randperm, arange, linspace, eye, zeros_like,
@@ -64,6 +64,7 @@ from .io import serialization, onnx, save, load  # noqa: E402,F401
 cuda_is_available = backend.cuda_is_available
 from . import cuda, amp, backends, accelerator  # noqa: E402,F401  (device namespaces)
 from .amp import autocast  # noqa: E402,F401
+from .backends import set_float32_matmul_precision, get_float32_matmul_precision  # noqa: E402,F401
 from math import inf, nan, pi, e  # noqa: E402,F401  (torch.inf, torch.pi, ...)
 from .sparse import sparse_coo_tensor, spmm  # noqa: E402,F401
 
@@ -71,7 +72,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train", "analysis",
                "interpret", "pgm", "cli", "report", "experiments", "linalg", "distributions",
-               "special", "torch_compat")
+               "special", "torch_compat", "random", "version")
 
 
 def __getattr__(name):

@@ -312,6 +312,16 @@ def manual_seed(seed: _pyint) -> Generator:
     return default_generator
 
 
+def seed() -> _pyint:
+    """Seed the global generator from fresh entropy; returns the seed (``torch.seed``)."""
+    return default_generator.seed()
+
+
+def initial_seed():
+    """The seed last given to the global generator (``torch.initial_seed``)."""
+    return default_generator.initial_seed()
+
+
 def get_rng_state() -> dict:
     return default_generator.get_state()
 

@@ -6,7 +6,10 @@ nothing, because deltagrad computes with NumPy (or CuPy) and never with cuDNN, T
 """
 from __future__ import annotations
 
-__all__ = ["cudnn", "cuda", "mps", "mkldnn"]
+import warnings
+
+__all__ = ["cudnn", "cuda", "mps", "mkldnn", "set_float32_matmul_precision",
+           "get_float32_matmul_precision"]
 
 
 class _Switches:
@@ -51,3 +54,21 @@ cuda = _CudaBackend("cuda", matmul=_Switches("cuda.matmul", allow_tf32=False,
                                              allow_bf16_reduced_precision_reduction=True))
 mps = _Unavailable("mps")
 mkldnn = _Unavailable("mkldnn", enabled=True)
+
+
+_matmul_precision = ["highest"]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """``torch.set_float32_matmul_precision``: 'highest', 'high' or 'medium' let PyTorch use
+    TF32/bfloat16 inside float32 GEMMs on a GPU. deltagrad's float32 products always sum in
+    float32 ('highest'); the setting is kept so ``get_float32_matmul_precision`` returns it."""
+    if precision not in ("highest", "high", "medium"):
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      "set_float32_matmul_precision call has no effect.", stacklevel=2)
+        return
+    _matmul_precision[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _matmul_precision[0]

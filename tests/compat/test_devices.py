@@ -135,3 +135,27 @@ def test_enabled_grad_scaler_matches_torch_step_by_step():
     assert fresh.state_dict() == s.state_dict()
     with pytest.raises(RuntimeError, match="state dict is empty"):
         fresh.load_state_dict({})
+
+
+@requires_torch
+def test_matmul_precision_seeds_and_version_like_torch():
+    import torch
+    assert dg.get_float32_matmul_precision() == torch.get_float32_matmul_precision()
+    try:
+        dg.set_float32_matmul_precision("high")
+        assert dg.get_float32_matmul_precision() == "high"
+        with pytest.warns(UserWarning, match="fast is not one of 'highest', 'high', or 'medium'"):
+            dg.set_float32_matmul_precision("fast")
+        assert dg.get_float32_matmul_precision() == "high"
+    finally:
+        dg.set_float32_matmul_precision("highest")
+    assert dg.version.cuda is torch.version.cuda is None
+    assert dg.version.__version__ == dg.__version__
+    dg.manual_seed(5)
+    assert dg.initial_seed() == dg.random.initial_seed() == 5
+    s = dg.seed()
+    assert isinstance(s, int) and dg.initial_seed() == s
+    dg.manual_seed(5)
+    with dg.random.fork_rng():
+        inside = dg.rand(2).numpy()
+    assert np.array_equal(dg.rand(2).numpy(), inside)  # the draw inside left no trace
