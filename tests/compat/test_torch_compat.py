@@ -42,6 +42,8 @@ def test_imports_resolve_to_deltagrad_objects():
         assert torch.cuda.is_available is dg.cuda.is_available
         assert torch.spmm is dg.spmm and torch.sparse.mm is dg.sparse.mm
         assert cudnn.is_available() is False
+        assert torch.utils.data.get_worker_info() is None  # loading in this process
+        assert torch.version.cuda is None and torch.random.manual_seed is dg.manual_seed
         assert torch.nn.init.xavier_uniform_ is dg.nn.init.xavier_uniform_
         assert repr(torch.nn) == "<module 'torch.nn' (deltagrad: 'deltagrad.nn')>"
 

@@ -7,7 +7,7 @@ working on single images and on whole batches).
 """
 from . import transforms
 from .collate import default_collate, default_convert
-from .dataloader import DataLoader
+from .dataloader import DataLoader, get_worker_info
 from .dataset import (ConcatDataset, Dataset, IterableDataset, StackedBatch, Subset,
                       TensorDataset, random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
@@ -16,7 +16,8 @@ from .splits import holdout_split, kfold, leave_one_out
 from .distributed import DistributedSampler
 
 __all__ = ["DistributedSampler", "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset",
-           "StackedBatch", "random_split", "DataLoader", "default_collate", "default_convert",
+           "StackedBatch", "random_split", "DataLoader", "get_worker_info",
+           "default_collate", "default_convert",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler", "holdout_split", "kfold", "leave_one_out",
            "transforms"]

@@ -23,6 +23,12 @@ from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 
+def get_worker_info():
+    """None: deltagrad loads in the calling process, which is what ``torch.utils.data.
+    get_worker_info()`` answers there (an IterableDataset then yields the whole stream)."""
+    return None
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size`` (``None``: single samples)."""
 
