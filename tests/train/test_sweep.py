@@ -176,3 +176,24 @@ def test_aggregate_and_plot_against_any_swept_parameter(tmp_path):
                    ["width", "lr", "seed"])
     with pytest.raises(SweepError, match="no metric 'val_acc'.*test_accuracy"):
         plot_sweep(rows, "val_acc", "lr", str(tmp_path / "q.png"), ["width", "lr", "seed"])
+
+
+def test_cv_command_prints_folds_and_mean(tmp_path, capsys):
+    assert main(["cv", "mlp-width", "--folds", "2", "--epochs", "1", "--out",
+                 str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2-fold cross-validation of mlp-width on digits" in out
+    assert "| mean ± std |" in out and "apparent_error" in out and "val_error" in out
+    assert sorted(os.listdir(tmp_path)) == ["cv.csv", "cv.md", "fold=0", "fold=1"]
+
+
+def test_a_sweep_run_folder_evaluates_and_resumes_with_its_model_arguments(tmp_path):
+    from deltagrad.train.trainer import evaluate_run, load_run, train
+    sweep("mlp-width", {"width": [5]}, epochs=1, out=str(tmp_path),
+          stream=open(os.devnull, "w"))
+    run = str(tmp_path / "width=5__seed=0")
+    setup, _ = load_run(run, "best")
+    assert setup.model[0].out_features == 5 and setup.settings["model_kwargs"] == {"width": 5}
+    assert 0 <= evaluate_run(run)["test_accuracy"] <= 1
+    rows = train(EXP, run, {"epochs": 2}, resume=True, stream=open(os.devnull, "w"))
+    assert len(rows) == 2
