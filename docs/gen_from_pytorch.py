@@ -27,7 +27,7 @@ from deltagrad.torch_compat import resolve  # noqa: E402
 NAMESPACES = ["torch", "torch.nn", "torch.nn.functional", "torch.nn.init", "torch.nn.utils",
               "torch.optim", "torch.optim.lr_scheduler", "torch.utils.data",
               "torch.distributions", "torch.autograd", "torch.linalg", "torch.special",
-              "torch.cuda", "torch.amp", "torch.sparse",
+              "torch.cuda", "torch.amp", "torch.sparse", "torch.random",
               "torch.serialization"]
 
 INTRO = """# deltagrad for PyTorch users
@@ -40,7 +40,8 @@ defaults, parameter shapes and `state_dict` keys. A PyTorch program runs unchang
 which makes `import torch`, `torch.nn`, `torch.nn.functional`, `torch.optim(.lr_scheduler)`,
 `torch.utils.data(.distributed)`, `torch.nn.modules.*`, `torch.distributions`,
 `torch.autograd`, `torch.cuda(.amp)`, `torch.amp`, `torch.backends.*`, `torch.sparse`,
-`torch.serialization` and `torch.utils.tensorboard` resolve to deltagrad. A name deltagrad
+`torch.random`, `torch.version`, `torch.serialization` and `torch.utils.tensorboard` resolve
+to deltagrad. A name deltagrad
 lacks raises `AttributeError`/`ImportError: torch.xyz is not supported by deltagrad`; nothing
 is faked. `tests/compat/programs/` holds programs run this way whose losses equal PyTorch's.
 
@@ -60,6 +61,9 @@ is faked. `tests/compat/programs/` holds programs run this way whose losses equa
 - `autocast` is a no-op (every op computes in its inputs' dtype); `GradScaler` follows
   PyTorch (disabled without a GPU for `'cuda'`, real loss scaling for `'cpu'`).
 - Sparse tensors: 2-D COO with `sparse.mm`/`spmm` differentiable in the dense operand only.
+- `dg.bfloat16` (with the `ml_dtypes` package) and `dg.float16`: PyTorch's promotion rules;
+  arithmetic, pointwise functions, activations, `sum`/`mean`, `matmul`/`Linear` keep the dtype
+  (products summed in float32 and rounded once); other ops may refuse a bfloat16 input.
 - `SummaryWriter` writes through the `tensorboardX` package; `add_graph` is not supported.
 - No TorchScript, `torch.compile`, `torch.fx`, FFT, quantization, complex dtypes.
 - DataLoader loads in the calling process (`num_workers` accepted and ignored).
