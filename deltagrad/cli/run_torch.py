@@ -11,13 +11,13 @@ import os
 import sys
 
 USAGE = ("usage: deltagrad run-torch script.py [args...]\n\n"
-         "Run a PyTorch program with `import torch` resolving to deltagrad. What deltagrad "
+         "Run a PyTorch program with 'import torch' resolving to deltagrad. What deltagrad "
          "lacks raises 'torch.xyz is not supported by deltagrad'.")
 
 
 def add_parser(sub) -> None:
     sub.add_parser("run-torch", help="run a PyTorch program (script.py [args...]) with "
-                   "`import torch` resolving to deltagrad", add_help=False)
+                   "'import torch' resolving to deltagrad", add_help=False)
 
 
 def cmd_run_torch(args) -> int:

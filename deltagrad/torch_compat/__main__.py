@@ -9,7 +9,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: python -m deltagrad.torch_compat script.py [args...]\n\nRun a PyTorch "
-              "program with `import torch` resolving to deltagrad.", file=sys.stderr)
+              "program with 'import torch' resolving to deltagrad.", file=sys.stderr)
         return 0 if argv else 2
     try:
         run_script(argv[0], argv[1:])
