@@ -35,7 +35,7 @@ sys.path.insert(0, ROOT)
 
 SCALES = {
     "full": {"rf_widths": [100, 250, 500, 750, 900, 1000, 1100, 1250, 1500, 2000, 4000, 8000],
-             "mlp_widths": [1, 2, 4, 8, 12, 16, 32, 64, 256], "mlp_epochs": 100,
+             "mlp_widths": [1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 256], "mlp_epochs": 400,
              "bag_train": 10000, "bag_epochs": 5, "reg_train": 5000, "reg_epochs": 20,
              "bv_rounds": 50, "bv_cls_rounds": 10},
     "small": {"rf_widths": [100, 500, 900, 1000, 1100, 2000, 8000],
@@ -107,7 +107,7 @@ def main(argv=None):
     # 1b. trained MLPs: width sweep (run folders, resumable) + risk vs epochs
     t0 = time.perf_counter()
     sw = sweep("double-descent", {"width": cfg["mlp_widths"]}, epochs=cfg["mlp_epochs"],
-               out=os.path.join(args.runs, f"double-descent-{args.scale}"),
+               out=os.path.join(args.runs, f"double-descent-{args.scale}-{cfg['mlp_epochs']}"),
                stream=open(os.devnull, "w"))
     rows = []
     for r in sw.rows:
@@ -120,7 +120,8 @@ def main(argv=None):
     curves = {}
     for r in sw.rows:
         from deltagrad.train.run import RunDir
-        m = RunDir(os.path.join(args.runs, f"double-descent-{args.scale}", r["run"])
+        m = RunDir(os.path.join(args.runs, f"double-descent-{args.scale}-{cfg['mlp_epochs']}",
+                                r["run"])
                    ).read_metrics()
         curves[r["width"]] = {k: [row[f"{k}_accuracy"] for row in m]
                               for k in ("train", "val", "test")}
