@@ -24,8 +24,9 @@ Reported (nats per example, every split and epoch):
   prefers the training data;
 - ``nll_nats`` = −mean ln P(v) = mean F(v) + ln Z and ``log_z``: with ln Z exact
   (:meth:`RBM.log_partition_exact`) when the smaller layer has ≤ 25 units, every epoch;
-  otherwise by AIS (:meth:`RBM.ais`, base rates from the reference subset's marginals,
-  generator seeded 0) after the last epoch only, plus ``log_z_low``/``log_z_high`` (±3σ̂).
+  otherwise by AIS (:meth:`RBM.ais`, base rates from the reference subset's marginals, or
+  the split's without one; generator seeded 0) after the last epoch only, plus
+  ``log_z_low``/``log_z_high`` (±3σ̂).
   ln Z is computed once per set of weights (the validation and test splits share it).
 """
 from __future__ import annotations
@@ -139,7 +140,7 @@ class RBMTask(_tasks.Task):
         rbm = models
         flips = np.random.default_rng(0)
         m = rbm.n_visible
-        sums, seen = {}, 0
+        sums, seen, ones = {}, 0, 0.0
         with no_grad():
             for xb, _ in batches:
                 try:
@@ -159,6 +160,7 @@ class RBMTask(_tasks.Task):
                 for key, value in stats.items():
                     sums[key] = sums.get(key, 0.0) + float(value)
                 seen += len(a)
+                ones = ones + a.sum(0, dtype=np.float64)
         if not seen:
             return {"loss": float("nan")}
         result = {k: v / seen for k, v in sums.items()}
@@ -167,15 +169,17 @@ class RBMTask(_tasks.Task):
             with no_grad():
                 ref = float(_number(rbm.free_energy(self.reference)).mean())
             result["free_energy_gap"] = result["free_energy"] - ref
-        log_z = self.log_partition(rbm)
+        log_z = self.log_partition(rbm, ones / seen)
         if log_z is not None:
             result.update(log_z)
             result["nll_nats"] = result["free_energy"] + log_z["log_z"]
         return result
 
-    def log_partition(self, rbm) -> dict | None:
+    def log_partition(self, rbm, marginals=None) -> dict | None:
         """``{"log_z": ...}`` exact when the smaller layer has ≤ 25 units; else by AIS (with
-        ``log_z_low``/``log_z_high``) when this is the final evaluation; else None."""
+        ``log_z_low``/``log_z_high``) when this is the final evaluation, its base model at
+        the reference subset's pixel marginals (or ``marginals``, e.g. the evaluated split's,
+        when there is no reference, as in ``deltagrad evaluate``); else None."""
         W, b, c = (_number(p) for p in (rbm.W, rbm.b, rbm.c))
         digest = hashlib.sha1(b"".join(np.ascontiguousarray(p).tobytes()
                                        for p in (W, b, c))).hexdigest()
@@ -186,7 +190,8 @@ class RBMTask(_tasks.Task):
             out = {"log_z": rbm.log_partition_exact()}
         elif self.final:
             est = rbm.ais(n_chains=self.ais_chains, betas=self.ais_betas,
-                          base_rate=self.reference if self.reference is not None else None,
+                          base_rate=self.reference if self.reference is not None
+                          else marginals,
                           generator=backend.Generator().manual_seed(0))
             out = {"log_z": float(est.log_z), "log_z_low": float(est.log_z_low),
                    "log_z_high": float(est.log_z_high)}

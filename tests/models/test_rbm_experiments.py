@@ -123,7 +123,7 @@ def test_ais_runs_after_the_last_epoch_only():
     rbm = dg.models.RBM(30, 30)                                 # 2^30 states: no enumeration
     x = _binary((20, 30))
     task = get_task("rbm-pcd").new()
-    task.ais_betas = np.linspace(0, 1, 300)
+    task.ais_betas = np.linspace(0, 1, 2000)
     task.evaluating_epoch(1, 2)
     assert "nll_nats" not in task.evaluate(rbm, batches(task, x, x))
     task.evaluating_epoch(2, 2)
