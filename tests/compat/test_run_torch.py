@@ -1,9 +1,9 @@
 """PyTorch programs run unchanged through ``deltagrad run-torch`` (a subprocess, as a user
 runs them) and equal the same program under real torch (run in this process) from the same
 NumPy-drawn weights and batches: a training loop with DataLoader + StepLR + save/resume, a
-GPT block with sampling, a VAE with torch.distributions, a GCN with sparse mm, and programs in
-the style of the official examples (mnist, regression, word_language_model,
-time_sequence_prediction)."""
+GPT block with sampling, a VAE with torch.distributions, a GCN with sparse mm, an AMP +
+TensorBoard loop, and programs in the style of the official examples (mnist, regression,
+word_language_model, time_sequence_prediction, dcgan, super_resolution)."""
 from __future__ import annotations
 
 import json
@@ -50,6 +50,7 @@ def run_torch(script, args, cwd, monkeypatch):
 
 COMPARED = [("train_resume.py", []), ("gpt_block.py", []), ("vae.py", []), ("gcn.py", []),
             ("word_language_model.py", []), ("amp_loop.py", []), ("amp_loop.py", ["--amp"]),
+            ("dcgan.py", []), ("super_resolution.py", []),
             ("word_language_model.py", ["--model", "GRU", "--tied", "--epochs", "1"]),
             pytest.param("time_sequence_prediction.py", ["--steps", "2"],
                          marks=pytest.mark.slow)]
