@@ -36,7 +36,7 @@ sys.path.insert(0, HERE)
 
 from record import ROOT, provenance, run_train  # noqa: E402
 
-SUBSET, EPOCHS, BATCH, FID_N = 5000, 4, 64, 2000
+SUBSET, EPOCHS, BATCH, FID_N = 5000, 9, 64, 2000
 
 
 def toys(tmp) -> dict:
