@@ -103,6 +103,12 @@ def test_mnist_style_example_runs_and_learns(tmp_path):
     assert len(dry["losses"]) == 1
 
 
+def test_reinforce_example_learns_the_corridor(tmp_path):
+    result, stdout = run_deltagrad("reinforce.py", [], str(tmp_path))
+    assert "Episode 40\tLast length:" in stdout
+    assert np.mean(result["lengths"][-10:]) < 8  # 5 steps is optimal; random walks take ~30
+
+
 def test_regression_example_converges(tmp_path):
     result, stdout = run_deltagrad("regression.py", [], str(tmp_path))
     assert result["loss"] < 1e-3 and result["batches"] < 5000
