@@ -5,8 +5,9 @@ factories and training tasks (``deltagrad train`` runs the same code), single-th
   against ρ (target: within 0.02);
 - denoising vs plain AE (784-256, masking p = 0.3): reconstruction error from corrupted test
   inputs (the same fixed masks for both) against the clean test images;
-- linear AE (``linear-ae-pca``: 784-2, standardised pixels, lr decay 0.7 per epoch): the largest principal angle
-  between its decoder's span and the top-k principal components (target: < 0.05 rad);
+- linear AE (``linear-ae-pca``: 784-2, standardised pixels, lr × 0.7 per epoch): the largest
+  principal angle between its decoder's span and the top-2 principal components (target:
+  < 0.05 rad);
 - semi-supervised (``semi-supervised``): softmax regression with 100 labels per class on
   the frozen codes of a denoising AE (784-512) trained on every training image, against
   raw pixels;
