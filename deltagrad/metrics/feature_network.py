@@ -24,6 +24,7 @@ from ..tensor import Tensor, from_numpy
 __all__ = ["FashionMNISTClassifier", "fashion_mnist_classifier", "cache_dir"]
 
 CACHE_FILE = "fashion_mnist_classifier.npz"
+_LOADED: dict = {}
 
 
 def cache_dir() -> str:
@@ -108,6 +109,11 @@ def fashion_mnist_classifier(folder: str | None = None, retrain: bool = False,
     path = os.path.join(folder, CACHE_FILE)
     model = FashionMNISTClassifier()
     if os.path.exists(path) and not retrain:
+        info = os.stat(path)
+        key = (os.path.abspath(path), info.st_mtime_ns, info.st_size)
+        if key in _LOADED:          # one read per file; a fresh copy for each caller
+            model.load_state_dict(_LOADED[key])
+            return model.eval()
         with np.load(path) as f:
             state = {k: f[k] for k in f.files if k != "meta"}
         try:
@@ -115,6 +121,7 @@ def fashion_mnist_classifier(folder: str | None = None, retrain: bool = False,
         except (KeyError, RuntimeError) as e:
             raise RuntimeError(f"{path} does not hold a FashionMNISTClassifier ({e}); delete "
                                "it to train a new one") from None
+        _LOADED[key] = model.state_dict()
         return model.eval()
     if stream is not None:
         print(f"training the Fashion-MNIST feature classifier once (cached in {path})",

@@ -152,3 +152,33 @@ def test_inception_score_errors():
     with pytest.raises(ValueError, match=r"sum to 1"):
         s2 = InceptionScore(lambda x: dg.ones(x.shape[0], 3), splits=1, probabilities=True)
         s2.update(np.zeros((3, 2), np.float32))
+
+
+def test_the_feature_classifier_loads_from_its_cache_folder(tmp_path, monkeypatch):
+    """The default FID/IS network is read from $DELTAGRAD_CACHE (never downloaded); a file
+    that does not fit is a named error."""
+    import json
+
+    from deltagrad.metrics import feature_network as fn
+    monkeypatch.setenv("DELTAGRAD_CACHE", str(tmp_path))
+    assert fn.cache_dir() == str(tmp_path) and fn.cached_accuracy() is None
+    dg.manual_seed(3)
+    model = fn.FashionMNISTClassifier()
+    np.savez(tmp_path / fn.CACHE_FILE, meta=np.array(json.dumps({"test_accuracy": 0.5})),
+             **{k: v.detach().numpy() for k, v in model.state_dict().items()})
+    loaded = fn.fashion_mnist_classifier(stream=None)
+    assert not loaded.training and fn.cached_accuracy() == 0.5
+    x = dg.from_numpy(np.random.default_rng(0).uniform(-1, 1, (3, 1, 28, 28)).astype(np.float32))
+    with dg.no_grad():
+        np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
+        assert tuple(loaded.features(x.reshape(3, 784)).shape) == (3, 128)
+    fid = FrechetInceptionDistance()            # the cached network by default
+    assert fid.input_shape == (1, 28, 28)
+    with pytest.raises(ValueError, match=r"images must have shape \(N, 1, 28, 28\)"):
+        fid.update(np.zeros((2, 1, 8, 8), np.float32))
+    with pytest.raises(ValueError, match=r"FashionMNISTClassifier: x must have shape"):
+        loaded(dg.zeros(2, 64))
+    np.savez(tmp_path / fn.CACHE_FILE, meta=np.array("{}"),
+             w=np.zeros(3))
+    with pytest.raises(RuntimeError, match="does not hold a FashionMNISTClassifier"):
+        fn.fashion_mnist_classifier(stream=None)
