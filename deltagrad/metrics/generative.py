@@ -160,8 +160,9 @@ class FrechetInceptionDistance:
 def frechet_distance(mu1, cov1, mu2, cov2, eps: float = 1e-6) -> float:
     """The Fréchet distance of N(μ₁, Σ₁) and N(μ₂, Σ₂). (Σ₁Σ₂)^{1/2} by
     ``scipy.linalg.sqrtm``; when the product is singular (SciPy warns, or the root is not
-    finite), ε I is added to both covariances first, as pytorch-fid does. Round-off makes it complex for a PSD product; the imaginary part is
-    dropped only when it is negligible (≤ 1e-3 · max(1, max |real part|)), else an error."""
+    finite), ε I is added to both covariances first, as pytorch-fid does. Round-off makes
+    the root complex for a PSD product; the imaginary part is dropped only when it is
+    negligible (≤ 1e-3 · max(1, max |real part|)), else an error."""
     diff = mu1 - mu2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
