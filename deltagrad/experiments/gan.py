@@ -80,12 +80,19 @@ def gaussian_ring(name: str = "gaussian-ring", n_train: int = 8192, n_test: int 
 # ----------------------------------------------------------------------------- toy tasks
 class ToyGANTask(GANTask):
     """The GAN task with the diagnostics of a toy distribution (10,000 samples of a
-    generator seeded 0): 1-D: the range of D(x) over the support μ ± 2σ, D(x) on a grid and
-    a histogram of p_g; ring: modes covered, share of high-quality samples, 500 samples."""
+    generator seeded 0): 1-D: the range of D(x) over the support μ ± 2σ and its largest
+    distance from ½, D(x) on a grid and a histogram of p_g; ring: modes covered, share of
+    high-quality samples, 500 samples."""
 
     def __init__(self, name, kind, d_steps=1, mode="non_saturating"):
         super().__init__(name, d_steps=d_steps, mode=mode, fid_samples=0)
         self.kind = kind
+
+    def selection(self, data):
+        """best.npz: the epoch whose D is flattest (1-D) or whose samples are most often
+        high-quality (ring), on the validation split; D's lowest loss would pick the
+        epoch where D wins most, the worst generator."""
+        return ("val_d_support_dev", "min") if self.kind == "1d" else ("val_high_quality", "max")
 
     def diagnose(self, G, D):
         z = G.noise(10000, generator=backend.Generator().manual_seed(0))
@@ -96,7 +103,8 @@ class ToyGANTask(GANTask):
             support = np.abs(grid - DATA_MEAN) <= 2 * DATA_STD
             edges = np.linspace(grid[0], grid[-1], 51)
             return ({"d_support_min": float(d[support].min()),
-                     "d_support_max": float(d[support].max())},
+                     "d_support_max": float(d[support].max()),
+                     "d_support_dev": float(np.abs(d[support] - 0.5).max())},
                     {"grid": grid, "d": d, "edges": edges,
                      "p_g": np.histogram(fake[:, 0], edges, density=True)[0]})
         cov = mode_coverage(fake[:2500], RING_CENTERS, RING_STD)
