@@ -34,8 +34,8 @@ _LOSSES = ("mse", "bce")
 
 
 def _as_tensor(x, dtype, op, name="x") -> Tensor:
-    if not isinstance(x, Tensor):
-        x = _make(np.asarray(x, dtype=dtype))
+    if not isinstance(x, Tensor):        # a NumPy (or, on a GPU, CuPy) array stays where it is
+        x = _make(backend.array_module(x).asarray(x, dtype=dtype))
     elif x.dtype != dtype:
         x = x.to(dtype)
     if x.ndim == 0:
@@ -294,6 +294,7 @@ class DenoisingAutoencoder(Autoencoder):
                 noise = rng.standard_normal(a.shape, dtype=a.dtype)
             else:
                 noise = (rng.random(a.shape, dtype=a.dtype) >= self.p).astype(a.dtype)
+            noise = backend.to_device(noise, x.device)     # host draws, on x's device
         noise = _as_tensor(noise, x.dtype, f"{self._name}.corrupt", "noise")
         if tuple(noise.shape) != tuple(x.shape):
             raise ValueError(f"{self._name}.corrupt: noise must have x's shape "

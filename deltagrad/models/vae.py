@@ -75,7 +75,8 @@ class _VAEBase(nn.Module):
         """z = μ + σ ⊙ ε with σ = exp(½ ln σ²), ε ~ N(0, I) (or the given ``eps``)."""
         if eps is None:
             a = mu.detach()._data
-            eps = backend.rng(generator).standard_normal(a.shape, dtype=a.dtype)
+            eps = backend.to_device(backend.rng(generator).standard_normal(a.shape, dtype=a.dtype),
+                                    mu.device)     # host draws, on the model's device
         eps = _as_tensor(eps, mu.dtype, f"{self._name}.reparameterize", "eps")
         if tuple(eps.shape) != tuple(mu.shape):
             raise ValueError(f"{self._name}.reparameterize: eps must have mu's shape "
@@ -151,7 +152,8 @@ class _VAEBase(nn.Module):
                 parts = []
                 for s in range(0, k, m):
                     ms = min(m, k - s)
-                    eps = _make(rng.standard_normal((gi, ms, self.latent_dim), dtype=dt))
+                    eps = _make(backend.to_device(
+                        rng.standard_normal((gi, ms, self.latent_dim), dtype=dt), mu.device))
                     z = mu.unsqueeze(1) + (logvar.unsqueeze(1) * 0.5).exp() * eps
                     log_pz = (z ** 2).sum(-1) * -0.5
                     log_qz = (eps ** 2 + logvar.unsqueeze(1)).sum(-1) * -0.5   # 2π cancels
@@ -168,15 +170,17 @@ class _VAEBase(nn.Module):
         _check_count(n, "n", f"{self._name}.sample", minimum=0)
         rng = backend.rng(generator)
         with no_grad():
-            z = _make(rng.standard_normal((n, self.latent_dim)).astype(
-                self.fc_mu.weight.detach()._data.dtype))
+            w = self.fc_mu.weight
+            z = _make(backend.to_device(rng.standard_normal((n, self.latent_dim)).astype(
+                w.detach()._data.dtype), w.device))
             mean = self.decode(z)
             if binary:
                 if self.likelihood != "bernoulli":
                     raise ValueError(f"{self._name}.sample: binary=True needs the Bernoulli "
                                      f"likelihood")
                 a = mean._data
-                mean = _make((rng.random(a.shape, dtype=a.dtype) < a).astype(a.dtype))
+                u = backend.to_device(rng.random(a.shape, dtype=a.dtype), mean.device)
+                mean = _make((u < a).astype(a.dtype))
         return mean
 
     def interpolate(self, x1, x2, steps=10) -> Tensor:

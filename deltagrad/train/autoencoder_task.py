@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor, from_numpy
+from ..tensor import Tensor, _make
 from . import tasks as _tasks
 from .tasks import NonFiniteLoss
 
@@ -32,9 +32,9 @@ __all__ = ["ReconstructionTask", "VAETask", "bernoulli_draw"]
 
 def bernoulli_draw(x: Tensor, generator=None) -> Tensor:
     """x̃_k ~ Bernoulli(x_k) for grey values x in [0, 1] (dynamic binarization)."""
-    a = backend.to_numpy(x.detach()._data)
-    u = backend.rng(generator).random(a.shape, dtype=a.dtype)
-    return from_numpy((u < a).astype(a.dtype))
+    a = x.detach()._data
+    u = backend.to_device(backend.rng(generator).random(a.shape, dtype=a.dtype), x.device)
+    return _make((u < a).astype(a.dtype))      # host draws, on x's device
 
 
 def _finite(value: float) -> float:
@@ -132,8 +132,9 @@ class VAETask(_SelfSupervised):
         def stats(x):
             if self.dynamic:
                 x = bernoulli_draw(x, draws)
-            dtype = backend.to_numpy(x._data).dtype
-            eps = eps_rng.standard_normal((x.shape[0], models.latent_dim), dtype=dtype)
+            dtype = x._data.dtype
+            eps = backend.to_device(eps_rng.standard_normal((x.shape[0], models.latent_dim),
+                                                            dtype=dtype), x.device)
             rec, kl = models.elbo_terms(x, eps=eps)
             r, k = float(rec.mean().item()), float(kl.mean().item())
             take = min(len(x), self.iwae_n - iwae["n"])
