@@ -36,8 +36,8 @@ def labelled_subset(x, y, per_class: int, seed: int = 0) -> tuple:
     seeded permutation: (x, y) as NumPy arrays."""
     y = np.asarray(y)
     order = np.random.default_rng(seed).permutation(len(y))
-    keep = np.concatenate([order[y[order] == c][:per_class] for c in np.unique(y)])
-    keep = np.sort(keep)
+    keep = np.sort(np.concatenate([order[y[order] == c][:per_class] for c in np.unique(y)]
+                                  + [np.zeros(0, np.int64)]))   # no rows: a model-only build
     return np.ascontiguousarray(x[keep]), y[keep].astype(np.int64)
 
 

@@ -157,6 +157,8 @@ def test_labelled_subset_takes_per_class_examples():
     lx, ly = labelled_subset(x, y, 3)
     assert list(np.bincount(ly)) == [3, 2, 3]
     np.testing.assert_array_equal(y[lx[:, 0].astype(int)], ly)
+    lx, ly = labelled_subset(x[:0], y[:0], 3)       # deltagrad summary builds without data
+    assert lx.shape == (0, 1) and ly.shape == (0,)
 
 
 def _phased(name, data, **kw):
