@@ -3,7 +3,6 @@ Categorical sampling, saved log-probabilities, normalised discounted returns wit
 np.finfo(np.float32).eps.item(), torch.cat(policy_loss).sum(); a tiny corridor environment in
 place of gym's CartPole (reach the right end in few steps)."""
 import argparse
-from itertools import count
 
 import numpy as np
 import torch
