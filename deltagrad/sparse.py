@@ -78,7 +78,7 @@ class SparseCOOTensor:
         return self._coalesced
 
     def is_floating_point(self):
-        return self.dtype.kind == "f"
+        return self.dtype.kind in "fV"
 
     def _indices(self):
         return _make(self._indices_arr)

@@ -621,7 +621,7 @@ def _infer_dtype(data):
     except ValueError as e:  # ragged nested lists
         raise ValueError(f"tensor(): the nested sequences must have one shape (a list of "
                          f"lists of equal length), got {str(data)[:60]}: {e}") from None
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind in "fV":
         return backend.get_default_dtype()
     if arr.dtype.kind in "iu":
         return backend.int64
@@ -801,7 +801,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
             dtype = backend.int64
     xp = backend.xp_for(backend.device(device or "cpu"))
     d = backend.as_dtype(dtype)
-    if d.kind == "f":
+    if d.kind in "fV":
         n = max(0, _pyint(np.ceil((end - start) / step)))
         a = (start + step * xp.arange(n, dtype=np.float64)).astype(d)
     else:

@@ -24,7 +24,7 @@ def _scalarize(fn, inputs, cotangents):
     outs = _as_tuple(fn(*inputs))
     total = 0.0
     for o, w in zip(outs, cotangents):
-        total = total + (o * w).sum() if o.dtype.kind == "f" else total
+        total = total + (o * w).sum() if o.dtype.kind in "fV" else total
     return total
 
 
@@ -49,7 +49,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
     rng = np.random.default_rng(seed)
     with no_grad():
         outs = _as_tuple(fn(*inputs))
-    cot = [_make(rng.standard_normal(o.shape)) if o.dtype.kind == "f" else None for o in outs]
+    cot = [_make(rng.standard_normal(o.shape)) if o.dtype.kind in "fV" else None for o in outs]
     cot = [c if c is not None else 0 for c in cot]
 
     value = _scalarize(fn, inputs, cot)
@@ -96,7 +96,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tr
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     rng = np.random.default_rng(seed)
     outs = _as_tuple(fn(*inputs))
-    cot = [_make(rng.standard_normal(o.shape)) if o.dtype.kind == "f" else 0 for o in outs]
+    cot = [_make(rng.standard_normal(o.shape)) if o.dtype.kind in "fV" else 0 for o in outs]
     us = [_make(rng.standard_normal(inputs[i].shape)) for i in diff]
 
     def first_order(*args):

@@ -148,7 +148,7 @@ class MultiheadAttention(Module):
         if not isinstance(mask, Tensor):
             raise TypeError(f"MultiheadAttention: {what} must be a Tensor, got "
                             f"{type(mask).__name__}")
-        if mask.dtype != np.bool_ and mask.dtype.kind != "f":
+        if mask.dtype != np.bool_ and mask.dtype.kind not in "fV":
             raise TypeError(f"MultiheadAttention: only bool and floating types of {what} are "
                             f"supported, got {mask.dtype}")
 

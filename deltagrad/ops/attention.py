@@ -228,7 +228,7 @@ def attention_mask_to_additive(mask, dtype, op="scaled_dot_product_attention",
         out = xp.zeros(blocked.shape, dtype=dtype)
         out[blocked] = -np.inf
         return out
-    if mask.dtype.kind == "f":
+    if mask.dtype.kind in "fV":
         return mask._data.astype(dtype, copy=False)
     raise TypeError(f"{op}: only bool and floating masks are supported, got a mask of dtype "
                     f"{mask.dtype}")
@@ -268,7 +268,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
-        if t.ndim < 2 or t.dtype.kind != "f":
+        if t.ndim < 2 or t.dtype.kind not in "fV":
             raise RuntimeError(f"{op}: {name} must be a floating tensor of at least 2 dims, got "
                                f"shape {tuple(t.shape)} dtype {t.dtype}")
     if not (query.dtype == key.dtype == value.dtype):
@@ -302,7 +302,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     mask_const, inputs = None, (query, key, value)
     if attn_mask is not None:
         _check_mask_shape(op, attn_mask, L, S, batch)
-        if attn_mask.requires_grad and attn_mask.dtype.kind == "f" and is_grad_enabled():
+        if attn_mask.requires_grad and attn_mask.dtype.kind in "fV" and is_grad_enabled():
             if attn_mask.dtype != query.dtype:
                 attn_mask = attn_mask.to(query.dtype)
             inputs = inputs + (attn_mask,)

@@ -17,7 +17,7 @@ __all__ = ["normalize", "cosine_similarity", "pairwise_distance"]  # (cdist: dg.
 def _tensor_arg(x, op, name):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument '{name}' must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         raise RuntimeError(f"{op}(): expected a floating point tensor for '{name}', got {x.dtype}")
 
 

@@ -37,9 +37,9 @@ def binary_operands(a, b, op: str):
         da, db = a._data, b._data
         if da.dtype is db.dtype or da.dtype == db.dtype:
             return a, b
-    elif ta is Tensor and tb in _SCALARS and a._data.dtype.kind == "f":
+    elif ta is Tensor and tb in _SCALARS and a._data.dtype.kind in "fV":
         return a, _make(_xp(a._data).asarray(b, dtype=a._data.dtype))
-    elif tb is Tensor and ta in _SCALARS and b._data.dtype.kind == "f":
+    elif tb is Tensor and ta in _SCALARS and b._data.dtype.kind in "fV":
         return _make(_xp(b._data).asarray(a, dtype=b._data.dtype)), b
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{op}: expected at least one Tensor")
@@ -210,7 +210,7 @@ class PowScalar(Function):
         with quiet_fp():
             if p == 0.5:
                 return _xp(x).sqrt(x)
-            return x ** x.dtype.type(p) if x.dtype.kind == "f" else x ** p
+            return x ** x.dtype.type(p) if x.dtype.kind in "fV" else x ** p
 
     def backward(ctx, g):
         x, = ctx.saved_tensors
@@ -328,7 +328,7 @@ def remainder(input, other):
     a, b = binary_operands(input, other, "remainder")
     _check_broadcast("remainder", a, b)
     _int_division_check("remainder", a, b)
-    if a.dtype.kind == "f":
+    if a.dtype.kind in "fV":
         return Remainder.apply(a, b)
     return _make(_xp(a._data).mod(a._data, b._data))
 
@@ -343,7 +343,7 @@ def pow(input, exponent):
     if isinstance(input, Tensor) and isinstance(exponent, (builtins.int, builtins.float)) \
             and not isinstance(exponent, _pybool):
         dtype = result_type(input, exponent)
-        if dtype.kind != "f" and exponent < 0:
+        if dtype.kind not in "fV" and exponent < 0:
             raise RuntimeError("pow: integers to negative integer powers are not allowed "
                                f"(a {input.dtype} tensor to the power {exponent})")
         if dtype != input.dtype:
@@ -459,7 +459,7 @@ atan = arctan
 
 def abs(x):
     _no_bool("abs", x)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         return _make(_xp(x._data).abs(x._data))
     return Abs.apply(x)
 
@@ -558,7 +558,7 @@ def maximum(a, b):
 def minimum(a, b):
     a, b = binary_operands(a, b, "minimum")
     _check_broadcast("minimum", a, b)
-    return -Maximum.apply(-a, -b) if a.dtype.kind == "f" else _make(
+    return -Maximum.apply(-a, -b) if a.dtype.kind in "fV" else _make(
         _xp(a._data).minimum(a._data, b._data))
 
 
@@ -578,7 +578,7 @@ def _step(name, fn):
             if name == "sign":
                 return _make(x._data.copy())
             _no_bool(name, x)
-        if x.dtype.kind != "f":
+        if x.dtype.kind not in "fV":
             return _make(fn(_xp(x._data), x._data))
         return Step.apply(x, fn=fn)
     op.__name__ = name

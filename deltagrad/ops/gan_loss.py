@@ -33,7 +33,7 @@ def _logits(op: str, name: str, a) -> Tensor:
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor of discriminator logits, got "
                         f"{type(a).__name__}")
-    if np.dtype(a.dtype).kind != "f":
+    if np.dtype(a.dtype).kind not in "fV":
         raise TypeError(f"{op}: {name} must be floating point logits, got dtype {a.dtype}")
     if not (a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)):
         raise ValueError(f"{op}: {name} must hold one logit per sample, shape (N,) or (N, 1), "

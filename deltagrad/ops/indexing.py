@@ -25,13 +25,13 @@ def _convert_index(index, device):
     out, advanced = [], False
     for it in items:
         if isinstance(it, Tensor):
-            if it.dtype.kind == "f":
+            if it.dtype.kind in "fV":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(it._data if it._device == device else backend.to_device(it._data, device))
             advanced = True
         elif isinstance(it, (list, np.ndarray, range)):
             a = np.asarray(it, dtype=np.int64) if isinstance(it, range) else np.asarray(it)
-            if a.dtype.kind == "f":
+            if a.dtype.kind in "fV":
                 raise IndexError("arrays used as indices must be of integer or bool type")
             out.append(backend.to_device(a, device))
             advanced = True

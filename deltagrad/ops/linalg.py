@@ -387,7 +387,7 @@ def _square(op, a, name="A"):
                            f"{tuple(a.shape)} matrices" if a.ndim >= 2 else
                            f"{op}: {name} must have at least 2 dimensions, got shape "
                            f"{tuple(a.shape)}")
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fV":
         raise RuntimeError(f"{op}: expected a floating point tensor, got {a.dtype}")
 
 

@@ -71,9 +71,9 @@ def _check_same_shape(op, input, target):
     """Elementwise losses: a floating ``target`` of exactly the input's shape."""
     _check_tensor(op, "input", input)
     _check_tensor(op, "target", target)
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         raise RuntimeError(f"{op}: input must be a floating point tensor, got {input.dtype}")
-    if target.dtype.kind != "f":
+    if target.dtype.kind not in "fV":
         raise RuntimeError(f"{op}: target must be a floating point tensor like the input "
                            f"(shape {tuple(input.shape)}), got {target.dtype} of shape "
                            f"{tuple(target.shape)}; convert it with target.float()")
@@ -347,7 +347,7 @@ def _class_targets(op, input, target, ignore_index):
     Returns (C, class_dim, index array with ignored entries set to 0, valid mask).
     """
     _check_tensor(op, "input", input)
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         raise RuntimeError(f"{op}: input must be floating point, got {input.dtype}")
     if input.ndim == 0:
         raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
@@ -481,7 +481,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_reduction(reduction, op)
     _check_tensor(op, "input", input)
     _check_tensor(op, "target", target)
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         raise RuntimeError(f"{op}: input must be floating point logits, got {input.dtype}")
     if input.ndim == 0:
         raise ValueError(f"{op}: input must have a class dimension (C,) or (N, C, ...), got a "
@@ -494,7 +494,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     wshape = (C,) + (1,) * (input.ndim - class_dim - 1)
     xp = _xp(input._data)
     eps = float(label_smoothing)
-    if target.dtype.kind == "f":
+    if target.dtype.kind in "fV":
         if ignore_index != -100:
             raise RuntimeError(f"{op}: ignore_index is not supported for floating point "
                                "(class probability) targets")
@@ -584,7 +584,7 @@ def sparsity_kl(rho, rho_hat, reduction="sum", eps=1e-6):
     """
     op = "sparsity_kl"
     _check_tensor(op, "rho_hat", rho_hat)
-    if rho_hat.dtype.kind != "f":
+    if rho_hat.dtype.kind not in "fV":
         raise RuntimeError(f"{op}: rho_hat must be floating point, got {rho_hat.dtype}")
     rho = float(rho.item() if isinstance(rho, Tensor) else rho)
     if not 0.0 <= rho <= 1.0:

@@ -81,7 +81,7 @@ def window_max(x, geo):
     """(max, index of the first maximal offset) over each window, as an elementwise max over
     the K strided slabs x_pad[k + s·p] (one per kernel offset k), on arrays."""
     xp = _xp(x)
-    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    fill = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min
     x_pad = _pad(xp, x, geo.pads, fill)
     n_offsets = math.prod(geo.kernel)
     idx_dtype = np.int8 if n_offsets < 2 ** 7 else np.int16 if n_offsets < 2 ** 15 else np.intp
@@ -228,7 +228,7 @@ def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, div
     geo, p = _pool_geometry(op, x, nd, kernel_size, stride, padding, 1, ceil_mode)
     xb, unbatched = _batch(x, nd)
     total = WindowSum.apply(xb, geo=geo)
-    if x.dtype.kind != "f":  # int64: Σ/n truncated toward zero, as PyTorch
+    if x.dtype.kind not in "fV":  # int64: Σ/n truncated toward zero, as PyTorch
         xp = _xp(x._data)
         t = total._data
         if divisor_override:

@@ -169,7 +169,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     n = 1
     for d in dims:
         n *= x.shape[d]
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         raise RuntimeError(f"var(): expected a floating point tensor, got {x.dtype}")
     dev = x - mean(x, dims, keepdim=True)
     denom = builtins.max(n - correction, 0)
@@ -248,7 +248,7 @@ def amin(x, dim=(), keepdim=False):
 
 
 def _extreme(x, dims, keepdim, sign):
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         a = x._data.max(axis=dims, keepdims=keepdim) if sign > 0 else \
             x._data.min(axis=dims, keepdims=keepdim)
         return _make(a)
@@ -334,7 +334,7 @@ class LogSumExp(Function):
 
 
 def logsumexp(x, dim=None, keepdim=False):
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         x = cast(x, backend.get_default_dtype())
     return LogSumExp.apply(x, dims=norm_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
 
@@ -416,7 +416,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     """The p-norm (p = 'fro', 2, 1, inf, -inf or any positive number) over ``dim``."""
     if dtype is not None:
         x = cast(x, dtype)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         raise RuntimeError(f"norm(): expected a floating point tensor, got {x.dtype}")
     dims = norm_dims(dim, x.ndim, "norm")
     if p in ("fro", 2, 2.0):
@@ -437,7 +437,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
 class Cumsum(Function):
     def forward(ctx, x, dim):
         ctx.dim = dim
-        if x.dtype.kind == "f" and x.dtype.itemsize < 8 and x.shape[dim] > _BLOCK:
+        if x.dtype.kind in "fV" and x.dtype.itemsize < 8 and x.shape[dim] > _BLOCK:
             # a running sum cannot be blocked: accumulate in float64 (PyTorch's CPU rule)
             return _xp(x).cumsum(x, axis=dim, dtype=np.float64).astype(x.dtype)
         return _xp(x).cumsum(x, axis=dim)

@@ -18,7 +18,7 @@ def _weights(input, num_samples, replacement):
     if not isinstance(input, Tensor):
         raise TypeError(f"multinomial(): argument 'input' must be a Tensor, got "
                         f"{type(input).__name__}")
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         raise RuntimeError(f"multinomial(): expected a floating point tensor of weights, got "
                            f"{input.dtype}")
     if input.ndim not in (1, 2):
@@ -96,7 +96,7 @@ def bernoulli(input, p=None, *, generator=None):
                         f"{type(input).__name__}")
     probs = input if p is None else p
     if isinstance(probs, Tensor):
-        if probs.dtype.kind != "f":
+        if probs.dtype.kind not in "fV":
             raise RuntimeError(f"bernoulli(): expected a floating point tensor of "
                                f"probabilities, got {probs.dtype}")
         pa = probs._data
@@ -105,10 +105,10 @@ def bernoulli(input, p=None, *, generator=None):
     if np.any(~((pa >= 0) & (pa <= 1))):
         raise RuntimeError("bernoulli(): expected all probabilities in [0, 1], got values "
                            "outside (or NaN)")
-    dtype = input.dtype if input.dtype.kind == "f" else backend.get_default_dtype()
+    dtype = input.dtype if input.dtype.kind in "fV" else backend.get_default_dtype()
     u = backend.rng(generator).random(tuple(input.shape))
     draw = backend.to_device(np.asarray(u < backend.to_numpy(pa), dtype=dtype), input.device)
-    params = [t for t in (input, p) if isinstance(t, Tensor) and t.dtype.kind == "f"]
+    params = [t for t in (input, p) if isinstance(t, Tensor) and t.dtype.kind in "fV"]
     return _Draw.apply(*params, sample=draw) if params else _make(draw)
 
 
@@ -133,7 +133,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None)
             raise RuntimeError(f"normal(): size {tuple(size)} does not match the parameters' "
                                f"shape {shape}")
         dt = result_type(*tensors)
-        if dt.kind != "f":
+        if dt.kind not in "fV":
             raise RuntimeError(f"normal(): expected floating point mean and std, got {dt}")
         dev = tensors[0].device
     s = backend.to_numpy(std._data) if isinstance(std, Tensor) else np.float64(std)
@@ -143,5 +143,5 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None)
     m = backend.to_numpy(mean._data) if isinstance(mean, Tensor) else np.float64(mean)
     z = backend.rng(generator).standard_normal(shape)
     draw = backend.to_device(np.asarray(m + s * z, dtype=dt), dev)
-    params = [t for t in tensors if t.dtype.kind == "f"]
+    params = [t for t in tensors if t.dtype.kind in "fV"]
     return _Draw.apply(*params, sample=draw) if params else _make(draw)

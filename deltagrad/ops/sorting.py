@@ -160,7 +160,7 @@ def _kth(x, k, dim, keepdim, op, nan_first=False):
     a = x._data
     xp = _xp(a)
     idx = xp.take(_order(a, d, False), [k], axis=d)
-    if nan_first and a.dtype.kind == "f":
+    if nan_first and a.dtype.kind in "fV":
         nan = xp.isnan(a)
         has = nan.any(axis=d, keepdims=True)
         idx = xp.where(has, xp.argmax(nan, axis=d, keepdims=True), idx)

@@ -34,7 +34,7 @@ def _vector_norm(a, p):
     xp = array_module(a)
     a = a.reshape(-1)
     if p == 2:
-        return xp.sqrt(xp.dot(a, a)) if a.dtype.kind == "f" else xp.linalg.norm(a)
+        return xp.sqrt(xp.dot(a, a)) if a.dtype.kind in "fV" else xp.linalg.norm(a)
     if p == math.inf:
         return xp.abs(a).max() if a.size else xp.zeros((), a.dtype)
     if p == -math.inf:
