@@ -498,6 +498,8 @@ class Clamp(Function):
     def forward(ctx, x, lo, hi):
         xp = _xp(x)
         out = xp.clip(x, lo, hi) if lo is not None or hi is not None else x.copy()
+        if out.dtype != x.dtype:
+            out = out.astype(x.dtype)  # bfloat16: NumPy clips with both bounds in float32
         if ctx._recording:
             mask = xp.ones(x.shape, bool)
             if lo is not None:
