@@ -124,3 +124,32 @@ def test_bfloat16_activations_keep_the_dtype_within_a_rounding_of_torch(name):
     assert r.dtype == dg.bfloat16 and tr.dtype == torch.bfloat16
     # torch rounds once from float32; deltagrad computes in bfloat16 (8-bit significand)
     np.testing.assert_allclose(r.float().numpy(), tr.float().numpy(), rtol=2 ** -6, atol=2 ** -8)
+
+
+BF16_GRAD_OPS = {
+    "abs": lambda L, x: x.abs().sum(),
+    "smooth_l1": lambda L, x: L.nn.functional.smooth_l1_loss(x, x * 0.3),
+    "cross_entropy": lambda L, x: L.nn.functional.cross_entropy(x, L.tensor([0, 2, 1, 4])),
+    "mse": lambda L, x: L.nn.functional.mse_loss(x, x * 0.5),
+    "max": lambda L, x: x.max(dim=1)[0].sum(),
+    "clamp": lambda L, x: x.clamp(-0.5, 0.5).sum(),
+    "where": lambda L, x: L.where(x > 0, x * x, -x).sum(),
+    "index": lambda L, x: (x[:, 1:3] * 2).sum(),
+    "cumsum": lambda L, x: x.cumsum(1).sum(),
+    "var": lambda L, x: x.var(),
+}
+
+
+@requires_torch
+@pytest.mark.parametrize("name", sorted(BF16_GRAD_OPS))
+def test_bfloat16_gradients_are_never_silently_cut(name):
+    a = np.random.default_rng(2).standard_normal((4, 5)).astype(np.float32) * 2
+    x = dg.tensor(a).bfloat16().requires_grad_()
+    tx = torch.tensor(a).bfloat16().requires_grad_()
+    out, tout = BF16_GRAD_OPS[name](dg, x), BF16_GRAD_OPS[name](torch, tx)
+    assert out.requires_grad and out.dtype == dg.bfloat16
+    out.backward()
+    tout.backward()
+    assert x.grad.dtype == dg.bfloat16
+    np.testing.assert_allclose(x.grad.float().numpy(), tx.grad.float().numpy(), rtol=2 ** -5,
+                               atol=2 ** -7)
