@@ -205,6 +205,8 @@ def _conv_forward(x, w, geo, bias=None, cols=None):
         rows = w2 @ cols
     else:
         rows = _group_product(_by_group(w2, g), _by_group(cols, g)).reshape(o, -1)
+    if rows.dtype != x.dtype:
+        rows = rows.astype(x.dtype)  # bfloat16: NumPy's GEMM sums in float32, then rounds
     if bias is not None:
         rows += bias[:, None]
     return _batch_first(rows, x.shape[0], geo)
@@ -232,6 +234,8 @@ def _conv_weight_grad(x, gy, geo, weight_shape, cols=None):
         gw = (cols @ rows.T).T  # OpenBLAS is ~1.5× faster with the long axis inner here
     else:
         gw = _group_product(_by_group(rows, g), _by_group(cols, g).transpose(0, 2, 1))
+    if gw.dtype != gy.dtype:
+        gw = gw.astype(gy.dtype)  # bfloat16, as in _conv_forward
     return gw.reshape(weight_shape)
 
 

@@ -153,3 +153,22 @@ def test_bfloat16_gradients_are_never_silently_cut(name):
     assert x.grad.dtype == dg.bfloat16
     np.testing.assert_allclose(x.grad.float().numpy(), tx.grad.float().numpy(), rtol=2 ** -5,
                                atol=2 ** -7)
+
+
+@requires_torch
+def test_bfloat16_conv2d_keeps_the_dtype_and_matches_torch():
+    rng = np.random.default_rng(0)
+    a, w = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
+    x = dg.tensor(a, dtype=dg.float32).bfloat16().requires_grad_()
+    W = dg.tensor(w, dtype=dg.float32).bfloat16().requires_grad_()
+    tx = torch.tensor(a, dtype=torch.float32).bfloat16().requires_grad_()
+    tW = torch.tensor(w, dtype=torch.float32).bfloat16().requires_grad_()
+    y, ty = dg.nn.functional.conv2d(x, W, padding=1), torch.nn.functional.conv2d(tx, tW, padding=1)
+    assert y.dtype == dg.bfloat16
+    np.testing.assert_array_equal(y.detach().float().numpy(), ty.detach().float().numpy())
+    y.float().pow(2).sum().backward()
+    ty.float().pow(2).sum().backward()
+    assert x.grad.dtype == W.grad.dtype == dg.bfloat16
+    for g, tg in ((x.grad, tx.grad), (W.grad, tW.grad)):
+        np.testing.assert_allclose(g.float().numpy(), tg.float().numpy(), rtol=2 ** -6,
+                                   atol=2 ** -6 * float(tg.float().abs().max()))
