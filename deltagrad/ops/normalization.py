@@ -168,8 +168,10 @@ def _sum_of_products(a, b, axes):
     nd, axes = a.ndim, tuple(axes)
     kept_shape = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
     edge = axes == tuple(range(len(axes))) or axes == tuple(range(nd - len(axes), nd))
-    if edge and a.dtype.itemsize < 8 and math.prod(a.shape) // math.prod(kept_shape) > _LONG:
-        # einsum adds a long leading/trailing axis naively (10⁶ rows: 3e-5 off); blocked sum
+    if a.dtype.kind == "V" or (edge and a.dtype.itemsize < 8 and
+                               math.prod(a.shape) // math.prod(kept_shape) > _LONG):
+        # einsum adds a long leading/trailing axis naively (10⁶ rows: 3e-5 off), and has no
+        # bfloat16 ('V') kernel: the blocked sum
         return sum_array(a * b, axes, True)
     if nd > 2 and 0 < len(axes) < nd and a.flags.c_contiguous and b.flags.c_contiguous \
             and a.shape == b.shape:

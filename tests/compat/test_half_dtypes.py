@@ -172,3 +172,24 @@ def test_bfloat16_conv2d_keeps_the_dtype_and_matches_torch():
     for g, tg in ((x.grad, tx.grad), (W.grad, tW.grad)):
         np.testing.assert_allclose(g.float().numpy(), tg.float().numpy(), rtol=2 ** -6,
                                    atol=2 ** -6 * float(tg.float().abs().max()))
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["LayerNorm", "BatchNorm1d"])
+def test_bfloat16_normalization_layers(name):
+    rng = np.random.default_rng(0)
+    a, r = rng.standard_normal((4, 6)) * 2 + 1, rng.standard_normal((4, 6))
+    m, tm = getattr(dg.nn, name)(6).bfloat16(), getattr(torch.nn, name)(6).bfloat16()
+    x = dg.tensor(a, dtype=dg.float32).bfloat16().requires_grad_()
+    tx = torch.tensor(a, dtype=torch.float32).bfloat16().requires_grad_()
+    y, ty = m(x), tm(tx)
+    assert y.dtype == dg.bfloat16
+    np.testing.assert_allclose(y.detach().float().numpy(), ty.detach().float().numpy(),
+                               atol=2 ** -5)
+    (y.float() * dg.tensor(r, dtype=dg.float32)).sum().backward()
+    (ty.float() * torch.tensor(r, dtype=torch.float32)).sum().backward()
+    # deltagrad sums in bfloat16 where torch sums in float32: a few bfloat16 roundings apart
+    scale = float(tx.grad.float().abs().max())
+    np.testing.assert_allclose(x.grad.float().numpy(), tx.grad.float().numpy(),
+                               atol=0.04 * scale)
+    assert m.weight.grad.dtype == dg.bfloat16
