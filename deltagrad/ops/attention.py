@@ -65,7 +65,10 @@ def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
     if keep is not None:
         adt = st * keep
         adt *= adt.dtype.type(keep_scale)
-    return xp.matmul(_swap(adt), v), st, adt
+    out = xp.matmul(_swap(adt), v)
+    if out.dtype != v.dtype:  # bfloat16: S, A and the products are float32, rounded at the end
+        out, adt = out.astype(v.dtype), adt.astype(v.dtype)
+    return out, st, adt
 
 
 def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=None):
@@ -97,7 +100,8 @@ def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=
             gq = xp.matmul(_swap(dat), k)
         if need[1]:
             gk = xp.matmul(dat, q)
-    return gq, gk, gv, gm
+    return tuple(a if a is None or a.dtype == q.dtype else a.astype(q.dtype)
+                 for a in (gq, gk, gv, gm))  # bfloat16 (see _attend)
 
 
 class ScaledDotProductAttention(Function):

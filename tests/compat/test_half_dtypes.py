@@ -193,3 +193,24 @@ def test_bfloat16_normalization_layers(name):
     np.testing.assert_allclose(x.grad.float().numpy(), tx.grad.float().numpy(),
                                atol=0.04 * scale)
     assert m.weight.grad.dtype == dg.bfloat16
+
+
+@requires_torch
+def test_bfloat16_multihead_attention():
+    a = np.random.default_rng(0).standard_normal((3, 2, 8)).astype(np.float32)
+    m, tm = dg.nn.MultiheadAttention(8, 2), torch.nn.MultiheadAttention(8, 2)
+    tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in
+                        m.state_dict().items()})
+    m, tm = m.bfloat16(), tm.bfloat16()
+    x, tx = dg.tensor(a).bfloat16().requires_grad_(), torch.tensor(a).bfloat16().requires_grad_()
+    (y, w), (ty, tw) = m(x, x, x), tm(tx, tx, tx)
+    assert y.dtype == w.dtype == dg.bfloat16
+    np.testing.assert_allclose(y.detach().float().numpy(), ty.detach().float().numpy(),
+                               atol=2 ** -6)
+    np.testing.assert_allclose(w.detach().float().numpy(), tw.detach().float().numpy(),
+                               atol=2 ** -7)
+    y.float().sum().backward()
+    ty.float().sum().backward()
+    assert x.grad.dtype == dg.bfloat16
+    np.testing.assert_allclose(x.grad.float().numpy(), tx.grad.float().numpy(),
+                               atol=0.02 * float(tx.grad.float().abs().max()))
