@@ -63,9 +63,9 @@ is faked. `tests/compat/programs/` holds programs run this way whose losses equa
 - Sparse tensors: 2-D COO with `sparse.mm`/`spmm` differentiable in the dense operand only.
 - `dg.bfloat16` (with the `ml_dtypes` package) and `dg.float16`: PyTorch's promotion rules;
   arithmetic, pointwise functions, activations, losses, reductions, indexing, `matmul`,
-  `Linear`, `LSTM`, `Embedding`, pooling keep bfloat16 and its gradients (products summed in
-  float32 and rounded once). Not yet: convolutions return float32, and `LayerNorm`,
-  `BatchNorm`, `MultiheadAttention` refuse bfloat16 input.
+  `Linear`, convolutions, `LSTM`, `Embedding`, pooling, layer/batch/group norm and attention
+  keep bfloat16 and its gradients (products summed in float32 and rounded once; norms sum in
+  bfloat16, a few roundings from PyTorch's float32 sums).
 - `SummaryWriter` writes through the `tensorboardX` package; `add_graph` is not supported.
 - No TorchScript, `torch.compile`, `torch.fx`, FFT, quantization, complex dtypes.
 - DataLoader loads in the calling process (`num_workers` accepted and ignored).
