@@ -96,10 +96,10 @@ class ToyGANTask(GANTask):
 
     def diagnose(self, G, D):
         z = G.noise(10000, generator=backend.Generator().manual_seed(0))
-        fake = G(z).numpy().astype(np.float64)
+        fake = G(z).cpu().numpy().astype(np.float64)
         if self.kind == "1d":
             grid = np.linspace(DATA_MEAN - 5 * DATA_STD, DATA_MEAN + 5 * DATA_STD, 201)
-            d = _sigmoid(D(_tensor(grid.reshape(-1, 1))).numpy())
+            d = _sigmoid(D(_tensor(grid.reshape(-1, 1)).to(z.device)).cpu().numpy())
             support = np.abs(grid - DATA_MEAN) <= 2 * DATA_STD
             edges = np.linspace(grid[0], grid[-1], 51)
             return ({"d_support_min": float(d[support].min()),

@@ -12,12 +12,14 @@ from ..tensor import Tensor, _make
 __all__ = ["binary_batch", "bernoulli", "bernoulli_log_prob"]
 
 
-def binary_batch(x, size, op, dtype, name="x", binary=True) -> Tensor:
+def binary_batch(x, size, op, dtype, name="x", binary=True, device=None) -> Tensor:
     """``x`` as an (N, size) Tensor of ``dtype`` ((size,) becomes (1, size); images (N, ...)
-    with ``size`` values are flattened). ``binary``: every value must be 0 or 1; otherwise
-    values must lie in [0, 1] (probabilities)."""
+    with ``size`` values are flattened); an array is put on ``device`` (the model's).
+    ``binary``: every value must be 0 or 1; otherwise values must lie in [0, 1]."""
     if not isinstance(x, Tensor):
         x = _make(np.asarray(x, dtype=dtype))
+        if device is not None:
+            x = x.to(device)
     elif x.dtype != dtype:
         x = x.to(dtype)
     if x.ndim == 1:
@@ -47,7 +49,8 @@ def bernoulli(p, generator=None) -> Tensor:
     rng = backend.rng(generator)
     u = rng.random(a.shape, dtype=a.dtype) if a.dtype in (np.float32, np.float64) else \
         rng.random(a.shape).astype(a.dtype)
-    return _make((u < backend.to_numpy(a)).astype(a.dtype))
+    u = backend.to_device(u, backend.device_of(a))     # host draws, compared on p's device
+    return _make((u < a).astype(a.dtype))
 
 
 def bernoulli_log_prob(logits, x) -> Tensor:

@@ -98,8 +98,8 @@ class _Generator(nn.Module):
     def noise(self, n: int, generator=None) -> Tensor:
         """z ~ N(0, I_M): ``n`` latent vectors (the parameters' dtype)."""
         n = _positive_int(n, "n", f"{type(self).__name__}.noise")
-        dtype = next(iter(self.parameters())).dtype
-        return randn(n, self.latent_dim, generator=generator, dtype=dtype)
+        w = next(iter(self.parameters()))
+        return randn(n, self.latent_dim, generator=generator, dtype=w.dtype, device=w.device)
 
     def _generate(self, z, labels=None) -> Tensor:
         with no_grad():

@@ -142,7 +142,8 @@ class MADE(nn.Module):
         return self.net(x)
 
     def _x(self, x, op):
-        return binary_batch(x, self.nin, f"MADE.{op}", self.net[0].weight.dtype)
+        return binary_batch(x, self.nin, f"MADE.{op}", self.net[0].weight.dtype,
+                            device=self.net[0].weight.device)
 
     def log_prob(self, x):
         """ln p(x) = Σ_d ln p(x_d | x_<d) under the current mask, in nats per example (N,)."""

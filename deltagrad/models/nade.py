@@ -136,7 +136,8 @@ class NADE(nn.Module):
         return f"input_dim={self.input_dim}, hidden_dim={self.hidden_dim}"
 
     def _x(self, x, op):
-        return binary_batch(x, self.input_dim, f"NADE.{op}", self.W.dtype)
+        return binary_batch(x, self.input_dim, f"NADE.{op}", self.W.dtype,
+                            device=self.W.device)
 
     def forward(self, x):
         """Logits y_i = V_i · σ(a_i) + c_i with a_i = b + Σ_{k<i} W_{:,k} x_k, (N, n)."""

@@ -85,10 +85,12 @@ class RBM(nn.Module):
 
     # ------------------------------------------------------------------ input checks
     def _v(self, v, op, binary=True):
-        return binary_batch(v, self.n_visible, f"RBM.{op}", self.W.dtype, "v", binary)
+        return binary_batch(v, self.n_visible, f"RBM.{op}", self.W.dtype, "v", binary,
+                            self.W.device)
 
     def _h(self, h, op, binary=True):
-        return binary_batch(h, self.n_hidden, f"RBM.{op}", self.W.dtype, "h", binary)
+        return binary_batch(h, self.n_hidden, f"RBM.{op}", self.W.dtype, "h", binary,
+                            self.W.device)
 
     # ------------------------------------------------------------------ the formulas
     def energy(self, v, h):
@@ -294,7 +296,7 @@ class RBM(nn.Module):
                 not math.isfinite(log_z):
             raise ValueError(f"RBM.log_likelihood: log_z must be a finite number, got "
                              f"{log_z!r}")
-        return -self.free_energy(v) - _make(np.asarray(log_z, dtype=self.W.dtype))
+        return -self.free_energy(v) - float(log_z)    # a Python number keeps W's dtype
 
     # ------------------------------------------------------------------ using the model
     def transform(self, v):
@@ -307,7 +309,8 @@ class RBM(nn.Module):
         """Visible samples after k Gibbs steps from ``v0`` (default: uniform random)."""
         if v0 is None:
             n = _positive_int(n_samples, "n_samples", "RBM.sample")
-            v0 = (backend.rng(generator).random((n, self.n_visible)) < 0.5)
+            u = backend.rng(generator).random((n, self.n_visible), dtype=self.W.dtype)
+            v0 = _make(backend.to_device((u < 0.5).astype(self.W.dtype), self.W.device))
         return self.gibbs(v0, k, generator)
 
     def gibbs_chain(self, v0, k=1000, every=100, generator=None):

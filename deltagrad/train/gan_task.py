@@ -83,6 +83,10 @@ class GANTask(_tasks.Task):
                 k = min(G.num_classes, GRID_SIDE)
                 self.noise = self.noise[:k * GRID_SIDE]
                 self.labels = from_numpy(np.repeat(np.arange(k, dtype=np.int64), GRID_SIDE))
+        device = next(iter(G.parameters())).device     # a restored state comes on the CPU
+        if self.noise.device != device:
+            self.noise = self.noise.to(device)
+            self.labels = None if self.labels is None else self.labels.to(device)
         return self.noise, self.labels
 
     def train_step(self, models, optimizers, batch) -> dict:
@@ -155,7 +159,8 @@ class GANTask(_tasks.Task):
         levels, the sample grid of this epoch; the toy tasks add their own."""
         if self.noise is None:
             return {}, None
-        x = G(self.noise, self.labels) if G.num_classes else G(self.noise)
+        noise, labels = self.fixed_noise(G)
+        x = G(noise, labels) if G.num_classes else G(noise)
         x = backend.to_numpy(x._data)
         grid = np.clip(np.round((x + 1) * 127.5), 0, 255).astype(np.uint8)
         return {}, {"grid": grid.reshape(len(x), -1)}

@@ -69,7 +69,8 @@ def _number(t) -> np.ndarray:
 
 
 def _binary(rbm, v):
-    return binary_batch(v, rbm.n_visible, "RBM task", rbm.W.dtype, "v")
+    return binary_batch(v, rbm.n_visible, "RBM task", rbm.W.dtype, "v",
+                        device=rbm.W.device)
 
 
 def _bad_data(task, e) -> RunError:
