@@ -16,7 +16,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Size, Tensor, tensor
 from . import constraints
 
-__all__ = ["Distribution", "broadcast_all", "logits_to_probs", "probs_to_logits",
+__all__ = ["Distribution", "LocationScale", "broadcast_all", "logits_to_probs", "probs_to_logits",
            "lazy_property", "sum_rightmost"]
 
 
@@ -213,3 +213,23 @@ class Distribution:
             v = self.__dict__[name]
             parts.append(f"{name}: {v if v.numel() == 1 else tuple(v.shape)}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class LocationScale(Distribution):
+    """A family p(x) = f((x − loc)/scale)/scale with real ``loc`` and positive ``scale``
+    (Normal, Laplace): the parameters, broadcast together, and mean = mode = loc."""
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, Size(), validate_args)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc

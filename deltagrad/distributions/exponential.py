@@ -5,7 +5,7 @@ import math
 
 from ..tensor import Size, rand
 from . import constraints
-from .distribution import Distribution, broadcast_all
+from .distribution import Distribution, LocationScale, broadcast_all
 
 __all__ = ["Exponential", "Laplace"]
 
@@ -65,24 +65,9 @@ class Exponential(Distribution):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
+class Laplace(LocationScale):
     """p(x) = exp(−|x − μ|/b) / (2b): log p = −log 2b − |x − μ|/b, H = 1 + log 2b, variance 2b²;
     rsample by the inverse CDF x = μ − b sign(v) log(1 − |v|), v ~ U(−1, 1)."""
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, Size(), validate_args)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def stddev(self):

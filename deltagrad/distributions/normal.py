@@ -6,31 +6,15 @@ import math
 from ..ops.elementwise import erf
 from ..ops.special import erfinv
 from ..tensor import Size, randn
-from . import constraints
-from .distribution import Distribution, broadcast_all
+from .distribution import LocationScale
 
 __all__ = ["Normal"]
 
 
-class Normal(Distribution):
+class Normal(LocationScale):
     """N(loc, scale²) elementwise: log p(x) = −(x − μ)²/(2σ²) − log σ − ½ log 2π;
     rsample x = μ + σ ε with ε ~ N(0, 1) (the notes' reparameterisation trick z = μ_x + σ_x·ε:
     differentiable in μ and σ)."""
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, Size(), validate_args)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def stddev(self):
