@@ -21,6 +21,14 @@ def _pairs(ebunch, what):
     return out
 
 
+
+def _check_hashable(node) -> None:
+    """Node names are dict keys: refuse an unhashable one by name."""
+    try:
+        hash(node)
+    except TypeError:
+        raise TypeError(f"add_node: node names must be hashable, got {node!r}") from None
+
 class _Graph:
     def _require(self, node, op):
         if node not in self._nbrs:
@@ -71,10 +79,7 @@ class DAG(_Graph):
         self.add_edges_from(ebunch)
 
     def add_node(self, node):
-        try:
-            hash(node)
-        except TypeError:
-            raise TypeError(f"add_node: node names must be hashable, got {node!r}") from None
+        _check_hashable(node)
         if node not in self._nbrs:
             self._nbrs[node] = None
             self._parents[node] = []
@@ -194,10 +199,7 @@ class UndirectedGraph(_Graph):
         self.add_edges_from(ebunch)
 
     def add_node(self, node):
-        try:
-            hash(node)
-        except TypeError:
-            raise TypeError(f"add_node: node names must be hashable, got {node!r}") from None
+        _check_hashable(node)
         if node not in self._nbrs:
             self._nbrs[node] = {}
             self._changed()
