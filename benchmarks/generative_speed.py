@@ -1,7 +1,8 @@
 """The generative models' training-step ratios, deltagrad / PyTorch, at 1 and 2 threads, in one
 run (take it on a quiet machine: the 2-thread numbers of a loaded one measure contention):
 
-* VAE 784-300-300-40, batch 100 (benchmarks/vae.py's step; issue 14: ≤ 1.0 at 2 threads)
+* VAE 784-300-300-40, batch 100 (benchmarks/vae.py's step; issue 14: ≤ 1.0 at 2 threads), both
+  libraries alternating in one process (vae.py's way) and each in its own process
 * DCGAN generator + discriminator step, batch 64 (benchmarks/gan.py's; issue 15: ≤ 1.3)
 
     python benchmarks/generative_speed.py [--repeat 30]
@@ -19,6 +20,51 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
+VAE_STEP = """
+import json, sys, time
+sys.argv.append("--speed-only")            # benchmarks/vae.py: keep the thread settings
+import numpy as np, torch
+from benchmarks import vae
+which, threads, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(threads)
+rng = np.random.default_rng(0)
+X = (rng.random((100, 784)) < 0.3).astype(np.float32)
+eps = rng.standard_normal((100, 40), dtype=np.float32)
+m, twin = vae.make_models(0, X)
+if which == "deltagrad":
+    opt = vae.dg.optim.Adam(m.parameters(), 1e-3)
+    def step():
+        opt.zero_grad(); m.loss(X, eps=eps).backward(); opt.step()
+else:
+    topt = torch.optim.Adam(twin.parameters(), 1e-3)
+    Xt, et = torch.from_numpy(X), torch.from_numpy(eps)
+    def step():
+        topt.zero_grad(); r, k = twin.loss_terms(Xt, et); (r + k).mean().backward(); topt.step()
+for _ in range(5):
+    step()
+ts = []
+for _ in range(repeat):
+    t0 = time.perf_counter(); step(); ts.append(time.perf_counter() - t0)
+print(json.dumps({"median_ms": float(np.median(ts)) * 1e3, "min_ms": float(min(ts)) * 1e3}))
+"""
+
+
+def vae_separate_processes(threads, repeat):
+    """The VAE step of each library in its own process (no OpenMP threads of the other
+    library spinning in the same process), ``threads`` BLAS/OpenMP threads each."""
+    import subprocess
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    row = {}
+    for which in ("deltagrad", "torch"):
+        out = subprocess.run([sys.executable, "-c", VAE_STEP, which, str(threads), str(repeat)],
+                             env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+        row[which] = json.loads(out.stdout.strip().splitlines()[-1])
+    row["ratio_median"] = row["deltagrad"]["median_ms"] / row["torch"]["median_ms"]
+    return row
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=30)
@@ -31,6 +77,13 @@ def main(argv=None):
         result["vae"][f"threads_{threads}"] = row
         print(f"VAE step at {threads} thread(s): {row['deltagrad_ms']:.2f} vs "
               f"{row['torch_ms']:.2f} ms, ratio {row['deltagrad_over_torch']:.2f}", flush=True)
+    result["vae_separate_processes"] = {}
+    for threads in (1, 2):
+        row = vae_separate_processes(threads, max(args.repeat, 50))
+        result["vae_separate_processes"][f"threads_{threads}"] = row
+        print(f"VAE step at {threads} thread(s), one process per library: "
+              f"{row['deltagrad']['median_ms']:.2f} vs {row['torch']['median_ms']:.2f} ms, "
+              f"ratio {row['ratio_median']:.2f}", flush=True)
     result["dcgan"] = gan.speed()
     result["load_average_after"] = os.getloadavg()
     path = os.path.join(ROOT, "benchmarks", "results", "generative_speed.json")
