@@ -25,6 +25,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -69,7 +70,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", choices=SCALES, default="full")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "generalization.json"))
-    ap.add_argument("--runs", default="/tmp/deltagrad-generalization-runs",
+    ap.add_argument("--runs",
+                    default=os.path.join(tempfile.gettempdir(), "deltagrad-generalization-runs"),
                     help="folder of the width sweep's run folders (resumable)")
     args = ap.parse_args(argv)
     cfg = SCALES[args.scale]

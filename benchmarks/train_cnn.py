@@ -26,6 +26,7 @@ import datetime  # noqa: E402
 import fcntl  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -85,7 +86,8 @@ def main():
     ap.add_argument("--experiments", nargs="+", default=["lenet", "cnn", "resnet", "transfer"])
     ap.add_argument("--dataset", default="fashion-mnist")
     ap.add_argument("--epochs", type=int, default=None, help="default: the experiment's")
-    ap.add_argument("--runs", default="/tmp/cnn_runs", help="folder for the run folders")
+    ap.add_argument("--runs", default=os.path.join(tempfile.gettempdir(), "cnn_runs"),
+                    help="folder for the run folders")
     args = ap.parse_args()
     for name in args.experiments:
         meta = {"commit": git_commit(),
