@@ -14,7 +14,9 @@ import numpy as np
 
 from .. import autograd
 from ..tensor import as_tensor
+from ..train.run import RunError
 
+# a bad argument is a RunError: `deltagrad` reports it as a usage error (exit status 2)
 METHODS = ("saliency", "smoothgrad", "guided", "gradcam", "occlusion", "filters", "patches",
            "class-model", "inversion", "dream", "fgsm", "pgd")
 EPSILONS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -58,12 +60,12 @@ def _pick_layer(model, name, first):
     modules = dict(model.named_modules())
     if name is not None:
         if name not in modules or not name:
-            raise SystemExit(f"deltagrad: error: layer {name!r} is not in the model; its layers "
+            raise RunError(f"layer {name!r} is not in the model; its layers "
                              f"are {', '.join(n for n in modules if n)}")
         return name, modules[name]
     convs = _conv_layers(model)
     if not convs:
-        raise SystemExit("deltagrad: error: the model has no conv layer; pass --layer NAME")
+        raise RunError("the model has no conv layer; pass --layer NAME")
     return convs[0] if first else convs[-1]
 
 
@@ -125,13 +127,13 @@ def run_method(setup, args):
     from . import adversarial, optimize
     model, data = setup.model, setup.data
     if data.image_shape is None or len(data.x_test.shape) != 4:
-        raise SystemExit(f"deltagrad: error: interpret needs an image classifier that takes "
+        raise RunError(f"interpret needs an image classifier that takes "
                          f"(N, C, H, W) images; this run's inputs have shape "
                          f"{tuple(data.x_test.shape[1:])}")
     model.eval()
     n_test = len(data.x_test)
     if not 0 <= args.index < n_test:
-        raise SystemExit(f"deltagrad: error: --index {args.index} is out of range (the test set "
+        raise RunError(f"--index {args.index} is out of range (the test set "
                          f"has {n_test} images)")
     x = as_tensor(data.x_test[args.index:args.index + 1])
     with autograd.no_grad():
@@ -139,7 +141,7 @@ def run_method(setup, args):
     target = pred if args.target is None else args.target
     k = data.num_classes
     if not 0 <= target < k:
-        raise SystemExit(f"deltagrad: error: --target {target} is out of range for {k} classes")
+        raise RunError(f"--target {target} is out of range for {k} classes")
     cls = list(data.classes)
     label = f"test image {args.index} (true {cls[int(data.y_test[args.index])]}, predicted " \
             f"{cls[pred]}), explaining {cls[target]}"

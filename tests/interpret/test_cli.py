@@ -6,6 +6,7 @@ import pytest
 
 from tests.cli.conftest import FAST, cli
 from deltagrad.interpret.cli import METHODS, interpret_cli
+from deltagrad.train.run import RunError
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +42,11 @@ def test_every_method_writes_its_figure(lenet_run):
 
 
 def test_bad_arguments_name_what_is_wrong(lenet_run):
-    with pytest.raises(SystemExit, match="--target 12 is out of range for 10 classes"):
+    with pytest.raises(RunError, match="--target 12 is out of range for 10 classes"):
         _interpret(lenet_run, "--method", "saliency", "--target", 12)
-    with pytest.raises(SystemExit, match="layer 'nope' is not in the model"):
+    with pytest.raises(RunError, match="layer 'nope' is not in the model"):
         _interpret(lenet_run, "--method", "gradcam", "--layer", "nope")
-    with pytest.raises(SystemExit, match="--index 99999 is out of range"):
+    with pytest.raises(RunError, match="--index 99999 is out of range"):
         _interpret(lenet_run, "--method", "saliency", "--index", 99999)
 
 
@@ -58,3 +59,9 @@ def test_the_main_command_runs_interpret_and_the_report_shows_it(lenet_run):
     with open(os.path.join(lenet_run, "report.html"), encoding="utf-8") as f:
         page = f.read()
     assert "Seeing inside" in page and 'id="interpret_saliency"' in page
+
+
+
+def test_a_bad_argument_is_a_usage_error_of_the_command(lenet_run):
+    r = cli("interpret", lenet_run, "--method", "saliency", "--target", 12)
+    assert r.code == 2 and "deltagrad: error: --target 12 is out of range" in r.err
