@@ -34,6 +34,8 @@ from .ops.indexing import (index_select, narrow, select, masked_fill, masked_sel
                            scatter_add, scatter, take_along_dim)
 from .ops.linalg import (matmul, mm, bmm, mv, dot, inner, outer, ger, einsum, diag, diagonal,
                          trace, tensordot, addmm)
+from .ops.composite import (lerp, logaddexp, log2, log10, nan_to_num, diff,  # noqa: F401
+                            meshgrid, tensor_split, isin, bincount)
 from .ops.sorting import (sort, argsort, msort, topk, kthvalue, median, unique, searchsorted,
                           bucketize)
 from .ops.sampling import multinomial, bernoulli, normal

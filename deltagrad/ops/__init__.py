@@ -80,6 +80,12 @@ _methods = {
 for _name, _fn in _methods.items():
     setattr(Tensor, _name, _fn)
 
+from . import composite as _C  # noqa: E402
+for _name in ("lerp", "logaddexp", "log2", "log10", "nan_to_num", "diff", "tensor_split",
+              "bincount", "isin"):
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, getattr(_C, _name))
+
 for _name, _fn in {"add_": add, "sub_": sub, "mul_": mul, "div_": div, "pow_": pow,
                    "clamp_": clamp, "clip_": clamp, "neg_": neg, "abs_": abs, "exp_": exp,
                    "log_": log, "sqrt_": sqrt, "sigmoid_": sigmoid, "tanh_": tanh,
