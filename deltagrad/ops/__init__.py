@@ -82,7 +82,7 @@ for _name, _fn in _methods.items():
 
 from . import composite as _C  # noqa: E402
 for _name in ("lerp", "logaddexp", "log2", "log10", "nan_to_num", "diff", "tensor_split",
-              "bincount", "isin"):
+              "bincount"):                 # torch has no Tensor.isin
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, getattr(_C, _name))
 
