@@ -40,6 +40,11 @@ from .ops.sorting import (sort, argsort, msort, topk, kthvalue, median, unique, 
                           bucketize)
 from .ops.sampling import multinomial, bernoulli, normal
 from .ops.distance import cdist
+from .ops.cumulative import cumprod  # noqa: F401
+from .ops.pointwise import atan2, arctan2, clamp_min, clamp_max  # noqa: F401
+from .ops.products import baddbmm, addbmm, kron, cross  # noqa: F401
+from .ops.layout import tile, ravel, moveaxis, rot90, tril_indices, triu_indices  # noqa: F401
+from .ops.index_update import index_add, index_copy, index_fill  # noqa: F401
 from .ops.elementwise import addcmul, addcdiv
 from .ops.special import lgamma, digamma, polygamma, erfinv
 from .threads import set_num_threads, get_num_threads

@@ -502,6 +502,47 @@ class Tensor(backend.ConversionShortcuts):
     def bernoulli_(self, p=0.5, generator=None):
         return self._fill_random("bernoulli_", lambda r, s: r.random(s) < p, generator)
 
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Integers uniform on [from, to − 1]; ``random_(to)`` is [0, to − 1]; without ``to``
+        [0, 2^mantissa] for floats (every integer the dtype holds exactly), [0, max] else."""
+        if to is None and from_ != 0:
+            from_, to = 0, from_
+        if to is None:
+            dt = self._data.dtype
+            to = (2 ** (np.finfo(dt).nmant + 1) + 1 if dt.kind in "fV"
+                  else 2 if dt == np.bool_ else int(np.iinfo(dt).max) + 1)
+        if not from_ < to:
+            raise RuntimeError(f"random_: expects 'from' to be less than 'to', but got "
+                               f"from={from_} >= to={to}")
+        return self._fill_random("random_", lambda r, s: r.integers(from_, to, s), generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        """Exponential with rate λ: density λe^{−λx} on x ≥ 0, mean 1/λ."""
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+        return self._fill_random("exponential_", lambda r, s: r.exponential(1.0 / lambd, s),
+                                 generator)
+
+    def geometric_(self, p, *, generator=None):
+        """Trials until the first success: P(k) = (1 − p)^{k−1} p for k = 1, 2, ..."""
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+        return self._fill_random("geometric_", lambda r, s: r.geometric(p, s), generator)
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        """exp of N(mean, std²) (``mean``/``std`` are those of the logarithm)."""
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+        return self._fill_random("log_normal_", lambda r, s: r.lognormal(mean, std, s),
+                                 generator)
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        """Cauchy: median + σ·tan(π(u − ½)), u ~ U(0, 1) (no mean; quartiles median ± σ)."""
+        if not sigma > 0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+        return self._fill_random("cauchy_", lambda r, s: median + sigma * r.standard_cauchy(s),
+                                 generator)
+
     def _fill_random(self, op, draw, generator):
         sample = draw(backend.rng(generator), self._data.shape)
         sample = _make(backend.to_device(np.asarray(sample, dtype=self._data.dtype),

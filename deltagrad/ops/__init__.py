@@ -128,3 +128,22 @@ for _name, _fn in {"sort": _sorting.sort, "argsort": _sorting.argsort, "msort": 
     setattr(Tensor, _name, _fn)
 for _name, _fn in {"addcmul_": E.addcmul, "addcdiv_": E.addcdiv}.items():
     setattr(Tensor, _name, _inplace(_fn, _name))
+
+from . import (cumulative as _cumulative, pointwise as _pointwise,  # noqa: E402
+               products as _products, layout as _layout, index_update as _index_update)
+for _name, _fn in {"cumprod": _cumulative.cumprod, "atan2": _pointwise.atan2,
+                   "arctan2": _pointwise.atan2, "clamp_min": _pointwise.clamp_min,
+                   "clamp_max": _pointwise.clamp_max,
+                   "baddbmm": _products.baddbmm, "addbmm": _products.addbmm,
+                   "kron": _products.kron, "cross": _products.cross, "tile": _layout.tile,
+                   "ravel": _layout.ravel, "moveaxis": _layout.moveaxis, "rot90": _layout.rot90,
+                   "index_add": _index_update.index_add, "index_copy": _index_update.index_copy,
+                   "index_fill": _index_update.index_fill,
+                   "fill_diagonal_": _index_update.fill_diagonal_}.items():
+    setattr(Tensor, _name, _fn)
+for _name, _fn in {"cumprod_": _cumulative.cumprod, "atan2_": _pointwise.atan2,
+                   "clamp_min_": _pointwise.clamp_min, "clamp_max_": _pointwise.clamp_max,
+                   "baddbmm_": _products.baddbmm, "addbmm_": _products.addbmm,
+                   "index_add_": _index_update.index_add, "index_copy_": _index_update.index_copy,
+                   "index_fill_": _index_update.index_fill}.items():
+    setattr(Tensor, _name, _inplace(_fn, _name))
