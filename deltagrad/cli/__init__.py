@@ -55,6 +55,16 @@ _positive_float = _number(float, lambda v: 0 < v < float("inf"), "a positive fin
 _fraction = _number(float, lambda v: 0 <= v < 1, "in [0, 1)")
 
 
+def _threads(text):
+    """``--threads``: a positive whole number or ``auto``."""
+    from ..threads import parse_threads
+    try:
+        return parse_threads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number or 'auto', "
+                                         f"got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     p = _Parser(prog="deltagrad", description="Train, evaluate and inspect the course's "
@@ -97,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "experiment's)")
     t.add_argument("--device", help="cpu (default) or cuda (needs CuPy)")
     t.add_argument("--out", help="run folder (default: runs/EXPERIMENT-YYYYmmdd-HHMMSS)")
+    t.add_argument("--threads", type=_threads, default="auto", metavar="N|auto",
+                   help="BLAS/OpenMP threads of this training (default auto: the cores "
+                   "shared fairly among the deltagrad trainings running at the time)")
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel training on MPI ranks: start with mpiexec -n N python "
                    "-m mpi4py -m deltagrad train ... --distributed (rank 0 writes the run)")
@@ -185,7 +198,8 @@ def cmd_train(args) -> int:
         if not is_initialized():
             init_process_group(backend="mpi")
     train(experiment, out, overrides, resume=args.resume, force=args.force,
-          argv=["deltagrad"] + list(args.argv), distributed=args.distributed)
+          argv=["deltagrad"] + list(args.argv), distributed=args.distributed,
+          threads=args.threads)
     return EXIT_OK
 
 

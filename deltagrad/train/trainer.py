@@ -49,6 +49,7 @@ from .progress import ProgressBar
 from .run import (FollowerRunDir, RunDir, RunError, RunWriteError, make_settings,
                   merge_resume_settings, refuse_edited_config, writing)
 from .tasks import NonFiniteLoss, get_task
+from ..threads import ThreadPolicy
 
 EVAL_BATCH = 1000
 
@@ -82,6 +83,7 @@ class Setup:
     loader_generator: object | None = None
     ddp: object | None = None            # DistributedDataParallel around model (--distributed)
     shard: tuple | None = None           # (rank, world size) of a distributed run
+    threads: object | None = None        # the ThreadPolicy polled while training (--threads)
 
     @property
     def optimizer(self):
@@ -354,7 +356,8 @@ def _lr(setup: Setup) -> float:
 
 
 def train(experiment, out: str, overrides: dict | None = None, *, resume: bool = False,
-          force: bool = False, stream=None, argv=None, distributed: bool = False) -> list:
+          force: bool = False, stream=None, argv=None, distributed: bool = False,
+          threads="auto") -> list:
     """Train (or resume) ``experiment`` into the folder ``out``; return the metrics rows.
 
     Raises :class:`RunError` for bad settings or folders (one in use by another process
@@ -366,7 +369,16 @@ def train(experiment, out: str, overrides: dict | None = None, *, resume: bool =
     ``dg.distributed.init_process_group``): every rank trains its share of each batch through
     ``DistributedDataParallel`` (batch norm as ``SyncBatchNorm``), so the steps are those of
     one process on the whole batch; rank 0 alone prints, locks and writes the run folder.
+
+    ``threads``: BLAS/OpenMP threads of this training, a number or ``"auto"`` (the default:
+    the cores shared fairly among the trainings running at the time, re-read while training,
+    see :class:`deltagrad.threads.ThreadPolicy`). It is not a setting of the run: a resumed
+    run may use another count, and the numbers stay the same up to round-off.
     """
+    try:
+        policy = ThreadPolicy(threads)  # a bad value fails before anything is touched
+    except ValueError as e:
+        raise RunError(str(e)) from None
     stream = stream if stream is not None else sys.stdout
     overrides = dict(overrides or {})
     rank = 0
@@ -382,10 +394,10 @@ def train(experiment, out: str, overrides: dict | None = None, *, resume: bool =
     else:
         progress = _Progress(settings=make_settings(experiment, overrides))
         run.ensure_writable()
-    with run.lock(argv) as stale, StopSignals() as stop:
+    with run.lock(argv) as stale, StopSignals() as stop, policy:
         try:
             return _train_locked(experiment, run, overrides, resume, force, stream, argv,
-                                 stale, stop, progress, distributed)
+                                 stale, stop, progress, distributed, policy)
         except (Stopped, RunWriteError) as e:
             raise _stopped(e, experiment, out, run, progress, argv) from None
 
@@ -420,7 +432,7 @@ def _stopped(e, experiment, out, run, progress, argv) -> TrainingStopped:
 
 
 def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale, stop,
-                  progress, distributed=False) -> list:
+                  progress, distributed=False, policy=None) -> list:
     from ..experiments.data import data_spec, resolve_dataset
 
     say = Printer(run, stream)
@@ -446,6 +458,7 @@ def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale
     progress.settings = settings
 
     setup = build(settings, experiment)
+    setup.threads = policy
     if distributed:
         _distribute(setup, say)
     selection = selection_rule(setup.task, setup.data, settings)
@@ -580,6 +593,8 @@ def _train_epoch(setup: Setup, epoch: int, run: RunDir, say) -> dict:
                 xb = augment(xb)
             if shard is not None:
                 xb, yb = _shard(xb, yb, shard)
+            if setup.threads is not None:
+                setup.threads.poll()  # another training may have started or ended
             try:
                 stats = task.train_step(step_model, setup.optimizers, (xb, yb))
             except NonFiniteLoss as e:
