@@ -13,7 +13,7 @@ from ..ops.linalg import linear
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["Linear", "Bilinear"]
+__all__ = ["Linear", "NonDynamicallyQuantizableLinear", "Bilinear"]
 
 
 def add_weight_and_bias(module, weight_shape, bias, dtype=None, device=None, bias_size=None):
@@ -56,6 +56,11 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """``Linear`` under the name PyTorch gives attention output projections (a marker class
+    that quantization tools skip; programs list it in ``safe_globals`` for ``torch.load``)."""
 
 
 class Bilinear(Module):

@@ -36,6 +36,7 @@ SUPPORTED = ("nn", "optim", "utils", "autograd", "distributions", "linalg", "spe
 RENAMES = {
     "torch": "deltagrad",
     "torch.nn.modules": "deltagrad.nn",
+    "torch.nn.modules.activation": "deltagrad.nn",  # MultiheadAttention is in nn.transformer
     "torch.nn.modules.batchnorm": "deltagrad.nn.normalization",
     "torch.nn.modules.instancenorm": "deltagrad.nn.normalization",
     "torch.nn.modules.container": "deltagrad.nn.module",
@@ -101,7 +102,10 @@ class TorchAlias(types.ModuleType):
         if value is _MISSING:
             if name.startswith("__") and name.endswith("__"):
                 raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
-            raise AttributeError(_unsupported(full))
+            try:  # a torch submodule under another deltagrad name: torch.nn.modules.linear
+                return importlib.import_module(full)
+            except ImportError:
+                raise AttributeError(_unsupported(full)) from None
         return value
 
     def __setattr__(self, name, value):

@@ -113,3 +113,30 @@ def test_script_sees_its_argv_and_main(tmp_path):
                         "3", "-h"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "__main__ ['--lr', '3', '-h'] 1.5 torch"
+
+
+def test_torch_nn_modules_reached_as_attributes_and_in_safe_globals(tmp_path):
+    """word_language_model lists ``torch.nn.modules.<file>.<Class>`` in safe_globals without
+    importing those submodules; a pickled whole model then loads with weights_only=True."""
+    import torch as real_torch
+    assert issubclass(real_torch.nn.modules.linear.NonDynamicallyQuantizableLinear,
+                      real_torch.nn.Linear)
+    with torch_is_deltagrad():
+        import torch
+        names = torch.nn.modules
+        assert names.activation.MultiheadAttention is dg.nn.MultiheadAttention
+        assert names.activation.ReLU is dg.nn.ReLU
+        assert names.sparse.Embedding is dg.nn.Embedding and names.rnn.LSTM is dg.nn.LSTM
+        assert names.container.ModuleList is dg.nn.ModuleList
+        assert issubclass(names.linear.NonDynamicallyQuantizableLinear, dg.nn.Linear)
+        with pytest.raises(AttributeError, match="torch.nn.modules.nosuch is not supported"):
+            names.nosuch
+        model = torch.nn.Sequential(torch.nn.Embedding(5, 3), torch.nn.Linear(3, 2))
+        torch.save(model, tmp_path / "model.pt")
+        with pytest.raises(dg.serialization.UnpicklingError, match="weights_only"):
+            torch.load(tmp_path / "model.pt")
+        with torch.serialization.safe_globals([names.container.Sequential,
+                                               names.sparse.Embedding, names.linear.Linear]):
+            loaded = torch.load(tmp_path / "model.pt")
+        x = torch.tensor([[0, 4]])
+        assert torch.equal(loaded(x), model(x))
