@@ -17,6 +17,9 @@ from .transformer import *  # noqa: F401,F403
 from .positional import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
 
 
 def __getattr__(name):

@@ -20,7 +20,7 @@ __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "GELUSig
            "Swish", "Mish", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softmin", "Softplus",
            "Hardtanh", "ReLU6", "Threshold", "Hardsigmoid", "Hardswish", "LogSigmoid",
            "Softsign", "Tanhshrink", "Hardshrink", "Softshrink", "GLU", "Step", "Arctan",
-           "Maxout"]
+           "Maxout", "Softmax2d"]
 
 
 def _inplace_repr(inplace):
@@ -226,6 +226,17 @@ class _Dim(Module):
 class Softmax(_Dim):
     """softmax(x)_i = e^(x_i) / Σ_j e^(x_j) along ``dim``."""
     _fn = staticmethod(A.softmax)
+
+
+class Softmax2d(Module):
+    """softmax over the channels at every location of (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input of 3 or 4 dimensions (C, H, W) or "
+                             f"(N, C, H, W), got {input.ndim}D input of shape "
+                             f"{tuple(input.shape)}")
+        return A.softmax(input, -3)
 
 
 class LogSoftmax(_Dim):

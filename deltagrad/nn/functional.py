@@ -18,3 +18,4 @@ from ..ops.shape import pad  # noqa: F401
 from ..ops.attention import *  # noqa: F401,F403
 from ..ops.distance import *  # noqa: F401,F403
 from ..ops.pixel_shuffle import *  # noqa: F401,F403
+from ..ops.fold import *  # noqa: F401,F403

@@ -10,11 +10,13 @@ from __future__ import annotations
 import numbers
 
 from ..tensor import empty, ones, tensor as new_tensor, zeros
-from ..ops.normalization import batch_norm, group_norm, layer_norm
+from ..ops.normalization import (batch_norm, group_norm, instance_norm, layer_norm,
+                                 local_response_norm, rms_norm)
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
+           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm"]
 
 
 def _empty(shape, device, dtype):
@@ -220,3 +222,94 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
                 f"affine={self.affine}, bias={self.bias is not None}")
+
+
+class _InstanceNorm(_NormBase):
+    """Instance normalisation: each sample's channels standardised over their own spatial dims;
+    PyTorch's defaults (no affine map, no running statistics). With
+    ``track_running_stats=True`` evaluation uses the running statistics."""
+
+    #: the rank of unbatched input (C, *); batched input has one more
+    unbatched_rank = 2
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device=None,
+                 dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype)
+
+    def forward(self, input):
+        r = self.unbatched_rank
+        if input.ndim not in (r, r + 1):
+            raise ValueError(f"{self._get_name()}: expected {r}D or {r + 1}D input (got "
+                             f"{input.ndim}D input of shape {tuple(input.shape)})")
+        batched = input.ndim == r + 1
+        x = input if batched else input.unsqueeze(0)
+        if x.shape[1] != self.num_features:
+            feature_dim = 1 if batched else 0
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match "
+                                 f"num_features ({self.num_features}), but got: "
+                                 f"{x.shape[1]}.")
+            import warnings
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. "
+                          "You can silence this warning by not passing in num_features, which "
+                          "is not used because affine=False", stacklevel=2)
+        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            0.0 if self.momentum is None else self.momentum, self.eps)
+        return out if batched else out.squeeze(0)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or unbatched (C, L) input."""
+    unbatched_rank = 2
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or unbatched (C, H, W) input."""
+    unbatched_rank = 3
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or unbatched (C, D, H, W) input."""
+    unbatched_rank = 4
+
+
+class RMSNorm(Module):
+    """RMS normalisation over the trailing ``normalized_shape``: y = x / √(mean(x²) + ε) ⊙ γ
+    (γ of that shape, no β; ε = None means the input dtype's eps)."""
+
+    def __init__(self, normalized_shape, eps: float | None = None,
+                 elementwise_affine: bool = True, device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, False, device, dtype)
+
+    def reset_parameters(self):
+        _reset_affine(self)
+
+    def forward(self, input):
+        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class LocalResponseNorm(Module):
+    """Local response normalisation across channels: a_c / (k + α/n Σ_window a²)^β."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

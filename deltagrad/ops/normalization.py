@@ -28,7 +28,8 @@ from ..tensor import Tensor, _make
 from .elementwise import _xp
 from .reduce import _LONG, sum_array
 
-__all__ = ["batch_norm", "layer_norm", "group_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
+           "local_response_norm"]
 
 
 class Normalize(Function):
@@ -283,3 +284,86 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     grouped = input.reshape(n, num_groups, c // num_groups, -1)
     out = _normalize(grouped, weight, bias, (num_groups, c // num_groups, 1), (2, 3), eps)
     return out.reshape(tuple(input.shape))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance normalisation (Ulyanov et al. 2016): every (sample, channel) of (N, C, *)
+    input standardised over its spatial dims * (group_norm with one channel per group).
+
+    With running statistics given, training updates them with the batch average of the
+    per-instance μ and unbiased σ²; ``use_input_stats=False`` normalises with them instead."""
+    op = "instance_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected input of shape (N, C, *) with at least one spatial "
+                         f"dimension, got {tuple(input.shape)}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        _check_param(op, name, t, (c,), input)
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    spatial = input.numel() // max(input.shape[0] * c, 1)
+    if spatial <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{list(input.shape)}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{op}: give both running_mean and running_var, or neither")
+    if running_mean is not None:
+        x = input._data.reshape(input.shape[0], c, -1)
+        xp = _xp(x)
+        mean = x.mean(axis=(0, 2))
+        var = x.var(axis=2, ddof=1).mean(axis=0)
+        running_mean._data[...] = (1 - momentum) * running_mean._data + momentum * mean
+        running_var._data[...] = (1 - momentum) * running_var._data + momentum * xp.asarray(var)
+        running_mean._version += 1
+        running_var._version += 1
+    return group_norm(input, c, weight, bias, eps)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Root-mean-square normalisation (Zhang & Sennrich 2019) over the trailing
+    ``normalized_shape``: y = x / √(mean(x²) + ε) ⊙ γ (ε defaults to the dtype's eps)."""
+    op = "rms_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(input).__name__}")
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    shape = tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(f"{op}: given normalized_shape={list(shape)}, expected input with "
+                           f"shape [*, {', '.join(map(str, shape))}], but got input of size "
+                           f"{list(input.shape)}")
+    _check_param(op, "weight", weight, shape, input)
+    if eps is None:
+        eps = float(np.finfo(np.float32 if input.dtype.kind == "V" else input.dtype).eps)
+    axes = tuple(range(input.ndim - k, input.ndim))
+    out = input * ((input * input).mean(axes, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Local response normalisation across channels (Krizhevsky et al. 2012):
+    b_c = a_c / (k + α/n · Σ_{c' ∈ window(c)} a_{c'}²)^β, a window of n = ``size`` channels
+    (⌊n/2⌋ before c, ⌊(n−1)/2⌋ after, zeros beyond the edges)."""
+    op = "local_response_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} "
+                         "dimensions)")
+    if not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(f"{op}: size must be a positive int, got {size!r}")
+    if input.numel() == 0:
+        return input.clone()
+    from .shape import pad
+    c = input.shape[1]
+    squares = (input * input).movedim(1, -1)
+    padded = pad(squares, (size // 2, (size - 1) // 2)).movedim(-1, 1)
+    window = padded.narrow(1, 0, c)
+    for i in range(1, size):
+        window = window + padded.narrow(1, i, c)
+    return input / (window * (alpha / size) + k) ** beta
