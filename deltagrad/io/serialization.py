@@ -122,8 +122,9 @@ class _Pickler(pickle._Pickler):
     def reducer_override(self, obj):
         if isinstance(obj, Tensor):
             return self._reduce_tensor(obj)
-        if isinstance(obj, np.ndarray):
-            return self._reduce_array(obj, False, "cpu")
+        if isinstance(obj, np.ndarray):  # pickled as NumPy pickles it, as torch.save does
+            func, args, (version, shape, dtype, fortran, raw) = obj.__reduce__()
+            return func, args, (version, shape, _Reduced(*dtype.__reduce__()), fortran, raw)
         return NotImplemented
 
     def _reduce_tensor(self, t):
@@ -178,13 +179,14 @@ def _translate(obj):
 
 
 class _Reduced:
-    """An object that pickles as ``func(*args)``."""
+    """An object that pickles as ``func(*args)`` (then ``__setstate__(state)``, if given)."""
 
-    def __init__(self, func, args):
-        self.func, self.args = func, args
+    def __init__(self, func, args, state=None):
+        self.func, self.args, self.state = func, args, state
 
     def __reduce__(self):
-        return (self.func, self.args)
+        return (self.func, self.args) if self.state is None else \
+            (self.func, self.args, self.state)
 
 
 def _aligned_info(zf, name):

@@ -121,6 +121,26 @@ def test_dg_file_loads_in_torch_weights_only(tmp_path):
 
 
 @requires_torch
+def test_numpy_arrays_stay_numpy_arrays_as_in_torch(tmp_path):
+    """torch.save pickles an ndarray as NumPy does: weights_only=True refuses it (NumPy's
+    globals are not on the allow-list), weights_only=False gives the ndarray back (the
+    time_sequence_prediction example saves its data this way)."""
+    import torch
+    arrays = {"sine": np.sin(np.arange(12.0)).reshape(3, 4),
+              "ids": np.arange(5, dtype=np.uint32), "fortran": np.asfortranarray(np.eye(3))}
+    for writer, name in ((dg.save, "dg.pt"), (torch.save, "torch.pt")):
+        writer(arrays, tmp_path / name)
+        for reader, refused in ((dg.load, dg.serialization.UnpicklingError),
+                                (torch.load, pickle.UnpicklingError)):
+            with pytest.raises(refused, match="_reconstruct"):
+                reader(tmp_path / name)
+            got = reader(tmp_path / name, weights_only=False)
+            for key, arr in arrays.items():
+                assert type(got[key]) is np.ndarray and got[key].dtype == arr.dtype
+                np.testing.assert_array_equal(got[key], arr)
+
+
+@requires_torch
 def test_tied_weights_stay_tied_in_torch(tmp_path):
     import torch
     emb = nn.Embedding(5, 3)
@@ -335,7 +355,7 @@ def test_save_refuses_what_torch_cannot_read():
     with pytest.raises(ValueError, match="pickle_protocol"):
         dg.save({}, io.BytesIO(), pickle_protocol=4)
     with pytest.raises(pickle.PicklingError, match="dtype"):
-        dg.save(np.zeros(2, np.uint32), io.BytesIO())
+        dg.save({"dtype": np.dtype(np.uint32)}, io.BytesIO())
 
 
 def test_save_to_a_path_is_atomic(tmp_path):
