@@ -82,7 +82,7 @@ class Module(backend.ConversionShortcuts):
                                  f"Module.__init__() call (call super().__init__() first)")
         params = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
-            self._remove(name)
+            self._remove(name, keep=self._parameters)
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None and not isinstance(value, Parameter):
@@ -90,7 +90,7 @@ class Module(backend.ConversionShortcuts):
                                 "(nn.Parameter or None expected)")
             params[name] = value
         elif isinstance(value, Module):
-            self._remove(name)
+            self._remove(name, keep=self._modules)
             self._modules[name] = value
         elif self.__dict__.get("_modules") is not None and name in self._modules:
             if value is not None:
@@ -98,7 +98,7 @@ class Module(backend.ConversionShortcuts):
                                 f"'{name}' (nn.Module or None expected)")
             self._modules[name] = value
         elif isinstance(value, Buffer):
-            self._remove(name)
+            self._remove(name, keep=self._buffers)
             self.register_buffer(name, value, value.persistent)
         elif self.__dict__.get("_buffers") is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
@@ -108,9 +108,12 @@ class Module(backend.ConversionShortcuts):
         else:
             object.__setattr__(self, name, value)
 
-    def _remove(self, name):
+    def _remove(self, name, keep=None):
+        """Forget ``name`` everywhere but in ``keep``, the store about to be assigned: a
+        re-assigned parameter, buffer or child keeps its place in the order (PyTorch's)."""
         for d in (self.__dict__, self._parameters, self._buffers, self._modules):
-            d.pop(name, None)
+            if d is not keep:
+                d.pop(name, None)
         self._non_persistent.discard(name)
 
     def __getattr__(self, name):

@@ -224,6 +224,30 @@ def test_registration_rules():
     assert list(seq.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
 
 
+def test_reassigned_members_keep_their_place_like_torch():
+    """Replacing a child, parameter or buffer keeps its position in children(), parameters()
+    and the state_dict (the siamese example swaps resnet.conv1, then drops children()[-1])."""
+    def build(lib):
+        m = lib.nn.Module()
+        m.conv1 = lib.nn.Conv2d(3, 4, 3)
+        m.bn1 = lib.nn.BatchNorm2d(4)
+        m.fc = lib.nn.Linear(4, 2)
+        m.p = lib.nn.Parameter(lib.zeros(1))
+        m.q = lib.nn.Parameter(lib.zeros(1))
+        m.register_buffer("x", lib.zeros(1), persistent=False)
+        m.register_buffer("y", lib.zeros(1))
+        m.conv1 = lib.nn.Conv2d(1, 4, 3)
+        m.p = lib.nn.Parameter(lib.ones(1))
+        m.x = lib.nn.Buffer(lib.ones(1))
+        return m
+    ours, theirs = build(dg), build(torch)
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()] \
+        == ["conv1", "bn1", "fc"]
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert list(ours.children())[0].in_channels == 1
+
+
 def test_containers_index_like_torch():
     layers = [nn.Linear(2, 2), nn.Dropout(), nn.Linear(2, 1)]
     seq = nn.Sequential(*layers)
