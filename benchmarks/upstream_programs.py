@@ -70,11 +70,6 @@ def write_wikitext(run_dir):
             f.write("".join(f" {line} \n" for line in synthetic_sentences(n, seed)))
 
 
-def write_text(path, n_lines=600):
-    with open(path, "w") as f:
-        f.write("\n".join(synthetic_sentences(n_lines)) + "\n")
-
-
 def write_bsds300(run_dir):
     """``dataset/BSDS300/images/{train,test}/*.jpg``: 8 + 4 synthetic 321x481 photos."""
     from PIL import Image
@@ -88,6 +83,13 @@ def write_bsds300(run_dir):
             rgb = 0.5 + 0.5 * np.sin(f[None, None] * (xx[..., None] + yy[..., None] * f[::-1]))
             rgb = 255 * np.clip(0.8 * rgb + 0.2 * rng.random(rgb.shape), 0, 1)
             Image.fromarray(rgb.astype(np.uint8)).save(os.path.join(folder, f"{i}.jpg"))
+
+
+def write_chargpt_input(run_dir):
+    """``input.txt`` for minGPT's chargpt; its first line holds the characters of the
+    prompt the program samples from ("O God, O God!")."""
+    with open(os.path.join(run_dir, "input.txt"), "w") as f:
+        f.write("O God, O God!\n" + "\n".join(synthetic_sentences(600)) + "\n")
 
 
 def write_nanogpt_chars(run_dir):
@@ -159,6 +161,14 @@ PROGRAMS = [
     Program("mnist_forward_forward", "examples", "mnist_forward_forward", "main.py",
             ["--epochs", "20", "--no_accel", "--train_size", "640", "--test_size", "200"],
             r"Loss:\s+" + FLOAT, env=SMALL_MNIST),
+    Program("siamese_network", "examples", "siamese_network", "main.py",
+            ["--epochs", "1", "--no-accel", "--log-interval", "1", "--batch-size", "32",
+             "--test-batch-size", "100"],
+            r"Loss: " + FLOAT, env={"SYNTHETIC_TRAIN_SIZE": "320", "SYNTHETIC_TEST_SIZE": "100"}),
+    Program("mnist_hogwild", "examples", "mnist_hogwild", "main.py",
+            ["--epochs", "1", "--num-processes", "2", "--log-interval", "1",
+             "--test-batch-size", "200"],
+            r"Loss: " + FLOAT, env=SMALL_MNIST),
     Program("super_resolution", "examples", "super_resolution", "main.py",
             ["--upscale_factor", "3", "--batchSize", "4", "--testBatchSize", "4", "--nEpochs",
              "2", "--lr", "0.001"],
@@ -179,7 +189,7 @@ PROGRAMS = [
     Program("minGPT chargpt", "mingpt", "projects/chargpt", "chargpt.py",
             ["--trainer.max_iters=31", "--trainer.batch_size=8", "--trainer.num_workers=0",
              "--trainer.device=cpu", "--model.model_type=gpt-nano", "--data.block_size=32"],
-            r"train loss " + FLOAT, setup=lambda d: write_text(os.path.join(d, "input.txt")),
+            r"train loss " + FLOAT, setup=write_chargpt_input,
             package_root=True),
     Program("makemore transformer", "makemore", ".", "makemore.py",
             ["-i", "names.txt", "-o", "out", "--max-steps", "40", "--num-workers", "0",
