@@ -19,3 +19,5 @@ from ..ops.attention import *  # noqa: F401,F403
 from ..ops.distance import *  # noqa: F401,F403
 from ..ops.pixel_shuffle import *  # noqa: F401,F403
 from ..ops.fold import *  # noqa: F401,F403
+from ..ops.ctc import *  # noqa: F401,F403
+from ..ops.margin_loss import *  # noqa: F401,F403

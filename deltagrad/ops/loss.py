@@ -22,7 +22,8 @@ from .elementwise import _xp, cast
 
 __all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "gaussian_nll_loss",
-           "kl_div", "sse_loss", "half_sse_loss", "sparsity_kl", "l1_penalty", "l2_penalty"]
+           "kl_div", "sse_loss", "half_sse_loss", "sparsity_kl", "l1_penalty", "l2_penalty",
+           "poisson_nll_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -627,3 +628,24 @@ def l2_penalty(params, lambd=1.0):
     for p in ps[1:]:
         total = total + (p * p).sum()
     return total * (0.5 * lambd)
+
+
+@_quiet
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Poisson negative log-likelihood of counts y with rate λ: λ − y ln λ, given
+    ln λ (``log_input``: e^x − y x) or λ (x − y ln(x + ε)); ``full`` adds Stirling's
+    ln y! ≈ y ln y − y + ½ ln(2π y) where y > 1."""
+    op = "poisson_nll_loss"
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "target", target)
+    reduction = _legacy(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    if log_input:
+        loss = E.exp(input) - target * input
+    else:
+        loss = input - target * E.log(input + eps)
+    if full:
+        stirling = target * E.log(target) - target + 0.5 * E.log(2 * math.pi * target)
+        loss = loss + stirling.masked_fill(target <= 1, 0.0)
+    return reduce_loss(loss, reduction, op)
