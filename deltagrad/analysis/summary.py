@@ -42,7 +42,8 @@ class Summary:
     total_params: int
     trainable_params: int
     total_flops: int
-    input_size: tuple
+    input_size: tuple | None           # None: no forward pass (parameter_summary)
+    model_kind: str = ""
 
     @property
     def uncounted(self) -> list:
@@ -141,11 +142,20 @@ def summary(model, input_size, batch_size: int = 1, dtype=None, device=None, inp
 
     ``input_size`` is the shape of one sample, e.g. (1, 28, 28) or (784,). The zeros are
     int64 token indices for a model that starts with an Embedding or declares
-    ``input_dtype``, else of the parameters' dtype; ``dtype`` or ``inputs`` (a Tensor)
-    override that.
+    ``input_dtype``, else of the parameters' dtype; ``dtype`` or ``inputs`` (a Tensor, or a
+    tuple of Tensors for a forward of several arguments such as a conditional GAN's
+    ``(z, labels)``; the first one's shape is the input size) override that.
     """
     from ..tensor import zeros
     from .. import backend
+    if not has_forward(model):
+        raise TypeError(f"summary: {type(model).__name__} has no forward pass to run "
+                        "(use parameter_summary for its parameters, or network_summaries "
+                        "for a model of several networks)")
+    if isinstance(inputs, (tuple, list)):
+        inputs = tuple(inputs)
+    elif inputs is not None:
+        inputs = (inputs,)
     if inputs is None:
         if input_size is None:
             raise ValueError("summary: give input_size (the shape of one sample) or inputs")
@@ -157,9 +167,9 @@ def summary(model, input_size, batch_size: int = 1, dtype=None, device=None, inp
             dtype = params[0].dtype if params else backend.get_default_dtype()
         if device is None:
             device = params[0].device if params else "cpu"
-        inputs = zeros((batch_size,) + input_size, dtype=dtype, device=device)
+        inputs = (zeros((batch_size,) + input_size, dtype=dtype, device=device),)
     else:
-        input_size = tuple(inputs.shape[1:])
+        input_size = tuple(inputs[0].shape[1:])
     names = {id(m): n for n, m in model.named_modules()}
     rows, handles = [], []
 
@@ -183,7 +193,7 @@ def summary(model, input_size, batch_size: int = 1, dtype=None, device=None, inp
     model.eval()
     try:
         with no_grad():
-            model(inputs)
+            model(*inputs)
     finally:
         model.train(was_training)
         for h in handles:
@@ -215,7 +225,69 @@ def summary(model, input_size, batch_size: int = 1, dtype=None, device=None, inp
     unique = {id(p): p for p in model.parameters()}
     total = sum(int(np.prod(p.shape)) for p in unique.values())
     trainable = sum(int(np.prod(p.shape)) for p in unique.values() if p.requires_grad)
-    return Summary(table, total, trainable, sum(r.flops for r in table), input_size)
+    return Summary(table, total, trainable, sum(r.flops for r in table), input_size,
+                   type(model).__name__)
+
+
+def has_forward(model) -> bool:
+    """Whether ``model`` defines a forward pass of its own (an RBM, an energy model, has none;
+    a ModuleDict is a container whose networks run separately)."""
+    from ..nn import Module, ModuleDict
+    return not isinstance(model, ModuleDict) and type(model).forward is not Module.forward
+
+
+def parameter_summary(model) -> Summary:
+    """The table of a model without a forward pass (an RBM): one row per parameter tensor,
+    its shape in place of an output shape; no FLOPs and no input size (``input_size`` None)."""
+    names = {id(m): n for n, m in model.named_modules()}
+    rows = [LayerRow(".".join(filter(None, (names[id(m)], n))), type(m).__name__,
+                     tuple(p.shape), int(np.prod(p.shape)), 0, None)
+            for m in model.modules() for n, p in m._parameters.items() if p is not None]
+    unique = {id(p): p for p in model.parameters()}
+    return Summary(rows, sum(int(np.prod(p.shape)) for p in unique.values()),
+                   sum(int(np.prod(p.shape)) for p in unique.values() if p.requires_grad),
+                   0, None, type(model).__name__)
+
+
+def network_inputs(network, input_size, dtype=None, batch_size: int = 1) -> tuple:
+    """Zero inputs (``batch_size`` samples) of one network of a model: a generator (a
+    ``latent_dim``) gets its latent z of shape (N, latent_dim), any other network samples of
+    ``input_size`` (of ``dtype``, default the parameters'); a conditional network
+    (``num_classes`` > 0) also gets the labels 0."""
+    from .. import backend, int64
+    from ..tensor import zeros
+    params = list(network.parameters())
+    device = params[0].device if params else "cpu"
+    latent = getattr(network, "latent_dim", None)
+    if latent is not None:
+        size, dtype = (int(latent),), None                   # z is real-valued
+    else:
+        size = tuple(int(s) for s in input_size)
+        dtype = dtype if dtype is not None else input_dtype(network)
+    if dtype is None:
+        dtype = params[0].dtype if params else backend.get_default_dtype()
+    inputs = (zeros((batch_size,) + size, dtype=dtype, device=device),)
+    if getattr(network, "num_classes", 0):
+        inputs += (zeros((batch_size,), dtype=int64, device=device),)
+    return inputs
+
+
+def network_summaries(model, input_size, dtype=None) -> dict:
+    """``{name: Summary}`` of each network a model runs separately: a ModuleDict's networks
+    by name (a GAN's generator ``G`` on its latent z, discriminator ``D`` on a data sample),
+    a model with a forward pass under the name ``""``, one without (an RBM) as its
+    :func:`parameter_summary`."""
+    from ..nn import ModuleDict
+    parts = dict(model.items()) if isinstance(model, ModuleDict) else {"": model}
+    out = {}
+    for name, network in parts.items():
+        if not has_forward(network):
+            out[name] = parameter_summary(network)
+        elif isinstance(model, ModuleDict):
+            out[name] = summary(network, None, inputs=network_inputs(network, input_size, dtype))
+        else:
+            out[name] = summary(network, input_size, dtype=dtype)
+    return out
 
 
 def _costs_no_macs(module) -> bool:
@@ -228,7 +300,10 @@ def _costs_no_macs(module) -> bool:
 
 def format_summary(s: Summary) -> str:
     """The table as text, one row per layer, with totals; "?" marks a layer with weights
-    whose FLOPs have no formula here (left out of the total, and named under it)."""
+    whose FLOPs have no formula here (left out of the total, and named under it). A model
+    without a forward pass (:func:`parameter_summary`) lists its parameters' shapes."""
+    if s.input_size is None:
+        return _format_parameters(s)
     head = ("Layer", "Kind", "Output shape", "Params", "FLOPs", "RF")
     body = [(r.name or "(model)", r.kind, "×".join(map(str, r.output_shape)) or "scalar",
              f"{r.params:,}", f"{r.flops:,}" if r.flops_known else "?",
@@ -246,6 +321,37 @@ def format_summary(s: Summary) -> str:
                + (f"; not counted (no formula): {', '.join(s.uncounted)}" if s.uncounted
                   else ""))
     return "\n".join(out)
+
+
+def _format_parameters(s: Summary) -> str:
+    head = ("Parameter", "Of", "Shape", "Params")
+    body = [(r.name, r.kind, "×".join(map(str, r.output_shape)) or "scalar", f"{r.params:,}")
+            for r in s.layers]
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
+              for i, h in enumerate(head)]
+    line = "  ".join("{:<%d}" % w if i < 3 else "{:>%d}" % w for i, w in enumerate(widths))
+    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+    return "\n".join([line.format(*head), rule] + [line.format(*b) for b in body] + [
+        rule, f"Total params: {s.total_params:,} (trainable {s.trainable_params:,})",
+        "No forward pass (an energy model): no output shapes, FLOPs or receptive fields"])
+
+
+def format_networks(summaries: dict) -> str:
+    """Several networks' tables (a GAN's G and D), each under its name and class, then the
+    parameters of each and of all."""
+    if list(summaries) == [""]:
+        return format_summary(summaries[""])
+    parts = [f"{name} ({s.model_kind}):\n{format_summary(s)}" for name, s in summaries.items()]
+    counts = ", ".join(f"{name} {s.total_params:,}" for name, s in summaries.items())
+    total = sum(s.total_params for s in summaries.values())
+    return "\n\n".join(parts) + (f"\n\n{len(summaries)} networks, params {counts}; "
+                                  f"total {total:,}")
+
+
+def _summary_json(s: Summary) -> dict:
+    return {"layers": [vars(r) for r in s.layers], "total_params": s.total_params,
+            "trainable_params": s.trainable_params, "total_flops": s.total_flops,
+            "input_size": None if s.input_size is None else list(s.input_size)}
 
 
 _FACTORY_MODULES = ("deltagrad.models.resnet", "deltagrad.models.vgg")
@@ -310,16 +416,18 @@ def summary_cli(argv=None, stream=None) -> int:
         for source in args.module:
             load_module(source)
         model, input_size, dtype = _resolve_model(args)
-        s = summary(model, input_size, dtype=dtype)
+        summaries = network_summaries(model, input_size, dtype)
     except (ValueError, TypeError, KeyError, RuntimeError, ImportError) as e:
         print(error_line(e), file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps({"layers": [vars(r) for r in s.layers], "total_params": s.total_params,
-                          "trainable_params": s.trainable_params, "total_flops": s.total_flops,
-                          "input_size": list(s.input_size)}), file=stream)
+    if args.json and list(summaries) == [""]:
+        print(json.dumps(_summary_json(summaries[""])), file=stream)
+    elif args.json:
+        print(json.dumps({"networks": {n: _summary_json(s) for n, s in summaries.items()},
+                          "total_params": sum(s.total_params for s in summaries.values())}),
+              file=stream)
     else:
-        print(format_summary(s), file=stream)
+        print(format_networks(summaries), file=stream)
     return 0
 
 
@@ -343,6 +451,10 @@ def _resolve_model(args):
                 _data_dtype(setup.data))
     if args.model in names:
         exp = get_experiment(args.model)
+        if args.dataset != "auto" and args.dataset not in exp.datasets:
+            raise ValueError(f"experiment {exp.name!r} trains on {', '.join(exp.datasets)}, "
+                             f"not --dataset {args.dataset!r}"
+                             + did_you_mean(args.dataset, exp.datasets))
         data = exp.data(args.dataset if args.dataset != "auto" else exp.dataset)
         model = exp.model(data)
         return model, tuple(args.input_size or data.input_shape), _data_dtype(data)

@@ -8,6 +8,12 @@
   ``torch.load(path, weights_only=True)`` and ``load_state_dict``;
 * ``onnx``: ``RUN/model.onnx``, one traced forward pass with a dynamic batch axis
   (input ``input``, output ``output``), for onnxruntime and other runtimes.
+
+A run of several networks (a GAN's generator ``G`` and discriminator ``D``) exports all of
+them to safetensors or torch (keys ``G.…``, ``D.…``), or one with ``--network G|D`` (also
+``generator|discriminator``); ONNX traces one network, so it needs ``--network``: the
+generator's input is its latent z (and a conditional network's ``labels``). A model with no
+forward pass (an RBM) has nothing to trace: its weights export to safetensors or torch.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import os
 import numpy as np
 
 FORMATS = {"safetensors": "model.safetensors", "torch": "model.pt", "onnx": "model.onnx"}
+NETWORK_ALIASES = {"generator": "G", "discriminator": "D"}   # a GAN's two networks
 
 
 def add_parser(sub) -> None:
@@ -32,13 +39,16 @@ def add_parser(sub) -> None:
     s.add_argument("--weights", choices=("last", "best"), default="best",
                    help="best.npz (default) or the last checkpoint")
     s.add_argument("--opset", type=int, default=17, help="ONNX opset version (17)")
+    s.add_argument("--network", metavar="NAME", help="one network of a run of several: a "
+                   "GAN's G (generator) or D (discriminator); ONNX needs it for a GAN "
+                   "(default: the whole model)")
 
 
 def cmd_export(args) -> int:
     from ..train.run import RunError
     from ..train.trainer import load_run
     setup, state = load_run(args.run, args.weights, with_data=False)
-    model = setup.model
+    model = _network(setup, args.network, args.format, RunError)
     out = args.out or os.path.join(args.run, FORMATS[args.format])
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
@@ -47,6 +57,11 @@ def cmd_export(args) -> int:
               "weights": args.weights, "epoch": int(state.get("epoch", 0)),
               "input_shape": list(setup.data.input_shape),
               "input_dtype": str(setup.data.x_train.dtype), "classes": list(setup.data.classes)}
+    if args.network:  # the chosen network's input: a generator's is its latent z
+        from ..analysis.summary import network_inputs
+        x = network_inputs(model, setup.data.input_shape)[0]
+        config.update(network=NETWORK_ALIASES.get(args.network, args.network),
+                      input_shape=list(x.shape[1:]), input_dtype=str(x.numpy().dtype))
     if args.format == "safetensors":
         from ..io.safetensors import save_model
         try:
@@ -58,18 +73,56 @@ def cmd_export(args) -> int:
         from ..io.serialization import save
         save(model.state_dict(), out)
     else:
-        _export_onnx(model, setup, out, args.opset, RunError)
-    print(f"wrote {out} ({args.format}, {setup.experiment.name}, {args.weights} weights)")
+        _export_onnx(model, setup, out, args.opset, RunError, args.network)
+    network = f" network {config['network']}" if args.network else ""
+    print(f"wrote {out} ({args.format}, {setup.experiment.name}{network}, {args.weights} "
+          "weights)")
     return 0
 
 
-def _export_onnx(model, setup, out, opset, error):
+def _network(setup, name, fmt, error):
+    """The module to export: the run's model, or its network ``name`` (a GAN's G or D)."""
+    from ..nn import ModuleDict
+    model, experiment = setup.model, setup.experiment.name
+    if not isinstance(model, ModuleDict):
+        if name is not None:
+            raise error(f"--network {name}: {experiment} has one network (a "
+                        f"{type(model).__name__}); --network picks one network of a run of "
+                        "several, such as a GAN's G or D")
+        return model
+    names = list(model.keys())
+    aliases = [a for a, k in NETWORK_ALIASES.items() if k in names]
+    choices = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    choices += f" (or {', '.join(aliases)})" if aliases else ""
+    if name is None:
+        if fmt == "onnx":
+            raise error(f"{experiment} has {len(names)} networks ({', '.join(names)}) and ONNX "
+                        f"traces one: choose it with --network {choices}")
+        return model
+    key = NETWORK_ALIASES.get(name, name)
+    if key not in names:
+        raise error(f"--network {name}: {experiment} has no such network; expected "
+                    f"{choices}")
+    return model[key]
+
+
+def _export_onnx(model, setup, out, opset, error, network=None):
     from .. import from_numpy
+    from ..analysis.summary import has_forward, network_inputs
     from ..io.onnx import ExportError, export
-    x = from_numpy(np.zeros((2, *setup.data.input_shape), setup.data.x_train.dtype))
+    what = setup.experiment.name + (f" network {network}" if network else "")
+    if not has_forward(model):
+        raise error(f"cannot export {what} to ONNX: {type(model).__name__} has no forward "
+                    "pass to trace (an energy model); export its weights with --format "
+                    "safetensors or torch")
+    if network is None:
+        inputs = (from_numpy(np.zeros((2, *setup.data.input_shape), setup.data.x_train.dtype)),)
+    else:
+        inputs = network_inputs(model, setup.data.input_shape, batch_size=2)
+    names = ["input", "labels"][:len(inputs)]
+    axes = {n: {0: "batch"} for n in names + ["output"]}
     try:
-        export(model, (x,), out, input_names=["input"], output_names=["output"],
-               dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-               opset_version=opset)
+        export(model, inputs, out, input_names=names, output_names=["output"],
+               dynamic_axes=axes, opset_version=opset)
     except (ImportError, ExportError, ValueError) as e:
-        raise error(f"cannot export {setup.experiment.name} to ONNX: {e}") from None
+        raise error(f"cannot export {what} to ONNX: {e}") from None

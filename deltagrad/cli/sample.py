@@ -50,8 +50,11 @@ def cmd_sample(args) -> int:
     if not hasattr(model, "sample"):
         from ..experiments import experiments
         text = ", ".join(e.name for e in experiments() if e.text_files)
-        raise RunError(f"{args.run} is a run of {setup.experiment.name!r}, which is no language "
-                       f"model (sample needs a run of {text})")
+        images = ", ".join(e.name for e in experiments() if hasattr(e.model, "sample_images"))
+        raise RunError(f"{args.run} is a run of {setup.experiment.name!r}, which is neither a "
+                       f"language model ({text}) nor an image generative model ({images}): "
+                       f"sample has nothing to draw; deltagrad report {args.run} shows what "
+                       "the run learned")
     itos = list(setup.data.classes)
     stoi = {c: i for i, c in enumerate(itos)}
     prime_text = "\n" if args.prime is None else args.prime

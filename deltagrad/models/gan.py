@@ -20,7 +20,7 @@ from math import prod
 
 import numpy as np
 
-from .. import nn
+from .. import backend, nn
 from ..autograd.grad_mode import no_grad
 from ..ops.shape import cat
 from ..tensor import Tensor, _make, randn
@@ -138,7 +138,8 @@ def _check_labels(y, n, num_classes, op) -> Tensor:
         raise TypeError(f"{op}: labels must be integer class indices, got dtype {y.dtype}")
     if tuple(y.shape) != (n,):
         raise ValueError(f"{op}: expected {n} labels of shape ({n},), got {tuple(y.shape)}")
-    a = y.numpy() if n else np.zeros(0, np.int64)
+    # the range check reads the array itself, not y.numpy(): no value leaves a traced graph
+    a = backend.to_numpy(y._data) if n else np.zeros(0, np.int64)
     if a.size and (a.min() < 0 or a.max() >= num_classes):
         raise IndexError(f"{op}: labels must be in [0, {num_classes}), got values in "
                          f"[{a.min()}, {a.max()}]")
