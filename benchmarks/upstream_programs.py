@@ -124,18 +124,22 @@ class Program:
     folder: str              # copied into the run directory; the program runs inside it
     script: str
     args: list
-    loss: str                # regex whose group 1 is a printed loss
+    loss: str | None         # regex whose group 1 is a printed loss (None: prints none)
     setup: object = None     # run_dir -> None, writes synthetic data
     before: list = dataclasses.field(default_factory=list)  # scripts run first, same launcher
+    after: list = dataclasses.field(default_factory=list)   # [script, *args] run afterwards
     env: dict = dataclasses.field(default_factory=dict)
     max_losses: int = 0      # stop the program once this many losses were printed (0: no)
     package_root: bool = False  # put the checkout's root on PYTHONPATH (import mingpt)
+    higher_is_better: bool = False  # the printed number is a reward, not a loss
 
 
+GENERATE = ["generate.py", "--data", "data/synthetic", "--words", "50"]
 SMALL_MNIST = {"SYNTHETIC_TRAIN_SIZE": "640", "SYNTHETIC_TEST_SIZE": "200"}
 PROGRAMS = [
     Program("mnist", "examples", "mnist", "main.py",
-            ["--epochs", "1", "--no-accel", "--log-interval", "1", "--test-batch-size", "200"],
+            ["--epochs", "1", "--no-accel", "--log-interval", "1", "--test-batch-size", "200",
+             "--save-model"],
             r"Loss: " + FLOAT, env=SMALL_MNIST),
     Program("vae", "examples", "vae", "main.py",
             ["--epochs", "1", "--no-accel", "--log-interval", "1", "--batch-size", "64"],
@@ -147,12 +151,12 @@ PROGRAMS = [
     Program("word_language_model LSTM", "examples", "word_language_model", "main.py",
             ["--data", "data/synthetic", "--epochs", "1", "--emsize", "32", "--nhid", "32",
              "--bptt", "20", "--batch_size", "10", "--log-interval", "5"],
-            r"loss\s+" + FLOAT, setup=write_wikitext),
+            r"loss\s+" + FLOAT, setup=write_wikitext, after=[GENERATE]),
     Program("word_language_model Transformer", "examples", "word_language_model", "main.py",
             ["--data", "data/synthetic", "--model", "Transformer", "--epochs", "1",
              "--emsize", "32", "--nhid", "32", "--bptt", "20", "--batch_size", "10",
              "--log-interval", "5", "--lr", "2"],
-            r"loss\s+" + FLOAT, setup=write_wikitext),
+            r"loss\s+" + FLOAT, setup=write_wikitext, after=[GENERATE]),
     Program("regression", "examples", "regression", "main.py", [],
             r"Loss: " + FLOAT),
     Program("mnist_rnn", "examples", "mnist_rnn", "main.py",
@@ -172,13 +176,16 @@ PROGRAMS = [
     Program("super_resolution", "examples", "super_resolution", "main.py",
             ["--upscale_factor", "3", "--batchSize", "4", "--testBatchSize", "4", "--nEpochs",
              "2", "--lr", "0.001"],
-            r"Loss: " + FLOAT, setup=write_bsds300),
+            r"Loss: " + FLOAT, setup=write_bsds300,
+            after=[["super_resolve.py", "--input_image", "dataset/BSDS300/images/test/0.jpg",
+                    "--model", "model_epoch_2.pth", "--output_filename", "out.png"]]),
     Program("reinforce", "examples", "reinforcement_learning", "reinforce.py", [],
-            r"Average reward: " + FLOAT, max_losses=6),
+            r"Average reward: " + FLOAT, max_losses=6, higher_is_better=True),
     Program("actor_critic", "examples", "reinforcement_learning", "actor_critic.py", [],
-            r"Average reward: " + FLOAT, max_losses=6),
+            r"Average reward: " + FLOAT, max_losses=6, higher_is_better=True),
     Program("time_sequence_prediction", "examples", "time_sequence_prediction", "train.py",
             ["--steps", "2"], r"^loss: " + FLOAT, before=["generate_sine_wave.py"]),
+    Program("fx invert", "examples", "fx", "invert.py", [], None),
     Program("nanoGPT", "nanogpt", ".", "train.py",
             ["config/train_shakespeare_char.py", "--dataset=synthetic_char", "--device=cpu",
              "--compile=False", "--eval_iters=2", "--eval_interval=10", "--log_interval=1",
@@ -229,7 +236,7 @@ def run_once(program, checkout, launcher, timeout):
             if proc.returncode:
                 return {"ran": False, "losses": [], "wall_s": 0.0,
                         "error": f"{script}: " + proc.stderr.strip()[-1500:]}
-        pattern = re.compile(program.loss, re.MULTILINE)
+        pattern = re.compile(program.loss or r"(?!x)x", re.MULTILINE)  # None: never matches
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, *launcher, program.script, *program.args],
                                 cwd=run_dir, env=env, stdout=subprocess.PIPE,
@@ -250,8 +257,15 @@ def run_once(program, checkout, launcher, timeout):
         finally:
             if proc.poll() is None:
                 proc.kill()
-        wall = time.perf_counter() - t0
         ran = proc.returncode == 0 or stopped
+        for script, *script_args in program.after if ran else ():
+            done = subprocess.run([sys.executable, *launcher, script, *script_args],
+                                  cwd=run_dir, env=env, capture_output=True, text=True,
+                                  timeout=timeout)
+            if done.returncode:
+                ran, err = False, f"{script}: " + done.stderr
+                break
+        wall = time.perf_counter() - t0
         result = {"ran": ran, "losses": losses, "wall_s": round(wall, 2)}
         if not ran:
             result["error"] = (err.strip() or f"stopped after {timeout} s")[-1500:]
@@ -260,8 +274,9 @@ def run_once(program, checkout, launcher, timeout):
         return result
 
 
-def compare(torch_run, dg_run):
-    """First-loss relative difference and whether each run's losses fell (last < first)."""
+def compare(torch_run, dg_run, higher_is_better=False):
+    """First-loss relative difference and whether each run's losses fell (last < first; for
+    a reward: rose)."""
     a, b = torch_run["losses"], dg_run["losses"]
     if not (a and b):
         return {}
@@ -269,7 +284,8 @@ def compare(torch_run, dg_run):
            "first_loss_relative_difference": round(abs(b[0] - a[0]) / max(abs(a[0]), 1e-12), 4),
            "torch_first_last": [a[0], a[-1]], "deltagrad_first_last": [b[0], b[-1]]}
     if len(a) > 1 and len(b) > 1:
-        out["both_fell"] = bool(a[-1] < a[0] and b[-1] < b[0])
+        sign = -1 if higher_is_better else 1
+        out["both_improved"] = bool(sign * (a[-1] - a[0]) < 0 and sign * (b[-1] - b[0]) < 0)
     return out
 
 
@@ -302,11 +318,11 @@ def main(argv=None):
         torch_run = run_once(program, checkout, [], args.timeout)
         dg_run = run_once(program, checkout, ["-m", "deltagrad.torch_compat"], args.timeout)
         row = {"program": program.name, "script": os.path.join(program.folder, program.script),
-               "args": program.args, "synthetic_data_env": program.env,
+               "args": program.args, "then": program.after, "synthetic_data_env": program.env,
                "ran_unchanged_torch": torch_run["ran"],
                "ran_unchanged_deltagrad": dg_run["ran"],
                "comparison": "different RNG (each library initialises and samples with its "
-                             "own generator)", **compare(torch_run, dg_run),
+                             "own generator)", **compare(torch_run, dg_run, program.higher_is_better),
                "wall_s_torch": torch_run["wall_s"], "wall_s_deltagrad": dg_run["wall_s"],
                "torch": torch_run, "deltagrad": dg_run}
         rows.append(row)
@@ -314,7 +330,7 @@ def main(argv=None):
               f"{torch_run['wall_s']:6.1f} s   deltagrad "
               f"{'ran' if dg_run['ran'] else 'FAILED':>6} {dg_run['wall_s']:6.1f} s   "
               f"first-loss diff {row.get('first_loss_relative_difference', float('nan')):.3f}"
-              f"  both fell {row.get('both_fell')}", flush=True)
+              f"  both improved {row.get('both_improved')}", flush=True)
         for name, r in (("torch", torch_run), ("deltagrad", dg_run)):
             if not r["ran"]:
                 print(f"    {name}: {r['error'].splitlines()[-1] if r['error'] else ''}")
