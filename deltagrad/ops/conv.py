@@ -124,6 +124,58 @@ def batch_inner(geo: Geometry) -> bool:
     return geo.out_size[-1] < BATCH_INNER_BELOW if geo.out_size else False
 
 
+# Moving the batch axis between outermost and innermost is a transpose of an (A, N) matrix
+# (A = everything but the batch). NumPy copies it in one pass that strides through one side
+# A times, evicting each cache line before its neighbours are used; copied in blocks of ~128
+# rows both sides of a block stay in L1 ((12544, 64): 7.4 -> 0.5 ms; the cropped col2im result
+# (128, 14, 14, 64) -> (64, 128, 14, 14): 21 -> 1.9 ms).
+TRANSPOSE_BLOCK = 128  # rows of A per block
+
+
+def _rows_view(v):
+    """(N, A1, …, Ak) -> an (N, A1·…·Ak) view of the same memory (writeable if v is) when
+    the A axes are laid out as one run of rows, whatever the batch stride; else None."""
+    shape, strides = v.shape, v.strides
+    if any(strides[i] != strides[i + 1] * shape[i + 1] for i in range(1, v.ndim - 1)):
+        return None
+    return np.lib.stride_tricks.as_strided(v, (shape[0], prod(shape[1:])),
+                                           (strides[0], strides[-1]), writeable=v.flags.writeable)
+
+
+def copy_blocked(dst, src):
+    """dst[...] = src for two (N, A1, …) arrays of which one has the batch innermost in memory:
+    block by block over the A axes, so both sides of each block stay in cache."""
+    if src.ndim > 2:
+        d2, s2 = _rows_view(dst), _rows_view(src)
+        if d2 is not None and s2 is not None:
+            dst, src = d2, s2
+    inner = prod(src.shape[2:])
+    if inner > TRANSPOSE_BLOCK:  # one A1 slice is already a block's worth: go one axis deeper
+        for i in range(src.shape[1]):
+            copy_blocked(dst[:, i], src[:, i])
+        return
+    step = max(1, TRANSPOSE_BLOCK // inner)
+    for i in range(0, src.shape[1], step):
+        dst[:, i:i + step] = src[:, i:i + step]
+
+
+def batch_to_front(xp, a):
+    """(A1, …, N) -> contiguous (N, A1, …)."""
+    if xp is not np:
+        return xp.ascontiguousarray(xp.moveaxis(a, -1, 0))
+    out = np.empty((a.shape[-1],) + a.shape[:-1], a.dtype)
+    copy_blocked(out, np.moveaxis(a, -1, 0))
+    return out
+
+
+def batch_to_back(xp, dst, a):
+    """dst (A1, …, N) [...] = a (N, A1, …) moved: the batch to the innermost axis."""
+    if xp is not np:
+        dst[...] = xp.moveaxis(a, 0, -1)
+    else:
+        copy_blocked(np.moveaxis(dst, -1, 0), a)
+
+
 def im2col(x, geo: Geometry, pad_value=0):
     """(N, C, *S) -> (C·K, N·P) or, for narrow outputs, (C·K, P·N): one row per (channel,
     kernel offset), one column per (image, output position)."""
@@ -139,7 +191,7 @@ def im2col(x, geo: Geometry, pad_value=0):
     xt = xp.full((c,) + geo.padded + (n,), pad_value, x.dtype)
     inner = (slice(None),) + tuple(slice(lo, lo + s) for (lo, _), s in
                                    zip(geo.pads, geo.in_size)) + (slice(None),)
-    xt[inner] = xp.moveaxis(x, 0, -1)
+    batch_to_back(xp, xt[inner], x)
     s_c, *s_sp, s_n = xt.strides
     shape = (c,) + geo.kernel + geo.out_size + (n,)
     strides = (s_c,) + tuple(s * d for s, d in zip(s_sp, geo.dilation)) + \
@@ -164,22 +216,24 @@ def col2im(cols, n, c, geo: Geometry, dtype):
         out[dst] += cols[(slice(None),) + k]
     crop = lead + tuple(slice(lo, lo + s) for (lo, _), s in zip(geo.pads, geo.in_size)) + tail
     out = out[crop]
-    return xp.ascontiguousarray(xp.moveaxis(out, -1, 0) if inner else out.swapaxes(0, 1))
+    return batch_to_front(xp, out) if inner else xp.ascontiguousarray(out.swapaxes(0, 1))
 
 
 def _channels_first(y, geo):
     """(N, O, *out) -> (O, N·P), or (O, P·N) when the batch is inner."""
     xp = _xp(y)
-    t = xp.moveaxis(y, 0, -1) if batch_inner(geo) else y.swapaxes(0, 1)
-    return xp.ascontiguousarray(t).reshape(y.shape[1], -1)
+    if not batch_inner(geo):
+        return xp.ascontiguousarray(y.swapaxes(0, 1)).reshape(y.shape[1], -1)
+    out = xp.empty(y.shape[1:] + y.shape[:1], y.dtype)
+    batch_to_back(xp, out, y)
+    return out.reshape(y.shape[1], -1)
 
 
 def _batch_first(rows, n, geo):
     """(O, N·P) or (O, P·N) -> contiguous (N, O, *out)."""
     xp = _xp(rows)
     if batch_inner(geo):
-        return xp.ascontiguousarray(xp.moveaxis(rows.reshape((rows.shape[0],) + geo.out_size
-                                                             + (n,)), -1, 0))
+        return batch_to_front(xp, rows.reshape((rows.shape[0],) + geo.out_size + (n,)))
     return xp.ascontiguousarray(rows.reshape((rows.shape[0], n) + geo.out_size).swapaxes(0, 1))
 
 
