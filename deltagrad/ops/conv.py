@@ -266,11 +266,11 @@ def _conv_forward(x, w, geo, bias=None, cols=None):
     return _batch_first(rows, x.shape[0], geo)
 
 
-def _conv_adjoint(y, w, geo, in_channels):
-    """cols (C·K, N·P) = Wᵀ · Y, per group, then col2im."""
+def _conv_adjoint(y, w, geo, in_channels, rows=None):
+    """cols (C·K, N·P) = Wᵀ · Y, per group, then col2im (``rows``: Y as (O, N·P) if made)."""
     o, g = w.shape[0], geo.groups
     w2 = w.reshape(o, -1)
-    rows = _channels_first(y, geo)
+    rows = _channels_first(y, geo) if rows is None else rows
     if g == 1:
         cols = w2.T @ rows
     else:
@@ -279,10 +279,11 @@ def _conv_adjoint(y, w, geo, in_channels):
     return col2im(cols, y.shape[0], in_channels, geo, y.dtype)
 
 
-def _conv_weight_grad(x, gy, geo, weight_shape, cols=None):
-    """∂L/∂W (O, C·K) = G (O, N·P) · colsᵀ, per group (``cols``: im2col(x) if already made)."""
+def _conv_weight_grad(x, gy, geo, weight_shape, cols=None, rows=None):
+    """∂L/∂W (O, C·K) = G (O, N·P) · colsᵀ, per group (``cols``: im2col(x), ``rows``: G as
+    (O, N·P), each if already made)."""
     cols = im2col(x, geo) if cols is None else cols
-    rows = _channels_first(gy, geo)
+    rows = _channels_first(gy, geo) if rows is None else rows
     g = geo.groups
     if g == 1:
         gw = (cols @ rows.T).T  # OpenBLAS is ~1.5× faster with the long axis inner here
@@ -296,13 +297,13 @@ def _conv_weight_grad(x, gy, geo, weight_shape, cols=None):
 class Conv(Function):
     """y = conv(x, W) + b."""
 
-    def forward(ctx, x, w, b=None, geo=None):
+    def forward(ctx, x, w, b=None, geo=None, cols=None):
         ctx.geo = geo
         need_w = ctx.needs_input_grad[1]
         ctx.save_for_backward(x if need_w else None, w if ctx.needs_input_grad[0] else None)
         # the weight gradient multiplies by the same im2col matrix: keep it (x is saved,
         # so the version check still catches an in-place change of x before backward)
-        cols = im2col(x, geo)
+        cols = im2col(x, geo) if cols is None else cols
         ctx.cols = cols if need_w else None
         return _conv_forward(x, w, geo, b, cols=cols)
 
@@ -312,10 +313,12 @@ class Conv(Function):
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        gx = ConvTranspose.apply(g, w, geo=ctx.geo, in_channels=ctx._inputs_meta[0][0][1]) \
-            if w is not None else None
+        # both gradients multiply by g as an (O, N·P) matrix: lay it out once
+        rows = _channels_first(g._data, ctx.geo) if x is not None and w is not None else None
+        gx = ConvTranspose.apply(g, w, geo=ctx.geo, in_channels=ctx._inputs_meta[0][0][1],
+                                 rows=rows) if w is not None else None
         gw = ConvWeightGrad.apply(x, g, geo=ctx.geo, weight_shape=ctx._inputs_meta[1][0],
-                                  cols=ctx.cols) if x is not None else None
+                                  cols=ctx.cols, rows=rows) if x is not None else None
         gb = None
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
             gb = g.sum((0,) + tuple(range(2, g.ndim)))
@@ -326,20 +329,29 @@ class ConvTranspose(Function):
     """x = convᵀ(y, W): the adjoint of ``Conv`` in its input (the input gradient, and the
     transposed-convolution layer); the weight keeps the convolution's (O, C/g, *K) layout."""
 
-    def forward(ctx, y, w, b=None, geo=None, in_channels=None):
+    def forward(ctx, y, w, b=None, geo=None, in_channels=None, rows=None):
         ctx.geo, ctx.in_channels = geo, in_channels
-        ctx.save_for_backward(y if ctx.needs_input_grad[1] else None,
-                              w if ctx.needs_input_grad[0] else None)
-        x = _conv_adjoint(y, w, geo, in_channels)
+        need_w = ctx.needs_input_grad[1]
+        ctx.save_for_backward(y if need_w else None, w if ctx.needs_input_grad[0] else None)
+        # the weight gradient multiplies by y as the same (O, N·P) matrix: keep it
+        rows = _channels_first(y, geo) if rows is None else rows
+        ctx.rows = rows if need_w else None
+        x = _conv_adjoint(y, w, geo, in_channels, rows=rows)
         if b is not None:
             x += b.reshape((-1,) + (1,) * len(geo.kernel))
         return x
 
+    def release(self):
+        super().release()
+        self.rows = None
+
     def backward(ctx, gx):
         y, w = ctx.saved_tensors
-        gy = Conv.apply(gx, w, geo=ctx.geo) if w is not None else None
-        gw = ConvWeightGrad.apply(gx, y, geo=ctx.geo, weight_shape=ctx._inputs_meta[1][0]) \
-            if y is not None else None
+        # both gradients multiply by im2col(gx): make it once
+        cols = im2col(gx._data, ctx.geo) if y is not None and w is not None else None
+        gy = Conv.apply(gx, w, geo=ctx.geo, cols=cols) if w is not None else None
+        gw = ConvWeightGrad.apply(gx, y, geo=ctx.geo, weight_shape=ctx._inputs_meta[1][0],
+                                  cols=cols, rows=ctx.rows) if y is not None else None
         gb = None
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
             gb = gx.sum((0,) + tuple(range(2, gx.ndim)))
@@ -349,11 +361,11 @@ class ConvTranspose(Function):
 class ConvWeightGrad(Function):
     """∂L/∂W[o, c, k] = Σ_n Σ_p g[n, o, p] · x_pad[n, c, p·s + k·d] (bilinear in x and g)."""
 
-    def forward(ctx, x, gy, geo=None, weight_shape=None, cols=None):
+    def forward(ctx, x, gy, geo=None, weight_shape=None, cols=None, rows=None):
         ctx.geo = geo
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               gy if ctx.needs_input_grad[0] else None)
-        return _conv_weight_grad(x, gy, geo, weight_shape, cols=cols)
+        return _conv_weight_grad(x, gy, geo, weight_shape, cols=cols, rows=rows)
 
     def backward(ctx, ggw):
         x, gy = ctx.saved_tensors
