@@ -6,9 +6,12 @@ parameter group through flat buffers (``foreach``). The Adam family shares one m
 from .optimizer import Optimizer, required  # noqa: F401
 from .sgd import SGD  # noqa: F401
 from .adaptive import Adagrad, RMSprop, Adadelta, MaxProp  # noqa: F401
-from .adam import Adam, AdamW, Adamax, NAdam  # noqa: F401
+from .adam import Adam, AdamW, Adamax, NAdam, RAdam  # noqa: F401
+from .rprop import Rprop  # noqa: F401
+from .asgd import ASGD  # noqa: F401
+from .adafactor import Adafactor  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "MaxProp", "Adam", "AdamW",
-           "Adamax", "NAdam", "LBFGS", "lr_scheduler"]
+           "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor", "LBFGS", "lr_scheduler"]

@@ -1,4 +1,4 @@
-r"""The Adam family — Adam, AdamW, Adamax, NAdam — on one moment-update core.
+r"""The Adam family — Adam, AdamW, Adamax, NAdam, RAdam — on one moment-update core.
 
 Every member runs ``_adam_moments`` (sign for ``maximize``, weight decay, first moment
 ``m_t = β₁ m_{t-1} + (1 − β₁) g_t`` and a second moment: the squared average
@@ -204,3 +204,39 @@ class NAdam(_AdamFamily):
         upd = xp.multiply(state["exp_avg"], -lr * mu_next / (1.0 - mu_product_next), out=tmp[0])
         upd /= denom
         param += upd
+
+
+class RAdam(_AdamFamily):
+    r"""RAdam: Adam with the variance of the adaptive rate rectified (Liu et al. 2020).
+
+    With ρ_∞ = 2/(1 − β₂) − 1 and ρ_t = ρ_∞ − 2tβ₂^t/(1 − β₂^t) (the length of the
+    approximated simple moving average): while ρ_t ≤ 5 the step is plain momentum,
+    ``θ ← θ − η m̂_t``; afterwards ``θ ← θ − η m̂_t · r_t · √(1 − β₂^t)/(√v_t + ε)`` with
+    ``r_t = √((ρ_t − 4)(ρ_t − 2)ρ_∞ / ((ρ_∞ − 4)(ρ_∞ − 2)ρ_t))``.
+    ``decoupled_weight_decay=True`` shrinks θ(1 − ηλ) as AdamW does.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False):
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
+                        eps=eps, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _apply(self, group, param, g, state, step, lr, beta1, beta2, tmp):
+        xp = _xp(param)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        upd = xp.divide(state["exp_avg"], bias_correction1, out=tmp[0])
+        upd *= lr
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            denom = xp.sqrt(state["exp_avg_sq"], out=tmp[1])
+            denom += float(group["eps"])
+            adaptive = xp.divide(bias_correction2 ** 0.5, denom, out=tmp[1])
+            upd *= adaptive
+            upd *= rect
+        param -= upd
