@@ -42,6 +42,7 @@ from ..nn.kernels import CLASSIC_KERNELS
 from ..optim import lr_scheduler
 from ..tensor import from_numpy
 from ..utils.data.transforms import RandomCrop, RandomHorizontalFlip
+from ..utils.fit import fit_cross_entropy
 from .data import DataBundle, image_classification
 from .registry import experiment
 
@@ -316,24 +317,6 @@ def few_labels(name: str = "auto", labels_per_class: int = LABELS_PER_CLASS,
     return _select(_all_classes(name), classes, labels_per_class)
 
 
-def _fit(model, data: DataBundle, optimizer, epochs: int, batch_size: int, seed: int,
-         scheduler=None) -> None:
-    """Plain mini-batch training on ``data`` (shuffled by a generator seeded with ``seed``)."""
-    rng = np.random.default_rng(seed)
-    x, y = data.x_train, data.y_train
-    model.train()
-    for _ in range(epochs):
-        order = rng.permutation(len(x))
-        for i in range(0, len(x), batch_size):
-            idx = order[i:i + batch_size]
-            loss = F.cross_entropy(model(from_numpy(x[idx])), from_numpy(y[idx]))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-
-
 def _accuracy(model, data: DataBundle) -> float:
     from ..train.trainer import evaluate
     from ..train.tasks import get_task
@@ -354,7 +337,7 @@ def _pretrained_state(name: str, epochs: int, seed: int) -> tuple:
         backend.manual_seed(seed)
         model = _lenet_for(data, len(PRETRAIN_CLASSES))
         opt = optim.Adam(model.parameters(), lr=2e-3)
-        _fit(model, data, opt, epochs, 128, seed)
+        fit_cross_entropy(model, data.x_train, data.y_train, opt, epochs, 128, seed)
         accuracy = _accuracy(model, data)
     finally:
         backend.set_rng_state(saved)
@@ -437,6 +420,7 @@ def transfer_experiment(dataset: str = "auto", labels_per_class: int = LABELS_PE
             groups = param_groups(model, {"features": feature_lr}, default_lr=lr)
         else:
             groups = [p for p in model.parameters() if p.requires_grad]
-        _fit(model, data, optim.Adam(groups, lr=lr), epochs, batch_size, seed)
+        fit_cross_entropy(model, data.x_train, data.y_train, optim.Adam(groups, lr=lr), epochs,
+                          batch_size, seed)
         result[mode] = _accuracy(model, data)
     return result

@@ -73,26 +73,20 @@ def train_classifier(epochs: int = 3, seed: int = 0, batch_size: int = 128,
     1e-3); returns (model, test accuracy)."""
     from ..autograd.grad_mode import no_grad
     from ..datasets import FashionMNIST
-    from ..nn import functional as F
     from ..optim import Adam
+    from ..utils.fit import fit_cross_entropy
     train, test = FashionMNIST(train=True), FashionMNIST(train=False)
     x = to_unit_range(train.data).reshape(-1, 1, 28, 28)
     y = np.asarray(train.targets, dtype=np.int64)
     backend.manual_seed(seed)
     model = FashionMNISTClassifier()
     opt = Adam(model.parameters(), lr=1e-3)
-    rng = np.random.default_rng(seed)
-    for epoch in range(epochs):
-        order = rng.permutation(len(x))
-        for i in range(0, len(x), batch_size):
-            idx = order[i:i + batch_size]
-            loss = F.cross_entropy(model(from_numpy(x[idx])), from_numpy(y[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+
+    def report(epoch, loss):
         if stream is not None:
-            print(f"  feature classifier: epoch {epoch + 1}/{epochs}, last batch loss "
+            print(f"  feature classifier: epoch {epoch}/{epochs}, last batch loss "
                   f"{float(loss.item()):.3f}", file=stream, flush=True)
+    fit_cross_entropy(model, x, y, opt, epochs, batch_size, seed, after_epoch=report)
     model.eval()
     xt = to_unit_range(test.data).reshape(-1, 1, 28, 28)
     with no_grad():
