@@ -391,7 +391,7 @@ def summary_cli(argv=None, stream=None) -> int:
     import argparse
     import json
     import sys
-    from ..cli.messages import Parser, error_line
+    from ..cli.messages import Parser, error_line, parse_arguments
     from ..experiments import load_module
     stream = stream if stream is not None else sys.stdout
     p = Parser(prog="deltagrad summary", description=_SUMMARY_HELP,
@@ -406,12 +406,9 @@ def summary_cli(argv=None, stream=None) -> int:
     p.add_argument("--json", action="store_true", help="print the table as one JSON object")
     p.add_argument("--module", action="append", default=[], metavar="FILE|MODULE",
                    help="a Python file or module that registers more experiments")
-    try:
-        args = p.parse_args(argv)
-    except SystemExit as e:
-        if isinstance(e.code, str):
-            print(e.code, file=sys.stderr)
-        return 0 if e.code in (0, None) else 2
+    args, status = parse_arguments(p, argv)
+    if args is None:
+        return status
     try:
         for source in args.module:
             load_module(source)

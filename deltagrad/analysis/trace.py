@@ -530,14 +530,11 @@ def _build(spec: dict):
 def trace_cli(argv=None, stream=None) -> int:
     """``deltagrad trace [SPEC.json] [--sizes ..] ...``: print a trace; returns the exit
     status (0 ok, 2 a bad spec)."""
+    from ..cli.messages import error_line, parse_arguments
     stream = stream if stream is not None else sys.stdout
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:
-        if isinstance(e.code, str):
-            print(e.code, file=sys.stderr)
-        return 0 if e.code in (0, None) else 2
+    args, status = parse_arguments(_parser(), argv)
+    if args is None:
+        return status
     spec = {}
     try:
         if args.spec:
@@ -555,7 +552,6 @@ def trace_cli(argv=None, stream=None) -> int:
         t = trace(model, spec["x"], spec["target"], loss=spec.get("loss", "mse"),
                   lr=spec.get("lr", 0.1), steps=spec.get("steps", 1), check=args.check)
     except (OSError, ValueError, TypeError, RuntimeError) as e:
-        from ..cli.messages import error_line
         print(error_line(e), file=sys.stderr)
         return 2
     print(t.format(args.format, args.precision), file=stream)

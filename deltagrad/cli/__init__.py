@@ -30,7 +30,7 @@ import time
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-from .messages import Parser as _Parser, error_line, fit, plain
+from .messages import Parser as _Parser, error_line, fit, parse_arguments, plain
 
 
 def _number(kind, accept, requirement):
@@ -313,16 +313,12 @@ def main(argv=None) -> int:
     if not argv:  # like git: what can I do here?
         build_parser().print_help()
         return EXIT_USAGE
-    try:
-        if argv[:1] in (["summary"], ["trace"], ["run-torch"]):  # their own options, even --help
-            args = argparse.Namespace(command=argv[0], args=argv[1:])
-        else:
-            args = build_parser().parse_args(argv)
-    except SystemExit as e:
-        if isinstance(e.code, str):
-            print(e.code, file=sys.stderr)
-            return EXIT_USAGE
-        return EXIT_OK if e.code in (None, 0) else EXIT_USAGE
+    if argv[:1] in (["summary"], ["trace"], ["run-torch"]):  # their own options, even --help
+        args = argparse.Namespace(command=argv[0], args=argv[1:])
+    else:
+        args, status = parse_arguments(build_parser(), argv)
+        if args is None:
+            return status
     args.argv = argv
     try:
         return COMMANDS[args.command](args)

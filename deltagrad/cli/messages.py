@@ -52,6 +52,17 @@ def fit(line: str, width: int | None = None) -> str:
     return line if len(line) <= width else line[:max(width - 1, 1)] + "…"
 
 
+def parse_arguments(parser, argv) -> tuple:
+    """``(args, None)``, or ``(None, exit status)`` where argparse stops: 0 after ``--help``
+    or ``--version``, 2 after a usage error (its ``deltagrad: error:`` line on stderr)."""
+    try:
+        return parser.parse_args(argv), None
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+        return None, (0 if e.code in (0, None) else 2)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with deltagrad's error form; a misspelt subcommand or choice gets a
     "did you mean" and the error leaves as ``SystemExit("deltagrad: error: ...")``."""
