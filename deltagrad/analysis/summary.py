@@ -302,38 +302,35 @@ def format_summary(s: Summary) -> str:
     """The table as text, one row per layer, with totals; "?" marks a layer with weights
     whose FLOPs have no formula here (left out of the total, and named under it). A model
     without a forward pass (:func:`parameter_summary`) lists its parameters' shapes."""
+    params = f"Total params: {s.total_params:,} (trainable {s.trainable_params:,})"
     if s.input_size is None:
-        return _format_parameters(s)
-    head = ("Layer", "Kind", "Output shape", "Params", "FLOPs", "RF")
-    body = [(r.name or "(model)", r.kind, "×".join(map(str, r.output_shape)) or "scalar",
-             f"{r.params:,}", f"{r.flops:,}" if r.flops_known else "?",
-             "" if r.receptive_field is None else
-             str(r.receptive_field)) for r in s.layers]
-    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
-              for i, h in enumerate(head)]
-    line = "  ".join("{:<%d}" % w if i < 3 else "{:>%d}" % w for i, w in enumerate(widths))
-    out = [line.format(*head), "-" * (sum(widths) + 2 * (len(widths) - 1))]
-    out += [line.format(*b) for b in body]
-    out.append("-" * (sum(widths) + 2 * (len(widths) - 1)))
-    out.append(f"Input size (per sample): {'×'.join(map(str, s.input_size))}")
-    out.append(f"Total params: {s.total_params:,} (trainable {s.trainable_params:,})")
-    out.append(f"Total FLOPs per sample: {s.total_flops:,} (2 per multiply-accumulate)"
-               + (f"; not counted (no formula): {', '.join(s.uncounted)}" if s.uncounted
-                  else ""))
-    return "\n".join(out)
+        return _table(("Parameter", "Of", "Shape", "Params"),
+                      [(r.name, r.kind, _shape_text(r.output_shape), f"{r.params:,}")
+                       for r in s.layers],
+                      [params, "No forward pass (an energy model): no output shapes, FLOPs "
+                       "or receptive fields"])
+    body = [(r.name or "(model)", r.kind, _shape_text(r.output_shape), f"{r.params:,}",
+             f"{r.flops:,}" if r.flops_known else "?",
+             "" if r.receptive_field is None else str(r.receptive_field)) for r in s.layers]
+    flops = (f"Total FLOPs per sample: {s.total_flops:,} (2 per multiply-accumulate)"
+             + (f"; not counted (no formula): {', '.join(s.uncounted)}" if s.uncounted else ""))
+    return _table(("Layer", "Kind", "Output shape", "Params", "FLOPs", "RF"), body,
+                  [f"Input size (per sample): {_shape_text(s.input_size)}", params, flops])
 
 
-def _format_parameters(s: Summary) -> str:
-    head = ("Parameter", "Of", "Shape", "Params")
-    body = [(r.name, r.kind, "×".join(map(str, r.output_shape)) or "scalar", f"{r.params:,}")
-            for r in s.layers]
+def _shape_text(shape) -> str:
+    return "×".join(map(str, shape)) or "scalar"
+
+
+def _table(head, body, footer) -> str:
+    """Columns as wide as their widest cell (the first three left-aligned, the numbers
+    right-aligned), ruled above and below the rows, then the footer lines."""
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
               for i, h in enumerate(head)]
     line = "  ".join("{:<%d}" % w if i < 3 else "{:>%d}" % w for i, w in enumerate(widths))
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
-    return "\n".join([line.format(*head), rule] + [line.format(*b) for b in body] + [
-        rule, f"Total params: {s.total_params:,} (trainable {s.trainable_params:,})",
-        "No forward pass (an energy model): no output shapes, FLOPs or receptive fields"])
+    return "\n".join([line.format(*head), rule] + [line.format(*b) for b in body]
+                     + [rule] + list(footer))
 
 
 def format_networks(summaries: dict) -> str:
