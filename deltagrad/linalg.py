@@ -1,5 +1,5 @@
 """``dg.linalg``: PyTorch's ``torch.linalg`` names for the matrix functions deltagrad has
-(``cholesky``, ``solve_triangular``, ``diagonal``, ``matmul``, ``vector_norm``)."""
+(``cholesky``, ``solve_triangular``, ``diagonal``, ``matmul``, ``vector_norm``, ``cross``)."""
 from .ops.linalg import cholesky, matmul, solve_triangular  # noqa: F401
 from .ops.shape import diagonal as _diagonal
 
@@ -15,4 +15,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         x.norm(ord, dim, keepdim)
 
 
-__all__ = ["cholesky", "solve_triangular", "diagonal", "matmul", "vector_norm"]
+def cross(input, other, *, dim=-1):
+    """The vector product along ``dim`` (default the last; ``torch.linalg.cross``)."""
+    from .ops.products import cross as _cross
+    return _cross(input, other, dim=dim)
+
+
+__all__ = ["cholesky", "solve_triangular", "diagonal", "matmul", "vector_norm", "cross"]

@@ -263,3 +263,11 @@ def test_random_fills_reject_bad_parameters():
         dg.empty(3).cauchy_(0.0, -1.0)
     with pytest.raises(RuntimeError, match="log_normal_ expects std > 0"):
         dg.empty(3).log_normal_(0.0, 0.0)
+
+
+@requires_torch
+def test_linalg_cross_uses_the_last_dimension_and_broadcasts():
+    a, b = RNG.standard_normal((2, 4, 3)), RNG.standard_normal((1, 4, 3))
+    _check(dg.linalg.cross, torch.linalg.cross, a, b)
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        dg.linalg.cross(dg.ones(2, 3), dg.ones(3))

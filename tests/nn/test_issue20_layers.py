@@ -110,6 +110,10 @@ def test_instance_norm_errors_and_functional():
         nn.InstanceNorm1d(4, affine=True)(dg.ones(2, 3, 5))
     with pytest.warns(UserWarning, match="does not match num_features"):
         nn.InstanceNorm1d(4)(dg.ones(2, 3, 5))
+    no_bias = nn.InstanceNorm2d(3, affine=True, bias=False)
+    assert no_bias.bias is None
+    assert set(no_bias.state_dict()) == set(torch.nn.InstanceNorm2d(3, affine=True,
+                                                                    bias=False).state_dict())
 
 
 @requires_torch
