@@ -211,23 +211,38 @@ def im2col(x, geo: Geometry, pad_value=0):
     return strided_view(xp, xt, shape, strides).reshape(rows, -1)
 
 
+def _inside(k, dilation, stride, n_out, pad_lo, size):
+    """For kernel offset k along one dim: the output positions o whose input position
+    o·s + k·d − p_lo lies inside the unpadded input [0, size), as (slice over o, slice over
+    the input), or None when there are none (the window only sees padding there)."""
+    offset = k * dilation - pad_lo
+    first = max(0, (stride - 1 - offset) // stride)       # ⌈−offset/s⌉, at least 0
+    last = min(n_out - 1, (size - 1 - offset) // stride)  # ⌊(size − 1 − offset)/s⌋
+    if last < first:
+        return None
+    return slice(first, last + 1), slice(first * stride + offset,
+                                         last * stride + offset + 1, stride)
+
+
 def col2im(cols, n, c, geo: Geometry, dtype):
     """The adjoint of im2col: add each column's entries back to the input positions they
-    came from -- one strided addition of a (C, N, *out) slab per kernel offset -- then drop
-    the padding and return (N, C, *S)."""
+    came from -- one strided addition of a (C, N, *out) slab per kernel offset, clipped to
+    the unpadded input (what fell on the padding has no input to go to) -- and return
+    (N, C, *S)."""
     xp = _xp(cols)
     inner = batch_inner(geo)
-    out = xp.zeros((c,) + geo.padded + (n,) if inner else (c, n) + geo.padded, dtype)
+    out = xp.zeros((c,) + geo.in_size + (n,) if inner else (c, n) + geo.in_size, dtype)
     lead = (slice(None),) if inner else (slice(None), slice(None))
     tail = (slice(None),) if inner else ()
     cols = cols.reshape((c,) + geo.kernel + (geo.out_size + (n,) if inner else
                                              (n,) + geo.out_size))
     for k in itertools.product(*(range(kk) for kk in geo.kernel)):
-        dst = lead + tuple(slice(ki * d, ki * d + st * (o - 1) + 1, st) for ki, d, st, o in
-                           zip(k, geo.dilation, geo.stride, geo.out_size)) + tail
-        out[dst] += cols[(slice(None),) + k]
-    crop = lead + tuple(slice(lo, lo + s) for (lo, _), s in zip(geo.pads, geo.in_size)) + tail
-    out = out[crop]
+        parts = [_inside(*args) for args in zip(k, geo.dilation, geo.stride, geo.out_size,
+                                               (lo for lo, _ in geo.pads), geo.in_size)]
+        if None in parts:
+            continue
+        src = (slice(None),) + k + lead[1:] + tuple(o for o, _ in parts) + tail
+        out[lead + tuple(i for _, i in parts) + tail] += cols[src]
     return batch_to_front(xp, out) if inner else xp.ascontiguousarray(out.swapaxes(0, 1))
 
 
