@@ -124,6 +124,7 @@ class CTCLoss(Function):
         if ctx._recording:
             ctx.grad_table = _gradient(lp, nll, alpha, beta, ext, input_lengths,
                                        infinite if zero_infinity else np.zeros_like(infinite))
+            ctx.save_for_backward(log_probs)
         xp = backend.array_module(log_probs)
         ctx.dtype, ctx.xp = log_probs.dtype, xp
         if zero_infinity:
@@ -132,8 +133,25 @@ class CTCLoss(Function):
         return out if xp is np else xp.asarray(out)
 
     def backward(ctx, g):
+        log_probs, = ctx.saved_tensors
         table = ctx.grad_table.astype(ctx.dtype)
-        return g.reshape(1, -1, 1) * _make(table if ctx.xp is np else ctx.xp.asarray(table))
+        table = table if ctx.xp is np else ctx.xp.asarray(table)
+        return CTCLossGradient.apply(g, log_probs, table=table)
+
+
+class CTCLossGradient(Function):
+    """g_n · ∂loss_n/∂ln y (the table from the forward–backward pass); its own derivative
+    with respect to the log-probabilities is not implemented (nor is it in PyTorch)."""
+
+    def forward(ctx, g, log_probs, table):
+        ctx.table = table
+        return g.reshape(1, -1, 1) * table
+
+    def backward(ctx, gg):
+        if ctx.needs_input_grad[1]:
+            raise RuntimeError("ctc_loss: the second derivative with respect to log_probs is "
+                               "not implemented (PyTorch has none either)")
+        return (gg * _make(ctx.table)).sum((0, 2)), None
 
 
 def _gradient(lp, nll, alpha, beta, ext, input_lengths, zeroed):

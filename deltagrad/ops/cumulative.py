@@ -11,41 +11,45 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import _make, _norm_dim
-from .elementwise import _xp, cast
+from .elementwise import _xp, cast, where
 
 __all__ = ["cumprod"]
 
 
-def _reverse_cumsum(a, axis, xp):
-    return xp.flip(xp.cumsum(xp.flip(a, axis=axis), axis=axis), axis=axis)
+def _reverse_cumsum(t, dim):
+    """out_k = Σ_{i≥k} t_i along ``dim``."""
+    return t.flip(dim).cumsum(dim).flip(dim)
 
 
-def _grad_with_zeros(x, g, xp):
+def _grad_with_zeros(x, g):
     """Σ_{i≥k} gᵢ Π_{j≤i, j≠k} xⱼ for x, g whose last axis is the scanned one."""
     n = x.shape[-1]
-    eye = xp.eye(n, dtype=bool)
-    others = xp.where(eye, xp.ones((), x.dtype), x[..., None, :])       # [..., k, j]
-    products = xp.cumprod(others, axis=-1)                               # [..., k, i]
-    upper = xp.triu(xp.ones((n, n), dtype=x.dtype))                      # i ≥ k
-    return (products * upper * g[..., None, :]).sum(axis=-1)
+    xp = _xp(x._data)
+    eye = _make(xp.eye(n, dtype=bool))
+    others = where(eye, _make(xp.ones((), x.dtype)), x.unsqueeze(-2))     # [..., k, j]
+    products = cumprod(others, -1)                                        # [..., k, i]
+    upper = _make(xp.triu(xp.ones((n, n), dtype=x.dtype)))                # i ≥ k
+    return (products * upper * g.unsqueeze(-2)).sum(-1)
 
 
 class Cumprod(Function):
+    """Built from differentiable ops in backward, so second derivatives come too."""
+
     def forward(ctx, x, dim):
         ctx.dim = dim
         out = _xp(x).cumprod(x, axis=dim)
         if ctx._recording:
-            ctx.save_for_backward(x, out)
+            ctx.has_zero = bool((x == 0).any())
+            ctx.save_for_backward(x, None if ctx.has_zero else out)
         return out
 
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        xd, gd = x._data, g._data
-        xp = _xp(xd)
-        if not (xd == 0).any():
-            return _make(_reverse_cumsum(gd * out._data, ctx.dim, xp) / xd)
-        moved_x, moved_g = xp.moveaxis(xd, ctx.dim, -1), xp.moveaxis(gd, ctx.dim, -1)
-        return _make(xp.moveaxis(_grad_with_zeros(moved_x, moved_g, xp), -1, ctx.dim))
+        d = ctx.dim
+        if not ctx.has_zero:
+            return _reverse_cumsum(g * out, d) / x
+        moved = _grad_with_zeros(x.movedim(d, -1), g.movedim(d, -1))
+        return moved.movedim(-1, d)
 
 
 def cumprod(input, dim, *, dtype=None):

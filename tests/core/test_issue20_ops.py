@@ -271,3 +271,20 @@ def test_linalg_cross_uses_the_last_dimension_and_broadcasts():
     _check(dg.linalg.cross, torch.linalg.cross, a, b)
     with pytest.raises(RuntimeError, match="same number of dimensions"):
         dg.linalg.cross(dg.ones(2, 3), dg.ones(3))
+
+
+@requires_torch
+@pytest.mark.parametrize("with_zeros", [False, True])
+def test_cumprod_second_derivative_matches_torch(with_zeros):
+    a = RNG.standard_normal((3, 5))
+    if with_zeros:
+        a[1, 2] = a[2, 0] = a[2, 3] = 0.0
+    for dim in (0, 1):
+        x, t = dg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        w, v = RNG.standard_normal(a.shape), RNG.standard_normal(a.shape)
+        g, = dg.autograd.grad((dg.cumprod(x, dim) * dg.tensor(w)).sum(), x, create_graph=True)
+        tg, = torch.autograd.grad((torch.cumprod(t, dim) * torch.tensor(w)).sum(), t,
+                                  create_graph=True)
+        gg, = dg.autograd.grad((g * dg.tensor(v)).sum(), x)
+        tgg, = torch.autograd.grad((tg * torch.tensor(v)).sum(), t)
+        np.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-12, atol=1e-12)

@@ -193,3 +193,11 @@ def test_multi_margin_loss_rejects_bad_arguments():
         F.multi_margin_loss(dg.ones(3, 4), dg.tensor([0, 1]))
     with pytest.raises(IndexError, match="out of bounds for 4 classes"):
         F.multi_margin_loss(dg.ones(2, 4), dg.tensor([0, 4]))
+
+
+def test_ctc_loss_second_derivative_raises_instead_of_a_silent_zero():
+    lp = dg.randn(6, 2, 4, dtype=dg.float64).log_softmax(2).detach().requires_grad_()
+    loss = F.ctc_loss(lp, dg.tensor([[1, 2], [3, 3]]), (6, 6), (2, 2))
+    g, = dg.autograd.grad(loss, lp, create_graph=True)
+    with pytest.raises(RuntimeError, match="second derivative .* not implemented"):
+        g.sum().backward()
