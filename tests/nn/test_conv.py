@@ -348,22 +348,15 @@ def test_classic_dropout_scales_at_test_time():
 
 
 @pytest.mark.parametrize("shape, crop", [((300, 64), False), ((128, 7, 7, 64), False),
-                                         ((128, 16, 16, 64), True), ((1, 30, 30, 5), True),
-                                         ((3, 4, 10, 12, 7), True), ((2, 1), False)])
-def test_blocked_batch_moves_equal_moveaxis(shape, crop):
-    """batch_to_front / batch_to_back (the blocked transposes of the batch-inner column order)
-    move exactly what np.moveaxis moves, for whole arrays and for padded-and-cropped views."""
-    from deltagrad.ops.conv import batch_to_back, batch_to_front
+                                         ((1, 30, 30, 5), True), ((3, 4, 10, 12, 7), True),
+                                         ((2, 1), False), ((0, 3, 4), False)])
+def test_blocked_batch_to_front_equals_moveaxis(shape, crop):
+    """batch_to_front (the blocked transpose of the batch-inner column order) moves exactly
+    what np.moveaxis moves, for whole arrays, views and empty ones."""
+    from deltagrad.ops.conv import batch_to_front
     a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    if crop:  # the interior of a padded buffer, as col2im and im2col use it
+    if crop:  # the interior of a padded buffer
         a = a[(slice(None),) + tuple(slice(1, s - 1) for s in shape[1:-1]) + (slice(None),)]
     front = batch_to_front(np, a)
-    assert front.flags.c_contiguous
+    assert front.flags.c_contiguous and front.dtype == a.dtype
     np.testing.assert_array_equal(front, np.moveaxis(a, -1, 0))
-    buffer = np.full(shape, -7.0, np.float32)
-    dst = buffer[(slice(None),) + tuple(slice(1, s - 1) for s in shape[1:-1]) + (slice(None),)] \
-        if crop else buffer
-    batch_to_back(np, dst, front)
-    np.testing.assert_array_equal(dst, a)
-    if crop:  # the padding around the interior is left alone
-        assert (buffer[:, 0] == -7).all() and (buffer[:, -1] == -7).all()
