@@ -139,7 +139,8 @@ for _name, _fn in {"cumprod": _cumulative.cumprod, "atan2": _pointwise.atan2,
                    "ravel": _layout.ravel, "moveaxis": _layout.moveaxis, "rot90": _layout.rot90,
                    "index_add": _index_update.index_add, "index_copy": _index_update.index_copy,
                    "index_fill": _index_update.index_fill,
-                   "fill_diagonal_": _index_update.fill_diagonal_}.items():
+                   "fill_diagonal_": _index_update.fill_diagonal_,
+                   "unfold": _layout.sliding_windows}.items():
     setattr(Tensor, _name, _fn)
 for _name, _fn in {"cumprod_": _cumulative.cumprod, "atan2_": _pointwise.atan2,
                    "clamp_min_": _pointwise.clamp_min, "clamp_max_": _pointwise.clamp_max,

@@ -1,5 +1,5 @@
-"""Rearranging elements without arithmetic: ``tile``, ``ravel``, ``moveaxis``, ``rot90`` and the
-index builders ``tril_indices``/``triu_indices``.
+"""Rearranging elements without arithmetic: ``tile``, ``ravel``, ``moveaxis``, ``rot90``,
+``Tensor.unfold`` (sliding windows) and the index builders ``tril_indices``/``triu_indices``.
 
 rot90 turns the plane (dims[0], dims[1]) by k·90° from the first axis towards the second:
 k = 1 is flip(dims[1]) then transpose.
@@ -15,6 +15,7 @@ from ..tensor import Tensor, _make
 from .shape import flatten, flip, movedim, repeat, transpose
 
 __all__ = ["tile", "ravel", "moveaxis", "rot90", "tril_indices", "triu_indices"]
+# (sliding_windows is Tensor.unfold only: torch has no torch.unfold)
 
 
 def _tensor(x, op):
@@ -67,6 +68,31 @@ def rot90(input, k=1, dims=(0, 1)):
     if k == 3:
         return flip(transpose(x, d0, d1), d1)
     return x.clone()
+
+
+def sliding_windows(input, dimension, size, step):
+    """``Tensor.unfold``: every window of ``size`` elements, ``step`` apart, along
+    ``dimension``; that dimension becomes the window count and the windows a new last one."""
+    x = _tensor(input, "unfold")
+    for name, v in (("dimension", dimension), ("size", size), ("step", step)):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise TypeError(f"unfold(): argument '{name}' must be an int, got "
+                            f"{type(v).__name__}")
+    if x.ndim == 0:
+        x = x.reshape(1)
+    d = dimension % x.ndim if -x.ndim <= dimension < x.ndim else None
+    if d is None:
+        raise IndexError(f"unfold(): dimension {dimension} out of range for a {x.ndim}-D tensor")
+    if step <= 0:
+        raise RuntimeError(f"unfold(): step is {step} but must be > 0")
+    if size < 0 or size > x.shape[d]:
+        raise RuntimeError(f"unfold(): maximum size for tensor at dimension {d} is "
+                           f"{x.shape[d]} but size is {size}")
+    count = (x.shape[d] - size) // step + 1
+    index = np.arange(count)[:, None] * step + np.arange(size)[None, :]
+    windows = x[(slice(None),) * d + (_make(index.astype(np.int64)).to(x.device),)]
+    out = movedim(windows, d + 1, -1)
+    return out if input.ndim else out.reshape(size)
 
 
 def _triangle_indices(op, row, col, offset, dtype, device, keep):

@@ -339,7 +339,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
                            f"{list(input.shape)}")
     _check_param(op, "weight", weight, shape, input)
     if eps is None:
-        eps = float(np.finfo(np.float32 if input.dtype.kind == "V" else input.dtype).eps)
+        eps = float(np.finfo(input.dtype).eps)
     axes = tuple(range(input.ndim - k, input.ndim))
     out = input * ((input * input).mean(axes, keepdim=True) + eps).rsqrt()
     return out if weight is None else out * weight

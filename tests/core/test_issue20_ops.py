@@ -288,3 +288,21 @@ def test_cumprod_second_derivative_matches_torch(with_zeros):
         gg, = dg.autograd.grad((g * dg.tensor(v)).sum(), x)
         tgg, = torch.autograd.grad((tg * torch.tensor(v)).sum(), t)
         np.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@requires_torch
+@settings(max_examples=25, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6), data=st.data())
+def test_tensor_unfold_sliding_windows_match_torch(shape, data):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    size = data.draw(st.integers(0, shape[dim]))
+    step = data.draw(st.integers(1, 3))
+    _check(lambda x: x.unfold(dim, size, step), lambda x: x.unfold(dim, size, step),
+           RNG.standard_normal(shape))
+
+
+def test_tensor_unfold_rejects_bad_windows():
+    with pytest.raises(RuntimeError, match="maximum size for tensor at dimension 0 is 3"):
+        dg.ones(3).unfold(0, 4, 1)
+    with pytest.raises(RuntimeError, match="step is 0 but must be > 0"):
+        dg.ones(3).unfold(0, 2, 0)
