@@ -125,7 +125,12 @@ def run_method(setup, args):
     """Compute the method's figure for a loaded run; returns (png bytes, caption, record)."""
     from . import attribution as A
     from . import adversarial, optimize
+    from ..train.tasks import Classification
     model, data = setup.model, setup.data
+    if not isinstance(setup.task, Classification):   # its outputs are no class scores
+        raise RunError(f"interpret needs an image classifier; this is a run of "
+                       f"{setup.experiment.name!r}, whose task is {setup.task.name!r}, not "
+                       "classification")
     if data.image_shape is None or len(data.x_test.shape) != 4:
         raise RunError(f"interpret needs an image classifier that takes "
                          f"(N, C, H, W) images; this run's inputs have shape "

@@ -181,3 +181,14 @@ def test_resume_continues_every_family(runs, name, tmp_path):
     epochs = [json.loads(line)["epoch"] for line in (copy / "metrics.jsonl").read_text()
               .splitlines() if line.strip() and "epoch" in json.loads(line)]
     assert epochs[-1] == 2, epochs
+
+
+# ----------------------------------------------------------------------------- interpret
+def test_interpret_of_a_generative_image_run_says_why_not(runs, tmp_path):
+    conv_vae = _train(tmp_path / "conv-vae", "conv-vae", *FAST)   # (N, 1, 16, 16) images
+    for run, name, task in ((conv_vae, "conv-vae", "vae"), (runs["cgan"], "cgan", "gan")):
+        r = cli("interpret", run, "--method", "saliency")
+        assert r.code == 2, r
+        assert f"interpret needs an image classifier; this is a run of '{name}', whose task " \
+               f"is '{task}', not classification" in r.err
+        assert "Traceback" not in r.err
