@@ -132,10 +132,27 @@ def _normalize_backward_arrays(ctx, g, x, w, mean, rstd):
         xhat = x - mean
         xhat *= rstd
     gw = gb = gx = None
+    bshape = ctx._inputs_meta[-1][0] if ctx.has_bias else None
+    per_stat = tuple(sorted(axes))  # γ or β shaped like the statistics: broadcast over A
+    if need[0] and ctx.batch_stats and \
+            (w is None or _broadcast_axes(w.shape, x.shape) == per_stat) and \
+            (bshape is None or _broadcast_axes(bshape, x.shape) == per_stat):
+        # batch norm: γ, β, μ and σ per channel, so mean_A(∂L/∂x̂) = γ Σδ / m and
+        # mean_A(∂L/∂x̂ ⊙ x̂) = γ Σ(δ ⊙ x̂) / m, the sums ∂L/∂β and ∂L/∂γ already make:
+        # ∂L/∂x = γ/√(σ² + ε) (δ − Σδ/m − x̂ Σ(δ ⊙ x̂)/m), 8 passes instead of 11
+        sum_g = sum_array(g, axes, True)
+        sum_gxhat = _sum_of_products(g, xhat, axes)
+        scale = rstd if w is None else rstd * w
+        per_value = scale * x.dtype.type(1 / mean_size(x.shape, axes))
+        gx = g * scale
+        gx -= xhat * (per_value * sum_gxhat)
+        gx -= per_value * sum_g
+        gw = sum_gxhat.reshape(w.shape) if ctx.has_weight and need[1] else None
+        gb = sum_g.reshape(bshape) if ctx.has_bias and need[-1] else None
+        return (gx,) + ((gw,) if ctx.has_weight else ()) + ((gb,) if ctx.has_bias else ())
     if ctx.has_weight and need[1]:
         gw = _sum_of_products(g, xhat, _broadcast_axes(w.shape, x.shape)).reshape(w.shape)
     if ctx.has_bias and need[-1]:
-        bshape = ctx._inputs_meta[-1][0]
         gb = sum_array(g, _broadcast_axes(bshape, x.shape), True).reshape(bshape)
     if need[0]:
         gxhat = g * w if w is not None else g.copy()
