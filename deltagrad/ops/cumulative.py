@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import _make, _norm_dim
-from .elementwise import _xp, cast, where
+from .elementwise import _xp, cast, quiet_fp, where
 
 __all__ = ["cumprod"]
 
@@ -37,7 +37,8 @@ class Cumprod(Function):
 
     def forward(ctx, x, dim):
         ctx.dim = dim
-        out = _xp(x).cumprod(x, axis=dim)
+        with quiet_fp():                      # inf · 0 = NaN silently, as in PyTorch
+            out = _xp(x).cumprod(x, axis=dim)
         if ctx._recording:
             ctx.has_zero = bool((x == 0).any())
             ctx.save_for_backward(x, None if ctx.has_zero else out)
