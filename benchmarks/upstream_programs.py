@@ -132,6 +132,7 @@ class Program:
     max_losses: int = 0      # stop the program once this many losses were printed (0: no)
     package_root: bool = False  # put the checkout's root on PYTHONPATH (import mingpt)
     higher_is_better: bool = False  # the printed number is a reward, not a loss
+    note: str = ""           # what the numbers mean, where that is not obvious
 
 
 GENERATE = ["generate.py", "--data", "data/synthetic", "--words", "50"]
@@ -158,7 +159,8 @@ PROGRAMS = [
              "--log-interval", "5", "--lr", "2"],
             r"loss\s+" + FLOAT, setup=write_wikitext, after=[GENERATE]),
     Program("regression", "examples", "regression", "main.py", [],
-            r"Loss: " + FLOAT),
+            r"Loss: " + FLOAT, note="prints only the final loss, once it is below 1e-3; "
+            "the first-loss difference compares two numbers under 1e-3"),
     Program("mnist_rnn", "examples", "mnist_rnn", "main.py",
             ["--epochs", "1", "--log-interval", "1", "--test-batch-size", "200"],
             r"Loss: " + FLOAT, env=SMALL_MNIST),
@@ -168,11 +170,15 @@ PROGRAMS = [
     Program("siamese_network", "examples", "siamese_network", "main.py",
             ["--epochs", "1", "--no-accel", "--log-interval", "1", "--batch-size", "32",
              "--test-batch-size", "100"],
-            r"Loss: " + FLOAT, env={"SYNTHETIC_TRAIN_SIZE": "320", "SYNTHETIC_TEST_SIZE": "100"}),
+            r"Loss: " + FLOAT, env={"SYNTHETIC_TRAIN_SIZE": "320", "SYNTHETIC_TEST_SIZE": "100"},
+            note="pairs images with Python's unseeded random module: its batches differ "
+            "from run to run under either library"),
     Program("mnist_hogwild", "examples", "mnist_hogwild", "main.py",
             ["--epochs", "1", "--num-processes", "2", "--log-interval", "1",
              "--test-batch-size", "200"],
-            r"Loss: " + FLOAT, env=SMALL_MNIST),
+            r"Loss: " + FLOAT, env=SMALL_MNIST,
+            note="Hogwild: spawned workers update one model in shared memory; deltagrad "
+            "tensors cannot be shared between processes, and it says so"),
     Program("super_resolution", "examples", "super_resolution", "main.py",
             ["--upscale_factor", "3", "--batchSize", "4", "--testBatchSize", "4", "--nEpochs",
              "2", "--lr", "0.001"],
@@ -180,16 +186,25 @@ PROGRAMS = [
             after=[["super_resolve.py", "--input_image", "dataset/BSDS300/images/test/0.jpg",
                     "--model", "model_epoch_2.pth", "--output_filename", "out.png"]]),
     Program("reinforce", "examples", "reinforcement_learning", "reinforce.py", [],
-            r"Average reward: " + FLOAT, max_losses=10, higher_is_better=True),
+            r"Average reward: " + FLOAT, max_losses=10, higher_is_better=True,
+            note="running average reward of CartPole-v1 (gymnasium), stopped after 100 "
+            "episodes"),
     Program("actor_critic", "examples", "reinforcement_learning", "actor_critic.py", [],
-            r"Average reward: " + FLOAT, max_losses=10, higher_is_better=True),
+            r"Average reward: " + FLOAT, max_losses=10, higher_is_better=True,
+            note="running average reward of CartPole-v1 (gymnasium), stopped after 100 "
+            "episodes"),
     Program("time_sequence_prediction", "examples", "time_sequence_prediction", "train.py",
-            ["--steps", "2"], r"^loss: " + FLOAT, before=["generate_sine_wave.py"]),
+            ["--steps", "2"], r"^loss: " + FLOAT, before=["generate_sine_wave.py"],
+            note="torch.save writes a NumPy array; torch.load's weights_only=True default "
+            "(PyTorch >= 2.6) refuses it, in PyTorch and in deltagrad alike"),
     Program("imagenet resnet18 --dummy", "examples", "imagenet", "main.py",
             ["-a", "resnet18", "--dummy", "-b", "4", "--epochs", "1", "-p", "1", "-j", "0",
              "--no-accel"],
-            r"Loss " + FLOAT, env={"SYNTHETIC_TRAIN_SIZE": "16"}),
-    Program("fx invert", "examples", "fx", "invert.py", [], None),
+            r"Loss " + FLOAT, env={"SYNTHETIC_TRAIN_SIZE": "16"},
+            note="FakeData has random labels: 4 steps of ResNet-18 at 224x224, losses "
+            "near ln(1000), no learning expected"),
+    Program("fx invert", "examples", "fx", "invert.py", [], None,
+            note="torch.fx (symbolic tracing) has no deltagrad counterpart"),
     Program("nanoGPT", "nanogpt", ".", "train.py",
             ["config/train_shakespeare_char.py", "--dataset=synthetic_char", "--device=cpu",
              "--compile=False", "--eval_iters=2", "--eval_interval=10", "--log_interval=1",
@@ -340,7 +355,7 @@ def main(argv=None):
         torch_run = run_once(program, checkout, [], args.timeout)
         dg_run = run_once(program, checkout, ["-m", "deltagrad.torch_compat"], args.timeout)
         row = {"program": program.name, "script": os.path.join(program.folder, program.script),
-               "args": program.args, "then": program.after, "synthetic_data_env": program.env,
+               "args": program.args, "then": program.after, "note": program.note, "synthetic_data_env": program.env,
                "ran_unchanged_torch": torch_run["ran"],
                "ran_unchanged_deltagrad": dg_run["ran"],
                "comparison": "different RNG (each library initialises and samples with its "
