@@ -514,10 +514,23 @@ class Tensor(backend.ConversionShortcuts):
         if not from_ < to:
             raise RuntimeError(f"random_: expects 'from' to be less than 'to', but got "
                                f"from={from_} >= to={to}")
+        dt = self._data.dtype
+        if dt.kind in "biu":
+            info = (0, 1) if dt == np.bool_ else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+            if from_ < info[0]:
+                raise RuntimeError(f"random_: from={from_} is out of bounds for {dt}")
+            if to - 1 > info[1]:
+                raise RuntimeError(f"random_: to - 1 = {to - 1} is out of bounds for {dt}")
         return self._fill_random("random_", lambda r, s: r.integers(from_, to, s), generator)
+
+    def _continuous(self, op, name):
+        if self._data.dtype.kind not in "fV":
+            raise RuntimeError(f"{op}: the {name} distribution is continuous: the tensor's dtype "
+                               f"must be floating point, got {self._data.dtype}")
 
     def exponential_(self, lambd=1.0, *, generator=None):
         """Exponential with rate λ: density λe^{−λx} on x ≥ 0, mean 1/λ."""
+        self._continuous("exponential_", "exponential")
         if not lambd > 0:
             raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
         return self._fill_random("exponential_", lambda r, s: r.exponential(1.0 / lambd, s),
@@ -531,6 +544,7 @@ class Tensor(backend.ConversionShortcuts):
 
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
         """exp of N(mean, std²) (``mean``/``std`` are those of the logarithm)."""
+        self._continuous("log_normal_", "log-normal")
         if not std > 0:
             raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
         return self._fill_random("log_normal_", lambda r, s: r.lognormal(mean, std, s),
@@ -538,6 +552,7 @@ class Tensor(backend.ConversionShortcuts):
 
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
         """Cauchy: median + σ·tan(π(u − ½)), u ~ U(0, 1) (no mean; quartiles median ± σ)."""
+        self._continuous("cauchy_", "Cauchy")
         if not sigma > 0:
             raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
         return self._fill_random("cauchy_", lambda r, s: median + sigma * r.standard_cauchy(s),

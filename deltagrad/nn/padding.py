@@ -2,7 +2,8 @@
 2-D, 3-D) and ``CircularPad``; each one calls ``F.pad`` with its mode.
 
 ``padding`` is an int (the same on every side) or a tuple (left, right[, top, bottom[, front,
-back]]), the last dimension first, as in ``F.pad``.
+back]]), the last dimension first, as in ``F.pad``. Zero and constant padding take input of any
+rank; the others (N, C, *) or (C, *) with * the padded dimensions.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ class _Pad(Module):
 
     def forward(self, input):
         batched = self.dims + 2
-        if input.ndim not in (batched - 1, batched):
+        if self.mode != "constant" and input.ndim not in (batched - 1, batched):
             raise ValueError(f"{type(self).__name__}: expected {batched - 1}D or {batched}D "
                              f"input, got {input.ndim}D input of shape {tuple(input.shape)}")
         return pad(input, self.padding, self.mode, self.value)

@@ -205,9 +205,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     T, N, C = lp.shape
     if not isinstance(blank, numbers.Integral) or not 0 <= blank < C:
         raise RuntimeError("blank must be in label range")
-    if targets.dtype.kind not in "iu":
-        raise RuntimeError(f"{op}: targets must be integers, got {targets.dtype}")
     tg = backend.to_numpy(targets._data)
+    if tg.dtype.kind not in "iu":                 # PyTorch takes float labels as int64
+        tg = tg.astype(np.int64)
     if unbatched:
         tg = tg.reshape(1, -1)
     in_lens = _lengths(op, "input_lengths", input_lengths, N)

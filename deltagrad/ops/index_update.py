@@ -49,7 +49,11 @@ def _spread(op, input, d, idx, source):
         raise TypeError(f"{op}(): argument 'source' must be a Tensor, got "
                         f"{type(source).__name__}")
     if input.ndim == 0:
-        input_shape, source_shape = (1,), tuple(source.reshape(-1).shape)
+        if source.ndim != 0:
+            raise RuntimeError(f"{op}(): source tensor shape must match self tensor shape, "
+                               f"excluding the specified dimension. Got self.shape = () "
+                               f"source.shape = {tuple(source.shape)}")
+        input_shape, source_shape = (1,), (1,)
     else:
         input_shape, source_shape = tuple(input.shape), tuple(source.shape)
     expected = input_shape[:d] + (len(idx),) + input_shape[d + 1:]

@@ -195,6 +195,9 @@ def test_index_ops_in_place_and_errors():
         dg.ones(3, 2).index_copy(0, dg.tensor([-1]), dg.ones(1, 2))
     with pytest.raises(RuntimeError, match=r"index_add\(\): source of shape \(2, 2\)"):
         dg.ones(3, 2).index_add(0, dg.tensor([1]), dg.ones(2, 2))
+    with pytest.raises(RuntimeError, match=r"index_add\(\): source tensor shape must match"):
+        dg.tensor(1.0).index_add(0, dg.tensor([0]), dg.tensor([2.0]))
+    assert dg.tensor(1.0).index_add(0, dg.tensor([0]), dg.tensor(2.0)).item() == 3.0
     with pytest.raises(RuntimeError, match=r"index_fill\(\): index must be an integer"):
         dg.ones(3, 2).index_fill(0, dg.tensor([1.0]), 0.0)
 
@@ -263,6 +266,14 @@ def test_random_fills_reject_bad_parameters():
         dg.empty(3).cauchy_(0.0, -1.0)
     with pytest.raises(RuntimeError, match="log_normal_ expects std > 0"):
         dg.empty(3).log_normal_(0.0, 0.0)
+    with pytest.raises(RuntimeError, match="random_: to - 1 = 999 is out of bounds for int8"):
+        dg.empty(3, dtype=dg.int8).random_(0, 1000)
+    with pytest.raises(RuntimeError, match="random_: from=-1 is out of bounds for uint8"):
+        dg.empty(3, dtype=dg.uint8).random_(-1, 3)
+    for method, args in (("exponential_", ()), ("log_normal_", ()), ("cauchy_", ())):
+        with pytest.raises(RuntimeError, match=f"{method}: .* must be floating point"):
+            getattr(dg.empty(3, dtype=dg.int64), method)(*args)
+    assert set(dg.empty(1000, dtype=dg.int64).geometric_(0.5).numpy()) <= set(range(1, 100))
 
 
 @requires_torch

@@ -174,6 +174,8 @@ def test_constant_pad_and_bad_padding():
         m, tm = getattr(nn, name)(padding, 3.5), getattr(torch.nn, name)(padding, 3.5)
         _compare(m, tm, RNG.standard_normal(shape))
         assert repr(m) == repr(tm)
+    _compare(nn.ConstantPad1d(1, 2.0), torch.nn.ConstantPad1d(1, 2.0), RNG.standard_normal(3))
+    _compare(nn.ZeroPad2d(1), torch.nn.ZeroPad2d(1), RNG.standard_normal((1, 2, 2, 3, 3)))
     with pytest.raises(ValueError, match="padding must be an int or a tuple of 4 ints"):
         nn.ZeroPad2d((1, 2))
     with pytest.raises(RuntimeError, match="reflect padding"):

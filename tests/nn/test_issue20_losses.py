@@ -84,6 +84,15 @@ def test_ctc_loss_module_tensor_lengths_unbatched_and_long_sequences():
              [one], [targets[0], np.array(200), np.array(30)])
 
 
+@requires_torch
+def test_ctc_loss_takes_float_labels_as_torch_does():
+    logits = RNG.standard_normal((5, 2, 3))
+    targets = np.array([[1.0, 2.0], [2.0, 2.0]])
+    _compare(lambda x, tg: F.ctc_loss(x.log_softmax(2), tg, (5, 5), (2, 2), reduction="none"),
+             lambda x, tg: TF.ctc_loss(x.log_softmax(2), tg, (5, 5), (2, 2), reduction="none"),
+             [logits], [targets])
+
+
 def test_ctc_loss_rejects_bad_arguments():
     lp = dg.randn(5, 2, 4).log_softmax(2)
     tg = dg.tensor([[1, 1, 2], [1, 2, 2]])
