@@ -128,6 +128,7 @@ class Program:
     setup: object = None     # run_dir -> None, writes synthetic data
     before: list = dataclasses.field(default_factory=list)  # scripts run first, same launcher
     after: list = dataclasses.field(default_factory=list)   # [script, *args] run afterwards
+    crossed: list = dataclasses.field(default_factory=list)  # ... run by the other library
     env: dict = dataclasses.field(default_factory=dict)
     max_losses: int = 0      # stop the program once this many losses were printed (0: no)
     package_root: bool = False  # put the checkout's root on PYTHONPATH (import mingpt)
@@ -135,6 +136,9 @@ class Program:
     note: str = ""           # what the numbers mean, where that is not obvious
 
 
+NANOGPT_SAMPLE = ["sample.py", "--out_dir=out-shakespeare-char", "--device=cpu",
+                  "--compile=False", "--num_samples=1", "--max_new_tokens=30", "--start=ka",
+                  "--dtype=float32"]
 GENERATE = ["generate.py", "--data", "data/synthetic", "--words", "50"]
 SMALL_MNIST = {"SYNTHETIC_TRAIN_SIZE": "640", "SYNTHETIC_TEST_SIZE": "200"}
 PROGRAMS = [
@@ -211,7 +215,10 @@ PROGRAMS = [
              "--block_size=32", "--batch_size=8", "--n_layer=2", "--n_head=2", "--n_embd=32",
              "--max_iters=20", "--lr_decay_iters=20", "--warmup_iters=2", "--dropout=0.0",
              "--dtype=float32"],
-            r"iter \d+: loss " + FLOAT, setup=write_nanogpt_chars),
+            r"iter \d+: loss " + FLOAT, setup=write_nanogpt_chars,
+            after=[NANOGPT_SAMPLE], crossed=[NANOGPT_SAMPLE],
+            note="then sample.py from the checkpoint, by the same library and by the other "
+            "one (a deltagrad ckpt.pt read by torch.load and the reverse)"),
     Program("minGPT chargpt", "mingpt", "projects/chargpt", "chargpt.py",
             ["--trainer.max_iters=31", "--trainer.batch_size=8", "--trainer.num_workers=0",
              "--trainer.device=cpu", "--model.model_type=gpt-nano", "--data.block_size=32"],
@@ -250,7 +257,7 @@ def environment(program, checkout):
     return env
 
 
-def run_once(program, checkout, launcher, timeout):
+def run_once(program, checkout, launcher, other_launcher, timeout):
     """One library's run in a fresh copy of the program's folder. Returns a dict with
     ``ran`` (exit 0, or stopped by us after ``max_losses``), ``losses``, ``wall_s`` and the
     error's last lines."""
@@ -288,12 +295,15 @@ def run_once(program, checkout, launcher, timeout):
             if proc.poll() is None:
                 proc.kill()
         ran = proc.returncode == 0 or stopped
-        for script, *script_args in program.after if ran else ():
-            done = subprocess.run([sys.executable, *launcher, script, *script_args],
+        followers = [(launcher, a) for a in program.after] + \
+            [(other_launcher, a) for a in program.crossed]
+        for follower, (script, *script_args) in followers if ran else ():
+            done = subprocess.run([sys.executable, *follower, script, *script_args],
                                   cwd=run_dir, env=env, capture_output=True, text=True,
                                   timeout=timeout)
             if done.returncode:
-                ran, err = False, f"{script}: " + done.stderr
+                by = "the other library's " if follower is other_launcher else ""
+                ran, err = False, f"{by}{script}: " + done.stderr
                 break
         wall = time.perf_counter() - t0
         result = {"ran": ran, "losses": losses, "wall_s": round(wall, 2)}
@@ -352,14 +362,18 @@ def main(argv=None):
     rows = []
     for program in chosen:
         checkout = checkouts[program.checkout]
-        torch_run = run_once(program, checkout, [], args.timeout)
-        dg_run = run_once(program, checkout, ["-m", "deltagrad.torch_compat"], args.timeout)
+        as_torch, as_deltagrad = [], ["-m", "deltagrad.torch_compat"]
+        torch_run = run_once(program, checkout, as_torch, as_deltagrad, args.timeout)
+        dg_run = run_once(program, checkout, as_deltagrad, as_torch, args.timeout)
         row = {"program": program.name, "script": os.path.join(program.folder, program.script),
-               "args": program.args, "then": program.after, "note": program.note, "synthetic_data_env": program.env,
+               "args": program.args, "then": program.after,
+               "then_by_the_other_library": program.crossed, "note": program.note,
+               "synthetic_data_env": program.env,
                "ran_unchanged_torch": torch_run["ran"],
                "ran_unchanged_deltagrad": dg_run["ran"],
                "comparison": "different RNG (each library initialises and samples with its "
-                             "own generator)", **compare(torch_run, dg_run, program.higher_is_better),
+                             "own generator)",
+               **compare(torch_run, dg_run, program.higher_is_better),
                "wall_s_torch": torch_run["wall_s"], "wall_s_deltagrad": dg_run["wall_s"],
                "torch": torch_run, "deltagrad": dg_run}
         rows.append(row)

@@ -3,8 +3,9 @@
 Only what the examples touch exists: ``datasets`` (MNIST, FashionMNIST, CIFAR10, FakeData,
 ImageFolder) drawing deterministic synthetic images of the real shapes and types,
 ``transforms`` (Compose, ToTensor, Normalize, Resize, CenterCrop, Lambda),
-``models.resnet18(weights=None)`` and ``utils.save_image``. It imports ``torch``, so the same files serve real PyTorch and
-deltagrad running as torch (``python -m deltagrad.torch_compat``). Nothing is downloaded.
+``models.resnet18(weights=None)`` and ``utils.save_image``. It imports ``torch``, so the
+same files serve real PyTorch and deltagrad running as torch
+(``python -m deltagrad.torch_compat``). Nothing is downloaded.
 """
 from . import datasets, models, transforms, utils  # noqa: F401
 

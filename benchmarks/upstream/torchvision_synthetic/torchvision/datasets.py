@@ -118,8 +118,8 @@ class FakeData(_SyntheticVision):
         channels, height, width = image_size
         if channels not in (1, 3):
             raise ValueError(f"FakeData: image_size must have 1 or 3 channels, got {channels}")
-        self.data, labels = synthetic_images(_size(True, size), height, width, channels, num_classes,
-                                             seed=(3, random_offset))
+        self.data, labels = synthetic_images(_size(True, size), height, width, channels,
+                                             num_classes, seed=(3, random_offset))
         self.targets = labels.tolist()
 
     def _image(self, index):
