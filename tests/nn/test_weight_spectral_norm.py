@@ -161,6 +161,18 @@ def test_parametrize_assignment_chain_and_errors():
     m.weight = dg.tensor(target + target.T)
     np.testing.assert_allclose(m.parametrizations.weight.original.detach().numpy(),
                                (target + target.T) / 2)
+    with pytest.raises(KeyError, match="attribute 'weight' already exists"):
+        m.weight = nn.Parameter(dg.zeros(3, 3, dtype=dg.float64))
+
+    class Flatten(nn.Module):
+        def forward(self, x):
+            return x.reshape(-1)
+
+    with pytest.raises(ValueError, match="may not change the shape"):
+        nn.utils.parametrize.register_parametrization(nn.Linear(2, 2), "weight", Flatten())
+    flat = nn.utils.parametrize.register_parametrization(nn.Linear(2, 2), "weight", Flatten(),
+                                                         unsafe=True)
+    assert tuple(flat.weight.shape) == (4,)
     with pytest.raises(ValueError, match="does not have a parameter, a buffer"):
         nn.utils.parametrize.register_parametrization(m, "nothing", Scale())
     with pytest.raises(ValueError, match="Cannot leave unparametrized"):

@@ -83,10 +83,21 @@ def is_parametrized(module, tensor_name=None):
         tensor_name in parametrizations
 
 
+def _assign(self, name, value):
+    """``module.<name> = value``: a parametrized name stores right_inverse(value); a Parameter
+    cannot replace it (PyTorch's KeyError), anything else is Module's usual assignment."""
+    if is_parametrized(self, name):
+        if isinstance(value, Parameter):
+            raise KeyError(f"attribute '{name}' already exists")
+        self.parametrizations[name].right_inverse(value)
+    else:
+        Module.__setattr__(self, name, value)
+
+
 def _parametrized_class(module):
     """Give ``module`` a class of its own, so properties can be added to it alone."""
     cls = type(module)
-    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), {})
+    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), {"__setattr__": _assign})
     module.parametrizations = ModuleDict()
 
 
@@ -115,6 +126,15 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
         if original is None:
             raise ValueError(f"register_parametrization: {tensor_name!r} of {module} is None")
         chain = ParametrizationList([parametrization], original, unsafe=unsafe)
+        if not unsafe:
+            with no_grad():
+                value = chain()
+            if tuple(value.shape) != tuple(original.shape) or value.dtype != original.dtype:
+                raise ValueError(f"Registering a parametrization may not change the shape or "
+                                 f"dtype of the tensor, unless the `unsafe` flag is enabled: "
+                                 f"{tensor_name} was {tuple(original.shape)} {original.dtype}, "
+                                 f"the parametrization gives {tuple(value.shape)} "
+                                 f"{value.dtype}")
         delattr(module, tensor_name)
         if not is_parametrized(module):
             _parametrized_class(module)
