@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import warnings
 
-__all__ = ["cudnn", "cuda", "mps", "mkldnn", "set_float32_matmul_precision",
+from . import kernels  # deltagrad's own switch: NumPy or Numba-compiled cells (kernels/)
+
+__all__ = ["cudnn", "cuda", "mps", "mkldnn", "kernels", "set_float32_matmul_precision",
            "get_float32_matmul_precision"]
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..tensor import Tensor, _make
@@ -66,9 +67,10 @@ CHUNK = 8  # time steps whose backward factors are computed together (they stay 
 class _Cell:
     """How one kind of recurrent cell turns gate pre-activations into a state, and back.
 
-    ``forward_step`` receives a (G·H, B) pre-activation array (A_x[t] + W_hh hᵀ with both
-    biases; the GRU gets A_x[t] and gh = W_hh hᵀ + b_hh apart), writes what the backward needs
-    into its cache at index t and returns the new state tuple (hᵀ written into ``h_out``).
+    ``forward_step`` receives the step's input projection ax = A_x[t] and gh = W_hh hᵀ (both
+    (G·H, B); the biases are in ax, except the GRU's b_hh, which is in gh), writes what the
+    backward needs into its cache at index t and returns the new state tuple (hᵀ written into
+    ``h_out``). ``gh`` is scratch: a cell may overwrite it.
     ``prepare_backward(lo, hi, seq)`` computes the factors of the local derivatives of the
     steps lo … hi−1 at once; ``backward_step`` then receives ∂L/∂h_t (and ∂L/∂c_t), writes
     δ_t = ∂L/∂a_t into the (G·H, B) arrays it is given (the GRU's recurrent δ apart) and
@@ -99,7 +101,9 @@ class _RNNCell(_Cell):
         super().__init__(T, B, H, xp, dtype)
         self.relu = relu
 
-    def forward_step(self, t, a, state, h_out):
+    def forward_step(self, t, ax, gh, state, h_out):
+        gh += ax  # a = A_x[t] + W_hh hᵀ
+        a = gh
         if self.relu:
             _xp(a).maximum(a, 0, out=h_out)
         else:
@@ -132,9 +136,11 @@ class _LSTMCell(_Cell):
         self.tc = xp.empty((T, H, B), dtype)       # tanh(c_t)
         self.c = None                              # (T, H, B) c_t: set by the loop
 
-    def forward_step(self, t, a, state, h_out):
+    def forward_step(self, t, ax, gh, state, h_out):
         H = self.H
-        xp = _xp(a)
+        xp = _xp(gh)
+        gh += ax  # a = A_x[t] + W_hh hᵀ
+        a = gh
         act, c, tc = self.act[t], self.c[t], self.tc[t]
         xp.tanh(a, out=act)  # a is already scaled by s (folded into the weights)
         act *= self.alpha
@@ -199,7 +205,7 @@ class _GRUCell(_Cell):
         self.n = xp.empty((T, H, B), dtype)
         self.ghn = xp.empty((T, H, B), dtype)  # W_hn h + b_hn
 
-    def forward_step(self, t, ax, state, h_out, gh=None):
+    def forward_step(self, t, ax, gh, state, h_out):
         """ax = A_x[t] (with b_ih), gh = W_hh hᵀ + b_hh."""
         H = self.H
         xp = _xp(ax)
@@ -251,11 +257,15 @@ class _GRUCell(_Cell):
 
 
 def _make_cell(mode, T, B, H, xp, dtype):
-    if mode == "LSTM":
-        return _LSTMCell(T, B, H, xp, dtype)
-    if mode == "GRU":
-        return _GRUCell(T, B, H, xp, dtype)
-    return _RNNCell(T, B, H, xp, dtype, relu=(mode == "RNN_RELU"))
+    """The cell for ``mode``: these NumPy cells, or the same cells compiled with Numba
+    (``kernels/numba_cells.py``) when the kernel backend is 'numba' (``DELTAGRAD_KERNELS``)
+    and the arrays are float32/float64 NumPy arrays."""
+    cells = {"LSTM": _LSTMCell, "GRU": _GRUCell, "RNN": _RNNCell}
+    if xp is np and dtype in (np.float32, np.float64) and kernels.get_backend() == "numba":
+        from ..kernels.numba_cells import CELLS as cells
+    if mode in ("LSTM", "GRU"):
+        return cells[mode](T, B, H, xp, dtype)
+    return cells["RNN"](T, B, H, xp, dtype, relu=(mode == "RNN_RELU"))
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -315,13 +325,9 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
         (seq.hT_before[first],)
     for t in seq.order:
         xp.matmul(w_hh, state[0], out=gh)
-        if cell.separate_hidden_bias:
-            if bh is not None:
-                gh += bh
-            new = cell.forward_step(t, ax[t], state, outT[t], gh=gh)
-        else:
-            gh += ax[t]
-            new = cell.forward_step(t, gh, state, outT[t])
+        if bh is not None:
+            gh += bh
+        new = cell.forward_step(t, ax[t], gh, state, outT[t])
         if mask is not None:  # a padded step carries the state and outputs zero
             m = mask[t]
             xp.copyto(seq.hT_after[t], xp.where(m, new[0], state[0]))

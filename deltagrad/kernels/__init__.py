@@ -1,0 +1,67 @@
+"""Which implementation runs the hot element-wise loops: ``numpy`` or ``numba``.
+
+The NumPy code (e.g. the recurrent cells of ``ops/recurrent.py``) is the readable reference.
+``numba_cells.py`` holds the same cells as compiled loops that fuse one time step's
+element-wise work into one pass (an optional extra: ``pip install deltagrad[fast]``).
+
+The choice comes from the environment variable ``DELTAGRAD_KERNELS=numpy|numba``; unset, it
+is ``numba`` when Numba can be imported and ``numpy`` otherwise. ``set_backend`` and
+``use_backend`` change it inside a program (``dg.backends.kernels`` is this module).
+Numba itself is imported only when a compiled kernel first runs, so importing deltagrad
+stays fast; compiled code is cached on disk (Numba's ``cache=True``, next to the module or
+under ``NUMBA_CACHE_DIR``).
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+
+__all__ = ["BACKENDS", "numba_available", "get_backend", "set_backend", "use_backend"]
+
+BACKENDS = ("numpy", "numba")
+ENV_VAR = "DELTAGRAD_KERNELS"
+
+_chosen = [None]  # set_backend's choice; None: read the environment
+
+
+def numba_available() -> bool:
+    """True when the ``numba`` package can be imported (checked without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def _check(name, where):
+    if name not in BACKENDS:
+        raise ValueError(f"{where}: unknown kernel backend {name!r}; expected one of "
+                         f"{BACKENDS}")
+    if name == "numba" and not numba_available():
+        raise ImportError(f"{where}: the 'numba' kernel backend needs the numba package "
+                          "(pip install deltagrad[fast]); use 'numpy' instead")
+    return name
+
+
+def get_backend() -> str:
+    """'numpy' or 'numba': ``set_backend``'s choice, else ``DELTAGRAD_KERNELS``, else numba
+    when it is importable."""
+    if _chosen[0] is not None:
+        return _chosen[0]
+    env = os.environ.get(ENV_VAR, "").strip().lower()
+    if env:
+        return _check(env, f"{ENV_VAR}={os.environ[ENV_VAR]!r}")
+    return "numba" if numba_available() else "numpy"
+
+
+def set_backend(name) -> None:
+    """Use ``name`` ('numpy' or 'numba') from now on; ``None`` goes back to the default."""
+    _chosen[0] = None if name is None else _check(name, "set_backend")
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """``with use_backend('numpy'): ...`` runs the block with that backend."""
+    before = _chosen[0]
+    set_backend(name)
+    try:
+        yield
+    finally:
+        _chosen[0] = before

@@ -1,0 +1,242 @@
+"""The recurrent cells of ``ops/recurrent.py`` as compiled loops: one pass per time step.
+
+The NumPy cells (``_LSTMCell``, ``_GRUCell``, ``_RNNCell``) are the reference: each step is
+9–15 NumPy calls, each a pass over the (G·H, B) gate arrays, and the backward factors are a
+second loop (``prepare_backward``). Here each step is one Numba loop over the H·B units that
+
+* forward: adds A_x[t] + W_hh hᵀ, applies the gate nonlinearities, updates the state and
+  writes the caches (the same caches as the NumPy cell, so the rest of the layer is shared);
+* backward: forms the local derivatives and δ_t = ∂L/∂a_t in the same pass (no separate
+  ``prepare_backward``), and the carried ∂L/∂c_{t−1} (LSTM) or direct ∂L/∂h_{t−1} (GRU).
+
+The formulas are those of the NumPy cells (see their docstrings); σ(a) = ½ tanh(a/2) + ½
+with the ½ folded into the weights, as there. Float32 arrays are computed in float64 inside
+the loop and rounded once when stored, with tanh from ``rational_tanh`` (vectorisable, ≤ 1
+float32 ulp); float64 arrays use libm's tanh, so the float64 results equal the NumPy path's
+to round-off. Compiled code is cached on disk (``cache=True``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from ..ops.recurrent import _GRUCell, _LSTMCell, _RNNCell
+from .rational_tanh import P, Q, SATURATION
+
+__all__ = ["CELLS", "tanh_float32", "lstm_forward", "lstm_backward", "gru_forward",
+           "gru_backward", "rnn_forward", "rnn_backward"]
+
+# error_model="numpy": a division by zero gives inf/NaN instead of a Python exception check
+# (the check would stop the loops from vectorising); "contract" allows fused multiply-adds
+# and nothing else, so NaN and ±inf keep their IEEE behaviour.
+OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+
+_P0, _P1, _P2, _P3, _P4, _P5, _P6 = P
+_Q0, _Q1, _Q2, _Q3 = Q
+
+
+@njit(**OPTIONS)
+def _rational_tanh(x):
+    """x·P(x²)/Q(x²) in float64 (Horner), ±1 for |x| ≥ 9; NaN stays NaN."""
+    x = np.float64(x)
+    s = x * x
+    num = ((((((_P6 * s + _P5) * s + _P4) * s + _P3) * s + _P2) * s + _P1) * s + _P0) * x
+    den = ((_Q3 * s + _Q2) * s + _Q1) * s + _Q0
+    y = num / den
+    if abs(x) >= SATURATION:
+        y = 1.0 if x > 0 else -1.0
+    return y
+
+
+def tanh_like(x, like):
+    """tanh(x) to the precision of ``like``'s dtype (compiled: see the overload below)."""
+    return math.tanh(x)
+
+
+@overload(tanh_like)
+def _tanh_like(x, like):
+    if like.dtype == types.float32:
+        return lambda x, like: _rational_tanh(x)
+    return lambda x, like: math.tanh(x)
+
+
+def _flat(a):
+    return a.reshape(a.size)
+
+
+_flat = njit(**OPTIONS)(_flat)
+
+
+@njit(**OPTIONS)
+def tanh_float32(x, out):
+    """out = tanh(x) elementwise over float32 arrays with the rational approximation."""
+    xs, ys = _flat(x), _flat(out)
+    for k in range(xs.size):
+        ys[k] = _rational_tanh(xs[k])
+
+
+# ----------------------------------------------------------------------------- LSTM
+@njit(**OPTIONS)
+def lstm_forward(ax, gh, c_prev, act, c, tc, h):
+    """a = ax + gh (4H, B), gates i, f, g, o = σ, σ, tanh, σ; c = f c_prev + i g;
+    h = o tanh(c). Writes act (4H, B), c, tc = tanh(c) and h (H, B)."""
+    ax, gh, c_prev, act, c, tc, h = (_flat(ax), _flat(gh), _flat(c_prev), _flat(act),
+                                     _flat(c), _flat(tc), _flat(h))
+    n = c.size
+    for k in range(n):
+        i = 0.5 * tanh_like(ax[k] + gh[k], act) + 0.5
+        f = 0.5 * tanh_like(ax[n + k] + gh[n + k], act) + 0.5
+        g = tanh_like(ax[2 * n + k] + gh[2 * n + k], act)
+        o = 0.5 * tanh_like(ax[3 * n + k] + gh[3 * n + k], act) + 0.5
+        ck = f * c_prev[k] + i * g
+        tk = tanh_like(ck, act)
+        act[k], act[n + k], act[2 * n + k], act[3 * n + k] = i, f, g, o
+        c[k] = ck
+        tc[k] = tk
+        h[k] = o * tk
+
+
+@njit(**OPTIONS)
+def lstm_backward(dh, dc, act, c_prev, tc, da, dc_prev):
+    """dc_t = dc + dh o (1 − tanh² c); δ_i = dc_t g i(1−i), δ_f = dc_t c_prev f(1−f),
+    δ_g = dc_t i (1−g²), δ_o = dh tanh(c) o(1−o); dc_prev = dc_t f (may be dc itself)."""
+    dh, dc, act, c_prev, tc, da, dc_prev = (_flat(dh), _flat(dc), _flat(act), _flat(c_prev),
+                                            _flat(tc), _flat(da), _flat(dc_prev))
+    n = dh.size
+    for k in range(n):
+        i, f, g, o = act[k], act[n + k], act[2 * n + k], act[3 * n + k]
+        t = tc[k]
+        d = dh[k]
+        dct = dc[k] + d * o * (1.0 - t * t)
+        da[k] = dct * g * i * (1.0 - i)
+        da[n + k] = dct * c_prev[k] * f * (1.0 - f)
+        da[2 * n + k] = dct * i * (1.0 - g * g)
+        da[3 * n + k] = d * t * o * (1.0 - o)
+        dc_prev[k] = dct * f
+
+
+# ----------------------------------------------------------------------------- GRU
+@njit(**OPTIONS)
+def gru_forward(ax, gh, h_prev, rz, n_gate, ghn, h):
+    """r, z = σ(ax + gh) (first 2H rows), n = tanh(ax_n + r ghn) with ghn = W_hn h + b_hn,
+    h = n + z (h_prev − n). Writes rz (2H, B), n, ghn and h (H, B)."""
+    ax, gh, h_prev, rz, n_gate, ghn, h = (_flat(ax), _flat(gh), _flat(h_prev), _flat(rz),
+                                          _flat(n_gate), _flat(ghn), _flat(h))
+    n = h.size
+    for k in range(n):
+        r = 0.5 * tanh_like(ax[k] + gh[k], rz) + 0.5
+        z = 0.5 * tanh_like(ax[n + k] + gh[n + k], rz) + 0.5
+        hn = gh[2 * n + k]
+        nk = tanh_like(ax[2 * n + k] + r * hn, rz)
+        rz[k], rz[n + k] = r, z
+        ghn[k] = hn
+        n_gate[k] = nk
+        h[k] = nk + z * (h_prev[k] - nk)
+
+
+@njit(**OPTIONS)
+def gru_backward(dh, rz, n_gate, ghn, h_prev, da, dgh, direct):
+    """δ_n = dh (1−z)(1−n²), δ_r = δ_n ghn r(1−r), δ_z = dh (h_prev − n) z(1−z) into da;
+    the recurrent δ (δ_r, δ_z, δ_n r) into dgh; direct = dh z (the part of ∂L/∂h_prev
+    that does not go through W_hh)."""
+    dh, rz, n_gate, ghn, h_prev, da, dgh, direct = (
+        _flat(dh), _flat(rz), _flat(n_gate), _flat(ghn), _flat(h_prev), _flat(da),
+        _flat(dgh), _flat(direct))
+    n = dh.size
+    for k in range(n):
+        r, z, nk = rz[k], rz[n + k], n_gate[k]
+        d = dh[k]
+        dan = d * (1.0 - z) * (1.0 - nk * nk)
+        dar = dan * ghn[k] * r * (1.0 - r)
+        daz = d * (h_prev[k] - nk) * z * (1.0 - z)
+        da[k], da[n + k], da[2 * n + k] = dar, daz, dan
+        dgh[k], dgh[n + k], dgh[2 * n + k] = dar, daz, dan * r
+        direct[k] = d * z
+
+
+# ----------------------------------------------------------------------------- RNN
+@njit(**OPTIONS)
+def rnn_forward(ax, gh, h, relu):
+    """h = tanh(ax + gh), or max(ax + gh, 0) when relu (NaN passes through)."""
+    ax, gh, h = _flat(ax), _flat(gh), _flat(h)
+    if relu:
+        for k in range(h.size):
+            a = ax[k] + gh[k]
+            h[k] = 0.0 if a <= 0.0 else a
+    else:
+        for k in range(h.size):
+            h[k] = tanh_like(ax[k] + gh[k], h)
+
+
+@njit(**OPTIONS)
+def rnn_backward(dh, h, da, relu):
+    """δ = dh (1 − h²) for tanh, dh [h > 0] for ReLU."""
+    dh, h, da = _flat(dh), _flat(h), _flat(da)
+    if relu:
+        for k in range(da.size):
+            da[k] = dh[k] if h[k] > 0.0 else 0.0
+    else:
+        for k in range(da.size):
+            da[k] = dh[k] * (1.0 - h[k] * h[k])
+
+
+# ----------------------------------------------------------------------------- cells
+class NumbaLSTMCell(_LSTMCell):
+    """``_LSTMCell`` with each step one compiled pass (same caches, same results)."""
+
+    def forward_step(self, t, ax, gh, state, h_out):
+        lstm_forward(ax, gh, state[1], self.act[t], self.c[t], self.tc[t], h_out)
+        return (h_out, self.c[t])
+
+    def prepare_backward(self, lo, hi, seq):
+        """Nothing to precompute: ``backward_step`` forms the factors in its own pass."""
+        self.seq = seq
+
+    def backward_step(self, t, dh, dc, dX, dG):
+        if not hasattr(self, "dc"):
+            self.dc = np.zeros_like(dh)  # the carried ∂L/∂c, updated in place each step
+        lstm_backward(dh, self.dc if dc is None else dc, self.act[t], self.seq.c_before[t],
+                      self.tc[t], dX, self.dc)
+        return None, self.dc
+
+
+class NumbaGRUCell(_GRUCell):
+    """``_GRUCell`` with each step one compiled pass."""
+
+    def forward_step(self, t, ax, gh, state, h_out):
+        gru_forward(ax, gh, state[0], self.rz[t], self.n[t], self.ghn[t], h_out)
+        return (h_out,)
+
+    def prepare_backward(self, lo, hi, seq):
+        """Nothing to precompute: ``backward_step`` forms the factors in its own pass."""
+        self.seq = seq
+
+    def backward_step(self, t, dh, dc, dX, dG):
+        if not hasattr(self, "direct"):
+            self.direct = np.empty_like(dh)  # dh ⊙ z, added to ∂L/∂h_{t−1} by the loop
+        direct = self.direct
+        gru_backward(dh, self.rz[t], self.n[t], self.ghn[t], self.seq.hT_before[t], dX, dG,
+                     direct)
+        return direct, None
+
+
+class NumbaRNNCell(_RNNCell):
+    """``_RNNCell`` with each step one compiled pass."""
+
+    def forward_step(self, t, ax, gh, state, h_out):
+        rnn_forward(ax, gh, h_out, self.relu)
+        return (h_out,)
+
+    def prepare_backward(self, lo, hi, seq):
+        """Nothing to precompute: ``backward_step`` forms the factors in its own pass."""
+        self.seq = seq
+
+    def backward_step(self, t, dh, dc, dX, dG):
+        rnn_backward(dh, self.seq.hT_after[t], dX, self.relu)
+        return None, None
+
+
+CELLS = {"LSTM": NumbaLSTMCell, "GRU": NumbaGRUCell, "RNN": NumbaRNNCell}
