@@ -12,6 +12,8 @@ from deltagrad.ops.recurrent import recurrent_reference, recurrent_sequence
 from tests.conftest import assert_close, requires_torch
 
 torch = pytest.importorskip("torch")
+# every test runs once per kernel backend: NumPy cells, and Numba cells when installed
+pytestmark = pytest.mark.usefixtures("kernel_backend")
 
 LAYERS = {"RNN": (nn.RNN, "RNN"), "LSTM": (nn.LSTM, "LSTM"), "GRU": (nn.GRU, "GRU")}
 

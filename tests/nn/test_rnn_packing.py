@@ -13,6 +13,8 @@ from deltagrad.nn.utils import rnn
 from ..conftest import requires_torch
 
 torch = pytest.importorskip("torch")
+# every test runs once per kernel backend: NumPy cells, and Numba cells when installed
+pytestmark = pytest.mark.usefixtures("kernel_backend")
 trnn = torch.nn.utils.rnn
 
 SETTINGS = settings(max_examples=15, deadline=None, database=None)
