@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import backend, threads
 from ..autograd.function import Function
 from ..autograd import grad_mode as _grad_mode
 from ..tensor import Tensor, _make, result_type
@@ -128,9 +128,19 @@ def clone(x: Tensor) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- arithmetic
+def shared(fn, *args):
+    """``fn(*args)``; on large NumPy arrays computed in row blocks on the threads
+    (:func:`deltagrad.threads.split_apply`: the same numbers as one call)."""
+    limit = 2 * threads.MIN_SPLIT_ELEMENTS
+    for a in args:
+        if type(a) is np.ndarray and a.size >= limit:
+            return threads.split_apply(fn, *args)
+    return fn(*args)
+
+
 class Add(Function):
     def forward(ctx, a, b):
-        return a + b
+        return shared(np.add, a, b) if type(a) is np.ndarray else a + b
 
     def backward(ctx, g):
         return g, g
@@ -138,7 +148,7 @@ class Add(Function):
 
 class Sub(Function):
     def forward(ctx, a, b):
-        return a - b
+        return shared(np.subtract, a, b) if type(a) is np.ndarray else a - b
 
     def backward(ctx, g):
         return g, (-g if ctx.needs_input_grad[1] else None)
@@ -148,7 +158,7 @@ class Mul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(b if ctx.needs_input_grad[0] else None,
                               a if ctx.needs_input_grad[1] else None)
-        return a * b
+        return shared(np.multiply, a, b) if type(a) is np.ndarray else a * b
 
     def backward(ctx, g):
         b, a = ctx.saved_tensors
@@ -159,7 +169,7 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         with quiet_fp():
-            return a / b
+            return shared(np.true_divide, a, b) if type(a) is np.ndarray else a / b
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
@@ -389,8 +399,9 @@ def _unary(name, fwd, grad, saves="in", doc=""):
     """Build a pointwise Function: ``grad(g, x_or_y)`` is the backward in Tensor ops."""
 
     def forward(ctx, x):
+        xp = _xp(x)
         with quiet_fp():
-            out = fwd(_xp(x), x)
+            out = shared(lambda rows: fwd(xp, rows), x)
         if out.dtype != x.dtype:  # SciPy's kernels compute float16 in float64: keep x's dtype
             out = out.astype(x.dtype)
         ctx.save_for_backward(x if saves == "in" else out)
@@ -470,11 +481,15 @@ def abs(x):
 relu_backward_rule = [None]
 
 
+def _relu_grad(g, out):
+    return g * (out > 0)
+
+
 class Relu(Function):
     """max(0, x); the gradient is 1 where x > 0 (0 at 0, as PyTorch)."""
 
     def forward(ctx, x):
-        out = np.maximum(x, 0) if type(x) is np.ndarray else _xp(x).maximum(x, 0)
+        out = shared(np.maximum, x, 0) if type(x) is np.ndarray else _xp(x).maximum(x, 0)
         ctx.save_for_backward(out)
         return out
 
@@ -483,7 +498,7 @@ class Relu(Function):
         if relu_backward_rule[0] is not None:
             return relu_backward_rule[0](g, out)
         if not _grad_mode.is_grad_enabled():  # plain backward: one array product, no graph
-            return _make(g._data * (out._data > 0))
+            return _make(shared(_relu_grad, g._data, out._data))
         return g * (out > 0)
 
 
@@ -518,12 +533,9 @@ def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        if min is not None:
-            out = maximum(out, min if isinstance(min, Tensor) else full_like_scalar(out, min))
-        if max is not None:
-            out = minimum(out, max if isinstance(max, Tensor) else full_like_scalar(out, max))
-        return out
+        x, lo, hi = _clamp_operands(x, min, max)
+        return ClampTensor.apply(x, *(b for b in (lo, hi) if b is not None),
+                                 has_lo=lo is not None, has_hi=hi is not None)
     dtype = result_type(x, *(v for v in (min, max) if v is not None))
     if dtype != x.dtype:
         x = cast(x, dtype)
@@ -531,6 +543,59 @@ def clamp(x, min=None, max=None):
 
 
 clip = clamp
+
+
+def _clamp_operands(x, lo, hi):
+    """x and the bounds in their common dtype; a number bound becomes a constant tensor."""
+    bounds = [b for b in (lo, hi) if b is not None]
+    dtype = result_type(x, *bounds)
+    if x.dtype.kind in "iub" and dtype.kind == "f" and not any(
+            isinstance(b, Tensor) and b.dtype.kind == "f" for b in bounds):
+        dtype = x.dtype  # an integer tensor clamped by number bounds stays integer
+    x = x if x.dtype == dtype else cast(x, dtype)
+
+    def as_tensor(b):
+        if b is None:
+            return None
+        if isinstance(b, Tensor):
+            _check_broadcast("clamp", x, b)
+            return b if b.dtype == dtype else cast(b, dtype)
+        return full_like_scalar(x, b)
+    return x, as_tensor(lo), as_tensor(hi)
+
+
+class ClampTensor(Function):
+    """min(max(x, lo), hi) with tensor bounds, and PyTorch's gradients: x gets g where
+    lo ≤ x ≤ hi (ties included), lo gets g where x < lo < hi, hi gets g where x > hi or
+    hi < lo (an empty range gives hi)."""
+
+    def forward(ctx, x, *bounds, has_lo, has_hi):
+        xp = _xp(x)
+        lo = bounds[0] if has_lo else None
+        hi = bounds[-1] if has_hi else None
+        out = x
+        if lo is not None:
+            out = xp.maximum(out, lo)
+        if hi is not None:
+            out = xp.minimum(out, hi)
+        if ctx._recording:
+            keep = xp.ones(out.shape, bool)
+            if lo is not None:
+                keep &= x >= lo
+            if hi is not None:
+                keep &= x <= hi
+            masks = [keep]
+            if lo is not None:
+                masks.append((x < lo) & (lo < hi) if hi is not None else
+                             xp.broadcast_to(x < lo, out.shape))
+            if hi is not None:
+                masks.append((x > hi) | (hi < lo) if lo is not None else
+                             xp.broadcast_to(x > hi, out.shape))
+            ctx.save_for_backward(*masks)
+        return out if out is not x else x.copy()
+
+    def backward(ctx, g):
+        return tuple(g * m for m in ctx.saved_tensors)
 
 
 def full_like_scalar(t, v):

@@ -68,3 +68,24 @@ def test_mse_loss_worked_example():
     """(1/n) Σ (x − y)² for x = (1, 2, 3), y = (1, 0, 0): (0 + 4 + 9) / 3."""
     loss = F.mse_loss(dg.tensor([1.0, 2.0, 3.0]), dg.tensor([1.0, 0.0, 0.0]))
     assert loss.item() == pytest.approx(13 / 3)
+
+
+@pytest.mark.parametrize("bounds", ["both", "min", "max"])
+def test_clamp_with_tensor_bounds_sends_gradients_where_torch_does_at_ties(bounds):
+    # x on a bound, below, above, and an empty range (min > max gives max): the hypothesis
+    # op suite met such ties by chance; here they are pinned.
+    import torch
+    xs, los, his = [0., 1., 2., 3., 5., 1.], [0., 2., 2., 1., 4., 3.], [1., 3., 2., 3., 2., 2.]
+    x, lo, hi = (dg.tensor(v, requires_grad=True) for v in (xs, los, his))
+    tx, tlo, thi = (torch.tensor(v, requires_grad=True) for v in (xs, los, his))
+    args = {"both": ((lo, hi), (tlo, thi)), "min": ((lo, None), (tlo, None)),
+            "max": ((None, hi), (None, thi))}[bounds]
+    y, ty = dg.clamp(x, *args[0]), torch.clamp(tx, *args[1])
+    (y * dg.tensor([1., 2., 3., 4., 5., 6.])).sum().backward()
+    (ty * torch.tensor([1., 2., 3., 4., 5., 6.])).sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    for t, tt in ((x, tx), (lo, tlo), (hi, thi)):
+        if tt.grad is None:
+            assert t.grad is None
+        else:
+            np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())
