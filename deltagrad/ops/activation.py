@@ -32,15 +32,25 @@ __all__ = ["softmax", "log_softmax", "softmin", "softmax_jacobian", "softplus", 
 
 
 # ----------------------------------------------------------------------------- softmax family
+def _rows_apart(x, dim):
+    """Whether the rows along axis 0 are independent (normalised over another axis), so
+    that the work may be split into blocks of them."""
+    return dim is not None and x.ndim >= 2 and dim % x.ndim != 0
+
+
 class Softmax(Function):
     """softmax along ``dim``; float16/bfloat16 computed in float32 and rounded once (PyTorch)."""
 
     def forward(ctx, x, dim):
         xp = _xp(x)
         xc = x.astype(np.float32) if x.dtype.itemsize == 2 else x  # float16, bfloat16
-        with quiet_fp():  # a row of only −inf gives NaN, silently as in PyTorch
-            e = xp.exp(xc - (xc.max(axis=dim, keepdims=True) if x.size else xc))  # size 0: no max
+
+        def rows(xr):
+            e = xp.exp(xr - (xr.max(axis=dim, keepdims=True) if xr.size else xr))  # 0: no max
             e /= e.sum(axis=dim, keepdims=True)
+            return e
+        with quiet_fp():  # a row of only −inf gives NaN, silently as in PyTorch
+            e = E.shared(rows, xc) if _rows_apart(x, dim) else rows(xc)
         e = e.astype(x.dtype, copy=False)
         ctx.dim = dim
         ctx.save_for_backward(e)
@@ -56,9 +66,12 @@ class LogSoftmax(Function):
     def forward(ctx, x, dim):
         xp = _xp(x)
         xc = x.astype(np.float32) if x.dtype.itemsize == 2 else x  # as Softmax
+
+        def rows(xr):
+            shifted = xr - (xr.max(axis=dim, keepdims=True) if xr.size else xr)  # 0: no max
+            return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         with quiet_fp():
-            shifted = xc - (xc.max(axis=dim, keepdims=True) if x.size else xc)  # size 0: no max
-            out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+            out = E.shared(rows, xc) if _rows_apart(x, dim) else rows(xc)
         out = out.astype(x.dtype, copy=False)
         ctx.dim = dim
         ctx.save_for_backward(out)
@@ -207,8 +220,9 @@ class Pointwise(Function):
         raise NotImplementedError
 
     def forward(ctx, x, **p):
+        value, xp = type(ctx).value, _xp(x)
         with quiet_fp():  # f(±inf), f(NaN): IEEE results, no warnings
-            y = type(ctx).value(_xp(x), x, **p)
+            y = E.shared(lambda rows: value(xp, rows, **p), x)
         y, aux = y if isinstance(y, tuple) else (y, None)
         y = _xp(x).asarray(y, dtype=x.dtype)  # (0-d inputs give NumPy scalars)
         ctx.p = p
@@ -222,13 +236,18 @@ class Pointwise(Function):
             return g * type(ctx).derivative(_TENSOR_MATH, x, y, **ctx.p)
         xa = None if x is None else x._data
         ya = None if y is None else y._data
-        p = ctx.p if aux is None else dict(ctx.p, aux=aux._data)
+        aux = None if aux is None else aux._data
+        p, derivative, m = ctx.p, type(ctx).derivative, _ArrayMath(_xp(g._data), g.dtype)
+
+        def local(xs, ys, auxs):  # f′ on a block of rows
+            d = derivative(m, xs, ys, **(p if auxs is None else dict(p, aux=auxs)))
+            return m.xp.asarray(d, dtype=g.dtype)
+
         with quiet_fp():
-            d = type(ctx).derivative(_ArrayMath(_xp(g._data), g.dtype), xa, ya, **p)
-        d = _xp(g._data).asarray(d, dtype=g.dtype)
-        if is_grad_enabled():  # piecewise f′ while recording: stay differentiable in g
-            return g * _make(d)
-        return _make(g._data * d)
+            if is_grad_enabled():  # piecewise f′ while recording: stay differentiable in g
+                return g * _make(E.shared(local, xa, ya, aux))
+            return _make(E.shared(lambda gs, xs, ys, auxs: gs * local(xs, ys, auxs),
+                                  g._data, xa, ya, aux))
 
 
 _FLOAT_ONLY = {"elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "logsigmoid",

@@ -22,6 +22,7 @@ average; ``True``/``False`` force it on/off.
 from __future__ import annotations
 
 import numbers
+import threading
 from collections import defaultdict
 from itertools import chain
 
@@ -30,6 +31,7 @@ import numpy as np
 from .. import backend
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor, _make
+from ..threads import balanced_groups, parallel, split_count
 
 # The flat path pays two extra copies per element; below this mean size per parameter the
 # Python overhead it removes is larger than the copies (measured in benchmarks/optim_step.py).
@@ -175,7 +177,7 @@ class Optimizer:
     def _scratch(self, like, k):
         """``k`` work arrays shaped like ``like``, kept between steps: a fresh large temporary
         costs page faults every step (≈ as much as the arithmetic on it)."""
-        key = (like.shape, like.dtype, backend.device_of(like))
+        key = (like.shape, like.dtype, backend.device_of(like), threading.get_ident())
         bufs = self._buffers.get(key)
         if bufs is None or len(bufs) < k:
             xp = backend.array_module(like)
@@ -265,10 +267,22 @@ class Optimizer:
             if flat is not None:
                 flat.run(self, group)
             else:
-                for p in params:
-                    self._step_one(group, p)
+                self._step_each(group, params)
         self._opt_called = True
         return loss
+
+    def _step_each(self, group, params):
+        """The parameters one by one; large ones shared out over the threads (each
+        parameter's update is independent of the others', and each thread has its own work
+        arrays, see ``_scratch``)."""
+        sizes = [p._data.size for p in params]
+        k = split_count(sum(sizes)) if all(type(p._data) is np.ndarray for p in params) else 1
+        if k <= 1:
+            for p in params:
+                self._step_one(group, p)
+            return
+        parallel([(lambda ix=ix: [self._step_one(group, params[i]) for i in ix])
+                  for ix in balanced_groups(sizes, k)])
 
     def _step_one(self, group, p):
         st = self.state.get(p)
