@@ -199,6 +199,11 @@ def col2im(cols, n, c, geo: Geometry, dtype):
     (N, C, *S)."""
     xp = _xp(cols)
     inner = batch_inner(geo)
+    if prod(geo.out_size) == 1 and geo.kernel == geo.in_size and \
+            not any(lo or hi for lo, hi in geo.pads) and all(d == 1 for d in geo.dilation):
+        # one window that is the whole input (DCGAN's 1×1 -> 7×7 and 7×7 -> 1×1 layers):
+        # nothing overlaps, col2im only moves the batch to the front ((12544, 64): 6.5 -> 0.7 ms)
+        return batch_to_front(xp, cols.reshape((c,) + geo.kernel + (n,)))
     out = xp.zeros((c,) + geo.in_size + (n,) if inner else (c, n) + geo.in_size, dtype)
     lead = (slice(None),) if inner else (slice(None), slice(None))
     tail = (slice(None),) if inner else ()

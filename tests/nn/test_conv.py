@@ -107,6 +107,24 @@ def test_conv_same_and_valid_padding():
                  lambda x, w: TF.conv2d(x, w, padding="valid"), arrays)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv_whose_one_window_is_the_whole_input(groups):
+    """DCGAN's first generator layer (1×1 -> 7×7) and last discriminator layer (7×7 -> 1×1):
+    one output position, where col2im is a pure transpose; also 1-D and 3-D."""
+    rng = np.random.default_rng(4)
+    for size in ((7, 7), (5,), (3, 2, 4)):
+        nd = len(size)
+        conv, tconv = getattr(F, f"conv{nd}d"), getattr(TF, f"conv{nd}d")
+        up, tup = getattr(F, f"conv_transpose{nd}d"), getattr(TF, f"conv_transpose{nd}d")
+        arrays = [rng.standard_normal((3, 4) + size), rng.standard_normal((6, 4 // groups) + size)]
+        _compare(lambda x, w: conv(x, w, groups=groups), lambda x, w: tconv(x, w, groups=groups),
+                 arrays)
+        arrays = [rng.standard_normal((3, 4) + (1,) * nd),
+                  rng.standard_normal((4, 6 // groups) + size)]
+        _compare(lambda x, w: up(x, w, groups=groups), lambda x, w: tup(x, w, groups=groups),
+                 arrays)
+
+
 @pytest.mark.parametrize("transposed", [False, True])
 def test_conv_double_backward(transposed):
     x = dg.randn(2, 2, 5, 5, dtype=dg.float64, requires_grad=True)
