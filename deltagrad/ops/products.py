@@ -25,6 +25,7 @@ def _tensor(x, op, name):
 
 
 def _scaled_sum(op, input, product, beta, alpha):
+    """β·input + α·product, input broadcast to the product's shape."""
     for name, v in (("beta", beta), ("alpha", alpha)):
         if not isinstance(v, numbers.Number) or isinstance(v, bool):
             raise TypeError(f"{op}(): {name} must be a number, got {type(v).__name__}")
