@@ -192,13 +192,15 @@ class NumbaLSTMCell(_LSTMCell):
         return (h_out, self.c[t])
 
     def prepare_backward(self, lo, hi, seq):
-        """Nothing to precompute: ``backward_step`` forms the factors in its own pass."""
-        self.seq = seq
+        """Nothing to precompute: ``backward_step`` forms the factors in its own pass. (Only
+        the array is kept, not ``seq``: seq → cell → seq would be a reference cycle, and the
+        caches would wait for the garbage collector instead of going with the graph.)"""
+        self.c_before = seq.c_before
 
     def backward_step(self, t, dh, dc, dX, dG):
         if not hasattr(self, "dc"):
             self.dc = np.zeros_like(dh)  # the carried ∂L/∂c, updated in place each step
-        lstm_backward(dh, self.dc if dc is None else dc, self.act[t], self.seq.c_before[t],
+        lstm_backward(dh, self.dc if dc is None else dc, self.act[t], self.c_before[t],
                       self.tc[t], dX, self.dc)
         return None, self.dc
 
@@ -211,14 +213,14 @@ class NumbaGRUCell(_GRUCell):
         return (h_out,)
 
     def prepare_backward(self, lo, hi, seq):
-        """Nothing to precompute: ``backward_step`` forms the factors in its own pass."""
-        self.seq = seq
+        """Nothing to precompute (see ``NumbaLSTMCell.prepare_backward``)."""
+        self.h_before = seq.hT_before
 
     def backward_step(self, t, dh, dc, dX, dG):
         if not hasattr(self, "direct"):
             self.direct = np.empty_like(dh)  # dh ⊙ z, added to ∂L/∂h_{t−1} by the loop
         direct = self.direct
-        gru_backward(dh, self.rz[t], self.n[t], self.ghn[t], self.seq.hT_before[t], dX, dG,
+        gru_backward(dh, self.rz[t], self.n[t], self.ghn[t], self.h_before[t], dX, dG,
                      direct)
         return direct, None
 
@@ -231,11 +233,11 @@ class NumbaRNNCell(_RNNCell):
         return (h_out,)
 
     def prepare_backward(self, lo, hi, seq):
-        """Nothing to precompute: ``backward_step`` forms the factors in its own pass."""
-        self.seq = seq
+        """Nothing to precompute (see ``NumbaLSTMCell.prepare_backward``)."""
+        self.h_after = seq.hT_after
 
     def backward_step(self, t, dh, dc, dX, dG):
-        rnn_backward(dh, self.seq.hT_after[t], dX, self.relu)
+        rnn_backward(dh, self.h_after[t], dX, self.relu)
         return None, None
 
 
