@@ -16,7 +16,8 @@ __all__ = ["MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWith
            "CrossEntropyLoss", "NLLLoss", "GaussianNLLLoss", "KLDivLoss", "SSELoss",
            "HalfSSELoss", "SparsityKLLoss", "PoissonNLLLoss", "CTCLoss", "MarginRankingLoss",
            "HingeEmbeddingLoss", "TripletMarginLoss", "CosineEmbeddingLoss", "SoftMarginLoss",
-           "MultiLabelSoftMarginLoss", "MultiMarginLoss"]
+           "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss",
+           "TripletMarginWithDistanceLoss"]
 
 
 class _Loss(Module):
@@ -280,3 +281,27 @@ class MultiMarginLoss(_WeightedLoss):
     def forward(self, input, target):
         return M.multi_margin_loss(input, target, self.p, self.margin, self.weight,
                                    reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """(1/C) Σ_{j ∈ Y} Σ_{i ∉ Y} [1 − (x_j − x_i)]₊, Y the target classes up to the first −1."""
+
+    def forward(self, input, target):
+        return M.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """[margin + d(a, p) − d(a, n)]₊ with any distance function d."""
+
+    def __init__(self, *, distance_function=None, margin: float = 1.0, swap: bool = False,
+                 reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater "
+                             f"than 0, got {margin} instead")
+        self.distance_function, self.margin, self.swap = distance_function, margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return M.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)

@@ -8,6 +8,9 @@
     soft_margin:          ln(1 + e^{−y x})
     multilabel_soft_margin: −(1/C) Σ_c w_c (y_c ln σ(x_c) + (1 − y_c) ln σ(−x_c))
     multi_margin:         (1/C) Σ_{i ≠ y} w_y [margin − x_y + x_i]₊^p,  p ∈ {1, 2}
+    multilabel_margin:    (1/C) Σ_{j ∈ Y} Σ_{i ∉ Y} [1 − (x_j − x_i)]₊  (Y: the target classes,
+                          listed up to the first −1)
+    triplet_margin_with_distance: triplet_margin with any distance function d
 
 Each is composed from differentiable ops, so the gradients are theirs (the kinks pass the
 gradient where the argument of [·]₊ is ≥ 0, as PyTorch's clamp_min).
@@ -26,7 +29,7 @@ from .loss import _check_reduction, _legacy, _quiet, reduce_loss
 
 __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "cosine_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-           "multi_margin_loss"]
+           "multi_margin_loss", "multilabel_margin_loss", "triplet_margin_with_distance_loss"]
 
 
 def _tensors(op, **named):
@@ -192,3 +195,58 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     hinge = where(_make(others).to(x.device), hinge, _zeros_like(hinge))
     loss = hinge.sum(1) / c
     return reduce_loss(loss if input.ndim == 2 else loss.reshape(()), reduction, op)
+
+
+@_quiet
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """(1/C) Σ_{j ∈ Y} Σ_{i ∉ Y} [1 − (x_j − x_i)]₊: every target class above every other by a
+    margin of 1; ``target`` (like input, int64) lists the classes Y, ended by the first −1."""
+    op = "multilabel_margin_loss"
+    _tensors(op, input=input, target=target)
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if input.ndim > 2:
+        raise RuntimeError(f"{op}: expected input of shape (C,) or (N, C), got "
+                           f"{tuple(input.shape)}")
+    if target.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: target must be class indices (int64), got {target.dtype}")
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"{op}: inconsistent target size: {tuple(target.shape)} for input "
+                           f"of size {tuple(input.shape)}")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    n, c = x.shape
+    labels = np.asarray(target._data).reshape(n, c)
+    listed = np.cumprod(labels != -1, axis=1).astype(bool)          # before the first −1
+    if ((labels < -1) | (labels >= c)).any():
+        raise RuntimeError(f"{op}: target values must be class indices in [0, {c}) or -1, "
+                           f"got {labels.min()}..{labels.max()}")
+    indices = np.where(listed, labels, 0)
+    is_target = np.zeros((n, c), bool)
+    rows = np.broadcast_to(np.arange(n)[:, None], (n, c))
+    is_target[rows[listed], indices[listed]] = True
+    x_target = x.gather(1, _make(indices).to(x.device))                 # (N, J)
+    hinge = clamp(1 - (x_target.unsqueeze(2) - x.unsqueeze(1)), min=0.0)  # (N, J, I)
+    pairs = listed[:, :, None] & ~is_target[:, None, :]
+    hinge = where(_make(pairs).to(x.device), hinge, _zeros_like(hinge))
+    loss = hinge.sum((1, 2)) / c
+    return reduce_loss(loss if input.ndim == 2 else loss.reshape(()), reduction, op)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """[margin + d(a, p) − d(a, n)]₊ with any ``distance_function`` (default: the pairwise
+    2-norm distance); ``swap`` uses min(d(a, n), d(p, n))."""
+    op = "triplet_margin_with_distance_loss"
+    _tensors(op, anchor=anchor, positive=positive, negative=negative)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have "
+                           f"the same number of dimensions, but got: anchor {anchor.ndim}D, "
+                           f"positive {positive.ndim}D, and negative {negative.ndim}D inputs")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        d_neg = minimum(d_neg, distance(positive, negative))
+    return reduce_loss(clamp(margin + d_pos - d_neg, min=0.0), reduction, op)

@@ -210,3 +210,35 @@ def test_ctc_loss_second_derivative_raises_instead_of_a_silent_zero():
     g, = dg.autograd.grad(loss, lp, create_graph=True)
     with pytest.raises(RuntimeError, match="second derivative .* not implemented"):
         g.sum().backward()
+
+
+@requires_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multilabel_margin_loss_matches_torch(reduction):
+    x = RNG.standard_normal((4, 5))
+    y = np.array([[3, 0, -1, 1, 2], [4, 4, 1, -1, -1], [-1, 2, 3, 0, 0], [0, 1, 2, 3, 4]])
+    _compare(lambda a, b: nn.MultiLabelMarginLoss(reduction=reduction)(a, b),
+             lambda a, b: torch.nn.MultiLabelMarginLoss(reduction=reduction)(a, b), [x], [y])
+    _compare(lambda a, b: F.multilabel_margin_loss(a, b, reduction=reduction),
+             lambda a, b: TF.multilabel_margin_loss(a, b, reduction=reduction), [x[0]], [y[0]])
+    with pytest.raises(RuntimeError, match="class indices in \\[0, 5\\) or -1"):
+        F.multilabel_margin_loss(dg.tensor(x), dg.tensor(np.full((4, 5), 5)))
+
+
+@requires_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_with_distance_loss_matches_torch(reduction, swap):
+    a, pos, neg = (RNG.standard_normal((6, 4)) for _ in range(3))
+    _compare(lambda x, y, z: nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction)(
+        x, y, z), lambda x, y, z: torch.nn.TripletMarginWithDistanceLoss(
+        swap=swap, reduction=reduction)(x, y, z), [a, pos, neg])
+    _compare(lambda x, y, z: F.triplet_margin_with_distance_loss(
+        x, y, z, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v), margin=0.4,
+        swap=swap, reduction=reduction),
+        lambda x, y, z: TF.triplet_margin_with_distance_loss(
+        x, y, z, distance_function=lambda u, v: 1 - TF.cosine_similarity(u, v), margin=0.4,
+        swap=swap, reduction=reduction), [a, pos, neg])
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        F.triplet_margin_with_distance_loss(dg.ones(2, 3), dg.ones(2, 3), dg.ones(2, 3),
+                                            margin=0.0)
