@@ -39,7 +39,7 @@ from .ops.composite import (lerp, logaddexp, log2, log10, nan_to_num, diff,  # n
 from .ops.sorting import (sort, argsort, msort, topk, kthvalue, median, unique, searchsorted,
                           bucketize)
 from .ops.sampling import multinomial, bernoulli, normal
-from .ops.distance import cdist
+from .ops.distance import cdist, pdist
 from .ops.cumulative import cumprod  # noqa: F401
 from .ops.pointwise import atan2, arctan2, clamp_min, clamp_max  # noqa: F401
 from .ops.products import baddbmm, addbmm, kron, cross  # noqa: F401

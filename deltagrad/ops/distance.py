@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor, _norm_dim
-from .elementwise import clamp
+from .. import backend
+from ..tensor import Tensor, _make, _norm_dim
+from .elementwise import clamp, where
 
-__all__ = ["normalize", "cosine_similarity", "pairwise_distance"]  # (cdist: dg.cdist)
+__all__ = ["normalize", "cosine_similarity", "pairwise_distance", "pdist"]  # (cdist: dg.cdist)
 
 
 def _tensor_arg(x, op, name):
@@ -78,3 +79,22 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         raise RuntimeError(f"cdist(): only supports non-negative p values, got {p}")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return diff.norm(p, -1)
+
+
+def pdist(input, p=2.0):
+    """‖x_i − x_j‖_p for every pair of rows i < j of an (N, M) input, in row-major order of
+    the pairs: the upper triangle of cdist(x, x) without its diagonal (``F.pdist``)."""
+    _tensor_arg(input, "pdist", "input")
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.shape[0]
+    rows, cols = np.triu_indices(n, 1)
+    i, j = (_make(a.astype(np.int64)).to(input.device) for a in (rows, cols))
+    diff = input[i] - input[j]
+    # equal rows: distance 0 with gradient 0 for every p (PyTorch's), not 0 · ∞ = NaN
+    same = _make((backend.to_numpy(diff._data) == 0).all(-1, keepdims=True)).to(input.device)
+    safe = where(same, _make(np.ones((), diff.dtype)).to(input.device), diff)
+    return where(same.squeeze(-1), _make(np.zeros((), diff.dtype)).to(input.device),
+                 safe.norm(p, -1))

@@ -191,3 +191,16 @@ def test_cosine_similarity_and_pairwise_distance_layers():
     _compare(nn.PairwiseDistance(p=3.0, keepdim=True),
              torch.nn.PairwiseDistance(p=3.0, keepdim=True), a, b)
     _compare(nn.PairwiseDistance(), torch.nn.PairwiseDistance(), a, b)
+
+
+@requires_torch
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5, float("inf")])
+def test_pdist_matches_torch(p):
+    a = RNG.standard_normal((5, 3))
+    a[3] = a[1]                                   # a zero distance: gradient 0 there
+    _compare(lambda x: F.pdist(x, p), lambda x: TF.pdist(x, p), a)
+    counts = F.pdist(dg.tensor(a), 0.0)           # p = 0 counts differing coordinates
+    np.testing.assert_array_equal(counts.numpy(), TF.pdist(torch.tensor(a), 0.0).numpy())
+    _compare(lambda x: dg.pdist(x, p), lambda x: torch.pdist(x, p), a[:1])
+    with pytest.raises(RuntimeError, match="pdist only supports 2D tensors"):
+        F.pdist(dg.ones(2, 3, 4))
