@@ -22,6 +22,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make
+from ..threads import parallel_rows
 from .elementwise import _xp
 
 __all__ = ["scaled_dot_product_attention", "attention_mask_to_additive"]
@@ -41,18 +42,21 @@ def _causal_additive(xp, L, S, dtype):
 # The arrays below hold the weights transposed, Aᵀ of shape (…, T′, T): the softmax then
 # reduces over axis −2, which NumPy vectorises across rows (a max over the last axis of
 # short rows is ~4× slower), and every product with Aᵀ is a BLAS transpose flag.
-def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
-    """Forward on arrays: (O, Aᵀ, dropout(A)ᵀ) for q (…, T, D), k (…, T′, D), v (…, T′, D′)."""
-    st = xp.matmul(k, _swap(q))                       # Sᵀ = K Qᵀ, (…, T′, T)
+def _rows(a, lo, hi, like):
+    """Rows lo … hi−1 of ``a`` along the leading axis of ``like`` (``a`` whole when it is
+    broadcast along that axis)."""
+    if a is None or a.ndim != like.ndim or a.shape[0] != like.shape[0]:
+        return a
+    return a[lo:hi]
+
+
+def _weights_(xp, st, mt, ct, scale):
+    """Aᵀ in place of Sᵀ: scale, add the (transposed) masks, softmax over axis −2."""
     st *= st.dtype.type(scale)
-    if mask is not None:
-        mt = _swap(mask)
-        if np.broadcast_shapes(mt.shape, st.shape) == st.shape:
-            st += mt
-        else:
-            st = st + mt
-    if causal:
-        st += _swap(_causal_additive(xp, st.shape[-1], st.shape[-2], st.dtype))
+    if mt is not None:
+        st += mt
+    if ct is not None:
+        st += ct
     m = st.max(axis=-2, keepdims=True)
     if not bool(xp.isfinite(m).all()):                # a query with every key masked
         m = xp.where(xp.isfinite(m), m, 0)
@@ -61,6 +65,20 @@ def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
     z = st.sum(axis=-2, keepdims=True)
     z[z == 0] = 1                                     # … gets weights 0, not 0/0
     st /= z
+
+
+def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
+    """Forward on arrays: (O, Aᵀ, dropout(A)ᵀ) for q (…, T, D), k (…, T′, D), v (…, T′, D′)."""
+    st = xp.matmul(k, _swap(q))                       # Sᵀ = K Qᵀ, (…, T′, T)
+    mt = None if mask is None else _swap(mask)
+    if mt is not None and np.broadcast_shapes(mt.shape, st.shape) != st.shape:
+        st = st + xp.zeros_like(mt)                   # a mask with more batch dims than S
+    ct = _swap(_causal_additive(xp, st.shape[-1], st.shape[-2], st.dtype)) if causal else None
+    if xp is np and st.ndim >= 3:  # the batch's blocks of rows on the threads
+        parallel_rows(st.shape[0], st[0].size, lambda lo, hi: _weights_(
+            xp, st[lo:hi], _rows(mt, lo, hi, st), ct, scale))
+    else:
+        _weights_(xp, st, mt, ct, scale)
     adt = st
     if keep is not None:
         adt = st * keep
@@ -91,8 +109,14 @@ def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=
             c = xp.einsum("...jd,...jd->...j", g, out)[..., None, :]
         else:
             c = (dat * at).sum(axis=-2, keepdims=True)
-        dat -= c
-        dat *= at                                                # (∂L/∂S)ᵀ
+        def scores_grad_(lo, hi):                                # (∂L/∂S)ᵀ, in place
+            d = dat[lo:hi]
+            d -= _rows(c, lo, hi, dat)
+            d *= _rows(at, lo, hi, dat)
+        if xp is np and dat.ndim >= 3:
+            parallel_rows(dat.shape[0], dat[0].size, scores_grad_)
+        else:
+            scores_grad_(0, dat.shape[0])
         if need[3]:
             gm = _swap(dat).copy()
         dat *= dat.dtype.type(scale)

@@ -14,6 +14,11 @@ from .test_ops import test_backward_matches_torch, test_forward_matches_torch  #
 from ..nn.test_activation import (test_pointwise_matches_torch,  # noqa: F401
                                   test_stable_at_1e4_float32,
                                   test_inplace_writes_input_and_keeps_gradients_right)
+from ..nn.test_transformer import (test_sdpa_matches_torch,  # noqa: F401
+                                   test_sdpa_fully_masked_row_is_zero_like_torch,
+                                   test_mha_self_attention_matches_torch,
+                                   test_encoder_layer_matches_torch,
+                                   test_encoder_stack_with_causal_float_mask_and_final_norm_matches_torch)
 
 
 @pytest.fixture(autouse=True)
