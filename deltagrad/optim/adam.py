@@ -16,7 +16,11 @@ documented updates, so that every step equals ``torch.optim``'s.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from .. import kernels
 from ..backend import array_module as _xp
+from ..threads import parallel_rows
 from .optimizer import (Optimizer, _advance, _lerp_, _scalar, _signed, check_betas,
                         check_nonnegative)
 
@@ -76,6 +80,8 @@ class _AdamFamily(Optimizer):
         step = _advance(state["step"])
         lr = float(group["lr"])
         beta1, beta2 = (float(b) for b in group["betas"])
+        if _fused_step(self, group, param, grad, state, step, lr, beta1, beta2):
+            return
         tmp = self._scratch(param, 3)
         g = _adam_moments(param, grad, state["exp_avg"], state[self._second], tmp, lr=lr,
                           beta1=beta1, beta2=beta2, eps=float(group["eps"]),
@@ -83,6 +89,39 @@ class _AdamFamily(Optimizer):
                           decoupled=group.get("decoupled_weight_decay", False),
                           maximize=group["maximize"], owned=grad_owned, kind=self._kind)
         self._apply(group, param, g, state, step, lr, beta1, beta2, tmp)
+
+
+def _fused_step(opt, group, param, grad, state, step, lr, beta1, beta2) -> bool:
+    """Adam/AdamW as one compiled pass (``kernels/numba_optim.py``, the same numbers as the
+    NumPy step below) when the kernel backend is Numba and the arrays are plain contiguous
+    float32/float64 NumPy arrays; split over the threads for large parameters. Returns
+    whether it ran."""
+    if type(opt)._apply is not Adam._apply or kernels.get_backend() != "numba":
+        return False
+    arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
+    if group["amsgrad"]:
+        arrays.append(state["max_exp_avg_sq"])
+    dtype = param.dtype
+    if dtype not in (np.float32, np.float64) or any(
+            type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous
+            for a in arrays):
+        return False
+    from ..kernels.numba_optim import adam_step
+    t = dtype.type
+    wd = float(group["weight_decay"])
+    decoupled = group.get("decoupled_weight_decay", False)
+    weight = 1 - beta1                            # _lerp_'s two forms, the same scalars
+    small = abs(weight) < 0.5
+    scalars = (t(-1.0 if group["maximize"] else 1.0), t(0.0 if decoupled else wd),
+               t(1 - lr * wd if decoupled and wd != 0 else 1.0),
+               t(weight if small else 1 - weight), small, t(beta2), t(1 - beta2),
+               t((1 - beta2 ** step) ** 0.5), t(float(group["eps"])),
+               t(-(lr / (1 - beta1 ** step))), bool(group["amsgrad"]))
+    flat = [a.reshape(-1) for a in arrays]
+    vmax = flat[4] if group["amsgrad"] else flat[3]
+    parallel_rows(param.size, 1, lambda lo, hi: adam_step(
+        flat[0][lo:hi], flat[1][lo:hi], flat[2][lo:hi], flat[3][lo:hi], vmax[lo:hi], *scalars))
+    return True
 
 
 class Adam(_AdamFamily):
