@@ -176,3 +176,36 @@ def test_cells_are_freed_with_the_graph_without_the_garbage_collector(backend, m
         assert made and all(ref() is None for ref in made)
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-15), (np.float32, 3e-7)])
+def test_forward_kernels_compute_the_cell_formulas(dtype, tol):
+    """The forward kernels on their own (the float64 cells keep NumPy's forward step, so the
+    float64 kernels are checked here): pre-activations are already scaled, σ(a) = ½tanh(a)+½."""
+    rng = np.random.default_rng(2)
+    H, B = 5, 3
+    a = lambda *s: (rng.standard_normal(s) * 2).astype(dtype)  # noqa: E731
+    empty = lambda *s: np.empty(s, dtype)  # noqa: E731
+    sig = lambda v: 0.5 * np.tanh(v) + 0.5  # noqa: E731
+    ax, gh, c_prev = a(4 * H, B), a(4 * H, B), a(H, B)
+    act, c, tc, h = empty(4 * H, B), empty(H, B), empty(H, B), empty(H, B)
+    numba_cells.lstm_forward(ax, gh, c_prev, act, c, tc, h)
+    pre = ax.astype(np.float64) + gh
+    i, f, g, o = sig(pre[:H]), sig(pre[H:2 * H]), np.tanh(pre[2 * H:3 * H]), sig(pre[3 * H:])
+    c_ref = f * c_prev + i * g
+    for got, want in ((act, np.concatenate([i, f, g, o])), (c, c_ref), (tc, np.tanh(c_ref)),
+                      (h, o * np.tanh(c_ref))):
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    ax, gh, h_prev = a(3 * H, B), a(3 * H, B), a(H, B)
+    rz, n, ghn = empty(2 * H, B), empty(H, B), empty(H, B)
+    numba_cells.gru_forward(ax, gh, h_prev, rz, n, ghn, h)
+    pre = ax.astype(np.float64) + gh
+    r, z = sig(pre[:H]), sig(pre[H:2 * H])
+    n_ref = np.tanh(ax[2 * H:].astype(np.float64) + r * gh[2 * H:])
+    for got, want in ((rz, np.concatenate([r, z])), (n, n_ref), (ghn, gh[2 * H:]),
+                      (h, n_ref + z * (h_prev - n_ref))):
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    for relu, phi in ((False, np.tanh), (True, lambda v: np.maximum(v, 0))):
+        ax, gh = a(H, B), a(H, B)
+        numba_cells.rnn_forward(ax, gh, h, relu)
+        np.testing.assert_allclose(h, phi(ax.astype(np.float64) + gh), rtol=tol, atol=tol)
