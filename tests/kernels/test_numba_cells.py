@@ -1,5 +1,7 @@
 """The compiled cells (kernels/numba_cells.py) against the NumPy reference cells, and the
 rational tanh they use against float64 tanh."""
+import re
+
 import numpy as np
 import pytest
 
@@ -209,3 +211,23 @@ def test_forward_kernels_compute_the_cell_formulas(dtype, tol):
         ax, gh = a(H, B), a(H, B)
         numba_cells.rnn_forward(ax, gh, h, relu)
         np.testing.assert_allclose(h, phi(ax.astype(np.float64) + gh), rtol=tol, atol=tol)
+
+
+@pytest.mark.skipif(__import__("platform").machine() not in ("x86_64", "AMD64"),
+                    reason="reads x86 assembly")
+def test_tanh_and_lstm_loops_are_vectorised():
+    """The rational tanh compiles to packed (SIMD) divisions, not one libm call per element:
+    the reason it exists (np.tanh inside the loop would be a scalar call without SVML)."""
+    from numba import njit
+    options = dict(numba_cells.OPTIONS, cache=False)  # cached code cannot be inspected
+    x = np.zeros(64, np.float32)
+    tanh = njit(**options)(numba_cells.tanh_float32.py_func)
+    tanh(x, np.empty_like(x))
+    asm = tanh.inspect_asm(tanh.signatures[0])
+    assert re.search(r"\bv?divpd\b", asm), "no packed division in tanh_float32"
+    a, b = np.zeros((8, 4), np.float32), np.zeros((2, 4), np.float32)
+    lstm = njit(**options)(numba_cells.lstm_forward.py_func)
+    lstm(a, a, b, a, b, b, b)
+    asm = lstm.inspect_asm(lstm.signatures[0])
+    assert re.search(r"\bv?divpd\b", asm)
+    assert not re.search(r"\$tanhf?\b", asm), "lstm_forward calls libm's tanh"
