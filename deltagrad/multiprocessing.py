@@ -19,28 +19,29 @@ from __future__ import annotations
 
 import multiprocessing as _multiprocessing
 
-_FORK = _multiprocessing.get_context("fork")
-
-Process = _FORK.Process
-Queue = _FORK.Queue
-SimpleQueue = _FORK.SimpleQueue
-JoinableQueue = _FORK.JoinableQueue
-Pool = _FORK.Pool
-Pipe = _FORK.Pipe
-Manager = _FORK.Manager
-Lock = _FORK.Lock
-RLock = _FORK.RLock
-Semaphore = _FORK.Semaphore
-BoundedSemaphore = _FORK.BoundedSemaphore
-Condition = _FORK.Condition
-Event = _FORK.Event
-Barrier = _FORK.Barrier
-Value = _FORK.Value
-Array = _FORK.Array
+_CONTEXT_NAMES = ("Process", "Queue", "SimpleQueue", "JoinableQueue", "Pool", "Pipe",
+                  "Manager", "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition",
+                  "Event", "Barrier", "Value", "Array")
 cpu_count = _multiprocessing.cpu_count
 current_process = _multiprocessing.current_process
 parent_process = _multiprocessing.parent_process
 active_children = _multiprocessing.active_children
+
+
+def _fork_context():
+    if "fork" not in _multiprocessing.get_all_start_methods():
+        raise NotImplementedError("dg.multiprocessing needs the 'fork' start method, which this "
+                                  "platform does not have")
+    return _multiprocessing.get_context("fork")
+
+
+def __getattr__(name):
+    """``Process``, ``Queue``, ... of the fork context (looked up on use, so that importing
+    deltagrad works where there is no fork)."""
+    if name in _CONTEXT_NAMES:
+        return getattr(_fork_context(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Process", "Queue", "SimpleQueue", "JoinableQueue", "Pool", "Pipe", "Manager",
            "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition", "Event", "Barrier",
@@ -68,11 +69,11 @@ def get_start_method(allow_none=False) -> str:
 
 
 def get_all_start_methods() -> list:
-    return ["fork"]
+    return [m for m in _multiprocessing.get_all_start_methods() if m == "fork"]
 
 
 def get_context(method=None):
     """The ``fork`` context (``method`` None or ``"fork"``)."""
     if method is not None:
         _only_fork(method, "get_context")
-    return _FORK
+    return _fork_context()
