@@ -26,6 +26,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make
 from .elementwise import _xp
+from .. import kernels
 from .reduce import _LONG, sum_array
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
@@ -46,6 +47,20 @@ class Normalize(Function):
         xp = _xp(x)
         w = affine[0] if has_weight else None
         b = affine[-1] if len(affine) > has_weight else None
+        ctx.axes, ctx.eps, ctx.has_weight, ctx.has_bias = axes, eps, has_weight, \
+            len(affine) > has_weight
+        ctx.batch_stats = stats is None
+        ctx.fused = stats is None and running is None and _fused_layer_norm(x, w, b, axes)
+        if ctx.fused:  # the compiled row loops (kernels/numba_norm.py), same formulas
+            from ..kernels.numba_norm import layer_norm_forward
+            d = math.prod(x.shape[x.ndim - len(axes):])
+            out, xhat, mean, rstd = layer_norm_forward(
+                x.reshape(-1, d), None if w is None else w.reshape(-1),
+                None if b is None else b.reshape(-1), eps)
+            kept = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
+            ctx.xhat = xhat.reshape(x.shape)
+            ctx.save_for_backward(x, w, mean.reshape(kept), rstd.reshape(kept))
+            return out.reshape(x.shape)
         if stats is None:
             mean = sum_array(x, axes, True) * x.dtype.type(mean_size(x.shape, axes) ** -1)
             out = x - mean
@@ -81,9 +96,6 @@ class Normalize(Function):
                 out = out * w
         if b is not None:
             out = out + b if out is xhat else out.__iadd__(b)
-        ctx.axes, ctx.eps, ctx.has_weight, ctx.has_bias = axes, eps, has_weight, \
-            len(affine) > has_weight
-        ctx.batch_stats = stats is None
         ctx.xhat = xhat if xhat is not out else xhat.copy()
         ctx.save_for_backward(x, w, mean, rstd)
         return out
@@ -124,9 +136,37 @@ class Normalize(Function):
         return (gx,) + ((gw,) if ctx.has_weight else ()) + ((gb,) if ctx.has_bias else ())
 
 
+def _fused_layer_norm(x, w, b, axes) -> bool:
+    """Whether layer normalisation of ``x`` runs as compiled row loops: the kernel backend is
+    Numba, the statistics are over the trailing axes, γ and β (if any) are per feature, and
+    the arrays are contiguous float32/float64 NumPy arrays."""
+    k = len(axes)
+    if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or \
+            not x.flags.c_contiguous or not 0 < k < x.ndim or x.size == 0 or \
+            axes != tuple(range(x.ndim - k, x.ndim)):
+        return False
+    for t in (w, b):
+        if t is not None and (type(t) is not np.ndarray or t.dtype != x.dtype or
+                              t.shape[-k:] != x.shape[-k:] or t.size != math.prod(x.shape[-k:])
+                              or not t.flags.c_contiguous):
+            return False
+    return kernels.get_backend() == "numba"
+
+
 def _normalize_backward_arrays(ctx, g, x, w, mean, rstd):
     """The fused backward on arrays (first-order gradients): 2 temporaries, ~11 passes."""
     axes, need = ctx.axes, ctx.needs_input_grad
+    if getattr(ctx, "fused", False) and type(g) is np.ndarray and g.dtype == x.dtype:
+        from ..kernels.numba_norm import layer_norm_backward
+        d = math.prod(x.shape[x.ndim - len(axes):])
+        gx, gw, gb = layer_norm_backward(np.ascontiguousarray(g).reshape(-1, d),
+                                         ctx.xhat.reshape(-1, d),
+                                         None if w is None else w.reshape(-1),
+                                         rstd.reshape(-1), bool(need[0]))
+        return ((None if gx is None else gx.reshape(x.shape),)
+                + ((gw.reshape(w.shape) if need[1] else None,) if ctx.has_weight else ())
+                + ((gb.reshape(ctx._inputs_meta[-1][0]) if need[-1] else None,)
+                   if ctx.has_bias else ()))
     xhat = ctx.xhat  # kept by the forward (layer norm), else recomputed
     if xhat is None:
         xhat = x - mean
