@@ -7,14 +7,13 @@ element-wise work into one pass (an optional extra: ``pip install deltagrad[fast
 The choice comes from the environment variable ``DELTAGRAD_KERNELS=numpy|numba``; unset, it
 is ``numba`` when Numba can be imported and ``numpy`` otherwise. ``set_backend`` and
 ``use_backend`` change it inside a program (``dg.backends.kernels`` is this module).
-Numba itself is imported only when a compiled kernel first runs, so importing deltagrad
-stays fast; compiled code is cached on disk (Numba's ``cache=True``, next to the module or
-under ``NUMBA_CACHE_DIR``).
+Numba itself is imported only when the backend is first needed (a recurrent layer's first
+forward), so importing deltagrad stays fast; compiled code is cached on disk (Numba's
+``cache=True``, next to the module or under ``NUMBA_CACHE_DIR``).
 """
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 
 __all__ = ["BACKENDS", "numba_available", "get_backend", "set_backend", "use_backend"]
@@ -23,11 +22,19 @@ BACKENDS = ("numpy", "numba")
 ENV_VAR = "DELTAGRAD_KERNELS"
 
 _chosen = [None]  # set_backend's choice; None: read the environment
+_numba_imports = []  # [whether `import numba` worked], once tried
 
 
 def numba_available() -> bool:
-    """True when the ``numba`` package can be imported (checked without importing it)."""
-    return importlib.util.find_spec("numba") is not None
+    """True when ``numba`` imports (tried once, on first use; an install that fails to import,
+    e.g. built for another NumPy, counts as absent)."""
+    if not _numba_imports:
+        try:
+            import numba  # noqa: F401
+            _numba_imports.append(True)
+        except Exception:  # ImportError, or a broken install's own error
+            _numba_imports.append(False)
+    return _numba_imports[0]
 
 
 def _check(name, where):

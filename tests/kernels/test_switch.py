@@ -61,3 +61,18 @@ def test_cell_choice_follows_the_switch(dtype):
         compiled = type(cell).__module__ == "deltagrad.kernels.numba_cells"
         assert compiled == (dtype != np.float16)  # float16 stays on the NumPy cells
         assert isinstance(cell, recurrent._GRUCell)
+
+
+def test_a_numba_that_fails_to_import_counts_as_absent(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "numba":
+            raise AttributeError("module 'numpy' has no attribute 'long'")  # a broken build
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", broken)
+    monkeypatch.setattr(kernels, "_numba_imports", [])
+    monkeypatch.delenv("DELTAGRAD_KERNELS", raising=False)
+    assert not kernels.numba_available()
+    assert kernels.get_backend() == "numpy"
