@@ -103,7 +103,8 @@ def lstm_forward(ax, gh, c_prev, act, c, tc, h):
 @njit(**OPTIONS)
 def lstm_backward(dh, dc, act, c_prev, tc, da, dc_prev):
     """dc_t = dc + dh o (1 − tanh² c); δ_i = dc_t g i(1−i), δ_f = dc_t c_prev f(1−f),
-    δ_g = dc_t i (1−g²), δ_o = dh tanh(c) o(1−o); dc_prev = dc_t f (may be dc itself)."""
+    δ_g = dc_t i (1−g²), δ_o = dh tanh(c) o(1−o); dc_prev = dc_t f. (dc_prev may be dc,
+    but then LLVM's alias check fails and the loop runs unvectorised.)"""
     dh, dc, act, c_prev, tc, da, dc_prev = (_flat(dh), _flat(dc), _flat(act), _flat(c_prev),
                                             _flat(tc), _flat(da), _flat(dc_prev))
     n = dh.size
@@ -205,11 +206,15 @@ class NumbaLSTMCell(_LSTMCell):
         self.c_before = seq.c_before
 
     def backward_step(self, t, dh, dc, dX, dG):
-        if not hasattr(self, "dc"):
-            self.dc = np.zeros_like(dh)  # the carried ∂L/∂c, updated in place each step
-        lstm_backward(dh, self.dc if dc is None else dc, self.act[t], self.c_before[t],
-                      self.tc[t], dX, self.dc)
-        return None, self.dc
+        if not hasattr(self, "dc_buffers"):
+            # ∂L/∂c_{t−1} goes to the buffer that does not hold ∂L/∂c_t: written in place,
+            # the output would alias an input and the loop would not vectorise (4× slower)
+            self.dc_buffers = [np.empty_like(dh), np.empty_like(dh)]
+        if dc is None:
+            dc = np.zeros_like(dh)
+        out = self.dc_buffers[0] if dc is not self.dc_buffers[0] else self.dc_buffers[1]
+        lstm_backward(dh, dc, self.act[t], self.c_before[t], self.tc[t], dX, out)
+        return None, out
 
 
 class NumbaGRUCell(_GRUCell):
