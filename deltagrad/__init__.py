@@ -5,7 +5,7 @@
 """
 from . import allocator  # noqa: F401  (keeps freed memory for reuse: see allocator.py)
 from . import backend
-from .backend import (float16, half, bfloat16, float32, float64, double, int8, uint8, int16, short,
+from .backend import (float16, half, float32, float64, double, int8, uint8, int16, short,
                       int32, int64, long, bool_ as bool, device, Generator, manual_seed,
                       get_rng_state, set_rng_state, set_default_dtype, get_default_dtype,
                       default_generator, finfo, iinfo, seed, initial_seed)
@@ -84,7 +84,10 @@ _SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train",
 
 
 def __getattr__(name):
-    """``dg.nn``, ``dg.optim``, ... imported on first use (``import deltagrad`` stays light)."""
+    """``dg.nn``, ``dg.optim``, ... imported on first use (``import deltagrad`` stays light);
+    ``dg.bfloat16`` loads the ml_dtypes package on first use."""
+    if name == "bfloat16":
+        return backend.bfloat16_dtype()
     if name in _SUBMODULES:
         import importlib
         return importlib.import_module(f".{name}", __name__)

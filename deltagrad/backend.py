@@ -33,21 +33,39 @@ class _MissingDtype:
         return "deltagrad.bfloat16 (unavailable: pip install ml_dtypes)"
 
 
-try:  # bfloat16 (1 sign, 8 exponent, 7 mantissa bits) comes from the optional ml_dtypes
-    import ml_dtypes as _ml_dtypes
-    bfloat16 = np.dtype(_ml_dtypes.bfloat16)
-except ImportError:  # pragma: no cover - ml_dtypes is in the test extra
-    bfloat16 = _MissingDtype()
+_bfloat16 = []  # [dtype] once loaded
+
+
+def bfloat16_dtype():
+    """bfloat16 (1 sign, 8 exponent, 7 mantissa bits) from the optional ml_dtypes package,
+    imported on first use (it takes 0.6 s: ``import deltagrad`` does not pay it)."""
+    if not _bfloat16:
+        try:
+            import ml_dtypes
+            _bfloat16.append(np.dtype(ml_dtypes.bfloat16))
+        except ImportError:  # pragma: no cover - ml_dtypes is in the test extra
+            _bfloat16.append(_MissingDtype())
+    return _bfloat16[0]
+
+
+def _is_bfloat16(d) -> _pybool:
+    """Whether the NumPy dtype ``d`` is bfloat16 (only a void-kind dtype can be: ml_dtypes is
+    then already imported, so the check costs nothing)."""
+    return d.kind == "V" and isinstance(bfloat16_dtype(), np.dtype) and d == bfloat16_dtype()
+
+
+def __getattr__(name):
+    if name == "bfloat16":
+        return bfloat16_dtype()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _DTYPE_NAMES = {
     "float16": float16, "half": float16, "float32": float32, "float": float32,
     "float64": float64, "double": float64, "int8": int8, "uint8": uint8, "int16": int16,
     "int32": int32, "int": int32, "int64": int64, "long": int64, "bool": bool_,
-    "bfloat16": bfloat16,
 }
 _SUPPORTED = {float16, float32, float64, int8, uint8, int16, int32, int64, bool_}
-if isinstance(bfloat16, np.dtype):
-    _SUPPORTED.add(bfloat16)
 
 _default_dtype = float32
 
@@ -56,8 +74,9 @@ def as_dtype(dtype) -> np.dtype:
     """Normalise a user's dtype (``dg.float32``, ``"float32"``, ``np.float32``, ``float``)."""
     if dtype is None:
         return _default_dtype
-    if isinstance(dtype, _MissingDtype) or (dtype == "bfloat16" and
-                                             not isinstance(bfloat16, np.dtype)):
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        dtype = bfloat16_dtype()
+    if isinstance(dtype, _MissingDtype):
         raise TypeError("dtype bfloat16 needs the ml_dtypes package: pip install ml_dtypes")
     if isinstance(dtype, str):
         if dtype not in _DTYPE_NAMES:
@@ -73,7 +92,7 @@ def as_dtype(dtype) -> np.dtype:
         d = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"unknown dtype {dtype!r}") from None
-    if d not in _SUPPORTED:
+    if d not in _SUPPORTED and not _is_bfloat16(d):
         raise TypeError(f"dtype {d} is not supported by deltagrad; expected one of "
                         "float16/32/64, bfloat16, int8/16/32/64, uint8, bool")
     return d
@@ -101,7 +120,11 @@ class finfo:
         if not is_floating(d):
             raise TypeError(f"finfo: expected a floating dtype, got {d} (use iinfo for "
                             "integers)")
-        info = _ml_dtypes.finfo(d) if d == bfloat16 else np.finfo(d)
+        if _is_bfloat16(d):
+            import ml_dtypes
+            info = ml_dtypes.finfo(d)
+        else:
+            info = np.finfo(d)
         self.bits, self.dtype = _pyint(info.bits), str(d)
         self.eps, self.max, self.min = _pyfloat(info.eps), _pyfloat(info.max), _pyfloat(info.min)
         self.tiny = self.smallest_normal = _pyfloat(info.smallest_normal)
@@ -132,7 +155,7 @@ class iinfo:
 def is_floating(dtype) -> _pybool:
     """float16/32/64 and bfloat16 (whose NumPy kind is 'V', not 'f')."""
     d = np.dtype(dtype)
-    return d.kind == "f" or d is bfloat16 or d == bfloat16
+    return d.kind == "f" or _is_bfloat16(d)
 
 
 # ----------------------------------------------------------------------------- devices
@@ -265,7 +288,7 @@ class ConversionShortcuts:
         return self.to(float16)
 
     def bfloat16(self):
-        return self.to(bfloat16)
+        return self.to(bfloat16_dtype())
 
 
 # ----------------------------------------------------------------------------- RNG

@@ -626,7 +626,7 @@ def _norm_dim(dim, ndim, op="op"):
 # ----------------------------------------------------------------------------- dtype rules
 def _category(dtype):
     k = dtype.kind
-    return 0 if k == "b" else 2 if k in "fc" or dtype == backend.bfloat16 else 1
+    return 0 if k == "b" else 2 if k in "fc" or backend._is_bfloat16(dtype) else 1
 
 
 def result_type(*operands):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import _compat_pickle
 import collections
+import functools
 import contextlib
 import io
 import os
@@ -48,23 +49,40 @@ def _bfloat16():
         return None
 
 
-# torch's storage class name, torch's dtype name, NumPy dtype (None: not representable here)
-_STORAGES = [
-    ("FloatStorage", "float32", np.dtype("float32")),
-    ("DoubleStorage", "float64", np.dtype("float64")),
-    ("HalfStorage", "float16", np.dtype("float16")),
-    ("BFloat16Storage", "bfloat16", _bfloat16()),
-    ("LongStorage", "int64", np.dtype("int64")),
-    ("IntStorage", "int32", np.dtype("int32")),
-    ("ShortStorage", "int16", np.dtype("int16")),
-    ("CharStorage", "int8", np.dtype("int8")),
-    ("ByteStorage", "uint8", np.dtype("uint8")),
-    ("BoolStorage", "bool", np.dtype("bool")),
-    ("ComplexFloatStorage", "complex64", np.dtype("complex64")),
-    ("ComplexDoubleStorage", "complex128", np.dtype("complex128")),
+# torch's storage class name, torch's dtype name, NumPy dtype name
+_STORAGE_NAMES = [
+    ("FloatStorage", "float32", "float32"),
+    ("DoubleStorage", "float64", "float64"),
+    ("HalfStorage", "float16", "float16"),
+    ("BFloat16Storage", "bfloat16", "bfloat16"),
+    ("LongStorage", "int64", "int64"),
+    ("IntStorage", "int32", "int32"),
+    ("ShortStorage", "int16", "int16"),
+    ("CharStorage", "int8", "int8"),
+    ("ByteStorage", "uint8", "uint8"),
+    ("BoolStorage", "bool", "bool"),
+    ("ComplexFloatStorage", "complex64", "complex64"),
+    ("ComplexDoubleStorage", "complex128", "complex128"),
 ]
-_DTYPE_TO_STORAGE = {d: s for s, _, d in _STORAGES if d is not None}
-_DTYPE_TO_TORCH = {d: t for _, t, d in _STORAGES if d is not None}
+
+
+@functools.lru_cache(maxsize=None)
+def _storages():
+    """(storage name, torch dtype name, NumPy dtype or None if not representable here); the
+    bfloat16 row imports ml_dtypes, so the table is made on first use, not at import."""
+    return [(s, t, _bfloat16() if d == "bfloat16" else np.dtype(d)) for s, t, d in _STORAGE_NAMES]
+
+
+@functools.lru_cache(maxsize=None)
+def _dtype_to_storage():
+    return {d: s for s, _, d in _storages() if d is not None}
+
+
+@functools.lru_cache(maxsize=None)
+def _dtype_to_torch():
+    return {d: t for _, t, d in _storages() if d is not None}
+
+
 _TORCH_DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16",
                         "long": "int64", "int": "int32", "short": "int16"}
 
@@ -112,7 +130,7 @@ class _Pickler(pickle._Pickler):
 
     def persistent_id(self, obj):
         if type(obj) is _StorageRef:
-            return ("storage", _TorchGlobal("torch", _DTYPE_TO_STORAGE[obj.dtype]), obj.key,
+            return ("storage", _TorchGlobal("torch", _dtype_to_storage()[obj.dtype]), obj.key,
                     obj.location, obj.numel)
         return None
 
@@ -141,7 +159,7 @@ class _Pickler(pickle._Pickler):
         if key not in self.storages:
             arr = np.asarray(backend.to_numpy(data), order="C")
             dtype = arr.dtype.newbyteorder("=") if arr.dtype.byteorder not in "=|" else arr.dtype
-            if dtype not in _DTYPE_TO_STORAGE:
+            if dtype not in _dtype_to_storage():
                 raise pickle.PicklingError(f"dg.save: arrays of dtype {arr.dtype} have no "
                                            "PyTorch storage type")
             arr = arr.astype(dtype.newbyteorder("<"), copy=False)
@@ -168,9 +186,9 @@ def _translate(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.dtype):
-        if obj not in _DTYPE_TO_TORCH:
+        if obj not in _dtype_to_torch():
             raise pickle.PicklingError(f"dg.save: dtype {obj} has no PyTorch counterpart")
-        return _TorchGlobal("torch", _DTYPE_TO_TORCH[obj])
+        return _TorchGlobal("torch", _dtype_to_torch()[obj])
     if isinstance(obj, backend.device):
         return _Reduced(_TorchGlobal("torch", "device"), (str(obj),))
     if isinstance(obj, Size):
@@ -391,7 +409,7 @@ def _allowed_globals():
         "torch.nn.parameter.Parameter": _Parameter(),
         "torch.Tensor": Tensor, "torch.Size": Size, "torch.device": backend.device,
     }
-    for storage, torch_name, dtype in _STORAGES:
+    for storage, torch_name, dtype in _storages():
         rc[f"torch.{storage}"] = _StorageType(storage, dtype)
         if dtype is not None:
             rc[f"torch.{torch_name}"] = dtype

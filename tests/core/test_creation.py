@@ -154,3 +154,16 @@ def test_shape_and_metadata():
     assert x.ndim == 3 and x.dim() == 3 and x.numel() == 24 and len(x) == 2
     assert isinstance(x.shape, dg.Size) and x.shape.numel() == 24
     assert dg.tensor(1.0).shape == () and dg.tensor(1.0).numel() == 1
+
+
+def test_import_stays_light():
+    # ml_dtypes (0.6 s), scipy.linalg (0.2 s) and numba (0.3 s) load on first use only:
+    # a short script, the whole-process epoch benchmark, does not pay for them
+    import subprocess
+    import sys
+    code = ("import sys, deltagrad as dg\n"
+            "heavy = [m for m in ('ml_dtypes', 'scipy.linalg', 'numba') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "assert dg.bfloat16.name == 'bfloat16' and 'ml_dtypes' in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
