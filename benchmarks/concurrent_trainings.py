@@ -41,13 +41,13 @@ def wait(proc, t0):
     return time.perf_counter() - t0
 
 
-def scenario(experiment, epochs, threads, count, tmp, stagger=1.0):
+def scenario(name, experiment, epochs, threads, count, tmp, stagger=1.0):
     """``count`` trainings started ``stagger`` seconds apart; wall seconds of each."""
     procs = []
     for i in range(count):
         if i:
             time.sleep(stagger)
-        procs.append((start(experiment, epochs, threads, os.path.join(tmp, f"{threads}-{i}")),
+        procs.append((start(experiment, epochs, threads, os.path.join(tmp, f"{name}-{i}")),
                       time.perf_counter()))
     return [round(wait(p, t0), 2) for p, t0 in procs]
 
@@ -61,13 +61,15 @@ def main():
     result = {"provenance": provenance(), "experiment": args.experiment, "epochs": args.epochs,
               "cores": cores}
     with tempfile.TemporaryDirectory() as tmp:
-        result["alone_threads_all_cores"] = scenario(args.experiment, args.epochs, cores, 1, tmp)
+        result["alone_threads_all_cores"] = scenario("alone", args.experiment, args.epochs,
+                                                            cores, 1, tmp)
         print("alone:", result["alone_threads_all_cores"], flush=True)
-        result["two_at_once_fixed_all_cores"] = scenario(args.experiment, args.epochs, cores,
-                                                         2, tmp)
+        result["two_at_once_fixed_all_cores"] = scenario("fixed", args.experiment,
+                                                         args.epochs, cores, 2, tmp)
         print(f"two at once, --threads {cores}:", result["two_at_once_fixed_all_cores"],
               flush=True)
-        result["two_at_once_auto"] = scenario(args.experiment, args.epochs, "auto", 2, tmp)
+        result["two_at_once_auto"] = scenario("auto", args.experiment, args.epochs, "auto",
+                                            2, tmp)
         print("two at once, --threads auto:", result["two_at_once_auto"], flush=True)
     fixed, auto = result["two_at_once_fixed_all_cores"], result["two_at_once_auto"]
     result["slowest_fixed_over_slowest_auto"] = round(max(fixed) / max(auto), 2)
