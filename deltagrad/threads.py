@@ -193,11 +193,14 @@ class ThreadPolicy:
 # NumPy runs an element-wise operation on one core, and releases the GIL while it does. So
 # the same operation on the two halves of an array, called from two threads, runs on two
 # cores. ``parallel`` hands parts of one job to persistent helper threads (the caller does
-# one part itself); ``parallel_rows`` splits a row range. Below ``MIN_SPLIT_ELEMENTS`` the
-# hand-over (~10–20 µs) costs more than it saves, and the work stays on the calling thread.
-# (``DELTAGRAD_SPLIT_MIN`` sets it: the tests run the op suite with tiny blocks to check
-# that split work gives the same numbers.)
-MIN_SPLIT_ELEMENTS = builtins.int(os.environ.get("DELTAGRAD_SPLIT_MIN", 1 << 17))
+# one part itself); ``parallel_rows`` splits a row range. Waking a helper and hearing back
+# from it is not free: on this project's 2-core virtual machine the round trip of an empty
+# job takes 85 µs at best and 150 µs typically, so splitting np.tanh pays from about 1M
+# numbers and a memory-bound pass (np.negative) from about 2M (measured: 2M numbers 743 ->
+# 571 µs and 578 -> 523 µs; 262K numbers 103 -> 214 µs, a loss). Work is therefore split
+# only into parts of at least ``MIN_SPLIT_ELEMENTS`` numbers: large batches, whole-dataset
+# preprocessing, large parameters.
+MIN_SPLIT_ELEMENTS = builtins.int(os.environ.get("DELTAGRAD_SPLIT_MIN", 1 << 20))
 
 _local = __import__("threading").local()
 
