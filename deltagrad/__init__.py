@@ -83,6 +83,10 @@ _SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train",
                "special", "torch_compat", "random", "version")
 
 
+def __dir__():
+    return sorted(set(globals()) | {"bfloat16"})
+
+
 def __getattr__(name):
     """``dg.nn``, ``dg.optim``, ... imported on first use (``import deltagrad`` stays light);
     ``dg.bfloat16`` loads the ml_dtypes package on first use."""
