@@ -155,6 +155,17 @@ def _affine_parameters(module, shape, affine, bias, device, dtype):
     _reset_affine(module)
 
 
+def _trailing_norm_init(module, normalized_shape, eps, elementwise_affine, bias, device, dtype):
+    """What LayerNorm and RMSNorm keep: the trailing shape they normalise over, ε, and γ (and
+    β when ``bias``) of that shape."""
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    module.normalized_shape = tuple(int(s) for s in normalized_shape)
+    module.eps = eps
+    module.elementwise_affine = elementwise_affine
+    _affine_parameters(module, module.normalized_shape, elementwise_affine, bias, device, dtype)
+
+
 def _reset_affine(module):
     if module.weight is not None:
         init.ones_(module.weight)
@@ -169,12 +180,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(int(s) for s in normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
+        _trailing_norm_init(self, normalized_shape, eps, elementwise_affine, bias, device, dtype)
 
     def reset_parameters(self):
         _reset_affine(self)
@@ -283,12 +289,7 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape, eps: float | None = None,
                  elementwise_affine: bool = True, device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(int(s) for s in normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        _affine_parameters(self, self.normalized_shape, elementwise_affine, False, device, dtype)
+        _trailing_norm_init(self, normalized_shape, eps, elementwise_affine, False, device, dtype)
 
     def reset_parameters(self):
         _reset_affine(self)

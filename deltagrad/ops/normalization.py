@@ -305,9 +305,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _normalize(input, weight, bias, affine_shape, axes, eps, stats=stats)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Layer normalisation: statistics per sample over the trailing ``normalized_shape``."""
-    op = "layer_norm"
+def trailing_shape(op, input, normalized_shape) -> tuple:
+    """``normalized_shape`` as a tuple, checked to be the input's trailing dims."""
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (normalized_shape,)
     shape = tuple(int(s) for s in normalized_shape)
@@ -316,6 +315,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"{op}: given normalized_shape={list(shape)}, expected input with "
                            f"shape [*, {', '.join(map(str, shape))}], but got input of size "
                            f"{list(input.shape)}")
+    return shape
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation: statistics per sample over the trailing ``normalized_shape``."""
+    op = "layer_norm"
+    shape = trailing_shape(op, input, normalized_shape)
+    k = len(shape)
     _check_param(op, "weight", weight, shape, input)
     _check_param(op, "bias", bias, shape, input)
     axes = tuple(range(input.ndim - k, input.ndim))
@@ -386,14 +393,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     op = "rms_norm"
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor input, got {type(input).__name__}")
-    if isinstance(normalized_shape, numbers.Integral):
-        normalized_shape = (normalized_shape,)
-    shape = tuple(int(s) for s in normalized_shape)
+    shape = trailing_shape(op, input, normalized_shape)
     k = len(shape)
-    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
-        raise RuntimeError(f"{op}: given normalized_shape={list(shape)}, expected input with "
-                           f"shape [*, {', '.join(map(str, shape))}], but got input of size "
-                           f"{list(input.shape)}")
     _check_param(op, "weight", weight, shape, input)
     if eps is None:
         eps = float(np.finfo(input.dtype).eps)

@@ -80,16 +80,7 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
 
 def remove_spectral_norm(module, name="weight"):
     """Put back ``module.<name>`` as one parameter holding W / σ (no more power iteration)."""
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            with no_grad():
-                weight = hook.compute_weight(module, do_power_iteration=False)
-            del module._forward_pre_hooks[key]
-            del module._parameters[name + "_orig"]
-            del module._buffers[name + "_u"]
-            del module._buffers[name + "_v"]
-            module.__dict__.pop(name, None)
-            from ..module import Parameter
-            module.register_parameter(name, Parameter(weight.detach()))
-            return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    from .weight_norm import remove_reparametrization
+    return remove_reparametrization(module, SpectralNorm, name, "spectral_norm",
+                                    parameters=("_orig",), buffers=("_u", "_v"),
+                                    do_power_iteration=False)

@@ -73,16 +73,26 @@ def weight_norm(module, name="weight", dim=0):
     return module
 
 
-def remove_weight_norm(module, name="weight"):
-    """Put back ``module.<name>`` as one parameter holding g · v / ‖v‖."""
+def remove_reparametrization(module, kind, name, label, parameters=(), buffers=(), **compute):
+    """Undo a forward-pre-hook reparametrization of ``module.<name>`` (weight norm, spectral
+    norm): the hook's current weight becomes one parameter again, and the hook and the
+    parameters/buffers it used (``<name><suffix>``) are removed."""
     for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, kind) and hook.name == name:
             with no_grad():
-                weight = hook.compute_weight(module)
+                weight = hook.compute_weight(module, **compute)
             del module._forward_pre_hooks[key]
-            del module._parameters[name + "_g"]
-            del module._parameters[name + "_v"]
+            for suffix in parameters:
+                del module._parameters[name + suffix]
+            for suffix in buffers:
+                del module._buffers[name + suffix]
             module.__dict__.pop(name, None)
             module.register_parameter(name, Parameter(weight.detach()))
             return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    raise ValueError(f"{label} of '{name}' not found in {module}")
+
+
+def remove_weight_norm(module, name="weight"):
+    """Put back ``module.<name>`` as one parameter holding g · v / ‖v‖."""
+    return remove_reparametrization(module, WeightNorm, name, "weight_norm",
+                                    parameters=("_g", "_v"))
