@@ -16,6 +16,9 @@ documented updates, so that every step equals ``torch.optim``'s.
 """
 from __future__ import annotations
 
+import sys
+import time
+
 import numpy as np
 
 from .. import kernels
@@ -58,6 +61,7 @@ class _AdamFamily(Optimizer):
     """Options, checks, state and the shared step; subclasses give ``_apply``."""
 
     _second = "exp_avg_sq"
+    _numpy_seconds = 0.0  # time spent in NumPy steps (see _worth_compiling)
     _kind = "square"
 
     def _check(self, o):
@@ -82,6 +86,7 @@ class _AdamFamily(Optimizer):
         beta1, beta2 = (float(b) for b in group["betas"])
         if _fused_step(self, group, param, grad, state, step, lr, beta1, beta2):
             return
+        started = time.perf_counter()
         tmp = self._scratch(param, 3)
         g = _adam_moments(param, grad, state["exp_avg"], state[self._second], tmp, lr=lr,
                           beta1=beta1, beta2=beta2, eps=float(group["eps"]),
@@ -89,6 +94,21 @@ class _AdamFamily(Optimizer):
                           decoupled=group.get("decoupled_weight_decay", False),
                           maximize=group["maximize"], owned=grad_owned, kind=self._kind)
         self._apply(group, param, g, state, step, lr, beta1, beta2, tmp)
+        self._numpy_seconds += time.perf_counter() - started
+
+
+#: what switching to the compiled step costs once when Numba is not loaded yet, measured on
+#: the project's machine: importing Numba 0.11 s, loading the cached kernel and the first call
+#: 0.21 s
+COMPILED_STEP_COST_S = 0.32
+
+
+def _worth_compiling(opt) -> bool:
+    """Ski rental: keep paying the NumPy step's time until it adds up to what the switch costs,
+    then switch, so a short run (one epoch of a small model) never pays for loading Numba and
+    a long one never pays more than twice the least it could have. Free when another kernel
+    has loaded Numba already."""
+    return "numba" in sys.modules or opt._numpy_seconds >= COMPILED_STEP_COST_S
 
 
 def _fused_step(opt, group, param, grad, state, step, lr, beta1, beta2) -> bool:
@@ -96,7 +116,8 @@ def _fused_step(opt, group, param, grad, state, step, lr, beta1, beta2) -> bool:
     NumPy step below) when the kernel backend is Numba and the arrays are plain contiguous
     float32/float64 NumPy arrays; split over the threads for large parameters. Returns
     whether it ran."""
-    if type(opt)._apply is not Adam._apply or kernels.get_backend() != "numba":
+    if type(opt)._apply is not Adam._apply or not _worth_compiling(opt) or \
+            kernels.get_backend() != "numba":  # (asking for the backend imports Numba)
         return False
     arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
     if group["amsgrad"]:

@@ -17,6 +17,8 @@ OPTIONS = [("Adam", {}), ("Adam", {"amsgrad": True}), ("Adam", {"weight_decay": 
 
 
 def _trajectory(backend, name, kwargs, dtype, shapes, steps=6):
+    if backend == "numba":
+        import numba  # noqa: F401  (loaded: the compiled step runs from the first step)
     with kernels.use_backend(backend):
         rng = np.random.default_rng(0)
         ps = [dg.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
@@ -71,3 +73,29 @@ def test_other_family_members_and_odd_arrays_keep_the_numpy_step():
                  "exp_avg_sq": np.zeros((4, 3), np.float32)}
         assert not _fused_step(opt, opt.param_groups[0], p._data, p._data.copy(), state, 1,
                                1e-3, 0.9, 0.999)
+
+
+def test_the_compiled_step_runs_once_numba_is_loaded():
+    import numba  # noqa: F401
+    from deltagrad.optim.adam import _fused_step
+    p = dg.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+    opt = dg.optim.Adam([p])
+    state = {"exp_avg": np.zeros((4, 3), np.float32), "exp_avg_sq": np.zeros((4, 3), np.float32)}
+    with kernels.use_backend("numba"):
+        assert _fused_step(opt, opt.param_groups[0], p._data, np.ones((4, 3), np.float32),
+                           state, 1, 1e-3, 0.9, 0.999)
+    assert state["exp_avg"][0, 0] == np.float32(0.1)
+
+
+def test_ski_rental_loads_numba_only_after_the_numpy_steps_cost_as_much(monkeypatch):
+    import sys
+    from deltagrad.optim.adam import COMPILED_STEP_COST_S, _worth_compiling
+    opt = dg.optim.Adam([dg.tensor([1.0], requires_grad=True)])
+    monkeypatch.delitem(sys.modules, "numba", raising=False)   # as in a fresh process
+    assert not _worth_compiling(opt)
+    for _ in range(3):                                        # the NumPy steps are timed
+        opt.param_groups[0]["params"][0].grad = dg.tensor([0.5])
+        opt.step()
+    assert 0 < opt._numpy_seconds < COMPILED_STEP_COST_S
+    opt._numpy_seconds = COMPILED_STEP_COST_S
+    assert _worth_compiling(opt)
