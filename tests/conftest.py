@@ -39,3 +39,22 @@ def assert_close(dg_value, torch_value, rtol=1e-5, atol=1e-6):
     assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
     assert a.dtype == b.dtype, f"dtype {a.dtype} != {b.dtype}"
     np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def values_and_gradients_match(dg_fn, torch_fn, floats, fixed=(), tol=1e-12, rng=None):
+    """deltagrad and torch give the same value and the same gradients of Σ w·out (w random
+    from ``rng``) for the float arrays ``floats``; the arrays ``fixed`` are passed as they are
+    (targets, labels)."""
+    import torch
+    rng = np.random.default_rng(0) if rng is None else rng
+    ds = [dg.tensor(a, requires_grad=True) for a in floats]
+    ts = [torch.tensor(a, requires_grad=True) for a in floats]
+    out = dg_fn(*ds, *[dg.tensor(a) for a in fixed])
+    tout = torch_fn(*ts, *[torch.tensor(a) for a in fixed])
+    assert tuple(out.shape) == tuple(tout.shape)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=tol, atol=tol)
+    w = rng.standard_normal(tuple(tout.shape))
+    (out * dg.tensor(w)).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    for d, t in zip(ds, ts):
+        np.testing.assert_allclose(d.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import deltagrad as dg
-from tests.conftest import requires_torch
+from tests.conftest import requires_torch, values_and_gradients_match
 
 torch = pytest.importorskip("torch")
 RNG = np.random.default_rng(20)
@@ -19,16 +19,7 @@ FLOATS = st.floats(-3, 3, allow_nan=False, width=64).filter(lambda v: v == 0 or 
 
 def _check(dg_fn, torch_fn, *arrays, tol=1e-12):
     """Same values and same gradients of Σ w·out for random weights w."""
-    ds = [dg.tensor(a, requires_grad=True) for a in arrays]
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out, tout = dg_fn(*ds), torch_fn(*ts)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=tol, atol=tol)
-    assert tuple(out.shape) == tuple(tout.shape)
-    w = RNG.standard_normal(tuple(tout.shape))
-    (out * dg.tensor(w)).sum().backward()
-    (tout * torch.tensor(w)).sum().backward()
-    for d, t in zip(ds, ts):
-        np.testing.assert_allclose(d.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)
+    values_and_gradients_match(dg_fn, torch_fn, arrays, tol=tol, rng=RNG)
 
 
 @requires_torch

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 import deltagrad as dg
 import deltagrad.nn as nn
 import deltagrad.nn.functional as F
-from tests.conftest import requires_torch
+from tests.conftest import requires_torch, values_and_gradients_match
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -17,16 +17,7 @@ RNG = np.random.default_rng(2020)
 
 
 def _compare(dg_fn, torch_fn, *arrays, tol=1e-12):
-    ds = [dg.tensor(a, requires_grad=True) for a in arrays]
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out, tout = dg_fn(*ds), torch_fn(*ts)
-    assert tuple(out.shape) == tuple(tout.shape)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=tol, atol=tol)
-    w = RNG.standard_normal(tuple(tout.shape))
-    (out * dg.tensor(w)).sum().backward()
-    (tout * torch.tensor(w)).sum().backward()
-    for d, t in zip(ds, ts):
-        np.testing.assert_allclose(d.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)
+    values_and_gradients_match(dg_fn, torch_fn, arrays, tol=tol, rng=RNG)
 
 
 @requires_torch

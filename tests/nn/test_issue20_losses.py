@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 import deltagrad as dg
 import deltagrad.nn as nn
 import deltagrad.nn.functional as F
-from tests.conftest import requires_torch
+from tests.conftest import requires_torch, values_and_gradients_match
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -20,18 +20,7 @@ REDUCTIONS = ["mean", "sum", "none"]
 
 def _compare(dg_fn, torch_fn, floats, fixed=(), tol=1e-10):
     """Same value and same gradients for the float arrays; ``fixed`` are passed as is."""
-    ds = [dg.tensor(a, requires_grad=True) for a in floats]
-    ts = [torch.tensor(a, requires_grad=True) for a in floats]
-    dfix = [dg.tensor(a) for a in fixed]
-    tfix = [torch.tensor(a) for a in fixed]
-    out, tout = dg_fn(*ds, *dfix), torch_fn(*ts, *tfix)
-    assert tuple(out.shape) == tuple(tout.shape)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=tol, atol=tol)
-    w = RNG.standard_normal(tuple(tout.shape))
-    (out * dg.tensor(w)).sum().backward()
-    (tout * torch.tensor(w)).sum().backward()
-    for d, t in zip(ds, ts):
-        np.testing.assert_allclose(d.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)
+    values_and_gradients_match(dg_fn, torch_fn, floats, fixed, tol=tol, rng=RNG)
 
 
 def _ctc(lib_ctc, log_softmax, targets, il, tl, **kw):
