@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
 from ..autograd.function import Function
 from ..tensor import _make, _norm_dim
-from .elementwise import _xp, cast, quiet_fp, where
+from .elementwise import _xp, quiet_fp, where
 
 __all__ = ["cumprod"]
 
@@ -59,11 +58,8 @@ def cumprod(input, dim, *, dtype=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"cumprod(): argument 'input' must be a Tensor, got "
                         f"{type(input).__name__}")
-    x = input
-    if dtype is not None:
-        x = cast(x, dtype)
-    elif x.dtype.kind in "biu":
-        x = cast(x, backend.int64)
+    from .reduce import accumulation_dtype
+    x = accumulation_dtype(input, dtype)
     if x.ndim == 0:
         return x.clone()
     d = _norm_dim(dim, x.ndim, "cumprod")

@@ -446,11 +446,16 @@ class Cumsum(Function):
         return cumsum(g.flip(ctx.dim), ctx.dim).flip(ctx.dim)
 
 
-def cumsum(x, dim, dtype=None):
+def accumulation_dtype(x, dtype=None):
+    """The input of a running sum or product: cast to ``dtype`` if given, else integers and
+    bools accumulate in int64 (torch.cumsum/cumprod)."""
     if dtype is not None:
-        x = cast(x, dtype)
-    elif x.dtype.kind in "biu":
-        x = cast(x, backend.int64)
+        return cast(x, dtype)
+    return cast(x, backend.int64) if x.dtype.kind in "biu" else x
+
+
+def cumsum(x, dim, dtype=None):
+    x = accumulation_dtype(x, dtype)
     if x.ndim == 0:
         return x.clone()
     return Cumsum.apply(x, dim=_norm_dim(dim, x.ndim, "cumsum"))

@@ -75,6 +75,16 @@ def test_weight_norm_hook_matches_torch(kind, dim):
         nn.utils.remove_weight_norm(m)
 
 
+def _same_state_training_and_eval(m, tm, shape):
+    """Same state_dict keys; from torch's u, v the same training steps, then one eval step."""
+    assert list(m.state_dict()) == list(tm.state_dict())
+    _load_from_torch(m, tm)
+    _run_and_compare(m, tm, shape)
+    m.eval()
+    tm.eval()
+    _run_and_compare(m, tm, shape, steps=1)
+
+
 @requires_torch
 @pytest.mark.parametrize("kind", ["linear", "conv", "transposed"])
 @pytest.mark.parametrize("n_power_iterations", [1, 3])
@@ -82,12 +92,7 @@ def test_spectral_norm_hook_matches_torch_from_the_same_u(kind, n_power_iteratio
     m, tm, shape = _layers(kind)
     nn.utils.spectral_norm(m, n_power_iterations=n_power_iterations)
     torch.nn.utils.spectral_norm(tm, n_power_iterations=n_power_iterations)
-    assert list(m.state_dict()) == list(tm.state_dict())
-    _load_from_torch(m, tm)
-    _run_and_compare(m, tm, shape)
-    m.eval()
-    tm.eval()
-    _run_and_compare(m, tm, shape, steps=1)
+    _same_state_training_and_eval(m, tm, shape)
     nn.utils.remove_spectral_norm(m)
     torch.nn.utils.remove_spectral_norm(tm)
     assert list(m.state_dict()) == list(tm.state_dict())
@@ -129,12 +134,7 @@ def test_parametrized_spectral_norm_matches_torch_from_the_same_u(kind):
     m, tm, shape = _layers(kind)
     nn.utils.parametrizations.spectral_norm(m, n_power_iterations=2)
     torch.nn.utils.parametrizations.spectral_norm(tm, n_power_iterations=2)
-    assert list(m.state_dict()) == list(tm.state_dict())
-    _load_from_torch(m, tm)
-    _run_and_compare(m, tm, shape)
-    m.eval()
-    tm.eval()
-    _run_and_compare(m, tm, shape, steps=1)
+    _same_state_training_and_eval(m, tm, shape)
 
 
 @requires_torch
