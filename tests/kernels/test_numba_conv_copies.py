@@ -1,0 +1,117 @@
+"""The parallel compiled conv copies (kernels/numba_conv_copies.py) equal the NumPy reference
+(ops/conv.py) bit for bit, in both column orders, at 1 and 2 threads, and keep to the user's
+thread count."""
+import itertools
+
+import numpy as np
+import pytest
+
+import deltagrad as dg
+from deltagrad import kernels
+from deltagrad.ops import conv
+
+pytest.importorskip("numba")
+from deltagrad.kernels import numba_conv_copies  # noqa: E402
+
+# (N, C, H, W), kernel, stride, dilation, padding ((top, bottom), (left, right)), out channels
+GEOMETRIES = [
+    ((3, 2, 9, 7), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 4),
+    ((4, 3, 14, 14), (4, 4), (2, 2), (1, 1), ((1, 1), (1, 1)), 5),    # DCGAN-like, batch inner
+    ((2, 1, 28, 28), (4, 4), (2, 2), (1, 1), ((1, 1), (1, 1)), 8),    # batch outer
+    ((2, 3, 11, 13), (3, 2), (2, 3), (2, 1), ((2, 0), (1, 3)), 2),    # uneven everything
+    ((5, 2, 7, 7), (7, 7), (1, 1), (1, 1), ((0, 0), (0, 0)), 3),      # one window
+    ((2, 2, 20, 20), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), 1),    # wide output, outer
+]
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    before = dg.get_num_threads()
+    dg.set_num_threads(request.param)
+    yield request.param
+    dg.set_num_threads(before)
+
+
+def _geometry(shape, kernel, stride, dilation, pads, out_channels):
+    return conv.make_geometry(shape[2:], kernel, stride, dilation, pads, 1,
+                              in_channels=shape[1], out_channels=out_channels)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", GEOMETRIES)
+def test_im2col_and_col2im_equal_numpy_bit_for_bit(case, dtype, threads):
+    geo = _geometry(*case)
+    x = np.random.default_rng(1).standard_normal(case[0]).astype(dtype)
+    with kernels.use_backend("numpy"):
+        cols_ref = conv.im2col(x, geo, pad_value=-2.5)
+        back_ref = conv.col2im(cols_ref, x.shape[0], x.shape[1], geo, dtype)
+    for inner in (False, True):  # both column orders, whatever batch_inner chooses
+        cols = numba_conv_copies.im2col(x, geo.kernel, geo.stride, geo.dilation, geo.pads,
+                                        geo.out_size, inner, pad_value=-2.5)
+        p = int(np.prod(geo.out_size))
+        ref = cols_ref if inner == conv.batch_inner(geo) else _other_order(cols_ref, x.shape[0],
+                                                                             p, conv.batch_inner(geo))
+        assert cols.dtype == dtype and np.array_equal(cols, ref)
+        back = numba_conv_copies.col2im(cols, x.shape[0], x.shape[1], geo.in_size, geo.kernel,
+                                        geo.stride, geo.dilation, geo.pads, geo.out_size, inner)
+        assert back.shape == x.shape and np.array_equal(back, back_ref)
+
+
+def _other_order(cols, n, p, inner):
+    """(R, N·P) <-> (R, P·N)."""
+    r = cols.shape[0]
+    if inner:   # (R, P, N) -> (R, N, P)
+        return np.ascontiguousarray(cols.reshape(r, p, n).transpose(0, 2, 1)).reshape(r, -1)
+    return np.ascontiguousarray(cols.reshape(r, n, p).transpose(0, 2, 1)).reshape(r, -1)
+
+
+def test_col2im_adds_overlaps_exactly():
+    # a 3x3 window with stride 1 over a 4x4 input of ones: each input position is counted
+    # once per window that covers it
+    geo = _geometry((1, 1, 4, 4), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), 1)
+    cols = np.ones((9, 4), np.float32)
+    out = numba_conv_copies.col2im(cols, 1, 1, geo.in_size, geo.kernel, geo.stride,
+                                   geo.dilation, geo.pads, geo.out_size, False)
+    expected = np.array([[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]], np.float32)
+    assert np.array_equal(out[0, 0], expected)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (37, 5), (64, 33), (200, 64)])
+def test_transpose_and_swap_leading(shape, threads):
+    a = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    assert np.array_equal(numba_conv_copies.transpose(a), a.T)
+    assert np.array_equal(numba_conv_copies.transpose(a[:, ::2]), a[:, ::2].T)  # a view
+    b = a.reshape(shape[0], 1, shape[1]) if shape[0] % 2 else a.reshape(2, shape[0] // 2, -1)
+    assert np.array_equal(numba_conv_copies.swap_leading(b), b.swapaxes(0, 1))
+
+
+def test_kernels_run_at_the_users_thread_count():
+    import numba
+    before = dg.get_num_threads()
+    try:
+        for n in (1, 2):
+            dg.set_num_threads(n)
+            numba_conv_copies.transpose(np.ones((40, 40), np.float32))
+            assert numba.get_num_threads() == min(n, numba.config.NUMBA_NUM_THREADS)
+    finally:
+        dg.set_num_threads(before)
+
+
+def test_conv_layers_agree_across_backends():
+    """A conv + transposed-conv forward and backward with the compiled copies equals the
+    NumPy path's."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 3, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((6, 3, 4, 4)).astype(np.float32)
+    wt = rng.standard_normal((6, 2, 4, 4)).astype(np.float32)
+
+    def run(name):
+        with kernels.use_backend(name):
+            xt, wtt, wtt2 = (dg.tensor(a, requires_grad=True) for a in (x, w, wt))
+            y = dg.nn.functional.conv2d(xt, wtt, stride=2, padding=1)
+            z = dg.nn.functional.conv_transpose2d(y, wtt2, stride=2, padding=1)
+            (z * z).sum().backward()
+            return [a.detach().numpy() for a in (z, xt.grad, wtt.grad, wtt2.grad)]
+
+    for a, b in zip(run("numba"), run("numpy")):
+        assert np.array_equal(a, b)
