@@ -65,8 +65,8 @@ def numel(input):
     return input.numel()
 
 
-from . import nn, optim, utils, datasets, metrics, models, analysis  # noqa: E402,F401
-from .io import serialization, onnx, save, load  # noqa: E402,F401
+from . import nn, optim, utils  # noqa: E402,F401
+from .io import serialization, save, load  # noqa: E402,F401
 
 cuda_is_available = backend.cuda_is_available
 from . import cuda, amp, backends, accelerator  # noqa: E402,F401  (device namespaces)
@@ -83,16 +83,21 @@ _SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train",
                "special", "torch_compat", "random", "version")
 
 
+#: loaded on first use but listed by dir() as if imported (they were, before they became lazy)
+_LISTED_LAZY = {"bfloat16", "datasets", "metrics", "models", "analysis", "onnx"}
+
+
 def __dir__():
-    return sorted(set(globals()) | {"bfloat16"})
+    return sorted(set(globals()) | _LISTED_LAZY)
 
 
 def __getattr__(name):
-    """``dg.nn``, ``dg.optim``, ... imported on first use (``import deltagrad`` stays light);
+    """``dg.datasets``, ``dg.metrics``, ``dg.models``, ``dg.onnx``, ... imported on first use
+    (``import deltagrad`` stays light: ``dg.metrics`` alone loads SciPy);
     ``dg.bfloat16`` loads the ml_dtypes package on first use."""
     if name == "bfloat16":
         return backend.bfloat16_dtype()
-    if name in _SUBMODULES:
+    if name in _SUBMODULES or name == "onnx":
         import importlib
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(".io.onnx" if name == "onnx" else f".{name}", __name__)
     raise AttributeError(f"module 'deltagrad' has no attribute {name!r}")
