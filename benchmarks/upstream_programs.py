@@ -134,8 +134,13 @@ class Program:
     package_root: bool = False  # put the checkout's root on PYTHONPATH (import mingpt)
     higher_is_better: bool = False  # the printed number is a reward, not a loss
     note: str = ""           # what the numbers mean, where that is not obvious
+    twin_extra: list = dataclasses.field(default_factory=list)  # args added for the twin
+    twin_note: str = ""      # why
 
 
+WLM_TWIN_NOTE = ("same-weights comparison with --nlayers 1: PyTorch drops out between the "
+                 "layers of a multi-layer RNN inside its C++ kernel, which the twin cannot "
+                 "tape; the program's nn.Dropout layers stay on")
 NANOGPT_SAMPLE = ["sample.py", "--out_dir=out-shakespeare-char", "--device=cpu",
                   "--compile=False", "--num_samples=1", "--max_new_tokens=30", "--start=ka",
                   "--dtype=float32"]
@@ -160,17 +165,20 @@ PROGRAMS = [
     Program("word_language_model LSTM", "examples", "word_language_model", "main.py",
             ["--data", "data/synthetic", "--epochs", "1", "--emsize", "32", "--nhid", "32",
              "--bptt", "20", "--batch_size", "10", "--log-interval", "5"],
-            r"loss\s+" + FLOAT, setup=write_wikitext, after=[GENERATE]),
+            r"loss\s+" + FLOAT, setup=write_wikitext, after=[GENERATE],
+            twin_extra=["--nlayers", "1"], twin_note=WLM_TWIN_NOTE),
     Program("word_language_model GRU --tied", "examples", "word_language_model", "main.py",
             ["--data", "data/synthetic", "--model", "GRU", "--tied", "--epochs", "1",
              "--emsize", "32", "--nhid", "32", "--bptt", "20", "--batch_size", "10",
              "--log-interval", "5"],
-            r"loss\s+" + FLOAT, setup=write_wikitext, after=[GENERATE]),
+            r"loss\s+" + FLOAT, setup=write_wikitext, after=[GENERATE],
+            twin_extra=["--nlayers", "1"], twin_note=WLM_TWIN_NOTE),
     Program("word_language_model RNN_TANH", "examples", "word_language_model", "main.py",
             ["--data", "data/synthetic", "--model", "RNN_TANH", "--epochs", "1",
              "--emsize", "32", "--nhid", "32", "--bptt", "20", "--batch_size", "10",
              "--log-interval", "5"],
-            r"loss\s+" + FLOAT, setup=write_wikitext, after=[GENERATE]),
+            r"loss\s+" + FLOAT, setup=write_wikitext, after=[GENERATE],
+            twin_extra=["--nlayers", "1"], twin_note=WLM_TWIN_NOTE),
     Program("word_language_model Transformer", "examples", "word_language_model", "main.py",
             ["--data", "data/synthetic", "--model", "Transformer", "--epochs", "1",
              "--emsize", "32", "--nhid", "32", "--bptt", "20", "--batch_size", "10",
@@ -328,6 +336,36 @@ def run_once(program, checkout, launcher, other_launcher, timeout):
         return result
 
 
+def run_twin(program, checkout, steps, timeout):
+    """The program under PyTorch (recording) and under deltagrad (replaying the weights,
+    batches and random draws; ``deltagrad.torch_compat.twin``): the losses of its first
+    ``steps`` backward calls side by side."""
+    from deltagrad.torch_compat.twin import compare as twin_compare
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = os.path.join(tmp, "run")
+        shutil.copytree(os.path.join(checkout, program.folder), run_dir)
+        if program.setup:
+            program.setup(run_dir)
+        env = environment(program, checkout)
+        for script in program.before:
+            subprocess.run([sys.executable, script], cwd=run_dir, env=env, check=True,
+                           capture_output=True, timeout=timeout)
+        args = program.args + program.twin_extra
+        t0 = time.perf_counter()
+        try:
+            result = twin_compare(program.script, args, steps=steps, env=env, cwd=run_dir,
+                                  stdout=subprocess.DEVNULL, timeout=timeout)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            return {"compared": False, "error": str(e)[-1500:], "args": args}
+    return {"compared": True, "args": args, "note": program.twin_note,
+            "wall_s": round(time.perf_counter() - t0, 2),
+            **{k: result[k] for k in ("steps_compared", "max_relative_difference", "equal",
+                                      "pytorch_drift", "within_pytorch_drift", "taped",
+                                      "unreplayed")},
+            "losses_torch_deltagrad_drift": [[r["torch"], r["deltagrad"], r["pytorch_drift"]]
+                                             for r in result["losses"]]}
+
+
 def compare(torch_run, dg_run, higher_is_better=False):
     """First-loss relative difference and whether each run's losses fell (last < first; for
     a reward: rose)."""
@@ -357,6 +395,9 @@ def main(argv=None):
     parser.add_argument("--mingpt", help="a checkout of github.com/karpathy/minGPT")
     parser.add_argument("--makemore", help="a checkout of github.com/karpathy/makemore")
     parser.add_argument("--only", help="comma-separated program names (default: all)")
+    parser.add_argument("--twin-steps", type=int, default=10,
+                        help="backward calls compared from the same weights, batches and "
+                             "draws (0: skip the comparison)")
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds per run before it counts as not finished")
     parser.add_argument("--out", default=os.path.join(HERE, "results",
@@ -390,6 +431,13 @@ def main(argv=None):
                **compare(torch_run, dg_run, program.higher_is_better),
                "wall_s_torch": torch_run["wall_s"], "wall_s_deltagrad": dg_run["wall_s"],
                "torch": torch_run, "deltagrad": dg_run}
+        if args.twin_steps and program.loss is not None:
+            row["same_weights"] = run_twin(program, checkout, args.twin_steps, args.timeout)
+            twin = row["same_weights"]
+            print(f"    same weights, batches and draws: " + (
+                f"{twin['steps_compared']} steps, largest relative loss difference "
+                f"{twin['max_relative_difference']:.1e}" if twin["compared"]
+                else "FAILED: " + twin["error"].strip().splitlines()[-1]), flush=True)
         rows.append(row)
         print(f"{program.name:<34} torch {'ran' if torch_run['ran'] else 'FAILED':>6} "
               f"{torch_run['wall_s']:6.1f} s   deltagrad "
