@@ -644,9 +644,9 @@ def format_summary(result) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog="python -m deltagrad.torch_compat.twin") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m deltagrad.torch_compat.twin",
+        prog=prog,
         description="Run a PyTorch program under PyTorch and under deltagrad from the same "
                     "weights, batches and random draws; compare the losses step by step.")
     parser.add_argument("--steps", type=int, default=10,
@@ -683,8 +683,16 @@ def main(argv=None) -> int:
         with open(a.report, "w") as f:
             json.dump(result, f, indent=1)
         return 0
-    result = compare(a.script, a.args, a.steps, a.rtol, a.seed, a.report,
-                     reference=a.reference)
+    import importlib.util
+    if importlib.util.find_spec("torch") is None:
+        parser.error("the twin's recording run needs PyTorch installed (pip install torch); "
+                     "deltagrad itself never does")
+    try:
+        result = compare(a.script, a.args, a.steps, a.rtol, a.seed, a.report,
+                         reference=a.reference)
+    except RuntimeError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
     print(format_summary(result))
     return 0 if result["equal"] or result.get("within_pytorch_drift") else 1
 
