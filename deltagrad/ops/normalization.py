@@ -51,6 +51,24 @@ class Normalize(Function):
             len(affine) > has_weight
         ctx.batch_stats = stats is None
         ctx.fused = stats is None and running is None and _fused_layer_norm(x, w, b, axes)
+        ctx.fused_batch = stats is None and compiled_batch_norm(x, w, b, axes)
+        if ctx.fused_batch:  # per-channel compiled loops (kernels/numba_batch_norm.py)
+            from ..kernels.numba_batch_norm import batch_norm_forward
+            n, c = x.shape[:2]
+            out, mean, var, rstd = batch_norm_forward(
+                x.reshape(n, c, -1), None if w is None else w.reshape(-1),
+                None if b is None else b.reshape(-1), eps)
+            if running is not None:
+                m = x.size // c
+                rm, rv = running
+                rm *= 1.0 - momentum
+                rm += momentum * mean
+                rv *= 1.0 - momentum
+                rv += (momentum * m / (m - 1)) * var
+            kept = (1, c) + (1,) * (x.ndim - 2)
+            ctx.xhat = None
+            ctx.save_for_backward(x, w, mean.reshape(kept), rstd.reshape(kept))
+            return out.reshape(x.shape)
         if ctx.fused:  # the compiled row loops (kernels/numba_norm.py), same formulas
             from ..kernels.numba_norm import layer_norm_forward
             d = math.prod(x.shape[x.ndim - len(axes):])
@@ -153,9 +171,37 @@ def _fused_layer_norm(x, w, b, axes) -> bool:
     return kernels.get_backend() == "numba"
 
 
+def compiled_batch_norm(x, w, b, axes) -> bool:
+    """Whether batch normalisation of ``x`` with batch statistics runs as the compiled
+    per-channel loops: the kernel backend is Numba, the statistics are over the batch and
+    spatial axes of a contiguous float32/float64 NumPy array, and γ and β (if any) are
+    contiguous arrays of one number per channel in x's dtype."""
+    if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or \
+            not x.flags.c_contiguous or x.ndim < 2 or x.size == 0 or \
+            axes != (0,) + tuple(range(2, x.ndim)):
+        return False
+    for t in (w, b):
+        if t is not None and (type(t) is not np.ndarray or t.dtype != x.dtype or
+                              t.size != x.shape[1] or t.ndim != x.ndim - 1 or
+                              t.shape[0] != x.shape[1] or not t.flags.c_contiguous):
+            return False
+    return kernels.get_backend() == "numba"
+
+
 def _normalize_backward_arrays(ctx, g, x, w, mean, rstd):
     """The fused backward on arrays (first-order gradients): 2 temporaries, ~11 passes."""
     axes, need = ctx.axes, ctx.needs_input_grad
+    if getattr(ctx, "fused_batch", False) and type(g) is np.ndarray and g.dtype == x.dtype:
+        from ..kernels.numba_batch_norm import batch_norm_backward
+        n, c = x.shape[:2]
+        gx, gw, gb = batch_norm_backward(np.ascontiguousarray(g).reshape(n, c, -1),
+                                         x.reshape(n, c, -1),
+                                         None if w is None else w.reshape(-1),
+                                         mean.reshape(-1), rstd.reshape(-1), bool(need[0]))
+        return ((None if gx is None else gx.reshape(x.shape),)
+                + ((gw.reshape(w.shape) if need[1] else None,) if ctx.has_weight else ())
+                + ((gb.reshape(ctx._inputs_meta[-1][0]) if need[-1] else None,)
+                   if ctx.has_bias else ()))
     if getattr(ctx, "fused", False) and type(g) is np.ndarray and g.dtype == x.dtype:
         from ..kernels.numba_norm import layer_norm_backward
         d = math.prod(x.shape[x.ndim - len(axes):])
