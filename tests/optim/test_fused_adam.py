@@ -87,9 +87,10 @@ def test_the_compiled_step_runs_once_numba_is_loaded():
     assert state["exp_avg"][0, 0] == np.float32(0.1)
 
 
-def test_ski_rental_loads_numba_only_after_the_numpy_steps_cost_as_much(monkeypatch):
+def test_ski_rental_loads_numba_only_after_the_numpy_steps_lose_as_much(monkeypatch):
     import sys
-    from deltagrad.optim.adam import COMPILED_STEP_COST_S, _worth_compiling
+    from deltagrad.optim.adam import (COMPILED_STEP_COST_S, COMPILED_STEP_FRACTION,
+                                      _worth_compiling)
     opt = dg.optim.Adam([dg.tensor([1.0], requires_grad=True)])
     monkeypatch.delitem(sys.modules, "numba", raising=False)   # as in a fresh process
     assert not _worth_compiling(opt)
@@ -97,5 +98,24 @@ def test_ski_rental_loads_numba_only_after_the_numpy_steps_cost_as_much(monkeypa
         opt.param_groups[0]["params"][0].grad = dg.tensor([0.5])
         opt.step()
     assert 0 < opt._numpy_seconds < COMPILED_STEP_COST_S
-    opt._numpy_seconds = COMPILED_STEP_COST_S
+    # the rent is the time lost to the compiled step, not the whole NumPy step
+    switch_at = COMPILED_STEP_COST_S / (1 - COMPILED_STEP_FRACTION)
+    opt._numpy_seconds = 0.99 * switch_at
+    assert not _worth_compiling(opt)
+    opt._numpy_seconds = switch_at
     assert _worth_compiling(opt)
+
+
+def test_ski_rental_counts_cpu_time_not_time_spent_waiting(monkeypatch):
+    # a step that waits (another process has the core) costs no more rent than one that runs
+    import sys
+    import time
+    import deltagrad.optim.adam as adam
+    opt = dg.optim.Adam([dg.tensor([1.0], requires_grad=True)])
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    moments = adam._adam_moments
+    monkeypatch.setattr(adam, "_adam_moments", lambda *a, **k: (time.sleep(0.05),
+                                                                  moments(*a, **k))[1])
+    opt.param_groups[0]["params"][0].grad = dg.tensor([0.5])
+    opt.step()
+    assert 0 < opt._numpy_seconds < 0.02
