@@ -48,6 +48,24 @@ def test_imports_resolve_to_deltagrad_objects():
         assert repr(torch.nn) == "<module 'torch.nn' (deltagrad: 'deltagrad.nn')>"
 
 
+def test_optimizer_and_layer_submodules_under_their_torch_file_names():
+    """``from torch.optim.radam import RAdam``: each torch file name reaches the deltagrad
+    module that holds the class."""
+    with torch_is_deltagrad():
+        from torch.optim.adadelta import Adadelta
+        from torch.optim.adagrad import Adagrad
+        from torch.optim.adamax import Adamax
+        from torch.optim.adamw import AdamW
+        from torch.optim.nadam import NAdam
+        from torch.optim.radam import RAdam
+        from torch.optim.rmsprop import RMSprop
+        from torch.nn.modules.upsampling import Upsample
+    assert (Adadelta, Adagrad, Adamax, AdamW) == (dg.optim.Adadelta, dg.optim.Adagrad,
+                                                  dg.optim.Adamax, dg.optim.AdamW)
+    assert (NAdam, RAdam, RMSprop) == (dg.optim.NAdam, dg.optim.RAdam, dg.optim.RMSprop)
+    assert Upsample is dg.nn.Upsample
+
+
 def test_missing_names_raise_naming_the_torch_spelling():
     with torch_is_deltagrad():
         import torch
