@@ -45,6 +45,18 @@ to deltagrad. A name deltagrad
 lacks raises `AttributeError`/`ImportError: torch.xyz is not supported by deltagrad`; nothing
 is faked. `tests/compat/programs/` holds programs run this way whose losses equal PyTorch's.
 
+To check a program of your own against PyTorch (installed beside deltagrad):
+
+    deltagrad run-torch --twin [--steps 10] script.py [args...]
+
+runs it under PyTorch, recording each model's weights when first called (and each
+optimizer's as it is built), every DataLoader batch, every random draw the program makes
+(`randn`, `rand_like`, `nn.init.*`, `Tensor.normal_`, dropout masks, a distribution's
+`sample`/`rsample`), then under deltagrad replaying them, and prints both losses step by step
+beside PyTorch's own drift (PyTorch again, from weights one ulp away: how chaotic the training
+is). `benchmarks/upstream_programs.py` does this for pytorch/examples, nanoGPT, minGPT and
+makemore (`benchmarks/results/upstream_programs.json`).
+
 ## What behaves the same
 - Tensors, autograd (`backward`, `autograd.grad`, hooks, `no_grad`, higher-order gradients),
   modules, losses, optimizers, schedulers, data loading: the same numbers as PyTorch from the
