@@ -12,9 +12,15 @@ both runs), and text corpora, image folders and token files are written into the
 
 Each run is a fresh process with one thread. The printed losses are parsed from the output.
 torch and deltagrad initialise weights (and draw batches, noise, dropout masks) with their
-own random generators, so the two runs do not start from the same weights: per program the
-JSON says whether each library ran it to the end, the losses each printed, the relative
-difference of the first loss (same data, same kind of initialisation) and whether both fell.
+own random generators, so these two plain runs do not start from the same weights: per
+program the JSON says whether each library ran it to the end, the losses each printed, the
+relative difference of the first loss and whether both fell.
+
+Then the same-weights comparison (``same_weights``; ``--twin-steps``, default 10):
+``deltagrad.torch_compat.twin`` runs the program under PyTorch recording each model's weights,
+every DataLoader batch and every random draw (dropout masks included), replays them under
+deltagrad, and compares the losses of the first backward calls; a third run, PyTorch replaying
+from weights one ulp away, measures how far PyTorch drifts from itself in the same steps.
 Writes results/upstream_programs.json.
 """
 from __future__ import annotations
@@ -426,8 +432,9 @@ def main(argv=None):
                "synthetic_data_env": program.env,
                "ran_unchanged_torch": torch_run["ran"],
                "ran_unchanged_deltagrad": dg_run["ran"],
-               "comparison": "different RNG (each library initialises and samples with its "
-                             "own generator)",
+               "comparison": "plain runs: each library initialises and samples with its own "
+                             "generator; same_weights: the twin's replayed weights, batches "
+                             "and draws",
                **compare(torch_run, dg_run, program.higher_is_better),
                "wall_s_torch": torch_run["wall_s"], "wall_s_deltagrad": dg_run["wall_s"],
                "torch": torch_run, "deltagrad": dg_run}
