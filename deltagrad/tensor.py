@@ -568,6 +568,17 @@ class Tensor(backend.ConversionShortcuts):
         from .ops.indexing import setitem
         setitem(self, index, value)
 
+    def share_memory_(self):
+        """Move this CPU tensor's memory into a shared-memory block, so that processes it is
+        passed to see each other's in-place updates (``dg.shared_memory``)."""
+        from .shared_memory import share
+        return share(self)
+
+    def is_shared(self):
+        """Whether this tensor's memory is a shared-memory block (``share_memory_``)."""
+        from .shared_memory import is_shared
+        return is_shared(self)
+
     def __getstate__(self):
         return {"data": backend.to_numpy(self._data), "requires_grad": self._requires_grad}
 

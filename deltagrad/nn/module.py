@@ -398,6 +398,20 @@ class Module(backend.ConversionShortcuts):
                         t._grad._device = t._device
         return self
 
+    def share_memory(self):
+        """Move every parameter, buffer and existing gradient into shared memory
+        (``Tensor.share_memory_``), so that processes the module is passed to train the same
+        weights (Hogwild). Gradients made later are private to each process."""
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    if t is None:
+                        continue
+                    t.share_memory_()
+                    if t._grad is not None:
+                        t._grad.share_memory_()
+        return self
+
     def to(self, *args, **kwargs):
         device = kwargs.get("device")
         dtype = kwargs.get("dtype")
