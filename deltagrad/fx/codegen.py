@@ -1,0 +1,166 @@
+"""Python source for a Graph: the ``forward`` a GraphModule runs and shows as ``gm.code``.
+
+One line per node, in graph order, spelled as torch.fx spells it::
+
+    def forward(self, x, y):
+        add = x + y;  x = y = None            # operator.add as an operator
+        exp = torch.exp(add);  add = None      # a deltagrad function by its public path
+        relu = self.relu(exp);  exp = None     # call_module
+        float_1 = relu.float();  relu = None   # call_method
+        return float_1
+
+After each line the values read there for the last time are set to None (``x = y = None``),
+so a long graph frees its intermediates as it goes.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+from dataclasses import dataclass
+
+from .naming import Namespace, qualified_name
+from .node import Node, map_arg
+
+__all__ = ["PythonCode", "python_code", "format_target"]
+
+#: operator functions written as Python operators
+MAGIC_METHODS = {
+    "add": "{} + {}", "sub": "{} - {}", "mul": "{} * {}", "floordiv": "{} // {}",
+    "truediv": "{} / {}", "mod": "{} % {}", "pow": "{} ** {}", "lshift": "{} << {}",
+    "rshift": "{} >> {}", "and_": "{} & {}", "or_": "{} | {}", "xor": "{} ^ {}",
+    "getitem": "{}[{}]", "matmul": "{} @ {}", "eq": "{} == {}", "ne": "{} != {}",
+    "lt": "{} < {}", "gt": "{} > {}", "le": "{} <= {}", "ge": "{} >= {}",
+    "pos": "+{}", "neg": "-{}", "invert": "~{}",
+}
+
+
+@dataclass
+class PythonCode:
+    """``src``: the full text (``gm.code``); ``fn_src``: the ``def`` alone, to execute with
+    ``globals`` (the names the code refers to)."""
+    src: str
+    fn_src: str
+    globals: dict
+
+
+def format_target(base: str, target: str) -> str:
+    """``self`` + ``layer1.0.conv1`` -> ``getattr(self.layer1, "0").conv1``."""
+    text = base
+    for part in target.split("."):
+        text = f"{text}.{part}" if part.isidentifier() else f'getattr({text}, "{part}")'
+    return text
+
+
+def python_code(graph, root_module: str = "self") -> PythonCode:
+    """Generate the ``forward`` of ``graph`` (see the module docstring)."""
+    import deltagrad
+    from .naming import torch_spelling
+    namespace = Namespace()
+    for node in graph.nodes:  # node names are taken: globals must not shadow them
+        namespace.create_name(node.name, None)
+    globals_ = {"deltagrad": deltagrad, "torch": deltagrad, "operator": operator,
+                "inf": math.inf, "nan": math.nan, "NoneType": type(None)}
+    wrapped = []
+
+    def add_global(name_hint: str, obj) -> str:
+        if "." in name_hint and name_hint.split(".")[0] in ("torch", "deltagrad", "operator"):
+            return name_hint  # spelled through a module the code already binds
+        if name_hint in globals_ and globals_[name_hint] is obj:
+            return name_hint
+        if builtins.__dict__.get(name_hint, None) is obj:
+            return name_hint
+        name = namespace.create_name(name_hint, obj)
+        globals_[name] = obj
+        return name
+
+    def literal(a) -> str:
+        if isinstance(a, Node):
+            return a.name
+        if isinstance(a, float) and not math.isfinite(a):
+            return repr(a)  # inf / nan / -inf: bound in globals
+        if a is None or isinstance(a, (bool, int, float, complex, str)) or a is Ellipsis:
+            return repr(a)
+        if isinstance(a, tuple):
+            items = ", ".join(literal(e) for e in a)
+            return f"({items},)" if len(a) == 1 else f"({items})"
+        if isinstance(a, list):
+            return "[" + ", ".join(literal(e) for e in a) + "]"
+        if isinstance(a, dict):
+            return "{" + ", ".join(f"{k!r}: {literal(v)}" for k, v in a.items()) + "}"
+        if isinstance(a, slice):
+            return f"slice({literal(a.start)}, {literal(a.stop)}, {literal(a.step)})"
+        if isinstance(a, type) or callable(a):
+            return add_global(qualified_name(a), a)
+        return add_global("_" + type(a).__name__.lower(), a)  # a dtype, a device, ...
+
+    def annotation_text(t) -> str:
+        if isinstance(t, type) and t.__module__ == "builtins":
+            return t.__name__
+        if isinstance(t, type):
+            return add_global(t.__name__, t)
+        return repr(t) if isinstance(t, str) else add_global("_annotation", t)
+
+    def format_args(args, kwargs) -> str:
+        parts = [literal(a) for a in args] + [f"{k} = {literal(v)}" for k, v in kwargs.items()]
+        return ", ".join(parts)
+
+    # the last node that reads each value: its line frees the value
+    last_use, seen = {}, set()
+    for node in reversed(list(graph.nodes)):
+        def note(n, user=node):
+            if n not in seen:
+                seen.add(n)
+                last_use.setdefault(user, []).append(n)
+        map_arg(node.args, note)
+        map_arg(node.kwargs, note)
+
+    free_vars, body = [], []
+    for node in graph.nodes:
+        if node.op == "placeholder":
+            default = f" = {literal(node.args[0])}" if node.args else ""
+            annotation = f" : {annotation_text(node.type)}" if node.type is not None else ""
+            free_vars.append(f"{node.target}{annotation}{default}")
+            raw = node.target.replace("*", "")
+            if raw != node.name:
+                body.append(f"{node.name} = {raw}")
+            continue
+        if node.op == "output":
+            body.append(f"return {literal(node.args[0])}")
+            continue
+        if node.op == "get_attr":
+            line = f"{node.name} = {format_target(root_module, node.target)}"
+        elif node.op == "call_module":
+            line = f"{node.name} = {format_target(root_module, node.target)}" \
+                   f"({format_args(node.args, node.kwargs)})"
+        elif node.op == "call_method":
+            line = f"{node.name} = {format_target(literal(node.args[0]), node.target)}" \
+                   f"({format_args(node.args[1:], node.kwargs)})"
+        else:
+            line = _call_function_line(node, literal, format_args, add_global, wrapped)
+        dead = list(last_use.get(node, []))
+        if not node.users:
+            dead.append(node)
+        if dead:
+            line += ";  " + " = ".join([n.name for n in dead] + ["None"])
+        body.append(line)
+
+    code = "\n".join("    " + line for line in body) + "\n    "
+    fn_src = f"def forward({', '.join([root_module] + free_vars)}):\n{code}"
+    wrap_call = "torch.fx._symbolic_trace.wrap" if torch_spelling() else "deltagrad.fx.wrap"
+    wrap_lines = "\n".join(f'{wrap_call}("{name}")' for name in wrapped)
+    return PythonCode(src=f"\n{wrap_lines}\n\n{fn_src}", fn_src=fn_src, globals=globals_)
+
+
+def _call_function_line(node, literal, format_args, add_global, wrapped) -> str:
+    target = node.target
+    name = getattr(target, "__name__", "")
+    if getattr(operator, name, None) is target and name in MAGIC_METHODS and not node.kwargs:
+        return f"{node.name} = " + MAGIC_METHODS[name].format(*(literal(a) for a in node.args))
+    global_name = add_global(qualified_name(target), target)
+    if global_name == "getattr" and len(node.args) == 2 and isinstance(node.args[1], str) \
+            and node.args[1].isidentifier():
+        return f"{node.name} = {format_target(literal(node.args[0]), node.args[1])}"
+    if node.meta.get("is_wrapped") and global_name not in wrapped:
+        wrapped.append(global_name)
+    return f"{node.name} = {global_name}({format_args(node.args, node.kwargs)})"

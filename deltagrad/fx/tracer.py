@@ -1,0 +1,174 @@
+"""Symbolic tracing: run a module's ``forward`` (or a function) on Proxies, record a Graph.
+
+``Tracer.trace(root)`` makes one ``placeholder`` per argument, calls ``forward`` with their
+Proxies and ends the graph with an ``output`` node for what it returned. While it runs:
+
+- calling a submodule goes through ``call_module``: leaf modules (deltagrad's own layers,
+  ``is_leaf_module``) become one ``call_module`` node, others are traced through;
+- reading a parameter (or buffer) of the root gives a ``get_attr`` node;
+- deltagrad's functions record ``call_function`` nodes when given a Proxy (``patching.py``).
+
+Override points, as in ``torch.fx.Tracer``: ``is_leaf_module``, ``call_module``,
+``create_proxy``, ``create_node``, ``create_arg``, ``getattr``.
+"""
+from __future__ import annotations
+
+import inspect
+
+from . import patching
+from .graph import Graph
+from .proxy import Proxy, TracerBase
+from .node import Node
+
+__all__ = ["Tracer", "symbolic_trace"]
+
+
+class Tracer(TracerBase):
+    """Records the Graph of a module or function (see the module docstring)."""
+
+    def __init__(self, autowrap_modules=(), autowrap_functions=(),
+                 param_shapes_constant=False):
+        super().__init__()
+        self.autowrap_functions = tuple(autowrap_functions)
+        self.param_shapes_constant = param_shapes_constant
+        self.root = None
+        self.graph = None
+
+    # ------------------------------------------------------------------ override points
+    def is_leaf_module(self, m, module_qualified_name: str) -> bool:
+        """deltagrad's own layers (``nn.Linear``, ``nn.ReLU``...) are leaves, except
+        ``nn.Sequential``, which is traced through."""
+        from ..nn import Sequential
+        return type(m).__module__.startswith("deltagrad.nn") and not isinstance(m, Sequential)
+
+    def path_of_module(self, mod) -> str:
+        """The qualified name of ``mod`` inside the root (``layer1.0.conv1``)."""
+        path = self._module_paths.get(id(mod))
+        if path is None:
+            raise NameError(f"module {type(mod).__name__} is not installed as a submodule of "
+                            "the traced root")
+        return path
+
+    def call_module(self, m, forward, args: tuple, kwargs: dict):
+        """A ``call_module`` node for a leaf module; otherwise its ``forward`` is traced."""
+        qualified_name = self.path_of_module(m)
+        if not self.is_leaf_module(m, qualified_name):
+            return forward(*args, **kwargs)
+        return self.create_proxy("call_module", qualified_name, args, kwargs)
+
+    def getattr(self, attr: str, attr_val, parameter_proxy_cache: dict):
+        """A module attribute read during tracing: the root's parameters (and buffers) become
+        ``get_attr`` Proxies, anything else is returned as is."""
+        from ..nn.module import Parameter
+        from ..tensor import Tensor
+        if isinstance(attr_val, Tensor):
+            search = self.root.named_parameters() if isinstance(attr_val, Parameter) \
+                else self.root.named_buffers()
+            for name, p in search:
+                if p is attr_val:
+                    if name not in parameter_proxy_cache:
+                        parameter_proxy_cache[name] = self.create_proxy("get_attr", name, (), {})
+                    return parameter_proxy_cache[name]
+        return attr_val
+
+    def create_arg(self, a):
+        """As ``TracerBase.create_arg``, plus: a parameter or buffer of the root, or a
+        submodule, becomes a ``get_attr`` node; any other tensor is stored on the root as
+        ``_tensor_constant<i>`` and read by a ``get_attr`` node."""
+        from ..nn.module import Module
+        from ..tensor import Tensor
+
+        def convert(x):
+            if isinstance(x, Tensor):
+                for name, t in list(self.root.named_parameters()) + \
+                        list(self.root.named_buffers()):
+                    if t is x:
+                        return self.create_node("get_attr", name, (), {})
+                name = self._constant_names.get(id(x))
+                if name is None:
+                    name = f"_tensor_constant{len(self._constant_names)}"
+                    self._constant_names[id(x)] = name
+                    setattr(self.root, name, x)
+                return self.create_node("get_attr", name, (), {})
+            if isinstance(x, Module):
+                return self.create_node("get_attr", self.path_of_module(x), (), {})
+            return x
+        from .node import map_aggregate
+        return super().create_arg(map_aggregate(a, lambda x: x if isinstance(x, (Proxy, Node))
+                                                else convert(x)))
+
+    # ------------------------------------------------------------------ tracing
+    def trace(self, root, concrete_args: dict | None = None) -> Graph:
+        """The Graph of ``root`` (a Module, or a function) called on Proxies;
+        ``concrete_args`` fixes some arguments to values instead."""
+        from ..nn.module import Module
+        if isinstance(root, Module):
+            self.root = root
+            fn = type(root).forward
+            bound = [root]
+        elif callable(root):
+            self.root = Module()
+            fn = root
+            bound = []
+        else:
+            raise TypeError(f"trace: expected an nn.Module or a function, got "
+                            f"{type(root).__name__}")
+        self.graph = Graph(tracer_cls=type(self))
+        self._module_paths = {id(m): name for name, m in self.root.named_modules()}
+        self._constant_names = {}
+        concrete_args = dict(concrete_args or {})
+
+        args = list(bound)
+        params = list(inspect.signature(fn).parameters.values())[len(bound):]
+        for p in params:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise NotImplementedError(f"trace: *args/**kwargs parameters ({p.name!r} of "
+                                          f"{fn.__qualname__}) are not supported by "
+                                          "deltagrad.fx")
+            if p.name in concrete_args:
+                args.append(concrete_args.pop(p.name))
+                continue
+            default = () if p.default is p.empty else (p.default,)
+            annotation = None if p.annotation is p.empty else p.annotation
+            args.append(self.create_proxy("placeholder", p.name, default, {},
+                                          type_expr=annotation))
+        if concrete_args:
+            raise TypeError(f"trace: concrete_args names no parameter of {fn.__qualname__}: "
+                            f"{sorted(concrete_args)}")
+
+        cache = {}
+        original_call, original_getattr = Module.__call__, Module.__getattr__
+        tracer = self
+
+        def module_call(mod, *a, **k):
+            return tracer.call_module(mod, lambda *a2, **k2: original_call(mod, *a2, **k2),
+                                      a, k)
+
+        def module_getattr(mod, name):
+            return tracer.getattr(name, original_getattr(mod, name), cache)
+
+        patching._trace_depth[0] += 1
+        try:
+            with patching.patched_functions([getattr(fn, "__globals__", {})], wrapped=True):
+                Module.__call__, Module.__getattr__ = module_call, module_getattr
+                try:
+                    result = fn(*args)
+                finally:
+                    Module.__call__, Module.__getattr__ = original_call, original_getattr
+                self.create_node("output", "output", (self.create_arg(result),), {},
+                                 type_expr=getattr(fn, "__annotations__", {}).get("return"))
+        finally:
+            patching._trace_depth[0] -= 1
+            patching.release_unused_patch()
+        return self.graph
+
+
+def symbolic_trace(root, concrete_args: dict | None = None):
+    """``GraphModule(root, Tracer().trace(root))``: the traced program as a module whose
+    ``forward`` is the generated code."""
+    from ..nn.module import Module
+    from .graph_module import GraphModule
+    tracer = Tracer()
+    graph = tracer.trace(root, concrete_args)
+    name = type(root).__name__ if isinstance(root, Module) else root.__name__
+    return GraphModule(tracer.root, graph, name)
