@@ -8,7 +8,8 @@ Where the files are looked for, in order (``name`` or ``name.gz`` in each direct
 
 ``download=True`` fetches missing files from the official mirror into ``root`` (or
 ``$DELTAGRAD_DATA``, or ``~/.cache/deltagrad``) under ``<folder>/`` and checks each file's MD5
-against the published one. Nothing is fetched unless asked.
+against the published one. Nothing is fetched unless asked. The decoded arrays are kept in
+deltagrad's cache folder (``decoded_cache.py``), so later processes skip the gunzip.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import urllib.error
 import urllib.request
 
 from .base import ImageClassificationDataset
-from .idx import read_idx
+from .decoded_cache import read_idx_cached
 
 
 def _md5(path, chunk=1 << 20):
@@ -50,7 +51,7 @@ class _IDXImages(ImageClassificationDataset):
             found = self._find(names)
         if found is None:
             raise FileNotFoundError(self._missing_message(names))
-        images, labels = (read_idx(os.path.join(found, n)) for n in found.files)
+        images, labels = (read_idx_cached(os.path.join(found, n)) for n in found.files)
         self._check(images, labels, found)
         super().__init__(images, labels, transform, target_transform)
         self.raw_folder = str(found)
