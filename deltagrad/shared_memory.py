@@ -104,8 +104,9 @@ def share(t):
     if t._view is not None or a.base is not None:
         raise RuntimeError(
             "share_memory_: this tensor is a view of another tensor's or array's memory; "
-            "deltagrad can move only memory a tensor owns. Call share_memory_() on the tensor "
-            "that owns it (the base) before taking views (PyTorch would move the base too)")
+            "deltagrad can move only memory a tensor owns (PyTorch would move the base too). "
+            "Call share_memory_() on the base before taking views, or share a copy: "
+            "t.clone().share_memory_()")
     if sys.getrefcount(a) > 3:  # t's slot, the local name, getrefcount's argument
         raise RuntimeError(
             "share_memory_: other tensors or arrays use this tensor's memory (its .data or "
