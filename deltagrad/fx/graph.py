@@ -227,10 +227,10 @@ class _InsertPoint:
 
 
 def plain_table(rows, headers) -> str:
-    """tabulate's "simple" layout: left-aligned columns two spaces apart, dashes under the
-    headers."""
+    """tabulate's "simple" layout: left-aligned columns two spaces apart, each at least two
+    wider than its header, dashes under the headers."""
     cells = [[str(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    widths = [max([len(h) + 2] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
     lines = [fmt(headers), "  ".join("-" * w for w in widths)] + [fmt(r) for r in cells]
     return "\n".join(lines)

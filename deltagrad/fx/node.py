@@ -15,9 +15,16 @@ Nodes form a doubly linked list owned by their Graph; ``args``/``kwargs`` hold o
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Union
+
 OPCODES = ("placeholder", "get_attr", "call_function", "call_method", "call_module", "output")
 
-__all__ = ["Node", "map_arg", "map_aggregate", "OPCODES"]
+__all__ = ["Node", "map_arg", "map_aggregate", "OPCODES", "Target", "Argument"]
+
+#: what a node calls or reads: a function, or a method/module/attribute name
+Target = Union[Callable[..., Any], str]
+#: what a node's args may hold: Nodes, constants, and tuples/lists/dicts/slices of them
+Argument = Any
 
 
 def map_aggregate(a, fn):
