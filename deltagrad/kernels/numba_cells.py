@@ -1,4 +1,4 @@
-"""The recurrent cells of ``ops/recurrent.py`` as compiled loops: one call per layer and way.
+"""The recurrent cells of ``ops/recurrent.py`` as compiled loops: one pass per time step.
 
 The NumPy cells (``_LSTMCell``, ``_GRUCell``, ``_RNNCell``) are the reference: each step is
 9–15 NumPy calls, each a pass over the (G·H, B) gate arrays, and the backward factors are a
@@ -7,23 +7,18 @@ second loop (``prepare_backward``). Here each step is one Numba loop over the H�
 * forward: adds A_x[t] + W_hh hᵀ, applies the gate nonlinearities, updates the state and
   writes the caches (the same caches as the NumPy cell, so the rest of the layer is shared);
 * backward: forms the local derivatives and δ_t = ∂L/∂a_t in the same pass (no separate
-  ``prepare_backward``), and the carried ∂L/∂c_{t−1} (LSTM) or direct ∂L/∂h_{t−1} (GRU);
-
-and all T steps of a layer, with their matrix products W_hh hᵀ and W_hhᵀ δ_t, run inside
-one compiled call each way (``sequence_forward``, ``sequence_backward``), written once for
-the three cells.
+  ``prepare_backward``), and the carried ∂L/∂c_{t−1} (LSTM) or direct ∂L/∂h_{t−1} (GRU).
 
 The formulas are those of the NumPy cells (see their docstrings); σ(a) = ½ tanh(a/2) + ½
 with the ½ folded into the weights, as there. Float32 arrays are computed in float64 inside
 the loop and rounded once when stored, with tanh from ``rational_tanh`` (vectorisable, ≤ 1
-float32 ulp). A float64 forward is the NumPy cells' loop (see FLOAT64 below; the kernels
+float32 ulp). A float64 forward step is the NumPy cell's (see FLOAT64 below; the kernels
 themselves would call libm's exact tanh), so float64 results equal the NumPy path's to
 round-off. Compiled code is cached on disk (``cache=True``).
 """
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 
 import numpy as np
 from numba import njit, types
@@ -33,8 +28,7 @@ from ..ops.recurrent import _GRUCell, _LSTMCell, _RNNCell
 from .rational_tanh import P, Q, SATURATION
 
 __all__ = ["CELLS", "tanh_float32", "lstm_forward", "lstm_backward", "gru_forward",
-           "gru_backward", "rnn_forward", "rnn_backward", "sequence_forward",
-           "sequence_backward"]
+           "gru_backward", "rnn_forward", "rnn_backward"]
 
 # error_model="numpy": a division by zero gives inf/NaN instead of a Python exception check
 # (the check would stop the loops from vectorising); "contract" allows fused multiply-adds
@@ -191,243 +185,84 @@ def rnn_backward(dh, h, da, relu):
             da[k] = dh[k] * (1.0 - h[k] * h[k])
 
 
-# ----------------------------------------------------------------------------- whole layers
-# The steps above, run for all T steps of a layer in ONE compiled call each way, so that
-# Python is entered twice per layer instead of 2T times (each entry costs a dispatch that
-# unboxes every array argument, and a matrix product call). The recurrent product
-# W_hh h_{t−1}ᵀ is np.dot inside the loop: Numba hands it to BLAS's gemm as NumPy does
-# (measured for the 64 products (512, 128)·(128, 32) of a step: 2.69 ms against NumPy's
-# 2.71 ms at 1 thread).
-#
-# The loops are written once. Which cell they run is the type of their first argument, a
-# named tuple of the arrays the cell's steps read and write besides the loop's own; the
-# step functions below are chosen by that type when a loop is compiled (the overloads).
-LSTMArrays = namedtuple("LSTMArrays", "act tc c_before c_after c_new")
-GRUArrays = namedtuple("GRUArrays", "rz n ghn h_before")
-RNNArrays = namedtuple("RNNArrays", "h_after relu")
-
-
-@njit(**OPTIONS)
-def _lstm_forward_step(cell, t, ax, gh, h_prev, h):
-    lstm_forward(ax, gh, cell.c_before[t], cell.act[t], cell.c_new[t], cell.tc[t], h)
-
-
-@njit(**OPTIONS)
-def _gru_forward_step(cell, t, ax, gh, h_prev, h):
-    gru_forward(ax, gh, h_prev, cell.rz[t], cell.n[t], cell.ghn[t], h)
-
-
-@njit(**OPTIONS)
-def _rnn_forward_step(cell, t, ax, gh, h_prev, h):
-    rnn_forward(ax, gh, h, cell.relu)
-
-
-@njit(**OPTIONS)
-def _lstm_carry_padded(cell, t, m):
-    """c_t = c_{t−1} where the step is padding (m false), the new c_t elsewhere."""
-    _carry_padded(m, cell.c_new[t], cell.c_before[t], cell.c_after[t])
-
-
-@njit(**OPTIONS)
-def _no_cell_state(cell, t, m):
-    pass
-
-
-@njit(**OPTIONS)
-def _lstm_backward_step(cell, t, dS, dS_prev, dX, dG):
-    lstm_backward(dS[0], dS[1], cell.act[t], cell.c_before[t], cell.tc[t], dX, dS_prev[1])
-    dS_prev[0] = 0.0
-
-
-@njit(**OPTIONS)
-def _gru_backward_step(cell, t, dS, dS_prev, dX, dG):
-    gru_backward(dS[0], cell.rz[t], cell.n[t], cell.ghn[t], cell.h_before[t], dX, dG,
-                 dS_prev[0])
-
-
-@njit(**OPTIONS)
-def _rnn_backward_step(cell, t, dS, dS_prev, dX, dG):
-    rnn_backward(dS[0], cell.h_after[t], dX, cell.relu)
-    dS_prev[0] = 0.0
-
-
-STEPS = {  # per cell: forward step, carry of a padded step's cell state, backward step
-    LSTMArrays: (_lstm_forward_step, _lstm_carry_padded, _lstm_backward_step),
-    GRUArrays: (_gru_forward_step, _no_cell_state, _gru_backward_step),
-    RNNArrays: (_rnn_forward_step, _no_cell_state, _rnn_backward_step),
-}
-
-
-def forward_step(cell, t, ax, gh, h_prev, h):
-    """Step t of the cell whose arrays are ``cell``: h_t into h, its caches at index t.
-    ``ax`` = A_x[t], ``gh`` = W_hh h_{t−1}ᵀ (+ b_hn)."""
-    STEPS[type(cell)][0](cell, t, ax, gh, h_prev, h)
-
-
-def carry_cell_state(cell, t, m):
-    """At the steps where ``m`` is false the LSTM's c_t is c_{t−1} (other cells: nothing)."""
-    STEPS[type(cell)][1](cell, t, m)
-
-
-def backward_step(cell, t, dS, dS_prev, dX, dG):
-    """δ_t = ∂L/∂a_t into dX (the GRU's recurrent δ into dG) from dS = (∂L/∂h_t[, ∂L/∂c_t]);
-    into dS_prev the part of ∂L/∂(h_{t−1}[, c_{t−1}]) that does not go through W_hh."""
-    STEPS[type(cell)][2](cell, t, dS, dS_prev, dX, dG)
-
-
-@overload(forward_step)
-def _forward_step_by_cell(cell, t, ax, gh, h_prev, h):
-    step = STEPS[cell.instance_class][0]
-    return lambda cell, t, ax, gh, h_prev, h: step(cell, t, ax, gh, h_prev, h)
-
-
-@overload(carry_cell_state)
-def _carry_cell_state_by_cell(cell, t, m):
-    carry = STEPS[cell.instance_class][1]
-    return lambda cell, t, m: carry(cell, t, m)
-
-
-@overload(backward_step)
-def _backward_step_by_cell(cell, t, dS, dS_prev, dX, dG):
-    step = STEPS[cell.instance_class][2]
-    return lambda cell, t, dS, dS_prev, dX, dG: step(cell, t, dS, dS_prev, dX, dG)
-
-
-@njit(**OPTIONS)
-def _carry_padded(m, new, before, after):
-    """after = new in the columns b where m[b], before elsewhere (a padded step keeps the
-    state)."""
-    for j in range(after.shape[0]):
-        for b in range(after.shape[1]):
-            after[j, b] = new[j, b] if m[b] else before[j, b]
-
-
-@njit(**OPTIONS)
-def sequence_forward(cell, order, ax, w_hh, b_hn, h_before, h_after, out, mask, gh):
-    """For t in ``order``: gh = W_hh h_{t−1}ᵀ (+ b_hn), the cell's step writes h_t into
-    out[t]. With a ``mask`` (T, B) a padded step carries the state (h_after[t] = h_before[t],
-    also c for the LSTM) and outputs zero; without one, ``out`` is ``h_after``."""
-    for t in order:
-        np.dot(w_hh, h_before[t], gh)
-        if b_hn is not None:
-            for j in range(gh.shape[0]):
-                for b in range(gh.shape[1]):
-                    gh[j, b] += b_hn[j]
-        forward_step(cell, t, ax[t], gh, h_before[t], out[t])
-        if mask is not None:
-            m = mask[t]
-            _carry_padded(m, out[t], h_before[t], h_after[t])
-            carry_cell_state(cell, t, m)
-            out_t = out[t]
-            for j in range(out_t.shape[0]):
-                for b in range(out_t.shape[1]):
-                    out_t[j, b] *= m[b]
-
-
-STORE_EVERY = 8  # steps whose δ blocks are stored into the (G·H, T, B) layout together
-
-
-@njit(**OPTIONS)
-def _store_blocks(blocks, times, n, dst):
-    """dst[t_k] = blocks[k] for the first n steps t_k = times[k]. dst is the (T, G·H, B) view
-    of a (G·H, T, B) array: row j of n consecutive steps is one run of n·B numbers there,
-    written together (each block written alone would touch a new page per row)."""
-    for j in range(blocks.shape[1]):
-        for k in range(n):
-            t = times[k]
-            for b in range(blocks.shape[2]):
-                dst[t, j, b] = blocks[k, j, b]
-
-
-@njit(**OPTIONS)
-def sequence_backward(cell, steps, gyT, mask, dS, w_hhT, dX, dG):
-    """Backpropagation through time, for t in ``steps`` (the forward order reversed), with
-    dS = (∂L/∂h_t[, ∂L/∂c_t]) carried: dS[0] += gyT[t]; the cell's step writes δ_t, stored
-    into dX[t] (the GRU's recurrent δ into dG[t]; dG None: the same δ);
-    ∂L/∂h_{t−1} = W_hhᵀ δ_t + the cell's direct term. A padded step (mask[t, b] false)
-    passes dS by unchanged. Returns dS at the initial state. The steps work on contiguous
-    (G·H, B) blocks, stored STORE_EVERY steps at a time: dX and dG may be strided."""
-    dS_prev = np.empty_like(dS)
-    kept = np.zeros_like(dS)
-    product = np.empty_like(dS[0])
-    blocks = np.empty((STORE_EVERY,) + dX.shape[1:], dX.dtype)
-    blocks_rec = blocks if dG is None else np.empty_like(blocks)
-    times = np.empty(STORE_EVERY, np.int64)
-    n = 0
-    for t in steps:
-        dh = dS[0]
-        dh += gyT[t]
-        if mask is not None:  # the padded columns skip the cell: kept aside, zero inside
-            m = mask[t]
-            for s in range(dS.shape[0]):
-                for j in range(dS.shape[1]):
-                    for b in range(dS.shape[2]):
-                        kept[s, j, b] = 0.0 if m[b] else dS[s, j, b]
-                        dS[s, j, b] = dS[s, j, b] if m[b] else 0.0
-        backward_step(cell, t, dS, dS_prev, blocks[n], blocks_rec[n])
-        np.dot(w_hhT, blocks_rec[n], product)
-        dh_prev = dS_prev[0]
-        dh_prev += product
-        if mask is not None:
-            dS_prev += kept
-        dS, dS_prev = dS_prev, dS
-        times[n] = t
-        n += 1
-        if n == STORE_EVERY or t == steps[-1]:
-            _store_blocks(blocks, times, n, dX)
-            if dG is not None:
-                _store_blocks(blocks_rec, times, n, dG)
-            n = 0
-    return dS
-
-
 # ----------------------------------------------------------------------------- cells
-class _CompiledLoops:
-    """The forward and backward loops of ``ops/recurrent.py``'s cells as one compiled call
-    each (``sequence_forward``/``sequence_backward``); the cell classes below say which
-    arrays their steps use (``arrays``). FLOAT64: a float64 forward stays the NumPy cell's
-    loop. Its tanh must then be exact, and libm's tanh in a compiled loop (one call per
-    element) is slower than NumPy's vectorised passes: a float64 LSTM layer's forward took
-    93 ms against 43 ms. The backward has no tanh, so it is compiled in both dtypes."""
+# WHY NOT THE WHOLE LOOP: the time loop stays in Python (ops/recurrent.py), one kernel call
+# per step, with the matrix products made by NumPy. Numba's np.dot inside a compiled loop
+# calls SciPy's BLAS (scipy.linalg.cython_blas), which pip installs as a second OpenBLAS
+# with its own thread pool next to NumPy's: at 2 threads the two pools' spinning threads
+# fight over the cores (measured at ed819a9, LSTM workload, 2 threads, same load: 1156 ms
+# a step against 66.7 ms). At 1 thread the one compiled call gained ~1% (LSTM) to ~4% (GRU):
+# the Python step loop costs only ~2-3 µs a step against the ~60 µs of its BLAS work.
+#
+# FLOAT64: a float64 forward step stays the NumPy cell's. Its tanh must then be exact, and
+# libm's tanh in a compiled loop (one call per element) is slower than NumPy's vectorised
+# passes: a float64 LSTM layer's forward took 93 ms against 43 ms. The backward has no tanh,
+# so it is compiled in both dtypes.
+class NumbaLSTMCell(_LSTMCell):
+    """``_LSTMCell`` with each step one compiled pass (same caches, same results)."""
 
-    def forward_sequence(self, seq, ax, w_hh, b_hn, outT, mask):
-        if ax.dtype != np.float32:  # see FLOAT64 above
-            return super().forward_sequence(seq, ax, w_hh, b_hn, outT, mask)
-        gh = np.empty((w_hh.shape[0], ax.shape[2]), ax.dtype)
-        sequence_forward(self.arrays(seq), np.asarray(seq.order, np.int64), ax, w_hh, b_hn,
-                         seq.hT_before, seq.hT_after, outT, mask, gh)
+    def forward_step(self, t, ax, gh, state, h_out):
+        if gh.dtype != np.float32:  # see FLOAT64 above
+            return super().forward_step(t, ax, gh, state, h_out)
+        lstm_forward(ax, gh, state[1], self.act[t], self.c[t], self.tc[t], h_out)
+        return (h_out, self.c[t])
 
-    def backward_sequence(self, seq, gyT, mask, dh, dc, w_hhT, dX, dG):
-        dS = np.empty((1 + self.has_cell,) + dh.shape, dh.dtype)  # (∂L/∂h_t[, ∂L/∂c_t])
-        dS[0] = dh
-        if self.has_cell:
-            dS[1] = dc
-        dS = sequence_backward(self.arrays(seq), np.asarray(seq.order[::-1], np.int64), gyT,
-                               mask, dS, w_hhT, dX, dG if self.separate_hidden_bias else None)
-        return dS[0], (dS[1] if self.has_cell else None)
+    def prepare_backward(self, lo, hi, seq):
+        """Nothing to precompute: ``backward_step`` forms the factors in its own pass. (Only
+        the array is kept, not ``seq``: seq → cell → seq would be a reference cycle, and the
+        caches would wait for the garbage collector instead of going with the graph.)"""
+        self.c_before = seq.c_before
 
-
-# The arrays are made per call and not kept: seq → cell → seq would be a reference cycle,
-# and the caches would wait for the garbage collector instead of going with the graph.
-class NumbaLSTMCell(_CompiledLoops, _LSTMCell):
-    """``_LSTMCell`` with its loops compiled (same caches, same results)."""
-
-    def arrays(self, seq):
-        return LSTMArrays(self.act, self.tc, seq.c_before, seq.c_after, self.c)
-
-
-class NumbaGRUCell(_CompiledLoops, _GRUCell):
-    """``_GRUCell`` with its loops compiled."""
-
-    def arrays(self, seq):
-        return GRUArrays(self.rz, self.n, self.ghn, seq.hT_before)
+    def backward_step(self, t, dh, dc, dX, dG):
+        if not hasattr(self, "dc_buffers"):
+            # ∂L/∂c_{t−1} goes to the buffer that does not hold ∂L/∂c_t: written in place,
+            # the output would alias an input and the loop would not vectorise (4× slower)
+            self.dc_buffers = [np.empty_like(dh), np.empty_like(dh)]
+        if dc is None:
+            dc = np.zeros_like(dh)
+        out = self.dc_buffers[0] if dc is not self.dc_buffers[0] else self.dc_buffers[1]
+        lstm_backward(dh, dc, self.act[t], self.c_before[t], self.tc[t], dX, out)
+        return None, out
 
 
-class NumbaRNNCell(_CompiledLoops, _RNNCell):
-    """``_RNNCell`` with its loops compiled."""
+class NumbaGRUCell(_GRUCell):
+    """``_GRUCell`` with each step one compiled pass."""
 
-    def arrays(self, seq):
-        return RNNArrays(seq.hT_after, self.relu)
+    def forward_step(self, t, ax, gh, state, h_out):
+        if gh.dtype != np.float32:  # see FLOAT64 above
+            return super().forward_step(t, ax, gh, state, h_out)
+        gru_forward(ax, gh, state[0], self.rz[t], self.n[t], self.ghn[t], h_out)
+        return (h_out,)
+
+    def prepare_backward(self, lo, hi, seq):
+        """Nothing to precompute (see ``NumbaLSTMCell.prepare_backward``)."""
+        self.h_before = seq.hT_before
+
+    def backward_step(self, t, dh, dc, dX, dG):
+        if not hasattr(self, "direct"):
+            self.direct = np.empty_like(dh)  # dh ⊙ z, added to ∂L/∂h_{t−1} by the loop
+        direct = self.direct
+        gru_backward(dh, self.rz[t], self.n[t], self.ghn[t], self.h_before[t], dX, dG,
+                     direct)
+        return direct, None
+
+
+class NumbaRNNCell(_RNNCell):
+    """``_RNNCell`` with each step one compiled pass."""
+
+    def forward_step(self, t, ax, gh, state, h_out):
+        if gh.dtype != np.float32:  # see FLOAT64 above
+            return super().forward_step(t, ax, gh, state, h_out)
+        rnn_forward(ax, gh, h_out, self.relu)
+        return (h_out,)
+
+    def prepare_backward(self, lo, hi, seq):
+        """Nothing to precompute (see ``NumbaLSTMCell.prepare_backward``)."""
+        self.h_after = seq.hT_after
+
+    def backward_step(self, t, dh, dc, dX, dG):
+        rnn_backward(dh, self.h_after[t], dX, self.relu)
+        return None, None
 
 
 CELLS = {"LSTM": NumbaLSTMCell, "GRU": NumbaGRUCell, "RNN": NumbaRNNCell}

@@ -67,8 +67,6 @@ CHUNK = 8  # time steps whose backward factors are computed together (they stay 
 class _Cell:
     """How one kind of recurrent cell turns gate pre-activations into a state, and back.
 
-    ``forward_sequence`` and ``backward_sequence`` are the loops over all time steps (here in
-    Python; the Numba cells of ``kernels/numba_cells.py`` run each as one compiled call).
     ``forward_step`` receives the step's input projection ax = A_x[t] and gh = W_hh hᵀ (both
     (G·H, B); the biases are in ax, except the GRU's b_hh, which is in gh), writes what the
     backward needs into its cache at index t and returns the new state tuple (hᵀ written into
@@ -87,60 +85,6 @@ class _Cell:
     def __init__(self, T, B, H, xp, dtype):
         self.H = H
         self.tmp = xp.empty((H, B), dtype)
-
-    def forward_sequence(self, seq, ax, w_hh, b_hn, outT, mask):
-        """The forward loop over all steps t of ``seq.order``: gh = W_hh h_{t−1}ᵀ (+ b_hn, the
-        GRU's hidden bias), then ``forward_step``, which writes h_t into outT[t] and c_t into
-        ``self.c[t]``. The carried states are ``seq.hT_after[t]`` (and ``seq.c_after[t]``):
-        the new ones, or at a padded step (mask[t] false) the old ones, with output zero."""
-        xp = _xp(ax)
-        first = seq.order[0]
-        state = (seq.hT_before[first], seq.c_before[first]) if self.has_cell else \
-            (seq.hT_before[first],)
-        gh = xp.empty((w_hh.shape[0], ax.shape[2]), ax.dtype)
-        for t in seq.order:
-            xp.matmul(w_hh, state[0], out=gh)
-            if b_hn is not None:
-                gh += b_hn[:, None]
-            new = self.forward_step(t, ax[t], gh, state, outT[t])
-            if mask is not None:  # a padded step carries the state and outputs zero
-                m = mask[t]
-                xp.copyto(seq.hT_after[t], xp.where(m, new[0], state[0]))
-                if self.has_cell:
-                    xp.copyto(seq.c_after[t], xp.where(m, new[1], state[1]))
-                outT[t] *= m
-                new = (seq.hT_after[t], seq.c_after[t]) if self.has_cell else \
-                    (seq.hT_after[t],)
-            state = new
-
-    def backward_sequence(self, seq, gyT, mask, dh, dc, w_hhT, dX, dG):
-        """Backpropagation through all steps, last first: dh = ∂L/∂h_t (+ gyT[t], the output's
-        gradient), ``backward_step`` writes δ_t into dX[t] (and dG[t]), and
-        ∂L/∂h_{t−1} = W_hhᵀ δ_t + direct. A padded step passes dh and dc by unchanged.
-        Returns (∂L/∂h₀ᵀ, ∂L/∂c₀ᵀ or None)."""
-        xp = _xp(dh)
-        tmp = xp.empty_like(dh)
-        steps = seq.order[::-1]
-        for k, t in enumerate(steps):
-            if k % CHUNK == 0:
-                chunk = steps[k:k + CHUNK]
-                self.prepare_backward(min(chunk), max(chunk) + 1, seq)
-            dh += gyT[t]
-            if mask is not None:  # a padded step carries the state: its gradient skips the cell
-                m = mask[t]
-                keep_h, dh = xp.where(m, 0, dh), xp.where(m, dh, 0)
-                if dc is not None:
-                    keep_c, dc = xp.where(m, 0, dc), xp.where(m, dc, 0)
-            direct, dc = self.backward_step(t, dh, dc, dX[t], dG[t])
-            xp.matmul(w_hhT, dG[t], out=tmp)
-            if direct is not None:
-                tmp += direct
-            dh, tmp = tmp, dh
-            if mask is not None:
-                dh += keep_h
-                if dc is not None:
-                    dc += keep_c
-        return dh, dc
 
     def _chunk(self, lo, hi, name, shape_tail, xp, dtype):
         """A reused (hi − lo, …) work array for the factors of one chunk of steps."""
@@ -375,8 +319,23 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
         seq.c_before[first] = c0.T
         cell.c = seq.c_after if mask is None else xp.empty((T, H, B), dtype)
     outT = seq.hT_after if mask is None else xp.empty((T, H, B), dtype)
-    b_hn = None if b_hh is None or not cell.separate_hidden_bias else b_hh
-    cell.forward_sequence(seq, ax, w_hh, b_hn, outT, mask)
+    gh = xp.empty((w_hh.shape[0], B), dtype)
+    bh = None if b_hh is None or not cell.separate_hidden_bias else b_hh[:, None]
+    state = (seq.hT_before[first], seq.c_before[first]) if cell.has_cell else \
+        (seq.hT_before[first],)
+    for t in seq.order:
+        xp.matmul(w_hh, state[0], out=gh)
+        if bh is not None:
+            gh += bh
+        new = cell.forward_step(t, ax[t], gh, state, outT[t])
+        if mask is not None:  # a padded step carries the state and outputs zero
+            m = mask[t]
+            xp.copyto(seq.hT_after[t], xp.where(m, new[0], state[0]))
+            if cell.has_cell:
+                xp.copyto(seq.c_after[t], xp.where(m, new[1], state[1]))
+            outT[t] *= m
+            new = (seq.hT_after[t], seq.c_after[t]) if cell.has_cell else (seq.hT_after[t],)
+        state = new
     # the row-major output, in a buffer whose extra slot holds h0: without a mask the
     # outputs are the carried states, and h_{t−1} for ∂L/∂W_hh is a view
     rows_ext = xp.empty((T + 1, B, H), dtype)
@@ -386,8 +345,6 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     if mask is not None:
         h_rows_before = xp.ascontiguousarray(seq.hT_before.transpose(0, 2, 1))
     seq.h_rows_before = h_rows_before
-    last = seq.order[-1]
-    state = (seq.hT_after[last], seq.c_after[last]) if cell.has_cell else (seq.hT_after[last],)
     final = tuple(s.T.copy() for s in state)
     return ys, final, seq
 
@@ -436,25 +393,43 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
     xp = _xp(x)
     T, B, _ = x.shape
     GH, H = w_hh.shape
-    cell = seq.cell
+    cell, order = seq.cell, seq.order
     need = ctx.needs_input_grad
-    # δ_t = ∂L/∂a_t is written straight into the (G·H, T, B) layout that the gradient GEMMs
-    # read as (G·H, T·B): dX is its (T, G·H, B) view, so dX[t] is step t's (G·H, B) block
-    # (rows T·B apart) and no transposing copy follows the loop. dG: the GRU's recurrent δ.
-    delta = xp.empty((GH, T, B), x.dtype)
-    delta_rec = xp.empty((GH, T, B), x.dtype) if cell.separate_hidden_bias else delta
-    dX, dG = delta.transpose(1, 0, 2), delta_rec.transpose(1, 0, 2)
+    dX = xp.empty((T, GH, B), x.dtype)  # δ_t written per step as a contiguous block
+    dG = xp.empty((T, GH, B), x.dtype) if cell.separate_hidden_bias else dX
     # contiguous, as every step reads one block; padded outputs are constant zeros
     gyT = gy.transpose(0, 2, 1)
     gyT = gyT * mask[:, None, :] if mask is not None else xp.ascontiguousarray(gyT)
     dh = xp.ascontiguousarray(gstate[0].T)
     dc = xp.ascontiguousarray(gstate[1].T) if cell.has_cell else None
     w_hhT = xp.ascontiguousarray(w_hh.T)
-    dh, dc = cell.backward_sequence(seq, gyT, mask, dh, dc, w_hhT, dX, dG)
+    tmp = xp.empty_like(dh)
+    steps = order[::-1]
+    for k, t in enumerate(steps):
+        if k % CHUNK == 0:
+            chunk = steps[k:k + CHUNK]
+            cell.prepare_backward(min(chunk), max(chunk) + 1, seq)
+        dh += gyT[t]
+        if mask is not None:  # a padded step carries the state: its gradient skips the cell
+            m = mask[t]
+            keep_h, dh = xp.where(m, 0, dh), xp.where(m, dh, 0)
+            if dc is not None:
+                keep_c, dc = xp.where(m, 0, dc), xp.where(m, dc, 0)
+        direct, dc = cell.backward_step(t, dh, dc, dX[t], dG[t])
+        xp.matmul(w_hhT, dG[t], out=tmp)
+        if direct is not None:
+            tmp += direct
+        dh, tmp = tmp, dh
+        if mask is not None:
+            dh += keep_h
+            if dc is not None:
+                dc += keep_c
     # the gradients of the inputs and weights: one GEMM each over all time steps
     off = 3 if cell.has_cell else 2
     g_x = g_c0 = g_wih = g_whh = g_bih = g_bhh = None
-    dX2, dG2 = delta.reshape(GH, T * B), delta_rec.reshape(GH, T * B)
+    # δ as (G·H, T·B): one transposing copy, then each gradient is one GEMM over all steps
+    dX2 = xp.ascontiguousarray(dX.transpose(1, 0, 2)).reshape(GH, T * B)
+    dG2 = dX2 if dG is dX else xp.ascontiguousarray(dG.transpose(1, 0, 2)).reshape(GH, T * B)
     if need[0]:
         g_x = (dX2.T @ w_ih).reshape(x.shape)
     g_h0 = dh.T if need[1] else None
@@ -467,7 +442,7 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
     if has_bias and (need[off + 2] or need[off + 3]):
         ones = xp.ones(T * B, x.dtype)
         g_bih = dX2 @ ones
-        g_bhh = g_bih.copy() if delta_rec is delta else dG2 @ ones  # the same δ unless GRU
+        g_bhh = g_bih.copy() if dG2 is dX2 else dG2 @ ones  # the same δ unless GRU
     out = [g_x, g_h0] + ([g_c0] if cell.has_cell else []) + [g_wih, g_whh]
     if has_bias:
         out += [g_bih if need[off + 2] else None, g_bhh if need[off + 3] else None]

@@ -235,55 +235,19 @@ def test_tanh_and_lstm_loops_are_vectorised():
 
 def test_no_kernel_gets_overlapping_arrays(monkeypatch):
     """An output that overlaps an input defeats LLVM's run-time alias check and the loop
-    runs unvectorised (the LSTM backward once wrote ∂L/∂c in place: 4× slower). The loops
-    and steps run here as Python (``py_func``) so that every kernel call can be seen."""
-    overlaps, calls = [], []
+    runs unvectorised (the LSTM backward once wrote ∂L/∂c in place: 4× slower)."""
+    overlaps = []
     for name in ("lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
                  "rnn_forward", "rnn_backward"):
         kernel = getattr(numba_cells, name)
 
         def checked(*args, kernel=kernel, name=name):
-            calls.append(name)
             arrays = [a for a in args if isinstance(a, np.ndarray)]
             overlaps.extend(name for i, a in enumerate(arrays) for b in arrays[i + 1:]
                             if np.shares_memory(a, b))
             return kernel(*args)
         monkeypatch.setattr(numba_cells, name, checked)
-    for name in ("sequence_forward", "sequence_backward"):
-        monkeypatch.setattr(numba_cells, name, getattr(numba_cells, name).py_func)
-    monkeypatch.setattr(numba_cells, "STEPS", {
-        cell: tuple(getattr(f, "py_func", f) for f in steps)
-        for cell, steps in numba_cells.STEPS.items()})
     for mode in GATES:
         for masked in (False, True):
             _run(mode, "numba", np.float32, False, masked, 0)
-    assert sorted(set(calls)) == ["gru_backward", "gru_forward", "lstm_backward",
-                                  "lstm_forward", "rnn_backward", "rnn_forward"]
     assert overlaps == []
-
-
-@pytest.mark.parametrize("masked", [False, True])
-def test_numba_layers_run_each_loop_as_one_compiled_call(masked, monkeypatch):
-    """Under the Numba backend a float32 layer never enters the Python step loops of
-    ``ops/recurrent.py`` (forward or backward), and a float64 one only the forward's (its
-    tanh must be libm's, see numba_cells FLOAT64); the results are checked elsewhere."""
-    from deltagrad.ops import recurrent
-    entered = []
-
-    def python_loop(name):
-        original = getattr(recurrent._Cell, name)
-
-        def loop(self, *args):
-            entered.append(name)
-            return original(self, *args)
-        return loop
-    for name in ("forward_sequence", "backward_sequence"):
-        monkeypatch.setattr(recurrent._Cell, name, python_loop(name))
-    for mode in GATES:
-        _run(mode, "numba", np.float32, True, masked, 1)
-    assert entered == []
-    for mode in GATES:
-        _run(mode, "numba", np.float64, True, masked, 1)
-    assert entered == ["forward_sequence"] * len(GATES)
-    _run("LSTM", "numpy", np.float32, True, masked, 1)
-    assert entered[-2:] == ["forward_sequence", "backward_sequence"]
