@@ -170,14 +170,14 @@ class Node:
 
     # ------------------------------------------------------------------ properties
     def is_impure(self) -> bool:
-        """True if dead-code elimination must keep this node: inputs, the output, and calls of
-        functions with side effects (in-place methods end in ``_``)."""
+        """True if dead-code elimination must keep this node: inputs, the output, random draws,
+        in-place methods (their names end in ``_``) and modules marked ``_is_impure``."""
         if self.op in ("placeholder", "output"):
             return True
         if self.op == "call_method":
             return self.target.endswith("_") and not self.target.endswith("__")
         if self.op == "call_function":
-            return bool(getattr(self.target, "_fx_side_effects", False))
+            return self.target in _random_functions()
         if self.op == "call_module" and self.graph.owning_module is not None:
             try:
                 module = self.graph.owning_module.get_submodule(self.target)
@@ -205,6 +205,17 @@ class Node:
 
     def __repr__(self):
         return self.name
+
+
+_RANDOM = ("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like",
+           "normal", "bernoulli", "multinomial", "manual_seed", "seed")
+
+
+def _random_functions() -> set:
+    """deltagrad's functions that draw random numbers (or reseed): never dead code, since
+    dropping them would change every later draw."""
+    import deltagrad
+    return {getattr(deltagrad, name) for name in _RANDOM if hasattr(deltagrad, name)}
 
 
 def type_name(t) -> str:
