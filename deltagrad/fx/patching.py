@@ -24,26 +24,31 @@ __all__ = ["patched_functions", "keep_patched_while_alive", "wrap", "find_proxy"
 _wrapped_names: dict = {}
 
 
-def find_proxy(args, kwargs):
-    """The first Proxy among ``args``/``kwargs`` (looking inside lists, tuples and dicts)."""
+def find_proxy(args, kwargs, fn=None):
+    """The first Proxy among ``args``/``kwargs`` (looking inside lists, tuples and dicts);
+    Proxies of two different tracers are an error, as in torch.fx."""
     from .proxy import Proxy
-    stack = [args, kwargs]
+    stack, found, tracers = [args, kwargs], None, {}
     while stack:
         a = stack.pop(0)
         if isinstance(a, Proxy):
-            return a
-        if isinstance(a, (list, tuple)):
+            found = a if found is None else found
+            tracers[id(a.tracer)] = a.tracer
+        elif isinstance(a, (list, tuple)):
             stack[:0] = list(a)
         elif isinstance(a, dict):
             stack[:0] = list(a.values())
-    return None
+    if len(tracers) > 1:
+        raise RuntimeError(f"Found multiple different tracers {list(tracers.values())} while "
+                           f"trying to trace operations {fn}")
+    return found
 
 
 def recording(fn, is_wrapped=False):
     """``fn`` that records a call_function Node when given a Proxy."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        proxy = find_proxy(args, kwargs)
+        proxy = find_proxy(args, kwargs, fn)
         if proxy is None:
             return fn(*args, **kwargs)
         result = proxy.tracer.create_proxy("call_function", fn, args, kwargs)
