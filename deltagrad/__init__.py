@@ -70,7 +70,7 @@ from .io import serialization, save, load  # noqa: E402,F401
 
 cuda_is_available = backend.cuda_is_available
 from . import cuda, amp, backends, accelerator  # noqa: E402,F401  (device namespaces)
-from . import multiprocessing  # noqa: E402,F401  (torch.multiprocessing: fork only)
+from . import multiprocessing  # noqa: E402,F401  (torch.multiprocessing)
 from .amp import autocast  # noqa: E402,F401
 from .backends import set_float32_matmul_precision, get_float32_matmul_precision  # noqa: E402,F401
 from math import inf, nan, pi, e  # noqa: E402,F401  (torch.inf, torch.pi, ...)

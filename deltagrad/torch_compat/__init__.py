@@ -12,6 +12,10 @@ alias module over the deltagrad module of the same place (``torch.nn`` → ``del
 (``torch.backends.cudnn.benchmark = True``) go there too. What deltagrad lacks raises an
 ``ImportError`` or ``AttributeError`` saying ``torch.xyz is not supported by deltagrad``:
 nothing is faked.
+
+A ``spawn``/``forkserver`` child (``dg.multiprocessing``) is a fresh interpreter without the
+finder; ``install()`` also puts ``CHILD_PATH`` first on ``sys.path``, which the child inherits:
+its ``torch.py`` installs the alias there on the child's first ``import torch``.
 """
 from __future__ import annotations
 
@@ -154,17 +158,22 @@ class TorchFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 _finder = TorchFinder()
 
+#: the folder whose ``torch.py`` installs the alias in a spawned child (see the docstring)
+CHILD_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child_path")
+
 
 def _torch_modules():
     return {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
 
 
 def install() -> None:
-    """Put the finder first on ``sys.meta_path``; a real PyTorch already imported in this
-    process is taken out of ``sys.modules`` (``uninstall`` does not bring it back: use
-    ``torch_is_deltagrad()`` for that)."""
+    """Put the finder first on ``sys.meta_path`` and ``CHILD_PATH`` first on ``sys.path``; a
+    real PyTorch already imported in this process is taken out of ``sys.modules``
+    (``uninstall`` does not bring it back: use ``torch_is_deltagrad()`` for that)."""
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
+    if CHILD_PATH not in sys.path:
+        sys.path.insert(0, CHILD_PATH)
     for k, v in _torch_modules().items():
         if not isinstance(v, TorchAlias):
             del sys.modules[k]
@@ -174,6 +183,8 @@ def uninstall() -> None:
     """Remove the finder and the torch alias modules."""
     while _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
+    while CHILD_PATH in sys.path:
+        sys.path.remove(CHILD_PATH)
     for k, v in _torch_modules().items():
         if isinstance(v, TorchAlias):
             del sys.modules[k]
