@@ -68,6 +68,11 @@ class Graph:
             raise TypeError(f"create_node: args must be a tuple, got {type(args).__name__}")
         if not isinstance(kwargs, dict):
             raise TypeError(f"create_node: kwargs must be a dict, got {type(kwargs).__name__}")
+        from .proxy import Proxy
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, Proxy):
+                raise TypeError(f"create_node ({op} {target}): an argument is a Proxy ({a}); "
+                                "pass its .node")
         candidate = name if name is not None else self._target_to_str(target)
         node = Node(self, self._namespace.create_name(candidate, None), op, target, args,
                     kwargs, type_expr)
