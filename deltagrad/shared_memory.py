@@ -157,6 +157,10 @@ def reduce_tensor(t):
     root = _root_of(a) if isinstance(a, np.ndarray) else None
     if root is None:
         return t.__reduce_ex__(pickle.DEFAULT_PROTOCOL)
+    if t._grad_fn is not None and t._requires_grad:
+        raise RuntimeError("a shared tensor that is the output of an operation recorded by "
+                           "autograd (not a leaf) can't be sent to another process: its graph "
+                           "stays here. Send t.detach() (as PyTorch requires too)")
     offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
     state = {k: v for k, v in t.__dict__.items() if k != "_backward_hooks"}  # hooks stay
     return (rebuild_shared, (type(t), _blocks[id(root)].name, offset, a.shape, a.strides,

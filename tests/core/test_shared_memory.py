@@ -159,6 +159,10 @@ def test_bad_inputs_are_refused_by_name():
     with pytest.raises(RuntimeError, match="from_numpy"):
         dg.from_numpy(a).share_memory_()
     assert not p.is_shared()
+    w = nn.Parameter(dg.ones(4)).share_memory_()
+    with pytest.raises(RuntimeError, match="not a leaf.*detach"):
+        _through_forking_pickler(w[1:])  # a shared view with a grad_fn
+    assert _through_forking_pickler(w[1:].detach()).is_shared()
 
 
 def test_blocks_are_unlinked_when_the_last_array_goes():
