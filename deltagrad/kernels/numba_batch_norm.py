@@ -80,7 +80,7 @@ def batch_norm_forward(x3, w, b, eps):
     dt = x3.dtype
     out = np.empty_like(x3)
     mean, var, rstd = np.empty(c), np.empty(c), np.empty(c)
-    use_threads()
+    use_threads(x3.size)
     _forward(x3, w if w is not None else np.empty(0, dt), b if b is not None else np.empty(0, dt),
              float(eps), w is not None, b is not None, out, mean, var, rstd)
     return out, mean.astype(dt), var.astype(dt), rstd.astype(dt)
@@ -93,7 +93,7 @@ def batch_norm_backward(g3, x3, w, mean, rstd, need_x):
     dt = g3.dtype
     gx = np.empty_like(g3) if need_x else np.empty((0, 0, 0), dt)
     sum_g, sum_gxhat = np.empty(c), np.empty(c)
-    use_threads()
+    use_threads(g3.size)
     _backward(g3, x3, w if w is not None else np.empty(0, dt), mean, rstd, w is not None,
               need_x, gx, sum_g, sum_gxhat)
     return (gx if need_x else None), sum_gxhat.astype(dt), sum_g.astype(dt)

@@ -1,31 +1,36 @@
 """Numba's parallel loops (``prange``) at the thread count the user chose.
 
 A ``@njit(parallel=True)`` kernel splits its ``prange`` loop over Numba's own native thread
-pool (the OpenMP layer where libgomp is present): no GIL hand-off, no Python thread wakes
-up. Measured on the project's 2-core VM: an empty ``prange`` kernel returns in 2.0 µs at 2
-threads (0.7 µs at 1; a serial ``njit`` call 0.19 µs), where a round trip to a Python helper
-thread (``deltagrad.threads.parallel``) costs 85-230 µs. So passes of a few hundred
-microseconds -- the conv copies, batch norm -- are worth splitting; Python threads are not.
+pool (the OpenMP layer: GNU libgomp here), with no GIL hand-off. What a launch costs on the
+project's 2-core VM depends on what the pool threads do between loops (measured, empty
+``prange`` kernel at 2 threads, after 0 / 100 / 1000 µs of other work on the caller):
 
-Waiting threads sleep (``OMP_WAIT_POLICY=PASSIVE``, set here unless the user set it, before
-Numba loads its OpenMP pool): by default a GNU OpenMP thread spins for a while after each
-loop, and on 2 cores a spinning pool thread takes a core from OpenBLAS's threads in the next
-matrix product (a DCGAN step at 2 threads: best of 12, 176 -> 316 ms with spinning threads).
-Sleeping threads cost a wake-up instead: an empty launch 4.0 µs at 2 threads.
+- spinning (libgomp's default, GOMP_SPINCOUNT=300000): 1.5 / 1.7 / 3.3 µs -- but a spinning
+  pool thread takes a core from OpenBLAS's threads in the next matrix product: a DCGAN step
+  at 2 threads, best of 20, 168 ms with the NumPy copies -> 271 ms with the compiled ones;
+- sleeping (``OMP_WAIT_POLICY=PASSIVE``): 59 / 109 / 147 µs, the wake-up of an idle vCPU --
+  as dear as a round trip to a Python helper thread (85-230 µs, ``deltagrad.threads``).
 
-``use_threads()`` sets Numba's thread count to ``deltagrad.get_num_threads()`` (capped at
-the pool's size) before a launch, so ``set_num_threads(1)`` / ``--threads 1`` keeps every
-kernel on one core. The call is cheap: it only talks to Numba when the count changed.
+So the pool threads sleep (PASSIVE is set here, before Numba loads its pool, unless the user
+set OMP_WAIT_POLICY or GOMP_SPINCOUNT), and a kernel uses them only for work of at least
+``MIN_SPLIT_ELEMENTS`` (1M) numbers, the same bar as ``deltagrad.threads``; smaller work runs
+on the calling thread (a 1-thread launch: 0.7 µs). The thread count is
+``deltagrad.get_num_threads()`` (capped at the pool's size), so ``set_num_threads(1)`` /
+``--threads 1`` keeps every kernel on one core.
+
+Numba loads libgomp once per process; if another library (PyTorch) loaded it first, its
+settings hold -- import deltagrad's kernels first, or set OMP_WAIT_POLICY=PASSIVE yourself.
 """
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when the pool loads
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # read once, when the pool loads
 
 import numba  # noqa: E402
 
-from ..threads import get_num_threads  # noqa: E402
+from ..threads import MIN_SPLIT_ELEMENTS, get_num_threads  # noqa: E402
 
 __all__ = ["use_threads", "OPTIONS"]
 
@@ -37,9 +42,12 @@ OPTIONS = dict(parallel=True, cache=True, nogil=True, error_model="numpy")
 _set = [None]  # the count last given to Numba from this module
 
 
-def use_threads() -> int:
-    """Give Numba's pool the user's thread count (≤ the pool size); returns it."""
-    want = max(1, min(get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+def use_threads(elements: int) -> int:
+    """Give Numba's pool the thread count for work on ``elements`` numbers: the user's
+    (≤ the pool size) from ``MIN_SPLIT_ELEMENTS`` on, else 1. Returns it."""
+    want = 1
+    if elements >= MIN_SPLIT_ELEMENTS:
+        want = max(1, min(get_num_threads(), numba.config.NUMBA_NUM_THREADS))
     if _set[0] != want or numba.get_num_threads() != want:
         numba.set_num_threads(want)
         _set[0] = want

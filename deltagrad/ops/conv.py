@@ -145,12 +145,12 @@ def batch_inner(geo: Geometry) -> bool:
 TRANSPOSE_BLOCK = 128  # rows of A per block
 
 
-def compiled_copies(a, nd=2) -> bool:
-    """Whether the copies of ``a`` run as the parallel compiled loops of
-    ``kernels/numba_conv_copies.py`` (the same numbers, on all the threads): the kernel
-    backend is Numba, ``a`` is a float32/float64 NumPy array and the convolution is 2-D."""
-    return type(a) is np.ndarray and a.dtype in (np.float32, np.float64) and nd == 2 and \
-        a.size > 0 and kernels.get_backend() == "numba"
+def compiled_col2im(cols, nd) -> bool:
+    """Whether col2im of ``cols`` runs as the parallel compiled loop of
+    ``kernels/numba_col2im.py`` (the same numbers, ~3× faster): the kernel backend is Numba,
+    ``cols`` is a float32/float64 NumPy array and the convolution is 2-D."""
+    return type(cols) is np.ndarray and cols.dtype in (np.float32, np.float64) and \
+        nd == 2 and cols.size > 0 and kernels.get_backend() == "numba"
 
 
 def batch_to_front(xp, a):
@@ -159,9 +159,6 @@ def batch_to_front(xp, a):
         return xp.ascontiguousarray(xp.moveaxis(a, -1, 0))
     n = a.shape[-1]
     rows = a.reshape(prod(a.shape[:-1]), n)
-    if compiled_copies(a):
-        from ..kernels.numba_conv_copies import transpose
-        return transpose(rows).reshape((n,) + a.shape[:-1])
     out = np.empty((n, rows.shape[0]), a.dtype)
     for i in range(0, rows.shape[0], TRANSPOSE_BLOCK):
         out[:, i:i + TRANSPOSE_BLOCK] = rows[i:i + TRANSPOSE_BLOCK].T
@@ -173,10 +170,6 @@ def im2col(x, geo: Geometry, pad_value=0):
     kernel offset), one column per (image, output position)."""
     xp = _xp(x)
     nd = len(geo.kernel)
-    if compiled_copies(x, nd):
-        from ..kernels import numba_conv_copies
-        return numba_conv_copies.im2col(x, geo.kernel, geo.stride, geo.dilation, geo.pads,
-                                        geo.out_size, batch_inner(geo), pad_value)
     n, c = x.shape[:2]
     rows = c * prod(geo.kernel)
     if not batch_inner(geo):  # windows (N, C, *out, *K) -> (C, *K, N, *out)
@@ -220,10 +213,10 @@ def col2im(cols, n, c, geo: Geometry, dtype):
         # one window that is the whole input (DCGAN's 1×1 -> 7×7 and 7×7 -> 1×1 layers):
         # nothing overlaps, col2im only moves the batch to the front ((12544, 64): 6.5 -> 0.7 ms)
         return batch_to_front(xp, cols.reshape((c,) + geo.kernel + (n,)))
-    if compiled_copies(cols, len(geo.kernel)):
-        from ..kernels import numba_conv_copies
-        return numba_conv_copies.col2im(cols, n, c, geo.in_size, geo.kernel, geo.stride,
-                                        geo.dilation, geo.pads, geo.out_size, inner)
+    if compiled_col2im(cols, len(geo.kernel)):
+        from ..kernels.numba_col2im import col2im as compiled
+        return compiled(cols, n, c, geo.in_size, geo.kernel, geo.stride, geo.dilation,
+                        geo.pads, geo.out_size, inner)
     out = xp.zeros((c,) + geo.in_size + (n,) if inner else (c, n) + geo.in_size, dtype)
     lead = (slice(None),) if inner else (slice(None), slice(None))
     tail = (slice(None),) if inner else ()
@@ -242,12 +235,6 @@ def col2im(cols, n, c, geo: Geometry, dtype):
 def _channels_first(y, geo):
     """(N, O, *out) -> (O, N·P), or (O, P·N) when the batch is inner."""
     xp = _xp(y)
-    if compiled_copies(y, len(geo.kernel)):
-        from ..kernels import numba_conv_copies
-        n, o = y.shape[:2]
-        if batch_inner(geo):
-            return numba_conv_copies.transpose(y.reshape(n, -1)).reshape(o, -1)
-        return numba_conv_copies.swap_leading(y.reshape(n, o, -1)).reshape(o, -1)
     t = xp.moveaxis(y, 0, -1) if batch_inner(geo) else y.swapaxes(0, 1)
     return xp.ascontiguousarray(t).reshape(y.shape[1], -1)
 
@@ -257,10 +244,6 @@ def _batch_first(rows, n, geo):
     xp = _xp(rows)
     if batch_inner(geo):
         return batch_to_front(xp, rows.reshape((rows.shape[0],) + geo.out_size + (n,)))
-    if compiled_copies(rows, len(geo.kernel)):
-        from ..kernels import numba_conv_copies
-        return numba_conv_copies.swap_leading(rows.reshape(rows.shape[0], n, -1)).reshape(
-            (n, rows.shape[0]) + geo.out_size)
     return xp.ascontiguousarray(rows.reshape((rows.shape[0], n) + geo.out_size).swapaxes(0, 1))
 
 

@@ -1,5 +1,5 @@
-"""The parallel compiled conv copies (kernels/numba_conv_copies.py) equal the NumPy reference
-(ops/conv.py) bit for bit, in both column orders, at 1 and 2 threads, and keep to the user's
+"""The parallel compiled col2im (kernels/numba_col2im.py) equals the NumPy reference
+(ops/conv.py) bit for bit, in both column orders, at 1 and 2 threads, and keeps to the user's
 thread count."""
 import itertools
 
@@ -11,7 +11,7 @@ from deltagrad import kernels
 from deltagrad.ops import conv
 
 pytest.importorskip("numba")
-from deltagrad.kernels import numba_conv_copies  # noqa: E402
+from deltagrad.kernels import numba_col2im  # noqa: E402
 
 # (N, C, H, W), kernel, stride, dilation, padding ((top, bottom), (left, right)), out channels
 GEOMETRIES = [
@@ -25,7 +25,10 @@ GEOMETRIES = [
 
 
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
+def threads(request, monkeypatch):
+    """The user's thread count, with every kernel split however small its work."""
+    from deltagrad.kernels import numba_parallel
+    monkeypatch.setattr(numba_parallel, "MIN_SPLIT_ELEMENTS", 1)
     before = dg.get_num_threads()
     dg.set_num_threads(request.param)
     yield request.param
@@ -39,22 +42,21 @@ def _geometry(shape, kernel, stride, dilation, pads, out_channels):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", GEOMETRIES)
-def test_im2col_and_col2im_equal_numpy_bit_for_bit(case, dtype, threads):
+def test_col2im_equals_numpy_bit_for_bit(case, dtype, threads):
     geo = _geometry(*case)
-    x = np.random.default_rng(1).standard_normal(case[0]).astype(dtype)
+    n, c = case[0][:2]
+    p = int(np.prod(geo.out_size))
+    cols = np.random.default_rng(1).standard_normal((c * int(np.prod(geo.kernel)), n * p))
+    cols = cols.astype(dtype)
     with kernels.use_backend("numpy"):
-        cols_ref = conv.im2col(x, geo, pad_value=-2.5)
-        back_ref = conv.col2im(cols_ref, x.shape[0], x.shape[1], geo, dtype)
-    for inner in (False, True):  # both column orders, whatever batch_inner chooses
-        cols = numba_conv_copies.im2col(x, geo.kernel, geo.stride, geo.dilation, geo.pads,
-                                        geo.out_size, inner, pad_value=-2.5)
-        p = int(np.prod(geo.out_size))
-        ref = cols_ref if inner == conv.batch_inner(geo) else _other_order(cols_ref, x.shape[0],
-                                                                             p, conv.batch_inner(geo))
-        assert cols.dtype == dtype and np.array_equal(cols, ref)
-        back = numba_conv_copies.col2im(cols, x.shape[0], x.shape[1], geo.in_size, geo.kernel,
-                                        geo.stride, geo.dilation, geo.pads, geo.out_size, inner)
-        assert back.shape == x.shape and np.array_equal(back, back_ref)
+        reference = conv.col2im(cols, n, c, geo, dtype)
+    inner = conv.batch_inner(geo)
+    for order in (inner, not inner):  # both column orders, whatever batch_inner chooses
+        given = cols if order == inner else _other_order(cols, n, p, inner)
+        back = numba_col2im.col2im(given, n, c, geo.in_size, geo.kernel, geo.stride,
+                                   geo.dilation, geo.pads, geo.out_size, order)
+        assert back.shape == case[0] and back.dtype == dtype
+        assert np.array_equal(back, reference)
 
 
 def _other_order(cols, n, p, inner):
@@ -70,35 +72,33 @@ def test_col2im_adds_overlaps_exactly():
     # once per window that covers it
     geo = _geometry((1, 1, 4, 4), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)), 1)
     cols = np.ones((9, 4), np.float32)
-    out = numba_conv_copies.col2im(cols, 1, 1, geo.in_size, geo.kernel, geo.stride,
+    out = numba_col2im.col2im(cols, 1, 1, geo.in_size, geo.kernel, geo.stride,
                                    geo.dilation, geo.pads, geo.out_size, False)
     expected = np.array([[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]], np.float32)
     assert np.array_equal(out[0, 0], expected)
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (37, 5), (64, 33), (200, 64)])
-def test_transpose_and_swap_leading(shape, threads):
-    a = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
-    assert np.array_equal(numba_conv_copies.transpose(a), a.T)
-    assert np.array_equal(numba_conv_copies.transpose(a[:, ::2]), a[:, ::2].T)  # a view
-    b = a.reshape(shape[0], 1, shape[1]) if shape[0] % 2 else a.reshape(2, shape[0] // 2, -1)
-    assert np.array_equal(numba_conv_copies.swap_leading(b), b.swapaxes(0, 1))
-
-
-def test_kernels_run_at_the_users_thread_count():
+def test_kernels_run_at_the_users_thread_count_from_the_split_size(monkeypatch):
     import numba
+    from deltagrad.kernels import numba_parallel
+    monkeypatch.setattr(numba_parallel, "MIN_SPLIT_ELEMENTS", 1000)
     before = dg.get_num_threads()
     try:
         for n in (1, 2):
             dg.set_num_threads(n)
-            numba_conv_copies.transpose(np.ones((40, 40), np.float32))
-            assert numba.get_num_threads() == min(n, numba.config.NUMBA_NUM_THREADS)
+            for size, threads in ((30, min(n, numba.config.NUMBA_NUM_THREADS)),  # 32,400
+                                  (4, 1)):                                        # 576
+                geo = _geometry((2, 2, size, size), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 1)
+                cols = np.ones((18, 2 * size * size), np.float32)
+                numba_col2im.col2im(cols, 2, 2, geo.in_size, geo.kernel, geo.stride,
+                                    geo.dilation, geo.pads, geo.out_size, False)
+                assert numba.get_num_threads() == threads
     finally:
         dg.set_num_threads(before)
 
 
 def test_conv_layers_agree_across_backends():
-    """A conv + transposed-conv forward and backward with the compiled copies equals the
+    """A conv + transposed-conv forward and backward with the compiled col2im equals the
     NumPy path's."""
     rng = np.random.default_rng(3)
     x = rng.standard_normal((4, 3, 14, 14)).astype(np.float32)
