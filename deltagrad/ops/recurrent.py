@@ -61,7 +61,12 @@ def _gate_constants(scale, H, B, xp, dtype):
 # layout in which OpenBLAS's small-matrix GEMM is fastest (measured 1.4 ms for the 64 steps
 # of a (4·128, 128)·(128, 32) product at 2 threads, against 2.5 ms for h W_hhᵀ), and each gate
 # is a contiguous block of rows.
-CHUNK = 8  # time steps whose backward factors are computed together (they stay in cache)
+CHUNK = 8  # time steps whose backward factors and δ are handled together (in cache)
+
+
+def _chunk_range(chunk):
+    """(lo, hi): the time steps lo … hi−1 of one chunk (consecutive, in either order)."""
+    return min(chunk), max(chunk) + 1
 
 
 class _Cell:
@@ -395,8 +400,17 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
     GH, H = w_hh.shape
     cell, order = seq.cell, seq.order
     need = ctx.needs_input_grad
-    dX = xp.empty((T, GH, B), x.dtype)  # δ_t written per step as a contiguous block
-    dG = xp.empty((T, GH, B), x.dtype) if cell.separate_hidden_bias else dX
+    # δ_t = ∂L/∂a_t ends in the (G·H, T, B) layout that the gradient GEMMs read as
+    # (G·H, T·B). Each step writes its δ_t as a contiguous block of a CHUNK-step buffer that
+    # stays in cache for the step's product, and the buffer is stored there once per chunk
+    # (measured against one (T, G·H, B) array and a transposing copy after the loop, Numba
+    # cells, 1 thread: LSTM loop and store 4.35 -> 3.89 ms; the whole layer backward, T 64,
+    # B 32, H 128: LSTM 9.84 -> 9.60 ms, GRU 8.60 -> 8.19 ms). delta_rec, dG: the GRU's
+    # recurrent δ.
+    delta = xp.empty((GH, T, B), x.dtype)
+    delta_rec = xp.empty((GH, T, B), x.dtype) if cell.separate_hidden_bias else delta
+    dX = xp.empty((CHUNK, GH, B), x.dtype)
+    dG = xp.empty((CHUNK, GH, B), x.dtype) if cell.separate_hidden_bias else dX
     # contiguous, as every step reads one block; padded outputs are constant zeros
     gyT = gy.transpose(0, 2, 1)
     gyT = gyT * mask[:, None, :] if mask is not None else xp.ascontiguousarray(gyT)
@@ -408,15 +422,16 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
     for k, t in enumerate(steps):
         if k % CHUNK == 0:
             chunk = steps[k:k + CHUNK]
-            cell.prepare_backward(min(chunk), max(chunk) + 1, seq)
+            lo, hi = _chunk_range(chunk)
+            cell.prepare_backward(lo, hi, seq)
         dh += gyT[t]
         if mask is not None:  # a padded step carries the state: its gradient skips the cell
             m = mask[t]
             keep_h, dh = xp.where(m, 0, dh), xp.where(m, dh, 0)
             if dc is not None:
                 keep_c, dc = xp.where(m, 0, dc), xp.where(m, dc, 0)
-        direct, dc = cell.backward_step(t, dh, dc, dX[t], dG[t])
-        xp.matmul(w_hhT, dG[t], out=tmp)
+        direct, dc = cell.backward_step(t, dh, dc, dX[t - lo], dG[t - lo])
+        xp.matmul(w_hhT, dG[t - lo], out=tmp)
         if direct is not None:
             tmp += direct
         dh, tmp = tmp, dh
@@ -424,12 +439,14 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
             dh += keep_h
             if dc is not None:
                 dc += keep_c
+        if t == chunk[-1]:  # the chunk's δ blocks into their columns of the GEMM layout
+            delta[:, lo:hi] = dX[:hi - lo].transpose(1, 0, 2)
+            if delta_rec is not delta:
+                delta_rec[:, lo:hi] = dG[:hi - lo].transpose(1, 0, 2)
     # the gradients of the inputs and weights: one GEMM each over all time steps
     off = 3 if cell.has_cell else 2
     g_x = g_c0 = g_wih = g_whh = g_bih = g_bhh = None
-    # δ as (G·H, T·B): one transposing copy, then each gradient is one GEMM over all steps
-    dX2 = xp.ascontiguousarray(dX.transpose(1, 0, 2)).reshape(GH, T * B)
-    dG2 = dX2 if dG is dX else xp.ascontiguousarray(dG.transpose(1, 0, 2)).reshape(GH, T * B)
+    dX2, dG2 = delta.reshape(GH, T * B), delta_rec.reshape(GH, T * B)
     if need[0]:
         g_x = (dX2.T @ w_ih).reshape(x.shape)
     g_h0 = dh.T if need[1] else None
@@ -442,7 +459,7 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
     if has_bias and (need[off + 2] or need[off + 3]):
         ones = xp.ones(T * B, x.dtype)
         g_bih = dX2 @ ones
-        g_bhh = g_bih.copy() if dG2 is dX2 else dG2 @ ones  # the same δ unless GRU
+        g_bhh = g_bih.copy() if delta_rec is delta else dG2 @ ones  # the same δ unless GRU
     out = [g_x, g_h0] + ([g_c0] if cell.has_cell else []) + [g_wih, g_whh]
     if has_bias:
         out += [g_bih if need[off + 2] else None, g_bhh if need[off + 3] else None]

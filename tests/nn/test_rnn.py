@@ -94,6 +94,15 @@ def test_initial_states_and_no_bias_match_torch(kind):
 
 
 @requires_torch
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_sequences_of_several_chunks_match_torch(kind):
+    """The backward handles CHUNK steps at a time (factors, δ stored into the gradient
+    GEMMs' layout): 2 full chunks and a partial one, in both directions."""
+    from deltagrad.ops.recurrent import CHUNK
+    _compare(kind, 1, True, False, hx=True, T=2 * CHUNK + 3)
+
+
+@requires_torch
 def test_relu_rnn_matches_torch():
     _compare("RNN", 2, True, True, nonlinearity="relu", hx=True)
 
