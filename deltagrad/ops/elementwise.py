@@ -465,7 +465,14 @@ Reciprocal, reciprocal = _unary("Reciprocal", lambda xp, x: 1 / x, lambda g, y: 
                                 "out", "1/x")
 Abs, _abs_float = _unary("Abs", lambda xp, x: xp.abs(x), lambda g, x: g * sign(x), "in",
                          "|x|; ∂/∂x = sign(x) (0 at 0, as PyTorch)")
-atan = arctan
+Tan, tan = _unary("Tan", lambda xp, x: xp.tan(x), lambda g, y: g * (y * y + 1.0), "out",
+                  "tan x; ∂/∂x = 1 + tan² x")
+Arcsin, arcsin = _unary("Arcsin", lambda xp, x: xp.arcsin(x),
+                        lambda g, x: g / sqrt(1.0 - x * x), "in", "arcsin x; ∂/∂x = 1/√(1 − x²)")
+Arccos, arccos = _unary("Arccos", lambda xp, x: xp.arccos(x),
+                        lambda g, x: -g / sqrt(1.0 - x * x), "in",
+                        "arccos x; ∂/∂x = −1/√(1 − x²)")
+atan, asin, acos = arctan, arcsin, arccos
 
 
 def abs(x):
