@@ -28,7 +28,7 @@ NAMESPACES = ["torch", "torch.nn", "torch.nn.functional", "torch.nn.init", "torc
               "torch.optim", "torch.optim.lr_scheduler", "torch.utils.data",
               "torch.distributions", "torch.autograd", "torch.linalg", "torch.special",
               "torch.cuda", "torch.amp", "torch.sparse", "torch.random",
-              "torch.serialization"]
+              "torch.serialization", "torch.fx"]
 
 INTRO = """# deltagrad for PyTorch users
 
@@ -79,7 +79,11 @@ makemore (`benchmarks/results/upstream_programs.json`).
   keep bfloat16 and its gradients (products summed in float32 and rounded once; norms sum in
   bfloat16, a few roundings from PyTorch's float32 sums).
 - `SummaryWriter` writes through the `tensorboardX` package; `add_graph` is not supported.
-- No TorchScript, `torch.compile`, `torch.fx`, FFT, quantization, complex dtypes.
+- `torch.fx`: symbolic tracing, Graph/Node editing, GraphModule's generated code (printed as
+  torch.fx prints it), Interpreter/Transformer, `replace_pattern`. deltagrad has no
+  `__torch_function__`: calls of deltagrad's functions on Proxies are recorded by swapping
+  the public functions while a trace runs (or a hand-made Proxy is alive).
+- No TorchScript, `torch.compile`, FFT, quantization, complex dtypes.
 - DataLoader loads in the calling process (`num_workers` accepted and ignored).
 - `torch.multiprocessing`: fork, spawn and forkserver, `spawn`/`start_processes`,
   `Tensor.share_memory_`/`Module.share_memory` (Hogwild); a tensor that is not shared crosses

@@ -11,9 +11,9 @@ Files: ``node.py`` (Node, map_arg), ``graph.py`` (Graph), ``codegen.py`` (graph 
 symbolic_trace), ``graph_module.py`` (GraphModule), ``interpreter.py`` (Interpreter,
 Transformer), ``subgraph_rewriter.py`` (replace_pattern).
 """
-from .node import Node, map_arg, map_aggregate  # noqa: F401
+from .node import Node, map_arg  # noqa: F401
 from .graph import Graph  # noqa: F401
-from .proxy import Proxy, Attribute, TraceError, GraphAppendingTracer  # noqa: F401
+from .proxy import Proxy  # noqa: F401  (TraceError, GraphAppendingTracer: in fx.proxy)
 from .patching import wrap  # noqa: F401
 from .tracer import Tracer, symbolic_trace  # noqa: F401
 from .graph_module import GraphModule  # noqa: F401
@@ -21,6 +21,5 @@ from .interpreter import Interpreter, Transformer  # noqa: F401
 from .subgraph_rewriter import replace_pattern  # noqa: F401
 from . import proxy, node, graph  # noqa: F401  (torch.fx.proxy.GraphAppendingTracer, ...)
 
-__all__ = ["Node", "map_arg", "map_aggregate", "Graph", "Proxy", "Attribute", "TraceError",
-           "GraphAppendingTracer", "wrap", "Tracer", "symbolic_trace", "GraphModule",
-           "Interpreter", "Transformer", "replace_pattern"]
+__all__ = ["Node", "map_arg", "Graph", "Proxy", "wrap", "Tracer", "symbolic_trace",
+           "GraphModule", "Interpreter", "Transformer", "replace_pattern"]

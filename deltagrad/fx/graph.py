@@ -45,13 +45,14 @@ class _NodeList:
 class Graph:
     """A list of Nodes: placeholders, operations and one output (see ``node.py``)."""
 
-    def __init__(self, owning_module=None, tracer_cls=None):
+    def __init__(self, owning_module=None, tracer_cls=None, tracer_extras=None):
         self._root = Node(self, "", "placeholder", "", (), {})  # sentinel of the ring
         self._insert = self._root.prepend  # new nodes go before the sentinel: at the end
         self._len = 0
         self._namespace = Namespace()
         self.owning_module = owning_module
         self._tracer_cls = tracer_cls
+        self._tracer_extras = tracer_extras
 
     @property
     def nodes(self) -> _NodeList:

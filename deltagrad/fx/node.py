@@ -53,7 +53,7 @@ class Node:
     """One operation of a Graph (see the module docstring for ``op``/``target``)."""
 
     def __init__(self, graph, name: str, op: str, target, args: tuple, kwargs: dict,
-                 type_expr=None):
+                 return_type=None):
         if op not in OPCODES:
             raise ValueError(f"Node: unknown op {op!r}; expected one of {OPCODES}")
         if op in ("call_method", "call_module", "get_attr", "placeholder") \
@@ -67,7 +67,7 @@ class Node:
         self.name = name
         self.op = op
         self.target = target
-        self.type = type_expr
+        self.type = return_type
         self.meta = {}
         self.users: dict = {}  # Node -> None, ordered like a set
         self._input_nodes: dict = {}

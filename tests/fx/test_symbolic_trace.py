@@ -111,7 +111,7 @@ class _Flow(dg.nn.Module):
 
 
 def test_control_flow_on_a_proxy_is_a_trace_error():
-    with pytest.raises(fx.TraceError, match="symbolically traced variables cannot be used as "
+    with pytest.raises(fx.proxy.TraceError, match="symbolically traced variables cannot be used as "
                                             "inputs to control flow"):
         fx.symbolic_trace(_Flow())
 
@@ -133,7 +133,7 @@ def test_torch_fx_raises_on_the_same_control_flow():
 def test_len_and_iteration_of_a_proxy_are_refused():
     with pytest.raises(RuntimeError, match="'len' is not supported in symbolic tracing"):
         fx.symbolic_trace(lambda_len)
-    with pytest.raises(fx.TraceError, match="Proxy object cannot be iterated"):
+    with pytest.raises(fx.proxy.TraceError, match="Proxy object cannot be iterated"):
         fx.symbolic_trace(lambda_iter)
 
 
@@ -148,7 +148,7 @@ def lambda_iter(x):
 def test_patched_functions_are_restored_after_a_failing_trace():
     exp, call, getattr_ = dg.exp, dg.nn.Module.__call__, dg.nn.Module.__getattr__
     relu = dg.nn.functional.relu
-    with pytest.raises(fx.TraceError):
+    with pytest.raises(fx.proxy.TraceError):
         fx.symbolic_trace(_Flow())
     assert dg.exp is exp and dg.nn.functional.relu is relu
     assert dg.nn.Module.__call__ is call and dg.nn.Module.__getattr__ is getattr_
