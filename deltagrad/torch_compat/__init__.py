@@ -34,7 +34,8 @@ __all__ = ["install", "uninstall", "torch_is_deltagrad", "run_script", "resolve"
 #: torch's top-level submodules that deltagrad has under the same name
 SUPPORTED = ("nn", "optim", "utils", "autograd", "distributions", "linalg", "special", "cuda",
              "backends", "amp", "accelerator", "sparse", "serialization", "onnx",
-             "distributed", "random", "version", "multiprocessing", "fx")
+             "distributed", "random", "version", "multiprocessing", "fx",
+             "testing")
 
 #: torch module -> deltagrad module where the names differ (longest prefix wins)
 RENAMES = {

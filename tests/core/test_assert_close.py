@@ -75,3 +75,12 @@ def test_worked_example_message():
         "Mismatched elements: 1 / 3 (33.3%)",
         "Greatest absolute difference: 2.0 at index (2,) (up to 1e-07 allowed)",
         "Greatest relative difference: 1.0 at index (2,) (up to 1e-07 allowed)"]
+
+
+def test_torch_testing_is_deltagrads_under_run_torch():
+    from deltagrad.torch_compat import torch_is_deltagrad
+    with torch_is_deltagrad():
+        import torch.testing
+        assert torch.testing.assert_close is assert_close
+        from torch.testing import assert_close as imported
+        assert imported is assert_close
