@@ -17,9 +17,8 @@ L2) and are written straight into (N, C, H, W), and the channels are split over 
 (each owns its output planes). DCGAN's largest (2048 × 3136 columns to (64, 128, 14, 14)):
 8.1 -> 2.8 ms at 2 threads, 8.2 -> 2.7 ms at 1.
 
-The other copies around the products (im2col, the batch transposes) were tried as compiled
-loops too and were no faster than NumPy's (e.g. im2col of the same layer 4.6 vs 4.9 ms):
-writing a fresh 25 MB matrix is bound by the page faults of new memory, not by the loop.
+The batch transposes around the products were tried as compiled loops too and were no
+faster than NumPy's blocked copy ((12544, 64): 0.55 vs 0.47 ms at 1 thread).
 """
 from __future__ import annotations
 

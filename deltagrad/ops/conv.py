@@ -145,12 +145,12 @@ def batch_inner(geo: Geometry) -> bool:
 TRANSPOSE_BLOCK = 128  # rows of A per block
 
 
-def compiled_col2im(cols, nd) -> bool:
-    """Whether col2im of ``cols`` runs as the parallel compiled loop of
-    ``kernels/numba_col2im.py`` (the same numbers, ~3× faster): the kernel backend is Numba,
-    ``cols`` is a float32/float64 NumPy array and the convolution is 2-D."""
-    return type(cols) is np.ndarray and cols.dtype in (np.float32, np.float64) and \
-        nd == 2 and cols.size > 0 and kernels.get_backend() == "numba"
+def compiled_copy(a, nd) -> bool:
+    """Whether im2col / col2im of ``a`` run as the parallel compiled loops of
+    ``kernels/numba_im2col.py`` / ``numba_col2im.py`` (the same numbers): the kernel backend
+    is Numba, ``a`` is a float32/float64 NumPy array and the convolution is 2-D."""
+    return type(a) is np.ndarray and a.dtype in (np.float32, np.float64) and \
+        nd == 2 and a.size > 0 and kernels.get_backend() == "numba"
 
 
 def batch_to_front(xp, a):
@@ -170,6 +170,10 @@ def im2col(x, geo: Geometry, pad_value=0):
     kernel offset), one column per (image, output position)."""
     xp = _xp(x)
     nd = len(geo.kernel)
+    if compiled_copy(x, nd):
+        from ..kernels.numba_im2col import im2col as compiled
+        return compiled(x, geo.kernel, geo.stride, geo.dilation, geo.pads, geo.out_size,
+                        batch_inner(geo), pad_value)
     n, c = x.shape[:2]
     rows = c * prod(geo.kernel)
     if not batch_inner(geo):  # windows (N, C, *out, *K) -> (C, *K, N, *out)
@@ -213,7 +217,7 @@ def col2im(cols, n, c, geo: Geometry, dtype):
         # one window that is the whole input (DCGAN's 1×1 -> 7×7 and 7×7 -> 1×1 layers):
         # nothing overlaps, col2im only moves the batch to the front ((12544, 64): 6.5 -> 0.7 ms)
         return batch_to_front(xp, cols.reshape((c,) + geo.kernel + (n,)))
-    if compiled_col2im(cols, len(geo.kernel)):
+    if compiled_copy(cols, len(geo.kernel)):
         from ..kernels.numba_col2im import col2im as compiled
         return compiled(cols, n, c, geo.in_size, geo.kernel, geo.stride, geo.dilation,
                         geo.pads, geo.out_size, inner)

@@ -1,6 +1,6 @@
-"""The parallel compiled col2im (kernels/numba_col2im.py) equals the NumPy reference
-(ops/conv.py) bit for bit, in both column orders, at 1 and 2 threads, and keeps to the user's
-thread count."""
+"""The parallel compiled im2col and col2im (kernels/numba_im2col.py, numba_col2im.py) equal
+the NumPy reference (ops/conv.py) bit for bit, in both column orders, at 1 and 2 threads, and
+keep to the user's thread count."""
 import itertools
 
 import numpy as np
@@ -11,7 +11,7 @@ from deltagrad import kernels
 from deltagrad.ops import conv
 
 pytest.importorskip("numba")
-from deltagrad.kernels import numba_col2im  # noqa: E402
+from deltagrad.kernels import numba_col2im, numba_im2col  # noqa: E402
 
 # (N, C, H, W), kernel, stride, dilation, padding ((top, bottom), (left, right)), out channels
 GEOMETRIES = [
@@ -59,6 +59,24 @@ def test_col2im_equals_numpy_bit_for_bit(case, dtype, threads):
         assert np.array_equal(back, reference)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", GEOMETRIES)
+def test_im2col_equals_numpy_bit_for_bit(case, dtype, threads):
+    geo = _geometry(*case)
+    x = np.random.default_rng(1).standard_normal(case[0]).astype(dtype)
+    with kernels.use_backend("numpy"):
+        reference = conv.im2col(x, geo, pad_value=-2.5)
+    inner = conv.batch_inner(geo)
+    p = int(np.prod(geo.out_size))
+    for order in (inner, not inner):
+        cols = numba_im2col.im2col(x, geo.kernel, geo.stride, geo.dilation, geo.pads,
+                                   geo.out_size, order, pad_value=-2.5)
+        expected = reference if order == inner else _other_order(reference, x.shape[0], p, inner)
+        assert cols.dtype == dtype and np.array_equal(cols, expected)
+    if any(lo or hi for lo, hi in geo.pads):
+        assert (cols == -2.5).any()  # the padding value reached the windows
+
+
 def _other_order(cols, n, p, inner):
     """(R, N·P) <-> (R, P·N)."""
     r = cols.shape[0]
@@ -98,8 +116,8 @@ def test_kernels_run_at_the_users_thread_count_from_the_split_size(monkeypatch):
 
 
 def test_conv_layers_agree_across_backends():
-    """A conv + transposed-conv forward and backward with the compiled col2im equals the
-    NumPy path's."""
+    """A conv + transposed-conv forward and backward with the compiled im2col and col2im
+    equals the NumPy path's."""
     rng = np.random.default_rng(3)
     x = rng.standard_normal((4, 3, 14, 14)).astype(np.float32)
     w = rng.standard_normal((6, 3, 4, 4)).astype(np.float32)
