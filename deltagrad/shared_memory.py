@@ -39,7 +39,8 @@ _released: list = []  # SharedMemory objects whose root died: unmapped on the ne
 
 
 class _Block(_shm.SharedMemory):
-    """A shared-memory block that may outlive its arrays' unmapping at interpreter exit."""
+    """``SharedMemory`` whose finalizer tolerates arrays that still show the block (only at
+    interpreter exit, where the OS unmaps it anyway)."""
 
     def __del__(self):
         try:
@@ -69,6 +70,7 @@ def _adopt(shm, owner_pid):
 
 
 def _release(key, owner_pid):
+    """A root died: its creator unlinks the block's name; every process unmaps it."""
     shm = _blocks.pop(key)
     if os.getpid() == owner_pid:
         try:
@@ -81,6 +83,7 @@ def _release(key, owner_pid):
 
 
 def _close_released():
+    """Unmap the blocks whose roots have died since the last call."""
     for _ in range(len(_released)):
         shm = _released.pop(0)
         try:
