@@ -13,8 +13,27 @@ from .graph import Graph
 __all__ = ["GraphModule"]
 
 
+def _assign_attr(value, to_module, target: str) -> None:
+    """``to_module.<target> = value``, creating empty Modules along the path; a tensor that is
+    not a Parameter becomes a buffer (as in torch.fx)."""
+    from ..nn.module import Parameter
+    from ..tensor import Tensor
+    *prefix, field = target.split(".")
+    for item in prefix:
+        child = getattr(to_module, item, None)
+        if child is None:
+            child = Module()
+            setattr(to_module, item, child)
+        to_module = child
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        to_module.register_buffer(field, value)
+    else:
+        setattr(to_module, field, value)
+
+
 def _copy_attr(from_obj, to_module, target: str) -> None:
-    """``to_module.<target> = from_obj.<target>``, creating empty Modules for the path."""
+    """``to_module.<target> = from_obj.<target>``; the modules on the path are copied as
+    empty Modules unless the whole submodule is the target."""
     *prefix, field = target.split(".")
     for item in prefix:
         src = getattr(from_obj, item)
@@ -23,7 +42,7 @@ def _copy_attr(from_obj, to_module, target: str) -> None:
             child = Module()
             setattr(to_module, item, child)
         from_obj, to_module = src, child
-    setattr(to_module, field, getattr(from_obj, field))
+    _assign_attr(getattr(from_obj, field), to_module, field)
 
 
 class GraphModule(Module):
@@ -57,13 +76,7 @@ class GraphModule(Module):
                     if node.target not in root:
                         raise RuntimeError(f"GraphModule: node {node.name} ({node.op}) targets "
                                            f"{node.target!r}, which the root dict lacks")
-                    *prefix, field = node.target.split(".")
-                    owner = self
-                    for item in prefix:
-                        if getattr(owner, item, None) is None:
-                            setattr(owner, item, Module())
-                        owner = getattr(owner, item)
-                    setattr(owner, field, root[node.target])
+                    _assign_attr(root[node.target], self, node.target)
         else:
             raise TypeError(f"GraphModule: root must be an nn.Module or a dict, got "
                             f"{type(root).__name__}")

@@ -9,7 +9,9 @@ deltagrad module, ``__main__`` or the traced code's globals hold them, for a wra
                                fn(*args, **kwargs)            otherwise
 
 Functions passed to ``fx.wrap`` are swapped the same way during a trace, in the globals of
-the module that wrapped them. Every swap is undone when the trace ends, even on error.
+the module that wrapped them. Tensor's binary operators record a method call for a Proxy
+operand, as torch.fx does: ``tensor + proxy`` -> ``tensor.add(proxy)``. Every swap is undone
+when the trace ends, even on error.
 """
 from __future__ import annotations
 
@@ -57,6 +59,28 @@ def recording(fn, is_wrapped=False):
         return result
     wrapper._fx_original = fn
     return wrapper
+
+
+#: Tensor operator -> the method torch.fx records when its other operand is a Proxy
+TENSOR_OPERATOR_METHODS = {
+    "__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
+    "__floordiv__": "__floordiv__", "__mod__": "remainder", "__pow__": "pow",
+    "__matmul__": "matmul", "__eq__": "eq", "__ne__": "ne", "__lt__": "lt", "__le__": "le",
+    "__gt__": "gt", "__ge__": "ge", "__and__": "__and__", "__or__": "__or__",
+    "__xor__": "__xor__", "__lshift__": "__lshift__", "__rshift__": "__rshift__"}
+
+
+def recording_operator(method, method_name):
+    """``tensor <op> proxy``: a ``call_method`` node ``tensor.<method_name>(proxy)``."""
+    from .proxy import Proxy
+
+    @functools.wraps(method)
+    def operator_method(self, other):
+        if isinstance(other, Proxy):
+            return other.tracer.create_proxy("call_method", method_name, (self, other), {})
+        return method(self, other)
+    operator_method._fx_original = method
+    return operator_method
 
 
 def wrap(fn_or_name):
@@ -110,6 +134,11 @@ class patched_functions:
                     entry = table.get(id(value))
                     if entry is not None and entry[0] is value:
                         self._swap(d, name, recording(value))
+            from ..tensor import Tensor
+            for name, method_name in TENSOR_OPERATOR_METHODS.items():
+                original = vars(Tensor).get(name)
+                if original is not None and not hasattr(original, "_fx_original"):
+                    self._swap(Tensor, name, recording_operator(original, method_name))
             if self.wrapped:
                 for (_, name), d in list(_wrapped_names.items()):
                     original = d.get(name, getattr(builtins, name, None))
@@ -120,16 +149,23 @@ class patched_functions:
             raise
         return self
 
-    def _swap(self, d, name, wrapper):
-        self.swapped.append((d, name, d.get(name, _ABSENT)))
-        d[name] = wrapper
+    def _swap(self, where, name, wrapper):
+        """``where``: a namespace dict, or a class (set through setattr)."""
+        if isinstance(where, dict):
+            self.swapped.append((where, name, where.get(name, _ABSENT)))
+            where[name] = wrapper
+        else:
+            self.swapped.append((where, name, vars(where)[name]))
+            setattr(where, name, wrapper)
 
     def __exit__(self, *exc):
-        for d, name, original in reversed(self.swapped):
-            if original is _ABSENT:
-                d.pop(name, None)
+        for where, name, original in reversed(self.swapped):
+            if not isinstance(where, dict):
+                setattr(where, name, original)
+            elif original is _ABSENT:
+                where.pop(name, None)
             else:
-                d[name] = original
+                where[name] = original
         self.swapped = []
         return False
 

@@ -26,6 +26,9 @@ __all__ = ["Tracer", "symbolic_trace"]
 class Tracer(TracerBase):
     """Records the Graph of a module or function (see the module docstring)."""
 
+    #: read buffers as get_attr Proxies (torch.fx's default: no, they stay tensors)
+    proxy_buffer_attributes = False
+
     def __init__(self, autowrap_modules=(), autowrap_functions=(),
                  param_shapes_constant=False):
         super().__init__()
@@ -57,11 +60,13 @@ class Tracer(TracerBase):
         return self.create_proxy("call_module", qualified_name, args, kwargs)
 
     def getattr(self, attr: str, attr_val, parameter_proxy_cache: dict):
-        """A module attribute read during tracing: the root's parameters (and buffers) become
-        ``get_attr`` Proxies, anything else is returned as is."""
+        """A module attribute read during tracing: the root's parameters (and buffers, with
+        ``proxy_buffer_attributes``) become ``get_attr`` Proxies, anything else is returned
+        as is (a buffer used in an operation becomes a ``get_attr`` node there)."""
         from ..nn.module import Parameter
         from ..tensor import Tensor
-        if isinstance(attr_val, Tensor):
+        if isinstance(attr_val, Parameter) or (self.proxy_buffer_attributes and
+                                               isinstance(attr_val, Tensor)):
             search = self.root.named_parameters() if isinstance(attr_val, Parameter) \
                 else self.root.named_buffers()
             for name, p in search:
@@ -72,9 +77,9 @@ class Tracer(TracerBase):
         return attr_val
 
     def create_arg(self, a):
-        """As ``TracerBase.create_arg``, plus: a parameter or buffer of the root, or a
-        submodule, becomes a ``get_attr`` node; any other tensor is stored on the root as
-        ``_tensor_constant<i>`` and read by a ``get_attr`` node."""
+        """As ``TracerBase.create_arg``, plus: a parameter, buffer or tensor attribute of the
+        root's modules, or a submodule, becomes a ``get_attr`` node; any other tensor is
+        stored on the root as ``_tensor_constant<i>`` and read by a ``get_attr`` node."""
         from ..nn.module import Module
         from ..tensor import Tensor
 
@@ -84,7 +89,7 @@ class Tracer(TracerBase):
                         list(self.root.named_buffers()):
                     if t is x:
                         return self.create_node("get_attr", name, (), {})
-                name = self._constant_names.get(id(x))
+                name = self._tensor_attrs.get(id(x)) or self._constant_names.get(id(x))
                 if name is None:
                     name = f"_tensor_constant{len(self._constant_names)}"
                     self._constant_names[id(x)] = name
@@ -102,6 +107,7 @@ class Tracer(TracerBase):
         """The Graph of ``root`` (a Module, or a function) called on Proxies;
         ``concrete_args`` fixes some arguments to values instead."""
         from ..nn.module import Module
+        from ..tensor import Tensor
         if isinstance(root, Module):
             self.root = root
             fn = type(root).forward
@@ -116,6 +122,11 @@ class Tracer(TracerBase):
         self.graph = Graph(tracer_cls=type(self))
         self._module_paths = {id(m): name for name, m in self.root.named_modules()}
         self._constant_names = {}
+        self._tensor_attrs = {}  # id -> path of plain tensor attributes (``self.table``)
+        for path, m in self.root.named_modules():
+            for k, v in vars(m).items():
+                if isinstance(v, Tensor):
+                    self._tensor_attrs.setdefault(id(v), f"{path}.{k}" if path else k)
         concrete_args = dict(concrete_args or {})
 
         args = list(bound)
@@ -147,9 +158,12 @@ class Tracer(TracerBase):
         def module_getattr(mod, name):
             return tracer.getattr(name, original_getattr(mod, name), cache)
 
+        # the globals of the traced code: the function, and every submodule's forward
+        namespaces = [getattr(fn, "__globals__", {})] + [
+            getattr(type(m).forward, "__globals__", {}) for m in self.root.modules()]
         patching._trace_depth[0] += 1
         try:
-            with patching.patched_functions([getattr(fn, "__globals__", {})], wrapped=True):
+            with patching.patched_functions(namespaces, wrapped=True):
                 Module.__call__, Module.__getattr__ = module_call, module_getattr
                 try:
                     result = fn(*args)
