@@ -19,6 +19,8 @@ import math
 import operator
 from dataclasses import dataclass
 
+import numpy as np
+
 from .naming import Namespace, qualified_name
 from .node import Node, map_arg
 
@@ -90,9 +92,11 @@ def python_code(graph, root_module: str = "self") -> PythonCode:
             return "{" + ", ".join(f"{k!r}: {literal(v)}" for k, v in a.items()) + "}"
         if isinstance(a, slice):
             return f"slice({literal(a.start)}, {literal(a.stop)}, {literal(a.step)})"
+        if isinstance(a, np.dtype):  # deltagrad's dtypes are NumPy's: torch.float64
+            return f"{'torch' if torch_spelling() else 'deltagrad'}.{a.name}"
         if isinstance(a, type) or callable(a):
             return add_global(qualified_name(a), a)
-        return add_global("_" + type(a).__name__.lower(), a)  # a dtype, a device, ...
+        return add_global("_" + type(a).__name__.lower(), a)  # a device, ...
 
     def annotation_text(t) -> str:
         if isinstance(t, type) and t.__module__ == "builtins":

@@ -132,6 +132,16 @@ class Graph:
             val_map[node] = self.node_copy(node, lambda n: val_map[n])
         return None
 
+    def __deepcopy__(self, memo):
+        """A new graph with copies of every node (targets and constants shared)."""
+        g = Graph(tracer_cls=self._tracer_cls, tracer_extras=self._tracer_extras)
+        result = g.graph_copy(self, {}, return_output_node=True)
+        if result is not None:
+            value, old_output = result
+            g.output(value, old_output.type)
+        memo[id(self)] = g
+        return g
+
     # ------------------------------------------------------------------ editing
     def inserting_before(self, n: Node | None = None) -> "_InsertPoint":
         """``with graph.inserting_before(n):`` new nodes go just before ``n`` (``None``: at the

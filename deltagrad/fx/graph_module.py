@@ -7,6 +7,8 @@ then compiles ``graph.python_code()`` into ``forward``. After editing ``gm.graph
 """
 from __future__ import annotations
 
+import copy
+
 from ..nn.module import Module
 from .graph import Graph
 
@@ -116,9 +118,19 @@ class GraphModule(Module):
             print(text)
         return text
 
+    def __deepcopy__(self, memo):
+        """A GraphModule with copies of the submodules, parameters, buffers and graph."""
+        root = Module()
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_graph", "_code")}
+        root.__dict__.update(copy.deepcopy(state, memo))
+        result = GraphModule(root, copy.deepcopy(self._graph, memo), type(self).__name__)
+        memo[id(self)] = result
+        return result
+
     def __reduce__(self):
-        raise TypeError("GraphModule cannot be pickled by deltagrad.fx; save its state_dict "
-                        "and its graph's code instead")
+        raise TypeError("GraphModule cannot be pickled by deltagrad.fx (its generated forward "
+                        "refers to functions by object); save its state_dict and rebuild it by "
+                        "tracing, or copy.deepcopy it")
 
     def __str__(self):
         return super().__repr__() + "\n\n\n" + self._code.strip("\n") + "\n"

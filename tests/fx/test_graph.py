@@ -206,3 +206,43 @@ def test_graph_module_from_a_dict_root_and_a_hand_built_graph():
     assert "layer_weight = self.layer.weight" in gm.code
     with pytest.raises(TypeError, match="root must be an nn.Module or a dict, got int"):
         fx.GraphModule(1, g)
+
+
+DTYPE_SOURCE = """
+class Cast(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.lin(x.to(torch.float64).float()).sum(dim=0, dtype=torch.float64)
+"""
+
+
+@requires_torch
+def test_dtypes_in_code_and_deepcopy_match_torch_fx():
+    import copy
+
+    import torch
+    import torch.fx
+
+    def copied(torch_module, fx_module):
+        gm = fx_module.symbolic_trace(build(DTYPE_SOURCE, torch_module)["Cast"]())
+        twin = copy.deepcopy(gm)
+        return (gm.code, twin.code, twin.lin is gm.lin,
+                [n.name for n in twin.graph.nodes], len(twin.graph.nodes))
+    assert in_deltagrad(lambda alias: copied(alias, fx)) == copied(torch, torch.fx)
+
+
+def test_a_deep_copy_computes_the_same_and_owns_its_weights():
+    import copy
+    gm = fx.symbolic_trace(build(DTYPE_SOURCE, dg)["Cast"]())
+    twin = copy.deepcopy(gm)
+    x = dg.randn(3, 2)
+    assert twin(x).tolist() == gm(x).tolist() and twin(x).dtype == dg.float64
+    with dg.no_grad():
+        twin.lin.weight.fill_(0.0)
+    assert gm.lin.weight.abs().sum().item() > 0
+    with pytest.raises(TypeError, match="GraphModule cannot be pickled by deltagrad.fx"):
+        import pickle
+        pickle.dumps(gm)
