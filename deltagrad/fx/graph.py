@@ -58,6 +58,11 @@ class Graph:
     def nodes(self) -> _NodeList:
         return _NodeList(self)
 
+    def find_nodes(self, *, op: str, target=None, sort: bool = True) -> list:
+        """The nodes with this ``op`` (and ``target`` when given), always in graph order
+        (``sort`` is torch's argument; its unsorted lookup is an index we do not keep)."""
+        return [n for n in self.nodes if n.op == op and (target is None or n.target == target)]
+
     # ------------------------------------------------------------------ building
     def create_node(self, op: str, target, args=None, kwargs=None, name=None,
                     type_expr=None) -> Node:

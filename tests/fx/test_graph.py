@@ -1,6 +1,7 @@
 """Graph and Node editing: the list order, insertion points, use lists, erasing, dead code,
 lint, printing -- against torch.fx where both can run the same edit."""
 import operator
+import sys
 
 import pytest
 
@@ -193,6 +194,30 @@ def test_print_tabular_plain_table_is_tabulates_layout(capsys):
     except ImportError:
         return
     assert tabulate(rows, headers=headers) == expected
+
+
+def test_print_tabular_without_tabulate_prints_the_same_table(capsys, monkeypatch):
+    gm = fx.symbolic_trace(two_ops)
+    gm.graph.print_tabular()
+    with_package = capsys.readouterr().out
+    monkeypatch.setitem(sys.modules, "tabulate", None)  # import tabulate -> ImportError
+    gm.graph.print_tabular()
+    without = capsys.readouterr().out
+    assert without.splitlines()[0].split() == ["opcode", "name", "target", "args", "kwargs"]
+    assert "placeholder    x" in without and "(relu,)" in without
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return
+    assert without == with_package
+
+
+def test_find_nodes_by_op_and_target():
+    gm = fx.symbolic_trace(two_ops)
+    assert [n.name for n in gm.graph.find_nodes(op="call_function")] == ["relu", "neg"]
+    assert [n.name for n in gm.graph.find_nodes(op="call_function", target=dg.relu)] == \
+        ["relu"]
+    assert gm.graph.find_nodes(op="placeholder", target="y") == []
 
 
 def test_graph_module_from_a_dict_root_and_a_hand_built_graph():
