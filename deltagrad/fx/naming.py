@@ -72,12 +72,19 @@ class Namespace:
 
 _public_names = None
 
+#: deltagrad functions that inspect or configure rather than compute (torch.is_tensor(proxy)
+#: is False in torch.fx, not a node): never recorded
+NOT_RECORDED = {"is_tensor", "is_grad_enabled", "get_default_dtype", "set_default_dtype",
+                "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+                "set_num_threads", "get_num_threads", "cuda_is_available", "save", "load",
+                "set_float32_matmul_precision", "get_float32_matmul_precision"}
+
 
 def public_function_names() -> dict:
     """id(function) -> its public path under deltagrad (``"exp"``, ``"nn.functional.relu"``),
     for the functions of ``deltagrad`` and ``deltagrad.nn.functional``. A function with two
     public names (``arctan``/``atan``) takes its own ``__name__`` if public, else the first in
-    alphabetical order."""
+    alphabetical order. ``NOT_RECORDED`` functions are left out."""
     global _public_names
     if _public_names is None:
         import deltagrad
@@ -86,7 +93,8 @@ def public_function_names() -> dict:
         for prefix, module in (("", deltagrad), ("nn.functional.", F)):
             names = defaultdict(list)
             for name, value in vars(module).items():
-                if not name.startswith("_") and callable(value) and not isinstance(value, type):
+                if not name.startswith("_") and callable(value) and not isinstance(value, type) \
+                        and name not in NOT_RECORDED:
                     names[id(value)].append((name, value))
             for key, entries in names.items():
                 if key in table:
@@ -106,7 +114,8 @@ def torch_spelling() -> bool:
 
 def qualified_name(fn, for_display: bool = False) -> str:
     """How generated code names ``fn``: ``torch.exp``/``deltagrad.exp`` for deltagrad's
-    functions, ``getattr`` for builtins (``builtins.getattr`` ``for_display``), ``operator.add``, ``module.qualname`` otherwise."""
+    functions, ``getattr`` for builtins (``builtins.getattr`` when ``for_display``, as a
+    printed graph says), ``operator.add``, ``module.qualname`` otherwise."""
     entry = public_function_names().get(id(fn))
     if entry is not None and entry[0] is fn:
         return ("torch." if torch_spelling() else "deltagrad.") + entry[1]

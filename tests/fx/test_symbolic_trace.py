@@ -263,3 +263,14 @@ def test_a_submodule_outside_the_root_is_a_clear_error():
             return stranger(x)
     with pytest.raises(NameError, match="not installed as a submodule"):
         fx.symbolic_trace(Borrower())
+
+
+def checks_then_computes(x):
+    if dg.is_tensor(x) or not dg.is_grad_enabled():
+        raise AssertionError("a Proxy is not a Tensor (torch.is_tensor(proxy) is False)")
+    return dg.exp(x)
+
+
+def test_inspecting_functions_are_not_recorded():
+    gm = fx.symbolic_trace(checks_then_computes)
+    assert [n.op for n in gm.graph.nodes] == ["placeholder", "call_function", "output"]
