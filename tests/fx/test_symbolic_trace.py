@@ -274,3 +274,46 @@ def checks_then_computes(x):
 def test_inspecting_functions_are_not_recorded():
     gm = fx.symbolic_trace(checks_then_computes)
     assert [n.op for n in gm.graph.nodes] == ["placeholder", "call_function", "output"]
+
+
+class OriginTracer(fx.Tracer):
+    """Notes, for every node, the qualified name of the module whose forward made it."""
+
+    def __init__(self):
+        super().__init__()
+        self.current, self.origin = "", {}
+
+    def call_module(self, m, forward, args, kwargs):
+        outer, self.current = self.current, self.path_of_module(m)
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        finally:
+            self.current = outer
+
+    def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None,
+                     proxy_factory_fn=None):
+        proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr)
+        self.origin[proxy.node.name] = self.current
+        return proxy
+
+
+class _Residual(dg.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = dg.nn.Conv2d(2, 2, 3, padding=1)
+        self.relu = dg.nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.conv(x) + x)
+
+
+def test_call_module_and_create_proxy_overrides_see_the_module_path():
+    model = dg.nn.Sequential(_Residual(), dg.nn.Sequential(_Residual()), dg.nn.Flatten())
+    tracer = OriginTracer()
+    graph = tracer.trace(model)
+    assert tracer.origin == {"input_1": "", "_0_conv": "0.conv", "add": "0", "_0_relu": "0.relu",
+                             "_1_0_conv": "1.0.conv", "add_1": "1.0", "_1_0_relu": "1.0.relu",
+                             "_2": "2"}
+    x = dg.randn(1, 2, 4, 4)
+    gm = fx.GraphModule(tracer.root, graph)
+    np.testing.assert_array_equal(gm(x).detach().numpy(), model(x).detach().numpy())
