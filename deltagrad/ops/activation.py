@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make, _norm_dim
@@ -329,7 +329,28 @@ def celu_(input, alpha=1.0):
 
 
 class GELU(Pointwise):
-    """GELU(x) = x Φ(x), Φ(x) = ½(1 + erf(x/√2)); f′ = Φ(x) + x φ(x), φ = e^(−x²/2)/√(2π)."""
+    """GELU(x) = x Φ(x), Φ(x) = ½(1 + erf(x/√2)); f′ = Φ(x) + x φ(x), φ = e^(−x²/2)/√(2π).
+
+    With the Numba kernel backend, a contiguous float32 array runs as one compiled pass
+    forward (y and Φ) and one backward (``kernels/numba_gelu.py``, its own float32-accurate
+    erf); the formulas below are the reference, and run for everything else."""
+
+    def forward(ctx, x):
+        ctx.compiled = _compiled_gelu(x)
+        if not ctx.compiled:
+            return Pointwise.forward(ctx, x)
+        from ..kernels.numba_gelu import gelu_forward
+        y, cdf = gelu_forward(x)
+        ctx.p = {}
+        ctx.save_for_backward(x, None, cdf)
+        return y
+
+    def backward(ctx, g):
+        if ctx.compiled and not is_grad_enabled() and _compiled_gelu(g._data):
+            from ..kernels.numba_gelu import gelu_backward
+            x, _, cdf = ctx.saved_tensors
+            return _make(gelu_backward(g._data, x._data, cdf._data))
+        return Pointwise.backward(ctx, g)
 
     @staticmethod
     def value(xp, x):
@@ -343,6 +364,13 @@ class GELU(Pointwise):
         cdf = aux if aux is not None else (m.erf(x * (1 / math.sqrt(2))) + 1.0) * 0.5
         pdf = m.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
         return cdf + x * pdf
+
+
+def _compiled_gelu(a) -> bool:
+    """Whether ``a`` goes through the compiled GELU: a non-empty C-contiguous float32 NumPy
+    array, with the Numba kernel backend."""
+    return (type(a) is np.ndarray and a.dtype == np.float32 and a.size > 0
+            and a.flags.c_contiguous and kernels.get_backend() == "numba")
 
 
 _K = math.sqrt(2 / math.pi)

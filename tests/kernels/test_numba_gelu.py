@@ -1,0 +1,141 @@
+"""The compiled GELU (kernels/numba_gelu.py): its float32 accuracy on a dense grid against
+float64 SciPy, its NumPy reference, and F.gelu through it against PyTorch."""
+import numpy as np
+import pytest
+import torch
+from scipy.special import ndtr
+
+import deltagrad as dg
+import deltagrad.nn.functional as F
+from deltagrad import kernels
+
+pytest.importorskip("numba")
+from deltagrad.kernels import numba_gelu  # noqa: E402
+
+
+def _float32_ulp(t):
+    """The float32 spacing at |t| (of the binade t lies in), from float64 values."""
+    _, e = np.frexp(np.abs(t))
+    return np.maximum(np.ldexp(1.0, e - 24), 2.0 ** -149)
+
+
+def _dense_float32_grid():
+    """Every 613th float32 from 0 to the largest finite one, both signs (7·10⁶ values, about
+    3,000 in every binade), plus the points where the formulas change."""
+    bits = np.arange(0, np.float32(np.inf).view(np.int32), 613, dtype=np.int32)
+    pos = np.concatenate([bits.view(np.float32),
+                          np.float32([0.0, 1e-45, 1.0, 1.4142135, 1.4142137, 14.4, 14.85,
+                                      14.9, 3.4e38])])
+    return np.concatenate([pos, -pos])
+
+
+def test_gelu_forward_is_within_one_float32_ulp_of_float64_scipy():
+    x = _dense_float32_grid()
+    y, cdf = numba_gelu.gelu_forward(x)
+    xd = x.astype(np.float64)
+    exact = xd * ndtr(xd)  # Φ by SciPy's float64 erf/erfc, accurate also in the far tail
+    ulps = np.abs(y.astype(np.float64) - exact) / _float32_ulp(exact)
+    worst = int(np.argmax(ulps))
+    assert ulps[worst] <= 1.0, f"{ulps[worst]:.3f} ulp at x = {x[worst]!r}"
+    phi = ndtr(xd)
+    cdf_ulps = np.abs(cdf - phi) / _float32_ulp(phi)
+    assert cdf_ulps.max() <= 1.0  # Φ itself, relative also where it is tiny (x → −14)
+    assert np.signbit(y[x == 0]).tolist() == np.signbit(x[x == 0]).tolist()
+
+
+def test_gelu_backward_is_within_one_ulp_of_its_larger_term():
+    """f′ = Φ + x·φ crosses 0 near x = −0.75, where the two terms cancel: the error is
+    measured in ulps of the larger of |Φ|, |x·φ| and |f′| (the saved Φ is float32)."""
+    x = np.linspace(-16, 16, 2_000_001, dtype=np.float32)
+    _, cdf = numba_gelu.gelu_forward(x)
+    g = np.linspace(-3, 3, x.size, dtype=np.float32)
+    gx = numba_gelu.gelu_backward(g, x, cdf)
+    xd = x.astype(np.float64)
+    x_phi = xd * np.exp(-xd * xd / 2) / np.sqrt(2 * np.pi)
+    exact = ndtr(xd) + x_phi
+    scale = np.maximum(np.maximum(ndtr(xd), np.abs(x_phi)), np.abs(exact))
+    ulps = np.abs(gx - g.astype(np.float64) * exact) / (_float32_ulp(scale) * np.abs(g) + 1e-300)
+    worst = int(np.argmax(ulps))
+    assert ulps[worst] <= 1.5, f"{ulps[worst]:.3f} ulp at x = {x[worst]!r}"
+
+
+def test_special_values():
+    x = np.float32([np.nan, np.inf, -np.inf, 3.4e38, -3.4e38, 1e-45, -1e-45])
+    y, cdf = numba_gelu.gelu_forward(x)
+    with np.errstate(invalid="ignore"):
+        expected = x.astype(np.float64) * ndtr(x.astype(np.float64))
+    np.testing.assert_array_equal(y, expected.astype(np.float32))  # inf·1, −inf·0 = NaN
+    np.testing.assert_array_equal(cdf, [np.nan, 1, 0, 1, 0, 0.5, 0.5])
+    gx = numba_gelu.gelu_backward(np.ones_like(x), x, cdf)
+    np.testing.assert_array_equal(gx[:3], [np.nan] * 3)  # NaN, and ±∞·φ(±∞) = ±∞·0
+    with kernels.use_backend("numpy"):  # the reference path gives the same everywhere
+        a = dg.tensor(x, requires_grad=True)
+        F.gelu(a).backward(dg.ones(x.shape))
+    np.testing.assert_array_equal(y, F.gelu(dg.tensor(x)).numpy())
+    np.testing.assert_array_equal(gx, a.grad.numpy())
+
+
+def test_numpy_reference_formulas_give_the_compiled_numbers():
+    x = np.linspace(-14.8, 14.8, 300_001, dtype=np.float32)  # e^(−x²/2) is 0 from |x| = 14.85
+    y, cdf = numba_gelu.gelu_forward(x)
+    ref_cdf, gauss = numba_gelu.gelu_cdf(x)
+    np.testing.assert_allclose(cdf, ref_cdf.astype(np.float32), rtol=2e-7, atol=0)
+    np.testing.assert_allclose(gauss, np.exp(-(x.astype(np.float64) ** 2) / 2),
+                               rtol=2e-9, atol=1e-300)
+
+
+def test_derived_coefficients_reach_the_stated_accuracy():
+    p, n, d, e, errors = numba_gelu.derive_coefficients(iterations=300)
+    assert errors[0] < 1.3e-9 and errors[1] < 1.9e-9 and errors[2] < 6e-12, errors
+    np.testing.assert_allclose(p, numba_gelu.ERF_P, rtol=1e-6)
+    np.testing.assert_allclose(e, numba_gelu.EXP_E, rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_F_gelu_matches_pytorch(backend):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((96, 130)) * 4).astype(np.float32)
+    x[0, :6] = [0.0, -0.0, -14.0, 14.0, 1e-40, -9.0]
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    with kernels.use_backend(backend):
+        a = dg.tensor(x, requires_grad=True)
+        y = F.gelu(a)
+        y.backward(dg.tensor(g))
+    # PyTorch's float32 1 + erf(x/√2) cancels for negative x (relative error 2e-4 at x = −3.5,
+    # 0 below −5.5), as does the NumPy path's: it is compared with PyTorch in float32; the
+    # compiled path (accurate tails) with PyTorch in float64 (whose own 1 + erf cancels below
+    # x ≈ −8: |error| < 1e-14 there; the dense-grid test above is the strict one)
+    dtype = torch.float64 if backend == "numba" else torch.float32
+    t = torch.tensor(x, dtype=dtype, requires_grad=True)
+    ty = torch.nn.functional.gelu(t)
+    ty.backward(torch.tensor(g, dtype=dtype))
+    tol = dict(rtol=2e-7, atol=1e-14) if backend == "numba" else dict(rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-6)
+    if backend == "numba":  # it ran the compiled loops
+        yc, cdf = numba_gelu.gelu_forward(x)
+        np.testing.assert_array_equal(y.detach().numpy(), yc)
+        np.testing.assert_array_equal(a.grad.numpy(), numba_gelu.gelu_backward(g, x, cdf))
+
+
+def test_other_inputs_take_the_numpy_path_and_double_backward_works():
+    rng = np.random.default_rng(1)
+    x64 = rng.standard_normal((7, 5)) * 3
+    with kernels.use_backend("numba"):
+        for x in (x64, x64.astype(np.float32).T):  # float64; a non-contiguous view
+            a = dg.tensor(x, requires_grad=True)
+            t = torch.tensor(x, requires_grad=True)
+            (ga,) = dg.autograd.grad(F.gelu(a).sum(), a, create_graph=True)
+            (gt,) = torch.autograd.grad(torch.nn.functional.gelu(t).sum(), t, create_graph=True)
+            np.testing.assert_allclose(ga.detach().numpy(), gt.detach().numpy(), rtol=1e-6,
+                                       atol=1e-7)
+            (gga,) = dg.autograd.grad(ga.sum(), a)
+            (ggt,) = torch.autograd.grad(gt.sum(), t)
+            np.testing.assert_allclose(gga.numpy(), ggt.numpy(), rtol=1e-5, atol=1e-6)
+        a = dg.tensor(x64.astype(np.float32), requires_grad=True)  # compiled forward, then
+        (ga,) = dg.autograd.grad(F.gelu(a).sum(), a, create_graph=True)  # graph of backward
+        t = torch.tensor(x64.astype(np.float32), requires_grad=True)
+        (gt,) = torch.autograd.grad(torch.nn.functional.gelu(t).sum(), t, create_graph=True)
+        (gga,) = dg.autograd.grad(ga.sum(), a)
+        (ggt,) = torch.autograd.grad(gt.sum(), t)
+        np.testing.assert_allclose(gga.numpy(), ggt.numpy(), rtol=1e-5, atol=1e-6)
