@@ -30,10 +30,14 @@ def main():
     with np.load(state_path) as f:
         state = {k: f[k] for k in f.files}
     step = build(lib, workload, state)
-    # warm up for a second (at least one step): first-call allocations, lazy imports, and
-    # the optimizer's switch to a compiled step (deltagrad/optim/adam.py: after 0.32 s of
-    # NumPy steps); these are per-step numbers of the steady state -- start-up costs are
-    # what the whole-process epoch benchmark measures
+    # warm up for a second (at least one step): first-call allocations and lazy imports;
+    # these are per-step numbers of the steady state -- start-up costs are what the
+    # whole-process epoch benchmark measures. A long run's steady state has Numba loaded
+    # (when it is the kernel backend), and with it Adam's compiled step
+    # (deltagrad/optim/adam.py), which a second of NumPy steps does not reach by itself
+    if lib_name != "torch":
+        from deltagrad import kernels
+        kernels.get_backend()          # imports Numba when it is the backend
     warm_until = time.perf_counter() + 1.0
     step()
     while time.perf_counter() < warm_until:
