@@ -66,7 +66,8 @@ def python_code(graph, root_module: str = "self") -> PythonCode:
     wrapped = []
 
     def add_global(name_hint: str, obj) -> str:
-        if "." in name_hint and name_hint.split(".")[0] in ("torch", "deltagrad", "operator"):
+        if "." in name_hint and name_hint.split(".")[0] in ("torch", "deltagrad", "operator") \
+                and _resolves(globals_, name_hint, obj):
             return name_hint  # spelled through a module the code already binds
         if name_hint in globals_ and globals_[name_hint] is obj:
             return name_hint
@@ -154,6 +155,15 @@ def python_code(graph, root_module: str = "self") -> PythonCode:
     wrap_call = "torch.fx._symbolic_trace.wrap" if torch_spelling() else "deltagrad.fx.wrap"
     wrap_lines = "\n".join(f'{wrap_call}("{name}")' for name in wrapped)
     return PythonCode(src=f"\n{wrap_lines}\n\n{fn_src}", fn_src=fn_src, globals=globals_)
+
+
+def _resolves(namespace: dict, path: str, obj) -> bool:
+    """Does the dotted ``path`` lead from ``namespace`` to ``obj`` itself?"""
+    first, *rest = path.split(".")
+    value = namespace.get(first)
+    for part in rest:
+        value = getattr(value, part, None)
+    return value is obj or getattr(value, "_fx_original", None) is obj
 
 
 def _call_function_line(node, literal, format_args, add_global, wrapped) -> str:

@@ -81,16 +81,20 @@ NOT_RECORDED = {"is_tensor", "is_grad_enabled", "get_default_dtype", "set_defaul
 
 
 def public_function_names() -> dict:
-    """id(function) -> its public path under deltagrad (``"exp"``, ``"nn.functional.relu"``),
-    for the functions of ``deltagrad`` and ``deltagrad.nn.functional``. A function with two
+    """id(function) -> its public path under deltagrad (``"exp"``, ``"nn.functional.relu"``,
+    ``"linalg.vector_norm"``), for the functions of ``deltagrad``, ``deltagrad.nn.functional``,
+    ``deltagrad.linalg`` and ``deltagrad.special`` (first found wins). A function with two
     public names (``arctan``/``atan``) takes its own ``__name__`` if public, else the first in
     alphabetical order. ``NOT_RECORDED`` functions are left out."""
     global _public_names
     if _public_names is None:
         import deltagrad
+        import deltagrad.linalg
         import deltagrad.nn.functional as F
+        import deltagrad.special
         table = {}
-        for prefix, module in (("", deltagrad), ("nn.functional.", F)):
+        for prefix, module in (("", deltagrad), ("nn.functional.", F),
+                               ("linalg.", deltagrad.linalg), ("special.", deltagrad.special)):
             names = defaultdict(list)
             for name, value in vars(module).items():
                 if not name.startswith("_") and callable(value) and not isinstance(value, type) \

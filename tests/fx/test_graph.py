@@ -271,3 +271,19 @@ def test_a_deep_copy_computes_the_same_and_owns_its_weights():
     with pytest.raises(TypeError, match="GraphModule cannot be pickled by deltagrad.fx"):
         import pickle
         pickle.dumps(gm)
+
+
+def test_linalg_special_and_unnamed_targets_generate_runnable_code():
+    import deltagrad.linalg  # noqa: F401
+    from deltagrad.ops.elementwise import Tan
+
+    def norms(x):
+        return dg.linalg.vector_norm(dg.special.erf(x))
+    gm = fx.symbolic_trace(norms)
+    assert "deltagrad.linalg.vector_norm(" in gm.code
+    x = dg.tensor([0.5, -1.0])
+    assert gm(x).item() == norms(x).item()
+    g = fx.Graph()
+    g.output(g.call_function(Tan.apply, (g.placeholder("x"),)))
+    hand = fx.GraphModule(dg.nn.Module(), g)  # a bound classmethod: bound as a global
+    assert hand(x).tolist() == dg.tan(x).tolist()
