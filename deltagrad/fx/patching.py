@@ -2,7 +2,8 @@
 
 PyTorch's functions notice a Proxy argument through ``__torch_function__``; deltagrad has no
 such hook, so while tracing (and while a Proxy made outside a trace is alive) the public
-functions of ``deltagrad`` and ``deltagrad.nn.functional`` are swapped, wherever a loaded
+functions of ``deltagrad``, ``deltagrad.nn.functional``, ``deltagrad.linalg`` and
+``deltagrad.special`` (``naming.public_function_names``) are swapped, wherever a loaded
 deltagrad module, ``__main__`` or the traced code's globals hold them, for a wrapper:
 
     wrapper(*args, **kwargs) = a call_function Node of fn     if a Proxy is among the args
@@ -30,16 +31,16 @@ def find_proxy(args, kwargs, fn=None):
     """The first Proxy among ``args``/``kwargs`` (looking inside lists, tuples and dicts);
     Proxies of two different tracers are an error, as in torch.fx."""
     from .proxy import Proxy
-    stack, found, tracers = [args, kwargs], None, {}
-    while stack:
-        a = stack.pop(0)
+    stack, found, tracers = [kwargs, args], None, {}
+    while stack:  # depth first, left to right: reversed children on a LIFO stack
+        a = stack.pop()
         if isinstance(a, Proxy):
             found = a if found is None else found
             tracers[id(a.tracer)] = a.tracer
         elif isinstance(a, (list, tuple)):
-            stack[:0] = list(a)
+            stack.extend(reversed(a))
         elif isinstance(a, dict):
-            stack[:0] = list(a.values())
+            stack.extend(reversed(list(a.values())))
     if len(tracers) > 1:
         raise RuntimeError(f"Found multiple different tracers {list(tracers.values())} while "
                            f"trying to trace operations {fn}")
