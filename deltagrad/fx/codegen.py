@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import math
 import operator
+import typing
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,10 @@ MAGIC_METHODS = {
     "lt": "{} < {}", "gt": "{} > {}", "le": "{} <= {}", "ge": "{} >= {}",
     "pos": "+{}", "neg": "-{}", "invert": "~{}",
 }
+
+
+_TYPING_ORIGINS = {list: typing.List, dict: typing.Dict, set: typing.Set,
+                   frozenset: typing.FrozenSet, tuple: typing.Tuple}
 
 
 @dataclass
@@ -100,8 +105,18 @@ def python_code(graph, root_module: str = "self") -> PythonCode:
         return add_global("_" + type(a).__name__.lower(), a)  # a device, ...
 
     def annotation_text(t) -> str:
+        if hasattr(t, "__origin__"):  # List[int] -> typing_List[int], as torch.fx writes it
+            origin = _TYPING_ORIGINS.get(t.__origin__, t.__origin__)
+            origin_text = add_global(repr(origin) if origin.__module__ == "typing"
+                                     else origin.__qualname__, origin)
+            args = [annotation_text(a) for a in getattr(t, "__args__", ())]
+            return f"{origin_text}[{','.join(args)}]" if args else origin_text
+        if t is type(None):
+            return "NoneType"  # bound in the generated code's globals
         if isinstance(t, type) and t.__module__ == "builtins":
             return t.__name__
+        if isinstance(t, type) and getattr(deltagrad, t.__name__, None) is t:
+            return f"{'torch' if torch_spelling() else 'deltagrad'}.{t.__name__}"
         if isinstance(t, type):
             return add_global(t.__name__, t)
         return repr(t) if isinstance(t, str) else add_global("_annotation", t)
@@ -151,7 +166,9 @@ def python_code(graph, root_module: str = "self") -> PythonCode:
         body.append(line)
 
     code = "\n".join("    " + line for line in body) + "\n    "
-    fn_src = f"def forward({', '.join([root_module] + free_vars)}):\n{code}"
+    outputs = [n for n in graph.nodes if n.op == "output" and n.type is not None]
+    returns = f" -> {annotation_text(outputs[0].type)}" if outputs else ""
+    fn_src = f"def forward({', '.join([root_module] + free_vars)}){returns}:\n{code}"
     wrap_call = "torch.fx._symbolic_trace.wrap" if torch_spelling() else "deltagrad.fx.wrap"
     wrap_lines = "\n".join(f'{wrap_call}("{name}")' for name in wrapped)
     return PythonCode(src=f"\n{wrap_lines}\n\n{fn_src}", fn_src=fn_src, globals=globals_)

@@ -219,9 +219,16 @@ def _random_functions() -> set:
 
 
 def type_name(t) -> str:
-    """``int`` for builtins, ``module.Name`` otherwise (a node's type annotation)."""
+    """``int`` for builtins, ``torch.Tensor`` (``deltagrad.Tensor``) for deltagrad's public
+    classes, ``module.Name`` otherwise (a node's type annotation)."""
     if isinstance(t, type):
-        return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+        import deltagrad
+        from .naming import torch_spelling
+        if t.__module__ == "builtins":
+            return t.__name__
+        if getattr(deltagrad, t.__name__, None) is t:
+            return f"{'torch' if torch_spelling() else 'deltagrad'}.{t.__name__}"
+        return f"{t.__module__}.{t.__qualname__}"
     return str(t)
 
 

@@ -45,6 +45,13 @@ class Constants(torch.nn.Module):
         return (c + x, c / x, c @ x, c == x, c % x, self.table * x, self.offset - x,
                 (c > 0) & (x > 0), 1 - x)
 """, "Constants", ((2,),)),
+    "annotated_function": ("""
+from typing import Dict, List, Optional
+
+def annotated(x: torch.Tensor, n: int = 2, ys: List[int] = None,
+              table: Optional[Dict[str, float]] = None) -> torch.Tensor:
+    return x * n
+""", "annotated", ((3,),)),
     "plain_function": ("""
 def program(x, w):
     return torch.sigmoid(x @ w).clamp(min=0.25) + torch.neg(x).sum()
