@@ -18,6 +18,10 @@ on the calling thread (a 1-thread launch: 0.7 µs). The thread count is
 ``deltagrad.get_num_threads()`` (capped at the pool's size), so ``set_num_threads(1)`` /
 ``--threads 1`` keeps every kernel on one core.
 
+GNU OpenMP is not fork-safe: a process forked after the pool started (a ``fork`` data-loader
+worker, a forked training process) would be stopped by Numba at its first parallel loop, so
+``usable()`` is False there and the callers take the NumPy path.
+
 Numba loads libgomp once per process; if another library (PyTorch) loaded it first, its
 settings hold -- import deltagrad's kernels first, or set OMP_WAIT_POLICY=PASSIVE yourself.
 """
@@ -32,7 +36,7 @@ import numba  # noqa: E402
 
 from ..threads import MIN_SPLIT_ELEMENTS, get_num_threads  # noqa: E402
 
-__all__ = ["use_threads", "OPTIONS"]
+__all__ = ["use_threads", "usable", "OPTIONS"]
 
 # cache=True: compiled once, then loaded from disk; nogil: callers on other threads run on
 # (the kernels touch no Python objects). error_model="numpy": a division by zero gives
@@ -40,11 +44,20 @@ __all__ = ["use_threads", "OPTIONS"]
 OPTIONS = dict(parallel=True, cache=True, nogil=True, error_model="numpy")
 
 _set = [None]  # the count last given to Numba from this module
+_pool_pid = []  # the process whose kernels started the pool
+
+
+def usable() -> bool:
+    """Whether the parallel kernels may run in this process: False in a child forked after
+    the pool started."""
+    return not _pool_pid or _pool_pid[0] == os.getpid()
 
 
 def use_threads(elements: int) -> int:
     """Give Numba's pool the thread count for work on ``elements`` numbers: the user's
     (≤ the pool size) from ``MIN_SPLIT_ELEMENTS`` on, else 1. Returns it."""
+    if not _pool_pid:
+        _pool_pid.append(os.getpid())
     want = 1
     if elements >= MIN_SPLIT_ELEMENTS:
         want = max(1, min(get_num_threads(), numba.config.NUMBA_NUM_THREADS))

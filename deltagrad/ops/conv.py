@@ -148,9 +148,13 @@ TRANSPOSE_BLOCK = 128  # rows of A per block
 def compiled_copy(a, nd) -> bool:
     """Whether im2col / col2im of ``a`` run as the parallel compiled loops of
     ``kernels/numba_im2col.py`` / ``numba_col2im.py`` (the same numbers): the kernel backend
-    is Numba, ``a`` is a float32/float64 NumPy array and the convolution is 2-D."""
-    return type(a) is np.ndarray and a.dtype in (np.float32, np.float64) and \
-        nd == 2 and a.size > 0 and kernels.get_backend() == "numba"
+    is Numba, ``a`` is a float32/float64 NumPy array, the convolution is 2-D, and the
+    process may use Numba's thread pool."""
+    if type(a) is not np.ndarray or a.dtype not in (np.float32, np.float64) or nd != 2 or \
+            a.size == 0 or kernels.get_backend() != "numba":
+        return False
+    from ..kernels.numba_parallel import usable
+    return usable()  # (not in a child forked after the pool started)
 
 
 def batch_to_front(xp, a):

@@ -174,8 +174,9 @@ def _fused_layer_norm(x, w, b, axes) -> bool:
 def compiled_batch_norm(x, w, b, axes) -> bool:
     """Whether batch normalisation of ``x`` with batch statistics runs as the compiled
     per-channel loops: the kernel backend is Numba, the statistics are over the batch and
-    spatial axes of a contiguous float32/float64 NumPy array, and γ and β (if any) are
-    contiguous arrays of one number per channel in x's dtype."""
+    spatial axes of a contiguous float32/float64 NumPy array, γ and β (if any) are
+    contiguous arrays of one number per channel in x's dtype, and the process may use
+    Numba's thread pool."""
     if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or \
             not x.flags.c_contiguous or x.ndim < 2 or x.size == 0 or \
             axes != (0,) + tuple(range(2, x.ndim)):
@@ -185,7 +186,10 @@ def compiled_batch_norm(x, w, b, axes) -> bool:
                               t.size != x.shape[1] or t.ndim != x.ndim - 1 or
                               t.shape[0] != x.shape[1] or not t.flags.c_contiguous):
             return False
-    return kernels.get_backend() == "numba"
+    if kernels.get_backend() != "numba":
+        return False
+    from ..kernels.numba_parallel import usable
+    return usable()  # (not in a child forked after the pool started)
 
 
 def _normalize_backward_arrays(ctx, g, x, w, mean, rstd):

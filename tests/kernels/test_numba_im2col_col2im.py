@@ -133,3 +133,37 @@ def test_conv_layers_agree_across_backends():
 
     for a, b in zip(run("numba"), run("numpy")):
         assert np.array_equal(a, b)
+
+
+def _conv_in_child(x, w):
+    from deltagrad.kernels import numba_parallel
+    xt = dg.tensor(x, requires_grad=True)
+    y = dg.nn.functional.conv_transpose2d(xt, dg.tensor(w), stride=2, padding=1)
+    y.sum().backward()
+    return numba_parallel.usable(), y.detach().numpy(), xt.grad.numpy()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_child_forked_after_the_pool_started_takes_the_numpy_path(monkeypatch):
+    """GNU OpenMP is not fork-safe (Numba stops such a child at its first parallel loop):
+    the child computes the same numbers through the NumPy path."""
+    import multiprocessing
+    from deltagrad.kernels import numba_parallel
+    monkeypatch.setattr(numba_parallel, "MIN_SPLIT_ELEMENTS", 1)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 4, 4)).astype(np.float32)
+    before = dg.get_num_threads()
+    dg.set_num_threads(2)
+    try:
+        with kernels.use_backend("numba"):
+            usable, y, gx = _conv_in_child(x, w)  # starts the pool here
+            assert usable
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                # (a child stopped by Numba never answers: fail after a minute, not hang)
+                child_usable, child_y, child_gx = pool.apply_async(
+                    _conv_in_child, (x, w)).get(timeout=60)
+    finally:
+        dg.set_num_threads(before)
+    assert not child_usable
+    assert np.array_equal(child_y, y) and np.array_equal(child_gx, gx)
