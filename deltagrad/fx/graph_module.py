@@ -111,9 +111,16 @@ class GraphModule(Module):
         type(self).forward = namespace["forward"]
         return python_code
 
-    def print_readable(self, print_output=True) -> str:
-        text = f"class {type(self).__name__}(deltagrad.nn.Module):\n" + "\n".join(
-            "    " + line for line in self._code.strip("\n").splitlines())
+    def print_readable(self, print_output=True, include_stride=False, include_device=False,
+                       colored=False) -> str:
+        """The module as a class holding its generated ``forward`` (torch.fx's layout; no
+        source stack traces are recorded, as the comment says)."""
+        from .naming import torch_spelling
+        lines = self._graph.python_code().fn_src.rstrip().splitlines()
+        body = [lines[0], "    # No stacktrace found for following nodes"] + lines[1:]
+        base = "torch" if torch_spelling() else "deltagrad"
+        text = f"class {type(self).__name__}({base}.nn.Module):\n" + \
+            "".join(f"    {line}\n" for line in body)
         if print_output:
             print(text)
         return text
@@ -133,4 +140,5 @@ class GraphModule(Module):
                         "tracing, or copy.deepcopy it")
 
     def __str__(self):
-        return super().__repr__() + "\n\n\n" + self._code.strip("\n") + "\n"
+        reminder = "# To see more debug info, please use `graph_module.print_readable()`"
+        return "\n".join([super().__repr__(), self._code, reminder])

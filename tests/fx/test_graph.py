@@ -287,3 +287,14 @@ def test_linalg_special_and_unnamed_targets_generate_runnable_code():
     g.output(g.call_function(Tan.apply, (g.placeholder("x"),)))
     hand = fx.GraphModule(dg.nn.Module(), g)  # a bound classmethod: bound as a global
     assert hand(x).tolist() == dg.tan(x).tolist()
+
+
+@requires_torch
+def test_print_readable_and_str_match_torch_fx():
+    import torch
+    import torch.fx
+
+    def shown(torch_module, fx_module):
+        gm = fx_module.symbolic_trace(build(DTYPE_SOURCE, torch_module)["Cast"]())
+        return gm.print_readable(print_output=False), str(gm).splitlines()[-9:]
+    assert in_deltagrad(lambda alias: shown(alias, fx)) == shown(torch, torch.fx)
