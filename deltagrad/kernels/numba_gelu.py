@@ -14,16 +14,14 @@ backward writes g·(Φ + x·φ(x)) in one pass, for float32 arrays. With z = |x|
 - z ≥ Z_MAX = 10.5: erfc(z) = 0 (x·Φ(x) rounds to 0 in float32 from x ≈ −14.4 on);
 - Φ(x) = ½·erfc(z) for x < 0 and 1 − ½·erfc(z) for x ≥ 0.
 
-e^(−z²) needs an exp that the compiler can vectorise (a libm call per element costs about
-as much as the whole rest): e^t = (E(t/128))^128 for t = −z² ∈ [−Z_MAX², 0], with E a
-polynomial of degree 8 on [−Z_MAX²/128, 0] and seven squarings (they multiply E's relative
-error by 128). Everything is evaluated in float64 and rounded once to float32.
+e^(−z²) comes from ``numba_exp.exp_nonpositive``, an exp the compiler can vectorise (a libm
+call per element costs about as much as the whole rest). Everything is evaluated in float64
+and rounded once to float32.
 
 The coefficients are derived here (:func:`derive_coefficients`): least-squares fits of the
 relative error on dense grids, with Lawson's multiplicative weights pushing them toward
 equal ripple (Loeb's linearisation N − f·D ≈ 0 for the ratio), against SciPy's float64
-erf/erfcx/exp. Fitted relative errors: erf 1.2e−9, erfcx 1.8e−9, e^t 5.5e−12 (×128: 7e−10), all
-far below float32's half ulp (6e−8); tests/kernels/test_numba_gelu.py checks GELU and its
+erf/erfcx. Fitted relative errors: erf 1.2e−9, erfcx 1.8e−9, e^t 7e−10, all far below float32's half ulp (6e−8); tests/kernels/test_numba_gelu.py checks GELU and its
 derivative on a dense float32 grid against float64 SciPy.
 """
 from __future__ import annotations
@@ -33,51 +31,30 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .numba_exp import exp_nonpositive, exp_nonpositive_reference, minimax_fit
 from .numba_parallel import OPTIONS as _PARALLEL, use_threads
 
-__all__ = ["Z_MAX", "ERF_P", "ERFCX_N", "ERFCX_D", "EXP_E", "derive_coefficients", "gelu_cdf",
+__all__ = ["Z_MAX", "ERF_P", "ERFCX_N", "ERFCX_D", "derive_coefficients", "gelu_cdf",
            "gelu_forward", "gelu_backward"]
 
-Z_MAX = 10.5
-SQUARINGS = 7  # e^t = (E(t / 2⁷))^(2⁷)
+Z_MAX = 10.5  # −Z_MAX² = numba_exp.T_MIN
 
-# printed by derive_coefficients(): powers 0, 1, 2, ... of s = z², v = z/Z_MAX, u = t/128
+# printed by derive_coefficients(): powers 0, 1, 2, ... of s = z² and of v = z/Z_MAX
 ERF_P = (1.128379165726636, -0.3761262582355906, 0.11283585139598412, -0.02685381150310935,
     0.005188326761066628, -0.000801018459426051, 7.853828534585985e-05)
 ERFCX_N = (0.9996168627751993, 10.949514436230661, 54.39032954297002, 120.25833505207235,
     -44.227416438049595, 4.651792357311603)
 ERFCX_D = (1.0, 22.771232914910936, 214.79132173208703, 1007.392492482323, 2239.4302394801425,
     -823.5612197343801, 86.67005611536217)
-EXP_E = (0.9999999999945397, 0.9999999990535908, 0.4999999724688647, 0.1666663537198373,
-    0.04166486250895501, 0.008327421139134148, 0.0013773511851320546, 0.00018501784030746307,
-    1.604837411463951e-05)
-
-
-def _lawson(basis, f, iterations, denominator=None):
-    """Coefficients c minimising max |basis·c − f|/|f| (each row scaled by 1/|f|, and by
-    1/|D| of the previous step for a ratio), and the worst relative error reached."""
-    w = np.full(f.size, 1.0 / f.size)
-    scale = np.ones_like(f)
-    best = None
-    for _ in range(iterations):
-        rw = np.sqrt(w) / (np.abs(f) * scale)
-        c = np.linalg.lstsq(basis * rw[:, None], f * rw, rcond=None)[0]
-        err, scale = denominator(c) if denominator else (np.abs(basis @ c - f) / np.abs(f),
-                                                         scale)
-        if best is None or err.max() < best[1]:
-            best = (c, float(err.max()))
-        w = w * err
-        w /= w.sum()
-    return best
 
 
 def derive_coefficients(iterations=300):
-    """Fit (ERF_P, ERFCX_N, ERFCX_D, EXP_E) again; returns them and the three worst relative
-    errors (erf on [0, 1], erfcx on [1, Z_MAX], e^t on [−Z_MAX²/128, 0])."""
+    """Fit (ERF_P, ERFCX_N, ERFCX_D) again; returns them and the two worst relative errors
+    (erf on [0, 1], erfcx on [1, Z_MAX])."""
     from scipy.special import erf, erfcx
 
     z = np.linspace(1e-6, 1.0, 20001)
-    p, e_erf = _lawson(z[:, None] * (z * z)[:, None] ** np.arange(7), erf(z), iterations)
+    p, e_erf = minimax_fit(z[:, None] * (z * z)[:, None] ** np.arange(7), erf(z), iterations)
 
     z = np.linspace(1.0, Z_MAX, 30001)
     v, f = z / Z_MAX, erfcx(z)
@@ -88,12 +65,8 @@ def derive_coefficients(iterations=300):
     def ratio_error(c):
         d = np.polyval(np.r_[1.0, c[m + 1:]][::-1], v)
         return np.abs(np.polyval(c[:m + 1][::-1], v) / d - f) / f, np.abs(d)
-    c, e_erfcx = _lawson(basis, f, iterations, ratio_error)
-
-    u = np.linspace(-Z_MAX ** 2 / 2 ** SQUARINGS, 0.0, 20001)
-    e, e_exp = _lawson(u[:, None] ** np.arange(9), np.exp(u), iterations)
-    return (tuple(p), tuple(c[:m + 1]), (1.0,) + tuple(c[m + 1:]), tuple(e),
-            (e_erf, e_erfcx, e_exp))
+    c, e_erfcx = minimax_fit(basis, f, iterations, ratio_error)
+    return tuple(p), tuple(c[:m + 1]), (1.0,) + tuple(c[m + 1:]), (e_erf, e_erfcx)
 
 
 def gelu_cdf(x):
@@ -102,9 +75,7 @@ def gelu_cdf(x):
     x = np.asarray(x, dtype=np.float64)
     z = np.minimum(np.abs(x) * (1 / math.sqrt(2)), Z_MAX)
     s = z * z
-    gauss = np.polyval(EXP_E[::-1], -s / 2 ** SQUARINGS)
-    for _ in range(SQUARINGS):
-        gauss = gauss * gauss
+    gauss = exp_nonpositive_reference(-s)
     v = z / Z_MAX
     with np.errstate(all="ignore"):
         tail = gauss * np.polyval(ERFCX_N[::-1], v) / np.polyval(ERFCX_D[::-1], v)
@@ -119,8 +90,6 @@ def gelu_cdf(x):
 _P0, _P1, _P2, _P3, _P4, _P5, _P6 = ERF_P
 _N0, _N1, _N2, _N3, _N4, _N5 = ERFCX_N
 _D1, _D2, _D3, _D4, _D5, _D6 = ERFCX_D[1:]
-_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8 = EXP_E
-_SCALE_U = 1.0 / 2 ** SQUARINGS
 _OPTIONS = dict(_PARALLEL, fastmath={"contract"})  # contract: a·b + c as one FMA
 _LOCAL = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"},
               inline="always")
@@ -133,16 +102,7 @@ def _cdf_gauss(x):
     saturated = a >= Z_MAX
     z = Z_MAX if saturated else a
     s = z * z
-    u = -s * _SCALE_U
-    e = _E0 + u * (_E1 + u * (_E2 + u * (_E3 + u * (_E4 + u * (_E5 + u * (
-        _E6 + u * (_E7 + u * _E8)))))))
-    e = e * e
-    e = e * e
-    e = e * e
-    e = e * e
-    e = e * e
-    e = e * e
-    e = e * e  # seven squarings: e^(−z²)
+    e = exp_nonpositive(-s)  # e^(−z²)
     small = 1.0 - z * (_P0 + s * (_P1 + s * (_P2 + s * (_P3 + s * (_P4 + s * (
         _P5 + s * _P6))))))
     v = z * (1.0 / Z_MAX)

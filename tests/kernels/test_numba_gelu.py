@@ -1,5 +1,6 @@
-"""The compiled GELU (kernels/numba_gelu.py): its float32 accuracy on a dense grid against
-float64 SciPy, its NumPy reference, and F.gelu through it against PyTorch."""
+"""The compiled GELU (kernels/numba_gelu.py) and its exp (kernels/numba_exp.py): float32
+accuracy on a dense grid against float64 SciPy, the NumPy references, and F.gelu through
+it against PyTorch."""
 import numpy as np
 import pytest
 import torch
@@ -10,7 +11,8 @@ import deltagrad.nn.functional as F
 from deltagrad import kernels
 
 pytest.importorskip("numba")
-from deltagrad.kernels import numba_gelu  # noqa: E402
+from deltagrad.kernels import numba_exp, numba_gelu  # noqa: E402
+from numba import njit  # noqa: E402
 
 
 def _float32_ulp(t):
@@ -85,10 +87,33 @@ def test_numpy_reference_formulas_give_the_compiled_numbers():
 
 
 def test_derived_coefficients_reach_the_stated_accuracy():
-    p, n, d, e, errors = numba_gelu.derive_coefficients(iterations=300)
-    assert errors[0] < 1.3e-9 and errors[1] < 1.9e-9 and errors[2] < 6e-12, errors
+    p, n, d, errors = numba_gelu.derive_coefficients(iterations=300)
+    assert errors[0] < 1.3e-9 and errors[1] < 1.9e-9, errors
     np.testing.assert_allclose(p, numba_gelu.ERF_P, rtol=1e-6)
-    np.testing.assert_allclose(e, numba_gelu.EXP_E, rtol=1e-6)
+    np.testing.assert_allclose(n, numba_gelu.ERFCX_N, rtol=1e-6)
+    np.testing.assert_allclose(d, numba_gelu.ERFCX_D, rtol=1e-6)
+    e, worst = numba_exp.derive_coefficients(iterations=300)
+    assert worst < 6e-12, worst
+    np.testing.assert_allclose(e, numba_exp.EXP_E, rtol=1e-6)
+
+
+def test_exp_nonpositive_against_float64_exp():
+    t = np.concatenate([-np.geomspace(1e-30, 120, 400_001), [0.0, -0.0, -np.inf, np.nan]])
+    got = np.empty_like(t)
+    _exp_loop(t, got)
+    ref = numba_exp.exp_nonpositive_reference(t)
+    with np.errstate(under="ignore"):
+        exact = np.exp(t)
+    inside = t >= numba_exp.T_MIN
+    np.testing.assert_allclose(got[inside], exact[inside], rtol=1e-9, atol=0)
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=0)
+    assert (got[t < numba_exp.T_MIN] == 0).all() and np.isnan(got[-1])
+
+
+@njit
+def _exp_loop(t, out):
+    for k in range(t.size):
+        out[k] = numba_exp.exp_nonpositive(t[k])
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
