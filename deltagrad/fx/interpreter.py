@@ -109,20 +109,6 @@ class Interpreter:
         return map_arg(args, load)
 
 
-class _TransformerTracer(GraphAppendingTracer):
-    """Appends to the new graph; every submodule call stays one call_module node."""
-
-    def __init__(self, graph, root):
-        super().__init__(graph)
-        self.root = root
-
-    def is_leaf_module(self, m, qualname) -> bool:
-        return True
-
-    def call_module(self, m, forward, args, kwargs):
-        raise NotImplementedError  # Transformer.call_module builds the node itself
-
-
 class Transformer(Interpreter):
     """Builds a new GraphModule by running ``module``'s graph on Proxies (see the module
     docstring)."""
@@ -130,7 +116,8 @@ class Transformer(Interpreter):
     def __init__(self, module):
         super().__init__(module)
         self.new_graph = Graph()
-        self.tracer = _TransformerTracer(self.new_graph, module)
+        self.tracer = GraphAppendingTracer(self.new_graph)  # appends; no module is traced
+        self.tracer.root = module
 
     def placeholder(self, target, args, kwargs):
         default = args[0] if args else inspect.Signature.empty
