@@ -507,6 +507,9 @@ OPS = [
     OpInfo("relu", lambda m, x: m.relu(x), unary(away_from_zero)),
     OpInfo("erf", lambda m, x: m.erf(x), unary()),
     OpInfo("atan", lambda m, x: m.atan(x), unary()),
+    OpInfo("tan", lambda m, x: m.tan(x.tanh()), unary(), gradgrad=True),  # |x| < 1 < π/2
+    OpInfo("arcsin", lambda m, x: m.arcsin(x.tanh() * 0.9), unary(), gradgrad=True),
+    OpInfo("arccos", lambda m, x: m.arccos(x.tanh() * 0.9), unary(), gradgrad=True),
     OpInfo("sign", lambda m, x: m.sign(x), unary(away_from_zero)),
     OpInfo("square", lambda m, x: m.square(x), unary()),
     OpInfo("clamp", lambda m, x, **kw: m.clamp(x, **kw),
