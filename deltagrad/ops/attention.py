@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make
@@ -67,6 +67,31 @@ def _weights_(xp, st, mt, ct, scale):
     st /= z
 
 
+def _compiled_weights_(st, mt, ct, scale):
+    """Aᵀ in place of Sᵀ by the compiled loops (``kernels/numba_attention.py``) when the
+    kernel backend is Numba, Sᵀ is a C-contiguous float32 array and the masks are one
+    (T′, T) matrix shared by the batch; returns whether it did (else nothing changed)."""
+    if type(st) is not np.ndarray or st.dtype != np.float32 or st.ndim < 3 or \
+            not st.flags.c_contiguous or st.size == 0 or kernels.get_backend() != "numba":
+        return False
+    mask = None
+    for m in (mt, ct):
+        if m is not None:
+            if type(m) is not np.ndarray or m.dtype != np.float32 or \
+                    m.size != st.shape[-1] * st.shape[-2]:
+                return False  # a mask per batch element (or of another dtype)
+            m = m.reshape(st.shape[-2:])
+            mask = m if mask is None else mask + m
+    from ..kernels.numba_attention import column_max, softmax_columns_
+    s3 = st.reshape(-1, *st.shape[-2:])
+    mask = None if mask is None else np.ascontiguousarray(mask)
+    m = column_max(s3, mask, scale)
+    if np.isposinf(m).any():  # e^(v − m) with m = +∞: the NumPy path's IEEE rules
+        return False
+    softmax_columns_(s3, mask, scale, m)
+    return True
+
+
 def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
     """Forward on arrays: (O, Aᵀ, dropout(A)ᵀ) for q (…, T, D), k (…, T′, D), v (…, T′, D′)."""
     st = xp.matmul(k, _swap(q))                       # Sᵀ = K Qᵀ, (…, T′, T)
@@ -74,7 +99,9 @@ def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
     if mt is not None and np.broadcast_shapes(mt.shape, st.shape) != st.shape:
         st = st + xp.zeros_like(mt)                   # a mask with more batch dims than S
     ct = _swap(_causal_additive(xp, st.shape[-1], st.shape[-2], st.dtype)) if causal else None
-    if xp is np and st.ndim >= 3:  # the batch's blocks of rows on the threads
+    if _compiled_weights_(st, mt, ct, scale):
+        pass
+    elif xp is np and st.ndim >= 3:  # the batch's blocks of rows on the threads
         parallel_rows(st.shape[0], st[0].size, lambda lo, hi: _weights_(
             xp, st[lo:hi], _rows(mt, lo, hi, st), ct, scale))
     else:
@@ -113,19 +140,39 @@ def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=
             d = dat[lo:hi]
             d -= _rows(c, lo, hi, dat)
             d *= _rows(at, lo, hi, dat)
-        if xp is np and dat.ndim >= 3:
-            parallel_rows(dat.shape[0], dat[0].size, scores_grad_)
+        if not need[3] and _compiled_scores_grad_(dat, c, at, scale):
+            pass  # (∂L/∂S)ᵀ · scale in one compiled pass
         else:
-            scores_grad_(0, dat.shape[0])
-        if need[3]:
-            gm = _swap(dat).copy()
-        dat *= dat.dtype.type(scale)
+            if xp is np and dat.ndim >= 3:
+                parallel_rows(dat.shape[0], dat[0].size, scores_grad_)
+            else:
+                scores_grad_(0, dat.shape[0])
+            if need[3]:
+                gm = _swap(dat).copy()
+            dat *= dat.dtype.type(scale)
         if need[0]:
             gq = xp.matmul(_swap(dat), k)
         if need[1]:
             gk = xp.matmul(dat, q)
     return tuple(a if a is None or a.dtype == q.dtype else a.astype(q.dtype)
                  for a in (gq, gk, gv, gm))  # bfloat16 (see _attend)
+
+
+def _compiled_scores_grad_(dat, c, at, scale):
+    """(∂L/∂S)ᵀ · scale in place of ``dat`` by one compiled pass
+    (``kernels/numba_attention.py``) when the kernel backend is Numba and ``dat``, the row
+    terms ``c`` (…, 1, T) and ``at`` are C-contiguous float32 arrays of the batch's shape;
+    returns whether it did."""
+    arrays = (dat, c, at)
+    if any(type(a) is not np.ndarray or a.dtype != np.float32 or not a.flags.c_contiguous
+           for a in arrays) or dat.ndim < 3 or dat.size == 0 or at.shape != dat.shape or \
+            c.shape != dat.shape[:-2] + (1, dat.shape[-1]) or \
+            kernels.get_backend() != "numba":
+        return False
+    from ..kernels.numba_attention import scores_grad_
+    shape3 = (-1,) + dat.shape[-2:]
+    scores_grad_(dat.reshape(shape3), c.reshape(-1, dat.shape[-1]), at.reshape(shape3), scale)
+    return True
 
 
 class ScaledDotProductAttention(Function):
