@@ -129,7 +129,7 @@ class Tracer(TracerBase):
                     self._tensor_attrs.setdefault(id(v), f"{path}.{k}" if path else k)
         concrete_args = dict(concrete_args or {})
 
-        args = list(bound)
+        args, kwargs = list(bound), {}
         params = list(inspect.signature(fn).parameters.values())[len(bound):]
         for p in params:
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
@@ -137,18 +137,23 @@ class Tracer(TracerBase):
                                           f"{fn.__qualname__}) are not supported by "
                                           "deltagrad.fx")
             if p.name in concrete_args:
-                args.append(concrete_args.pop(p.name))
-                continue
-            default = () if p.default is p.empty else (p.default,)
-            annotation = None if p.annotation is p.empty else p.annotation
-            args.append(self.create_proxy("placeholder", p.name, default, {},
-                                          type_expr=annotation))
+                value = concrete_args.pop(p.name)
+            else:
+                default = () if p.default is p.empty else (p.default,)
+                annotation = None if p.annotation is p.empty else p.annotation
+                value = self.create_proxy("placeholder", p.name, default, {},
+                                          type_expr=annotation)
+            if p.kind == p.KEYWORD_ONLY:
+                kwargs[p.name] = value
+            else:
+                args.append(value)
         if concrete_args:
             raise TypeError(f"trace: concrete_args names no parameter of {fn.__qualname__}: "
                             f"{sorted(concrete_args)}")
 
         cache = {}
-        original_call, original_getattr = Module.__call__, Module.__getattr__
+        original_call, original_getattr = _module_call, _module_getattr
+        saved_call, saved_getattr = Module.__call__, Module.__getattr__  # an outer trace's
         tracer = self
 
         def module_call(mod, *a, **k):
@@ -166,15 +171,28 @@ class Tracer(TracerBase):
             with patching.patched_functions(namespaces, wrapped=True):
                 Module.__call__, Module.__getattr__ = module_call, module_getattr
                 try:
-                    result = fn(*args)
+                    result = fn(*args, **kwargs)
                 finally:
-                    Module.__call__, Module.__getattr__ = original_call, original_getattr
+                    Module.__call__, Module.__getattr__ = saved_call, saved_getattr
                 self.create_node("output", "output", (self.create_arg(result),), {},
                                  type_expr=getattr(fn, "__annotations__", {}).get("return"))
         finally:
             patching._trace_depth[0] -= 1
             patching.release_unused_patch()
         return self.graph
+
+
+# the real Module.__call__/__getattr__, whatever a trace running now has put in their place
+_module_call, _module_getattr = None, None
+
+
+def _remember_module_methods():
+    global _module_call, _module_getattr
+    from ..nn.module import Module
+    _module_call, _module_getattr = Module.__call__, Module.__getattr__
+
+
+_remember_module_methods()
 
 
 def symbolic_trace(root, concrete_args: dict | None = None):

@@ -324,3 +324,37 @@ def test_call_module_and_create_proxy_overrides_see_the_module_path():
     x = dg.randn(1, 2, 4, 4)
     gm = fx.GraphModule(tracer.root, graph)
     np.testing.assert_array_equal(gm(x).detach().numpy(), model(x).detach().numpy())
+
+
+class _KeywordOnly(dg.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = dg.nn.Linear(2, 2)
+
+    def forward(self, x, *, scale=2.0):
+        return self.lin(x) * scale
+
+
+class _TracesInside(dg.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = _KeywordOnly()
+
+    def forward(self, x):
+        nodes = len(fx.symbolic_trace(_KeywordOnly()).graph.nodes)  # a trace inside a trace
+        return self.inner(x, scale=3.0) + nodes
+
+
+def test_keyword_only_parameters_and_a_trace_inside_a_trace():
+    gm = fx.symbolic_trace(_KeywordOnly())
+    assert "def forward(self, x, scale = 2.0):" in gm.code  # as torch.fx writes it
+    outer = fx.symbolic_trace(_TracesInside())
+    assert [(n.op, n.target) for n in outer.graph.nodes][1:4] == [
+        ("call_module", "inner.lin"), ("call_function", operator.mul),
+        ("call_function", operator.add)]
+    assert list(outer.graph.nodes)[3].args[1] == 5
+    call = dg.nn.Module.__call__
+    assert call is fx.tracer._module_call  # restored after both traces
+    x = dg.randn(2, 2)
+    np.testing.assert_allclose(outer(x).detach().numpy(),
+                               (outer.inner.lin(x) * 3.0 + 5).detach().numpy())
