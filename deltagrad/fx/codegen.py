@@ -85,6 +85,8 @@ def python_code(graph, root_module: str = "self") -> PythonCode:
     def literal(a) -> str:
         if isinstance(a, Node):
             return a.name
+        if isinstance(a, np.generic):  # np.float64(2.0) -> 2.0 (its repr names np)
+            return literal(a.item())
         if isinstance(a, float) and not math.isfinite(a):
             return repr(a)  # inf / nan / -inf: bound in globals
         if a is None or isinstance(a, (bool, int, float, complex, str)) or a is Ellipsis:

@@ -3,6 +3,7 @@ lint, printing -- against torch.fx where both can run the same edit."""
 import operator
 import sys
 
+import numpy as np
 import pytest
 
 import deltagrad as dg
@@ -298,3 +299,14 @@ def test_print_readable_and_str_match_torch_fx():
         gm = fx_module.symbolic_trace(build(DTYPE_SOURCE, torch_module)["Cast"]())
         return gm.print_readable(print_output=False), str(gm).splitlines()[-9:]
     assert in_deltagrad(lambda alias: shown(alias, fx)) == shown(torch, torch.fx)
+
+
+def numpy_and_infinite_constants(x):
+    return (x * np.float64(2.5) - float("inf")) * 0.0 + float("nan") * 0.0
+
+
+def test_numpy_floats_and_infinities_generate_valid_code():
+    gm = fx.symbolic_trace(numpy_and_infinite_constants)
+    assert "mul = x * 2.5" in gm.code and "sub = mul - inf" in gm.code
+    out = gm(dg.tensor([1.0]))
+    assert np.isnan(out.numpy()).all()
