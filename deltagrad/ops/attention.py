@@ -161,17 +161,17 @@ def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=
 def _compiled_scores_grad_(dat, c, at, scale):
     """(∂L/∂S)ᵀ · scale in place of ``dat`` by one compiled pass
     (``kernels/numba_attention.py``) when the kernel backend is Numba and ``dat``, the row
-    terms ``c`` (…, 1, T) and ``at`` are C-contiguous float32 arrays of the batch's shape;
-    returns whether it did."""
-    arrays = (dat, c, at)
-    if any(type(a) is not np.ndarray or a.dtype != np.float32 or not a.flags.c_contiguous
-           for a in arrays) or dat.ndim < 3 or dat.size == 0 or at.shape != dat.shape or \
-            c.shape != dat.shape[:-2] + (1, dat.shape[-1]) or \
-            kernels.get_backend() != "numba":
+    terms ``c`` (…, 1, T) and ``at`` are float32 arrays of the batch's shape, ``dat`` and
+    ``at`` C-contiguous (``c``, small, may be copied); returns whether it did."""
+    if any(type(a) is not np.ndarray or a.dtype != np.float32 for a in (dat, c, at)) or \
+            not dat.flags.c_contiguous or not at.flags.c_contiguous or dat.ndim < 3 or \
+            dat.size == 0 or at.shape != dat.shape or \
+            c.shape != dat.shape[:-2] + (1, dat.shape[-1]) or kernels.get_backend() != "numba":
         return False
     from ..kernels.numba_attention import scores_grad_
     shape3 = (-1,) + dat.shape[-2:]
-    scores_grad_(dat.reshape(shape3), c.reshape(-1, dat.shape[-1]), at.reshape(shape3), scale)
+    scores_grad_(dat.reshape(shape3), np.ascontiguousarray(c).reshape(-1, dat.shape[-1]),
+                 at.reshape(shape3), scale)
     return True
 
 

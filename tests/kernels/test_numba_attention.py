@@ -119,3 +119,25 @@ def test_gpt_block_step_matches_numpy_backend():
             results.append([loss.item()] + [p.grad.numpy() for p in model.parameters()])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_packed_self_attention_backward_runs_the_compiled_score_gradient(monkeypatch):
+    """nn.MultiheadAttention's packed path (the GPT model's) reaches the compiled loop (its
+    row terms come from a transposed output and are not contiguous)."""
+    from deltagrad.kernels import numba_attention
+    calls = []
+    original = numba_attention.scores_grad_
+    monkeypatch.setattr(numba_attention, "scores_grad_",
+                        lambda *a: calls.append(1) or original(*a))
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 10, 3 * 16)).astype(np.float32)
+    g = rng.standard_normal((2, 10, 16)).astype(np.float32)
+    mask = np.where(np.triu(np.ones((10, 10), bool), 1), -np.inf, 0).astype(np.float32)
+    grads = []
+    for backend in ("numba", "numpy"):
+        with kernels.use_backend(backend):
+            a = dg.tensor(x, requires_grad=True)
+            attention.packed_self_attention(a, 2, additive_mask=mask).backward(dg.tensor(g))
+            grads.append(a.grad.numpy())
+    assert calls == [1]
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
