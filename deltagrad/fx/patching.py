@@ -21,6 +21,8 @@ import functools
 import sys
 import weakref
 
+from .functional_layout import lay_out
+
 __all__ = ["patched_functions", "keep_patched_while_alive", "wrap", "find_proxy"]
 
 #: (id of a module's globals, name) -> those globals, for every ``fx.wrap`` call
@@ -47,13 +49,17 @@ def find_proxy(args, kwargs, fn=None):
     return found
 
 
-def recording(fn, is_wrapped=False):
-    """``fn`` that records a call_function Node when given a Proxy."""
+def recording(fn, is_wrapped=False, functional_name=None):
+    """``fn`` that records a call_function Node when given a Proxy; a
+    ``deltagrad.nn.functional`` function (``functional_name``) records its arguments laid out
+    as torch.fx records torch's (``functional_layout.py``)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         proxy = find_proxy(args, kwargs, fn)
         if proxy is None:
             return fn(*args, **kwargs)
+        if functional_name is not None:
+            args, kwargs = lay_out(functional_name, fn, args, kwargs)
         result = proxy.tracer.create_proxy("call_function", fn, args, kwargs)
         if is_wrapped:
             result.node.meta["is_wrapped"] = True
@@ -134,7 +140,10 @@ class patched_functions:
                 for name, value in list(d.items()):
                     entry = table.get(id(value))
                     if entry is not None and entry[0] is value:
-                        self._swap(d, name, recording(value))
+                        path = entry[1]
+                        functional = path[len("nn.functional."):] \
+                            if path.startswith("nn.functional.") else None
+                        self._swap(d, name, recording(value, functional_name=functional))
             from ..tensor import Tensor
             for name, method_name in TENSOR_OPERATOR_METHODS.items():
                 original = vars(Tensor).get(name)
