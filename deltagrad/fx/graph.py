@@ -51,7 +51,7 @@ class Graph:
         self._len = 0
         self._namespace = Namespace()
         self.owning_module = owning_module
-        self._tracer_cls = tracer_cls
+        self._tracer_cls = tracer_cls  # torch.fx's arguments: kept, and carried by deepcopy
         self._tracer_extras = tracer_extras
 
     @property
