@@ -28,7 +28,7 @@ NAMESPACES = ["torch", "torch.nn", "torch.nn.functional", "torch.nn.init", "torc
               "torch.optim", "torch.optim.lr_scheduler", "torch.utils.data",
               "torch.distributions", "torch.autograd", "torch.linalg", "torch.special",
               "torch.cuda", "torch.amp", "torch.sparse", "torch.random",
-              "torch.serialization", "torch.fx"]
+              "torch.serialization", "torch.fx", "torch.testing"]
 
 INTRO = """# deltagrad for PyTorch users
 
@@ -40,7 +40,8 @@ defaults, parameter shapes and `state_dict` keys. A PyTorch program runs unchang
 which makes `import torch`, `torch.nn`, `torch.nn.functional`, `torch.optim(.lr_scheduler)`,
 `torch.utils.data(.distributed)`, `torch.nn.modules.*`, `torch.distributions`,
 `torch.autograd`, `torch.cuda(.amp)`, `torch.amp`, `torch.backends.*`, `torch.sparse`,
-`torch.random`, `torch.version`, `torch.serialization` and `torch.utils.tensorboard` resolve
+`torch.random`, `torch.version`, `torch.serialization`, `torch.fx`, `torch.testing`
+(`assert_close`) and `torch.utils.tensorboard` resolve
 to deltagrad. A name deltagrad
 lacks raises `AttributeError`/`ImportError: torch.xyz is not supported by deltagrad`; nothing
 is faked. `tests/compat/programs/` holds programs run this way whose losses equal PyTorch's.
