@@ -14,9 +14,17 @@ backward writes g·(Φ + x·φ(x)) in one pass, for float32 arrays. With z = |x|
 - z ≥ Z_MAX = 10.5: erfc(z) = 0 (x·Φ(x) rounds to 0 in float32 from x ≈ −14.4 on);
 - Φ(x) = ½·erfc(z) for x < 0 and 1 − ½·erfc(z) for x ≥ 0.
 
-e^(−z²) comes from ``numba_exp.exp_nonpositive``, an exp the compiler can vectorise (a libm
-call per element costs about as much as the whole rest). Everything is evaluated in float64
-and rounded once to float32.
+GELU's tanh approximation takes the same path: ½(1 + tanh u) = σ(2u), so
+
+    GELU_tanh(x) = x·σ(2u),   u = √(2/π)(x + 0.044715x³),
+    GELU_tanh′(x) = σ(2u) + x·2σ(2u)(1 − σ(2u))·√(2/π)(1 + 3·0.044715x²),
+
+with e = e^(−2|u|): σ(2u) = 1/(1 + e) for u ≥ 0 and e/(1 + e) for u < 0, σ(1 − σ) =
+e/(1 + e)² (no 1 + tanh u that cancels for negative x, as it does in PyTorch's formula).
+
+e^(−z²) and e^(−2|u|) come from ``numba_exp.exp_nonpositive``, an exp the compiler can
+vectorise (a libm call per element costs about as much as the whole rest). Everything is
+evaluated in float64 and rounded once to float32.
 
 The coefficients are derived here (:func:`derive_coefficients`): least-squares fits of the
 relative error on dense grids, with Lawson's multiplicative weights pushing them toward
@@ -35,7 +43,7 @@ from .numba_exp import exp_nonpositive, exp_nonpositive_reference, minimax_fit
 from .numba_parallel import OPTIONS as _PARALLEL, use_threads
 
 __all__ = ["Z_MAX", "ERF_P", "ERFCX_N", "ERFCX_D", "derive_coefficients", "gelu_cdf",
-           "gelu_forward", "gelu_backward"]
+           "gelu_forward", "gelu_backward", "gelu_tanh_forward", "gelu_tanh_backward"]
 
 Z_MAX = 10.5  # −Z_MAX² = numba_exp.T_MIN
 
@@ -149,4 +157,52 @@ def gelu_backward(g, x, cdf):
     gx = np.empty_like(x)
     use_threads(x.size)
     _backward(g.reshape(-1), x.reshape(-1), cdf.reshape(-1), gx.reshape(-1))
+    return gx
+
+
+_K = 0.7978845608028654  # √(2/π)
+_C = 0.044715
+
+
+@njit(**_LOCAL)
+def _tanh_gate(x):
+    """σ(2u) and σ(2u)(1 − σ(2u)) for u = √(2/π)(x + 0.044715x³), of one float64 x."""
+    u = _K * (x + _C * x * x * x)
+    e = exp_nonpositive(-2.0 * abs(u))  # NaN stays NaN, |u| = ∞ gives 0
+    r = 1.0 / (1.0 + e)
+    s = e * r if u < 0.0 else r
+    return s, e * r * r
+
+
+@njit(**_OPTIONS)
+def _tanh_forward(x, y, gate):
+    for k in prange(x.size):
+        xk = np.float64(x[k])
+        s, _ = _tanh_gate(xk)
+        gate[k] = s
+        y[k] = xk * s
+
+
+@njit(**_OPTIONS)
+def _tanh_backward(g, x, gate, gx):
+    for k in prange(x.size):
+        xk = np.float64(x[k])
+        _, ss = _tanh_gate(xk)
+        slope = 2.0 * _K * (1.0 + 3.0 * _C * xk * xk)
+        gx[k] = np.float64(g[k]) * (np.float64(gate[k]) + xk * ss * slope)
+
+
+def gelu_tanh_forward(x):
+    """(GELU_tanh(x), σ(2u)) of a C-contiguous float32 array, in one pass."""
+    y, gate = np.empty_like(x), np.empty_like(x)
+    use_threads(x.size)
+    _tanh_forward(x.reshape(-1), y.reshape(-1), gate.reshape(-1))
+    return y, gate
+
+
+def gelu_tanh_backward(g, x, gate):
+    """g·GELU_tanh′(x) for C-contiguous float32 arrays of one shape, in one pass."""
+    gx = np.empty_like(x)
+    use_threads(x.size)
+    _tanh_backward(g.reshape(-1), x.reshape(-1), gate.reshape(-1), gx.reshape(-1))
     return gx

@@ -335,21 +335,24 @@ class GELU(Pointwise):
     forward (y and Φ) and one backward (``kernels/numba_gelu.py``, its own float32-accurate
     erf); the formulas below are the reference, and run for everything else."""
 
+    kernel = "gelu"  # kernels/numba_gelu.py's gelu_forward / gelu_backward
+
     def forward(ctx, x):
         ctx.compiled = _compiled_gelu(x)
         if not ctx.compiled:
             return Pointwise.forward(ctx, x)
-        from ..kernels.numba_gelu import gelu_forward
-        y, cdf = gelu_forward(x)
+        from ..kernels import numba_gelu
+        y, cdf = getattr(numba_gelu, ctx.kernel + "_forward")(x)
         ctx.p = {}
         ctx.save_for_backward(x, None, cdf)
         return y
 
     def backward(ctx, g):
         if ctx.compiled and not is_grad_enabled() and _compiled_gelu(g._data):
-            from ..kernels.numba_gelu import gelu_backward
+            from ..kernels import numba_gelu
             x, _, cdf = ctx.saved_tensors
-            return _make(gelu_backward(g._data, x._data, cdf._data))
+            backward = getattr(numba_gelu, ctx.kernel + "_backward")
+            return _make(backward(g._data, x._data, cdf._data))
         return Pointwise.backward(ctx, g)
 
     @staticmethod
@@ -377,7 +380,12 @@ _K = math.sqrt(2 / math.pi)
 
 
 class GELUTanh(Pointwise):
-    """GELU's tanh approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    """GELU's tanh approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))); compiled like
+    :class:`GELU` (``kernels/numba_gelu.py``, as x·σ(2u))."""
+
+    kernel = "gelu_tanh"
+    forward = GELU.forward
+    backward = GELU.backward
 
     @staticmethod
     def value(xp, x):
