@@ -36,7 +36,7 @@ import numba  # noqa: E402
 
 from ..threads import MIN_SPLIT_ELEMENTS, get_num_threads  # noqa: E402
 
-__all__ = ["use_threads", "usable", "OPTIONS"]
+__all__ = ["use_threads", "splits", "usable", "OPTIONS"]
 
 # cache=True: compiled once, then loaded from disk; nogil: callers on other threads run on
 # (the kernels touch no Python objects). error_model="numpy": a division by zero gives
@@ -51,6 +51,12 @@ def usable() -> bool:
     """Whether the parallel kernels may run in this process: False in a child forked after
     the pool started."""
     return not _pool_pid or _pool_pid[0] == os.getpid()
+
+
+def splits(elements: int) -> bool:
+    """Whether work on ``elements`` numbers runs on more than one thread."""
+    return elements >= MIN_SPLIT_ELEMENTS and min(get_num_threads(),
+                                                  numba.config.NUMBA_NUM_THREADS) > 1
 
 
 def use_threads(elements: int) -> int:

@@ -175,9 +175,13 @@ def im2col(x, geo: Geometry, pad_value=0):
     xp = _xp(x)
     nd = len(geo.kernel)
     if compiled_copy(x, nd):
-        from ..kernels.numba_im2col import im2col as compiled
-        return compiled(x, geo.kernel, geo.stride, geo.dilation, geo.pads, geo.out_size,
-                        batch_inner(geo), pad_value)
+        # on one thread NumPy's copy of the window view is as fast (and with one output
+        # position it is a view, no copy): the compiled loop only where it is split
+        from ..kernels.numba_parallel import splits
+        if splits(x.shape[0] * x.shape[1] * prod(geo.kernel) * prod(geo.out_size)):
+            from ..kernels.numba_im2col import im2col as compiled
+            return compiled(x, geo.kernel, geo.stride, geo.dilation, geo.pads, geo.out_size,
+                            batch_inner(geo), pad_value)
     n, c = x.shape[:2]
     rows = c * prod(geo.kernel)
     if not batch_inner(geo):  # windows (N, C, *out, *K) -> (C, *K, N, *out)

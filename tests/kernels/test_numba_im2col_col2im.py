@@ -115,7 +115,7 @@ def test_kernels_run_at_the_users_thread_count_from_the_split_size(monkeypatch):
         dg.set_num_threads(before)
 
 
-def test_conv_layers_agree_across_backends():
+def test_conv_layers_agree_across_backends(threads):
     """A conv + transposed-conv forward and backward with the compiled im2col and col2im
     equals the NumPy path's."""
     rng = np.random.default_rng(3)
