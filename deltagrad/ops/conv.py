@@ -178,7 +178,8 @@ def im2col(x, geo: Geometry, pad_value=0):
         # on one thread NumPy's copy of the window view is as fast (and with one output
         # position it is a view, no copy): the compiled loop only where it is split
         from ..kernels.numba_parallel import splits
-        if splits(x.shape[0] * x.shape[1] * prod(geo.kernel) * prod(geo.out_size)):
+        if prod(geo.out_size) > 1 and \
+                splits(x.shape[0] * x.shape[1] * prod(geo.kernel) * prod(geo.out_size)):
             from ..kernels.numba_im2col import im2col as compiled
             return compiled(x, geo.kernel, geo.stride, geo.dilation, geo.pads, geo.out_size,
                             batch_inner(geo), pad_value)
