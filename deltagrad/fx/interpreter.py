@@ -62,6 +62,8 @@ class Interpreter:
 
     # ------------------------------------------------------------------ one per op
     def placeholder(self, target, args, kwargs):
+        if target.startswith("*"):  # *rest takes every argument left
+            return list(self.args_iter)
         try:
             return next(self.args_iter)
         except StopIteration:

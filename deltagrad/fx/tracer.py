@@ -14,6 +14,7 @@ Override points, as in ``torch.fx.Tracer``: ``is_leaf_module``, ``call_module``,
 from __future__ import annotations
 
 import inspect
+import types
 
 from . import patching
 from .graph import Graph
@@ -131,19 +132,22 @@ class Tracer(TracerBase):
 
         args, kwargs = list(bound), {}
         params = list(inspect.signature(fn).parameters.values())[len(bound):]
+        variadic = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
+        if variadic:  # *rest, **kw: each one Proxy, in the code object's order, as torch.fx
+            fn = _all_parameters_positional(fn)
+            order = {inspect.Parameter.KEYWORD_ONLY: 1, inspect.Parameter.VAR_POSITIONAL: 2,
+                     inspect.Parameter.VAR_KEYWORD: 3}
+            params.sort(key=lambda p: order.get(p.kind, 0))
         for p in params:
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise NotImplementedError(f"trace: *args/**kwargs parameters ({p.name!r} of "
-                                          f"{fn.__qualname__}) are not supported by "
-                                          "deltagrad.fx")
             if p.name in concrete_args:
                 value = concrete_args.pop(p.name)
             else:
+                star = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "")
                 default = () if p.default is p.empty else (p.default,)
                 annotation = None if p.annotation is p.empty else p.annotation
-                value = self.create_proxy("placeholder", p.name, default, {},
+                value = self.create_proxy("placeholder", star + p.name, default, {},
                                           type_expr=annotation)
-            if p.kind == p.KEYWORD_ONLY:
+            if p.kind == p.KEYWORD_ONLY and not variadic:
                 kwargs[p.name] = value
             else:
                 args.append(value)
@@ -180,6 +184,19 @@ class Tracer(TracerBase):
             patching._trace_depth[0] -= 1
             patching.release_unused_patch()
         return self.graph
+
+
+def _all_parameters_positional(fn):
+    """``fn`` with its keyword-only, ``*rest`` and ``**kw`` parameters turned into plain
+    positional ones (in that order), so each can receive one Proxy; as torch.fx traces
+    variadic functions (``rest[0]`` then records a getitem)."""
+    code = fn.__code__
+    flags = code.co_flags
+    count = code.co_argcount + code.co_kwonlyargcount + \
+        bool(flags & inspect.CO_VARARGS) + bool(flags & inspect.CO_VARKEYWORDS)
+    code = code.replace(co_flags=flags & ~(inspect.CO_VARARGS | inspect.CO_VARKEYWORDS),
+                        co_argcount=count, co_kwonlyargcount=0)
+    return types.FunctionType(code, fn.__globals__, fn.__name__, None, fn.__closure__)
 
 
 # the real Module.__call__/__getattr__, whatever a trace running now has put in their place

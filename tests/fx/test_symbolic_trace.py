@@ -52,6 +52,15 @@ def annotated(x: torch.Tensor, n: int = 2, ys: List[int] = None,
               table: Optional[Dict[str, float]] = None) -> torch.Tensor:
     return x * n
 """, "annotated", ((3,),)),
+    "variadic_function": ("""
+def variadic(x, *rest, **options):
+    return torch.cat([x, rest[0]]) * rest[1]
+""", "variadic", ((2,), (2,), (4,))),
+    "variadic_module": ("""
+class Concat(torch.nn.Module):
+    def forward(self, *parts):
+        return torch.cat(parts).relu()
+""", "Concat", ((2,), (3,))),
     "plain_function": ("""
 def program(x, w):
     return torch.sigmoid(x @ w).clamp(min=0.25) + torch.neg(x).sum()
@@ -174,17 +183,11 @@ def test_patched_functions_are_restored_after_a_failing_trace():
     assert not hasattr(dg.ops.elementwise.exp, "_fx_original")
 
 
-def test_a_bad_root_and_varargs_are_refused():
+def test_a_bad_root_and_unknown_concrete_args_are_refused():
     with pytest.raises(TypeError, match="expected an nn.Module or a function, got int"):
         fx.Tracer().trace(3)
-    with pytest.raises(NotImplementedError, match=r"\*args/\*\*kwargs parameters"):
-        fx.symbolic_trace(varargs_program)
     with pytest.raises(TypeError, match="concrete_args names no parameter"):
         fx.symbolic_trace(lambda_free_program, concrete_args={"y": 1})
-
-
-def varargs_program(*xs):
-    return xs[0]
 
 
 def test_concrete_args_fix_a_value():
@@ -358,3 +361,22 @@ def test_keyword_only_parameters_and_a_trace_inside_a_trace():
     x = dg.randn(2, 2)
     np.testing.assert_allclose(outer(x).detach().numpy(),
                                (outer.inner.lin(x) * 3.0 + 5).detach().numpy())
+
+
+@requires_torch
+def test_keyword_only_before_star_args_in_generated_signature_as_torch_fx():
+    import torch
+    import torch.fx
+    source = "def scaled(x, *rest, scale=2.0):\n    return x * scale + rest[1]\n"
+    expected = torch.fx.symbolic_trace(build(source, torch)["scaled"]).code
+    got = in_deltagrad(lambda alias: fx.symbolic_trace(build(source, alias)["scaled"]).code)
+    assert got == expected
+    assert "def forward(self, x, scale = 2.0, *rest):" in got  # torch.fx's order, kept
+
+
+def test_interpreter_gathers_star_args():
+    gm = fx.symbolic_trace(build("def total(x, *rest):\n    return x + rest[0] + rest[1]\n",
+                                 dg)["total"])
+    out = fx.Interpreter(gm).run(dg.tensor([1.0]), dg.tensor([2.0]), dg.tensor([4.0]))
+    assert out.tolist() == [7.0] == gm(dg.tensor([1.0]), dg.tensor([2.0]),
+                                       dg.tensor([4.0])).tolist()
