@@ -116,16 +116,20 @@ def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
     return out, st, adt
 
 
-def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=None):
+def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=None,
+                     into=None):
     """Backward on arrays: (∂L/∂Q, ∂L/∂K, ∂L/∂V, ∂L/∂M) from δ = ∂L/∂O (and ∂L/∂dropout(A)).
+    ``into``: three arrays (views of one buffer, say) of Q's dtype that the products for
+    ∂L/∂Q, ∂L/∂K, ∂L/∂V are written into, instead of new arrays.
 
     The softmax's row term c_j = Σ_i (∂L/∂A)_ij A_ij equals ⟨δ_j, O_j⟩ when the weights get no
     gradient of their own (O_j = Σ_i dropout(A)_ij V_i): given the output ``out``, c is a
     reduction over D instead of a product and a reduction over T′ (FlashAttention's D_i)."""
     kp = None if keep is None else keep * keep.dtype.type(keep_scale)
     gq = gk = gv = gm = None
+    into = (None, None, None) if into is None else into
     if need[2]:
-        gv = xp.matmul(at * kp if kp is not None else at, g)     # Aᵀ δ
+        gv = xp.matmul(at * kp if kp is not None else at, g, out=into[2])  # Aᵀ δ
     if need[0] or need[1] or need[3]:
         dat = xp.matmul(v, _swap(g))                             # (δ Vᵀ)ᵀ
         if ga is not None:
@@ -151,9 +155,9 @@ def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=
                 gm = _swap(dat).copy()
             dat *= dat.dtype.type(scale)
         if need[0]:
-            gq = xp.matmul(_swap(dat), k)
+            gq = xp.matmul(_swap(dat), k, out=into[0])
         if need[1]:
-            gk = xp.matmul(dat, q)
+            gk = xp.matmul(dat, q, out=into[1])
     return tuple(a if a is None or a.dtype == q.dtype else a.astype(q.dtype)
                  for a in (gq, gk, gv, gm))  # bfloat16 (see _attend)
 
@@ -240,12 +244,19 @@ class PackedSelfAttention(Function):
         xp = _xp(g._data)
         q, k, v = _unpack(qkv._data, H)
         o4 = out._data.reshape(N, L, H, E3 // 3 // H).transpose(0, 2, 1, 3)
+        out = xp.empty((N, L, 3, H, E3 // 3 // H), dtype=g.dtype)
+        # the three products write straight into their (N, h, T, E/h) views of the packed
+        # gradient (NumPy arrays of one float dtype), saving a transposing copy of each
+        into = tuple(out[:, :, i].transpose(0, 2, 1, 3) for i in range(3)) \
+            if xp is np and g.dtype == qkv.dtype and g.dtype in (np.float32, np.float64) \
+            else None
         grads = _attend_backward(xp, g4._data, None if ga is None else ga._data, q, k, v,
                                  at._data, None if keep is None else keep._data,
-                                 ctx.keep_scale, ctx.scale, (True, True, True, False), out=o4)
-        out = xp.empty((N, L, 3, H, E3 // 3 // H), dtype=g.dtype)
-        for i in range(3):
-            out[:, :, i] = grads[i].transpose(0, 2, 1, 3)
+                                 ctx.keep_scale, ctx.scale, (True, True, True, False), out=o4,
+                                 into=into)
+        if into is None:
+            for i in range(3):
+                out[:, :, i] = grads[i].transpose(0, 2, 1, 3)
         return _make(out.reshape(N, L, E3))
 
 

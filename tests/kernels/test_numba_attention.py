@@ -12,6 +12,14 @@ from deltagrad.ops import attention
 pytest.importorskip("numba")
 
 
+@pytest.fixture(autouse=True)
+def _numba_kernels():
+    """The compiled loops are tested whatever DELTAGRAD_KERNELS says (the suite also runs
+    with it set to numpy); tests that want the NumPy path ask for it."""
+    with kernels.use_backend("numba"):
+        yield
+
+
 def _qkv(seed, shape=(3, 4, 20, 8)):
     rng = np.random.default_rng(seed)
     return [(rng.standard_normal(shape) * 2).astype(np.float32) for _ in range(3)]
