@@ -239,8 +239,13 @@ PROGRAMS = [
             r"Loss " + FLOAT, env={"SYNTHETIC_TRAIN_SIZE": "16"},
             note="FakeData has random labels: 4 steps of ResNet-18 at 224x224, losses "
             "near ln(1000), no learning expected"),
-    Program("fx invert", "examples", "fx", "invert.py", [], None,
-            note="torch.fx (symbolic tracing) has no deltagrad counterpart"),
+    *[Program(f"fx {script[:-3]}", "examples", "fx", script, [], None,
+              note="torch.fx: symbolic tracing and graph rewriting, no training; the two "
+              "libraries' printed output is compared instead (memory addresses masked)")
+      for script in ("invert.py", "replace_op.py", "custom_tracer.py", "inline_function.py",
+                     "primitive_library.py", "proxy_based_graph_creation.py",
+                     "subgraph_rewriter_basic_use.py", "wrap_output_dynamically.py",
+                     "module_tracer.py", "profiling_tracer.py")],
     Program("nanoGPT", "nanogpt", ".", "train.py",
             ["config/train_shakespeare_char.py", "--dataset=synthetic_char", "--device=cpu",
              "--compile=False", "--eval_iters=2", "--eval_interval=10", "--log_interval=1",
@@ -310,9 +315,10 @@ def run_once(program, checkout, launcher, other_launcher, timeout):
         proc = subprocess.Popen([sys.executable, *launcher, program.script, *program.args],
                                 cwd=run_dir, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        losses, stopped = [], False
+        losses, stopped, printed = [], False, []
         try:
             for line in proc.stdout:
+                printed.append(line)
                 losses += [float(m) for m in pattern.findall(line)]
                 if program.max_losses and len(losses) >= program.max_losses:
                     stopped = True
@@ -339,6 +345,8 @@ def run_once(program, checkout, launcher, other_launcher, timeout):
                 break
         wall = time.perf_counter() - t0
         result = {"ran": ran, "losses": losses, "wall_s": round(wall, 2)}
+        if program.loss is None:  # nothing to parse: the output itself is compared
+            result["stdout"] = re.sub(r"0x[0-9a-f]+", "0x...", "".join(printed))[-20000:]
         if not ran:
             result["error"] = (err.strip() or f"stopped after {timeout} s")[-1500:]
         if stopped:
@@ -442,6 +450,18 @@ def main(argv=None):
                **compare(torch_run, dg_run, program.higher_is_better),
                "wall_s_torch": torch_run["wall_s"], "wall_s_deltagrad": dg_run["wall_s"],
                "torch": torch_run, "deltagrad": dg_run}
+        print(f"{program.name:<34} torch {'ran' if torch_run['ran'] else 'FAILED':>6} "
+              f"{torch_run['wall_s']:6.1f} s   deltagrad "
+              f"{'ran' if dg_run['ran'] else 'FAILED':>6} {dg_run['wall_s']:6.1f} s   "
+              f"first-loss diff {row.get('first_loss_relative_difference', float('nan')):.3f}"
+              f"  both improved {row.get('both_improved')}", flush=True)
+        for name, r in (("torch", torch_run), ("deltagrad", dg_run)):
+            if not r["ran"]:
+                print(f"    {name}: {r['error'].splitlines()[-1] if r['error'] else ''}")
+        if program.loss is None and torch_run["ran"] and dg_run["ran"]:
+            row["same_output"] = torch_run["stdout"] == dg_run["stdout"]
+            print(f"    printed output {'identical' if row['same_output'] else 'DIFFERS'} "
+                  f"({len(torch_run['stdout'].splitlines())} lines)")
         if program.twin_skip:
             row["same_weights"] = {"compared": False, "not_run": program.twin_skip}
             print(f"    same weights: not run ({program.twin_skip})")
@@ -453,14 +473,6 @@ def main(argv=None):
                 f"{twin['max_relative_difference']:.1e}" if twin["compared"]
                 else "FAILED: " + twin["error"].strip().splitlines()[-1]), flush=True)
         rows.append(row)
-        print(f"{program.name:<34} torch {'ran' if torch_run['ran'] else 'FAILED':>6} "
-              f"{torch_run['wall_s']:6.1f} s   deltagrad "
-              f"{'ran' if dg_run['ran'] else 'FAILED':>6} {dg_run['wall_s']:6.1f} s   "
-              f"first-loss diff {row.get('first_loss_relative_difference', float('nan')):.3f}"
-              f"  both improved {row.get('both_improved')}", flush=True)
-        for name, r in (("torch", torch_run), ("deltagrad", dg_run)):
-            if not r["ran"]:
-                print(f"    {name}: {r['error'].splitlines()[-1] if r['error'] else ''}")
     result = {**provenance(),
               "checkouts": {k: {"path": v, "commit": checkout_commit(v)}
                             for k, v in checkouts.items() if v},
