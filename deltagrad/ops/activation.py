@@ -369,6 +369,17 @@ class GELU(Pointwise):
         return cdf + x * pdf
 
 
+def _compiled_leaky_relu(a) -> bool:
+    """Whether ``a`` goes through the compiled LeakyReLU: a non-empty C-contiguous
+    float32/float64 NumPy array, with the Numba kernel backend, in a process that may use
+    Numba's thread pool."""
+    if type(a) is not np.ndarray or a.dtype not in (np.float32, np.float64) or a.size == 0 \
+            or not a.flags.c_contiguous or kernels.get_backend() != "numba":
+        return False
+    from ..kernels.numba_parallel import usable
+    return usable()
+
+
 def _compiled_gelu(a) -> bool:
     """Whether ``a`` goes through the compiled GELU: a non-empty C-contiguous float32 NumPy
     array, with the Numba kernel backend."""
@@ -545,8 +556,29 @@ def hardswish(input, inplace=False):
 
 # ------------------------------------------------------------------ piecewise-linear ones
 class LeakyReLU(Pointwise):
-    """max(0, x) + s·min(0, x); f′ = 1 for x > 0, s otherwise."""
+    """max(0, x) + s·min(0, x); f′ = 1 for x > 0, s otherwise.
+
+    With the Numba kernel backend, contiguous float32/float64 arrays run as one compiled pass
+    forward and one backward (``kernels/numba_leaky_relu.py``); the formulas below are the
+    reference, and run for everything else."""
     piecewise = True
+
+    def forward(ctx, x, negative_slope):
+        ctx.compiled = _compiled_leaky_relu(x)
+        if not ctx.compiled:
+            return Pointwise.forward(ctx, x, negative_slope=negative_slope)
+        from ..kernels.numba_leaky_relu import leaky_relu_forward
+        ctx.p = dict(negative_slope=negative_slope)
+        ctx.save_for_backward(x, None, None)
+        return leaky_relu_forward(x, negative_slope)
+
+    def backward(ctx, g):
+        if ctx.compiled and not is_grad_enabled() and _compiled_leaky_relu(g._data) and \
+                g._data.dtype == ctx.saved_tensors[0].dtype:
+            from ..kernels.numba_leaky_relu import leaky_relu_backward
+            return _make(leaky_relu_backward(g._data, ctx.saved_tensors[0]._data,
+                                             ctx.p["negative_slope"]))
+        return Pointwise.backward(ctx, g)
 
     @staticmethod
     def value(xp, x, negative_slope):
