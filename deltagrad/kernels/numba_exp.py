@@ -13,8 +13,8 @@ softmax (t = s − max s) kernels, which evaluate it in float64 and round once t
 
 The coefficients are derived here (:func:`derive_coefficients`): a least-squares fit of the
 relative error against float64 ``np.exp`` on a dense grid, with Lawson's multiplicative
-weights pushing it toward equal ripple: worst relative error 5.5e−12 (×128: 7e−10, far
-below float32's half ulp 6e−8).
+weights pushing it toward equal ripple and E(0) = 1 kept exact (so e^0 = 1): worst relative
+error 5.9e−12 (×128: 8e−10, far below float32's half ulp 6e−8).
 """
 from __future__ import annotations
 
@@ -28,25 +28,26 @@ T_MIN = -110.25  # = −10.5²
 SQUARINGS = 7    # e^t = (E(t / 2⁷))^(2⁷)
 
 # printed by derive_coefficients(): powers 0, 1, 2, ... of u = t/128
-EXP_E = (0.9999999999945397, 0.9999999990535908, 0.4999999724688647, 0.1666663537198373,
-    0.04166486250895501, 0.008327421139134148, 0.0013773511851320546, 0.00018501784030746307,
-    1.604837411463951e-05)
+EXP_E = (1.0, 0.9999999993559328, 0.4999999772237777, 0.16666638722887822, 0.04166498806148097,
+    0.008327688898415855, 0.001377677459826912, 0.0001852294079145847, 1.610500418982953e-05)
 
 
-def minimax_fit(basis, f, iterations, denominator=None):
-    """Coefficients c minimising max |basis·c − f|/|f| on the grid (rows scaled by 1/|f|, and
-    for a ratio N/D fitted as N − f·D ≈ 0 by 1/|D| of the previous step, Loeb's
-    linearisation), and the worst relative error reached. Lawson's weights w ← w·|error|
-    move the least-squares solution toward equal ripple. ``denominator(c)`` returns (the
-    ratio's relative errors, |D|) for a ratio."""
+def minimax_fit(basis, f, iterations, denominator=None, weight=None):
+    """Coefficients c minimising max |basis·c − f|/|weight| on the grid (``weight`` = f
+    unless given: the relative error; rows scaled by 1/|weight|, and for a ratio N/D fitted
+    as N − f·D ≈ 0 by 1/|D| of the previous step, Loeb's linearisation), and the worst
+    error reached. Lawson's weights w ← w·|error| move the least-squares solution toward
+    equal ripple. ``denominator(c)`` returns (the ratio's relative errors, |D|) for a
+    ratio."""
+    weight = f if weight is None else weight
     w = np.full(f.size, 1.0 / f.size)
     scale = np.ones_like(f)
     best = None
     for _ in range(iterations):
-        rw = np.sqrt(w) / (np.abs(f) * scale)
+        rw = np.sqrt(w) / (np.abs(weight) * scale)
         c = np.linalg.lstsq(basis * rw[:, None], f * rw, rcond=None)[0]
-        err, scale = denominator(c) if denominator else (np.abs(basis @ c - f) / np.abs(f),
-                                                         scale)
+        err, scale = denominator(c) if denominator else (
+            np.abs(basis @ c - f) / np.abs(weight), scale)
         if best is None or err.max() < best[1]:
             best = (c, float(err.max()))
         w = w * err
@@ -55,10 +56,12 @@ def minimax_fit(basis, f, iterations, denominator=None):
 
 
 def derive_coefficients(iterations=300):
-    """Fit EXP_E again; returns it and its worst relative error on [T_MIN/128, 0]."""
+    """Fit EXP_E again; returns it and its worst relative error on [T_MIN/128, 0]. E(0) = 1
+    is kept exact (so e^0 = 1)."""
     u = np.linspace(T_MIN / 2 ** SQUARINGS, 0.0, 20001)
-    e, worst = minimax_fit(u[:, None] ** np.arange(9), np.exp(u), iterations)
-    return tuple(e), worst
+    e, worst = minimax_fit(u[:, None] ** np.arange(1, 9), np.expm1(u), iterations,
+                           weight=np.exp(u))
+    return (1.0,) + tuple(e), worst
 
 
 def exp_nonpositive_reference(t):
