@@ -11,10 +11,12 @@ element b, with an additive mask M (0 or −∞, shared by the batch):
 
 NumPy makes about nine passes over the (B, T′, T) scores for the forward (scale, mask, max,
 finiteness check, subtract, exp, sum, zero check, divide) and three for the backward; here
-the forward makes three over one (T′, T) block while it is in cache, and the backward one.
-The arithmetic is float32 as in the NumPy path, except e^t: ``numba_exp.exp_nonpositive``
-(vectorisable; t = v − m ≤ 0), evaluated in float64 and rounded once to float32. Batch elements are split over Numba's threads
-(``numba_parallel.use_threads``).
+the forward reads the scores once for the column maxima (``column_max``: a +∞ maximum is
+left to the NumPy path) and then makes two passes over each (T′, T) block while it is in
+cache (exp and sum, divide); the backward makes one. The arithmetic is float32 as in the
+NumPy path, except e^t: ``numba_exp.exp_nonpositive`` (vectorisable; t = v − m ≤ 0),
+evaluated in float64 and rounded once to float32. Batch elements are split over Numba's
+threads (``numba_parallel.use_threads``).
 """
 from __future__ import annotations
 
