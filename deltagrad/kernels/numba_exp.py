@@ -15,6 +15,11 @@ The coefficients are derived here (:func:`derive_coefficients`): a least-squares
 relative error against float64 ``np.exp`` on a dense grid, with Lawson's multiplicative
 weights pushing it toward equal ripple and E(0) = 1 kept exact (so e^0 = 1): worst relative
 error 5.9e−12 (×128: 8e−10, far below float32's half ulp 6e−8).
+
+The callers inline it, and Numba's on-disk cache (``cache=True``) is checked against the
+caller's own file only: after changing the coefficients here, also touch
+``numba_gelu.py`` and ``numba_attention.py`` (or delete their cached ``.nbi``/``.nbc``
+files) so that their loops are compiled again.
 """
 from __future__ import annotations
 
