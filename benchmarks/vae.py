@@ -149,6 +149,8 @@ def speed(repeat=30):
     X = (rng.random((100, 784)) < 0.3).astype(np.float32)
     eps = rng.standard_normal((100, 40), dtype=np.float32)
     m, twin = make_models(0, X)
+    from benchmarks.worker import load_kernels
+    load_kernels()                               # the steady state, as benchmarks/worker.py
     opt, topt = dg.optim.Adam(m.parameters(), 1e-3), torch.optim.Adam(twin.parameters(), 1e-3)
     Xt, et = torch.from_numpy(X), torch.from_numpy(eps)
 

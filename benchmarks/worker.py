@@ -13,6 +13,14 @@ import sys
 import time
 
 
+
+def load_kernels():
+    """deltagrad's steady state: its kernel backend loaded (Numba, when that is the backend),
+    and with it Adam's compiled step (deltagrad/optim/adam.py), which a long run reaches and
+    a second of warm-up NumPy steps does not."""
+    from deltagrad import kernels
+    kernels.get_backend()          # imports Numba when it is the backend
+
 def main():
     lib_name, workload, threads, state_path = sys.argv[1:5]
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -36,8 +44,7 @@ def main():
     # (when it is the kernel backend), and with it Adam's compiled step
     # (deltagrad/optim/adam.py), which a second of NumPy steps does not reach by itself
     if lib_name != "torch":
-        from deltagrad import kernels
-        kernels.get_backend()          # imports Numba when it is the backend
+        load_kernels()
     warm_until = time.perf_counter() + 1.0
     step()
     while time.perf_counter() < warm_until:
