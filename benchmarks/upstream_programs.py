@@ -26,6 +26,7 @@ Writes results/upstream_programs.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -294,16 +295,23 @@ def environment(program, checkout):
     return env
 
 
-def run_once(program, checkout, launcher, other_launcher, timeout):
-    """One library's run in a fresh copy of the program's folder. Returns a dict with
-    ``ran`` (exit 0, or stopped by us after ``max_losses``), ``losses``, ``wall_s`` and the
-    error's last lines."""
+@contextlib.contextmanager
+def run_folder(program, checkout):
+    """A fresh temporary copy of the program's folder with its synthetic data written, and
+    the environment to run it in: yields (folder, env)."""
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = os.path.join(tmp, "run")
         shutil.copytree(os.path.join(checkout, program.folder), run_dir)
         if program.setup:
             program.setup(run_dir)
-        env = environment(program, checkout)
+        yield run_dir, environment(program, checkout)
+
+
+def run_once(program, checkout, launcher, other_launcher, timeout):
+    """One library's run in a fresh copy of the program's folder. Returns a dict with
+    ``ran`` (exit 0, or stopped by us after ``max_losses``), ``losses``, ``wall_s`` and the
+    error's last lines."""
+    with run_folder(program, checkout) as (run_dir, env):
         for script in program.before:
             proc = subprocess.run([sys.executable, *launcher, script], cwd=run_dir, env=env,
                                   capture_output=True, text=True, timeout=timeout)
@@ -359,12 +367,7 @@ def run_twin(program, checkout, steps, timeout):
     batches and random draws; ``deltagrad.torch_compat.twin``): the losses of its first
     ``steps`` backward calls side by side."""
     from deltagrad.torch_compat.twin import compare as twin_compare
-    with tempfile.TemporaryDirectory() as tmp:
-        run_dir = os.path.join(tmp, "run")
-        shutil.copytree(os.path.join(checkout, program.folder), run_dir)
-        if program.setup:
-            program.setup(run_dir)
-        env = environment(program, checkout)
+    with run_folder(program, checkout) as (run_dir, env):
         for script in program.before:
             subprocess.run([sys.executable, script], cwd=run_dir, env=env, check=True,
                            capture_output=True, timeout=timeout)

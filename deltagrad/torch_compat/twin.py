@@ -45,8 +45,8 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["TwinDiverged", "TwinUnsupported", "TwinStop", "Twin", "record", "replay",
-           "compare", "main"]
+__all__ = ["TwinDiverged", "TwinUnsupported", "TwinStop", "Twin", "TapedTensor", "record",
+           "replay", "compare", "main"]
 
 #: module-level random functions taped when the program calls them (where the library has them)
 DRAW_FUNCTIONS = ("rand", "randn", "randint", "randperm", "rand_like", "randn_like",
@@ -72,6 +72,24 @@ class TwinUnsupported(RuntimeError):
 class TwinStop(BaseException):
     """Raised at the backward call after the last compared step; ends both runs. A
     BaseException, so a program's own ``except Exception`` does not swallow it."""
+
+
+class TapedTensor:
+    """A tensor of a taped batch, as a NumPy array (either library rebuilds it)."""
+
+    def __init__(self, array):
+        self.array = array
+
+
+def _map_tree(item, leaf):
+    """``leaf`` applied to every non-container of nested lists, tuples (named ones too) and
+    dicts, the containers rebuilt."""
+    if isinstance(item, dict):
+        return {k: _map_tree(v, leaf) for k, v in item.items()}
+    if isinstance(item, (list, tuple)):
+        values = [_map_tree(v, leaf) for v in item]
+        return type(item)(*values) if hasattr(item, "_fields") else type(item)(values)
+    return leaf(item)
 
 
 def _where(frame):
@@ -122,25 +140,12 @@ class Twin:
         return np.array(t.cpu().numpy(), copy=True)
 
     def _tree_to_numpy(self, item):
-        if isinstance(item, self.lib.Tensor):
-            return ("tensor", self._to_numpy(item))
-        if isinstance(item, (list, tuple)):
-            return type(item)(self._tree_to_numpy(v) for v in item) if type(item) in (list, tuple) \
-                else type(item)(*(self._tree_to_numpy(v) for v in item))
-        if isinstance(item, dict):
-            return {k: self._tree_to_numpy(v) for k, v in item.items()}
-        return item
+        return _map_tree(item, lambda t: TapedTensor(self._to_numpy(t))
+                         if isinstance(t, self.lib.Tensor) else t)
 
     def _tree_from_numpy(self, item):
-        if isinstance(item, tuple) and len(item) == 2 and item[0] == "tensor" \
-                and isinstance(item[1], np.ndarray):
-            return self.lib.from_numpy(item[1].copy())
-        if isinstance(item, (list, tuple)):
-            return type(item)(self._tree_from_numpy(v) for v in item) if type(item) in (list, tuple) \
-                else type(item)(*(self._tree_from_numpy(v) for v in item))
-        if isinstance(item, dict):
-            return {k: self._tree_from_numpy(v) for k, v in item.items()}
-        return item
+        return _map_tree(item, lambda t: self.lib.from_numpy(t.array.copy())
+                         if isinstance(t, TapedTensor) else t)
 
     def _overwrite(self, tensor, values, what):
         """Replay: the recorded values into ``tensor`` in place (dtype and shape kept)."""

@@ -136,3 +136,20 @@ def test_recording_needs_the_real_pytorch(tmp_path):
     with torch_is_deltagrad():
         with pytest.raises(RuntimeError, match="needs the real PyTorch"):
             record(PROGRAM, [], str(tmp_path / "tape.pkl"))
+
+
+def test_taped_batches_keep_their_containers():
+    """A batch of nested lists, tuples, named tuples and dicts comes back with the same
+    containers and the tensors' values and dtypes."""
+    import collections
+    from deltagrad.torch_compat.twin import TapedTensor, _map_tree
+    Pair = collections.namedtuple("Pair", "image label")
+    batch = {"pair": Pair(dg.ones(2, 3), dg.tensor([1, 2])), "ids": [dg.zeros(1), "name", 7]}
+    twin = replaying([])
+    taped = twin._tree_to_numpy(batch)
+    assert isinstance(taped["pair"], Pair) and isinstance(taped["pair"].image, TapedTensor)
+    back = twin._tree_from_numpy(taped)
+    assert isinstance(back["pair"], Pair) and back["ids"][1:] == ["name", 7]
+    np.testing.assert_array_equal(back["pair"].label.numpy(), [1, 2])
+    assert back["pair"].label.dtype == dg.int64 and back["pair"].image.shape == (2, 3)
+    assert _map_tree((1, [2]), lambda v: v * 10) == (10, [20])
