@@ -126,20 +126,30 @@ def _backward(g, x, cdf, gx):
         gx[k] = np.float64(g[k]) * (np.float64(cdf[k]) + xk * pdf)
 
 
+def _forward_pass(kernel, x):
+    """(y, the saved factor) from ``kernel(x, y, saved)`` over flat views."""
+    y, saved = np.empty_like(x), np.empty_like(x)
+    use_threads(x.size)
+    kernel(x.reshape(-1), y.reshape(-1), saved.reshape(-1))
+    return y, saved
+
+
+def _backward_pass(kernel, g, x, saved):
+    """∂L/∂x from ``kernel(g, x, saved, gx)`` over flat views."""
+    gx = np.empty_like(x)
+    use_threads(x.size)
+    kernel(g.reshape(-1), x.reshape(-1), saved.reshape(-1), gx.reshape(-1))
+    return gx
+
+
 def gelu_forward(x):
     """(GELU(x), Φ(x)) of a C-contiguous float32 array, in one pass."""
-    y, cdf = np.empty_like(x), np.empty_like(x)
-    use_threads(x.size)
-    _forward(x.reshape(-1), y.reshape(-1), cdf.reshape(-1))
-    return y, cdf
+    return _forward_pass(_forward, x)
 
 
 def gelu_backward(g, x, cdf):
     """g·(Φ(x) + x·φ(x)) for C-contiguous float32 arrays of one shape, in one pass."""
-    gx = np.empty_like(x)
-    use_threads(x.size)
-    _backward(g.reshape(-1), x.reshape(-1), cdf.reshape(-1), gx.reshape(-1))
-    return gx
+    return _backward_pass(_backward, g, x, cdf)
 
 
 _K = 0.7978845608028654  # √(2/π)
@@ -176,15 +186,9 @@ def _tanh_backward(g, x, gate, gx):
 
 def gelu_tanh_forward(x):
     """(GELU_tanh(x), σ(2u)) of a C-contiguous float32 array, in one pass."""
-    y, gate = np.empty_like(x), np.empty_like(x)
-    use_threads(x.size)
-    _tanh_forward(x.reshape(-1), y.reshape(-1), gate.reshape(-1))
-    return y, gate
+    return _forward_pass(_tanh_forward, x)
 
 
 def gelu_tanh_backward(g, x, gate):
     """g·GELU_tanh′(x) for C-contiguous float32 arrays of one shape, in one pass."""
-    gx = np.empty_like(x)
-    use_threads(x.size)
-    _tanh_backward(g.reshape(-1), x.reshape(-1), gate.reshape(-1), gx.reshape(-1))
-    return gx
+    return _backward_pass(_tanh_backward, g, x, gate)

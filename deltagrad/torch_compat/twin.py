@@ -129,6 +129,14 @@ class Twin:
         self.position[stream] = i + 1
         return entries[i]
 
+    def _replayed_draw(self, kind, where):
+        """The next taped draw, which must be of the same kind."""
+        k, w, values = self._next("draws", f"random draw ({kind} at {where})")
+        if k != kind:
+            raise TwinDiverged(f"twin: the PyTorch run drew with {k} at {w} where the "
+                               f"deltagrad run draws with {kind} at {where}")
+        return values
+
     def _internal(self, frame):
         return frame.f_code.co_filename.startswith(self.library_dirs)
 
@@ -200,10 +208,7 @@ class Twin:
                 if twin.mode == "record":
                     twin.tape["draws"].append((kind, where, twin._to_numpy(out)))
                     return out
-                k, w, values = twin._next("draws", f"random draw ({kind} at {where})")
-                if k != kind:
-                    raise TwinDiverged(f"twin: the PyTorch run drew with {k} at {w} where the "
-                                       f"deltagrad run draws with {kind} at {where}")
+                values = twin._replayed_draw(kind, where)
                 return twin._overwrite(out, values, f"{kind} at {where}")
             return hooked
         return make
@@ -324,10 +329,7 @@ class Twin:
                     value = (out - dist.loc) / dist.scale if located else out
                     twin.tape["draws"].append((kind, where, twin._to_numpy(value)))
                     return out
-                k, w, values = twin._next("draws", f"{kind} at {where}")
-                if k != kind:
-                    raise TwinDiverged(f"twin: the PyTorch run drew {k} at {w} where the "
-                                       f"deltagrad run draws {kind} at {where}")
+                values = twin._replayed_draw(kind, where)
                 if not located:
                     return twin._overwrite(out, values, f"{kind} at {where}")
                 eps = twin._overwrite(out.detach().clone(), values, f"{kind} at {where}")

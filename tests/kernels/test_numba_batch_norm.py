@@ -16,17 +16,6 @@ pytest.importorskip("numba")
 SHAPES = [(6, 3), (5, 4, 7), (4, 3, 5, 6), (2, 3, 2, 3, 4)]
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request, monkeypatch):
-    """The user's thread count, with every kernel split however small its work."""
-    from deltagrad.kernels import numba_parallel
-    monkeypatch.setattr(numba_parallel, "MIN_SPLIT_ELEMENTS", 1)
-    before = dg.get_num_threads()
-    dg.set_num_threads(request.param)
-    yield request.param
-    dg.set_num_threads(before)
-
-
 @requires_torch
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("shape", SHAPES)

@@ -24,17 +24,6 @@ GEOMETRIES = [
 ]
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request, monkeypatch):
-    """The user's thread count, with every kernel split however small its work."""
-    from deltagrad.kernels import numba_parallel
-    monkeypatch.setattr(numba_parallel, "MIN_SPLIT_ELEMENTS", 1)
-    before = dg.get_num_threads()
-    dg.set_num_threads(request.param)
-    yield request.param
-    dg.set_num_threads(before)
-
-
 def _geometry(shape, kernel, stride, dilation, pads, out_channels):
     return conv.make_geometry(shape[2:], kernel, stride, dilation, pads, 1,
                               in_channels=shape[1], out_channels=out_channels)

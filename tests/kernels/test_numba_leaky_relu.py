@@ -13,17 +13,6 @@ from ..conftest import requires_torch, values_and_gradients_match
 pytest.importorskip("numba")
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request, monkeypatch):
-    """The user's thread count, with every kernel split however small its work."""
-    from deltagrad.kernels import numba_parallel
-    monkeypatch.setattr(numba_parallel, "MIN_SPLIT_ELEMENTS", 1)
-    before = dg.get_num_threads()
-    dg.set_num_threads(request.param)
-    yield request.param
-    dg.set_num_threads(before)
-
-
 def _run(backend, x, g, slope):
     with kernels.use_backend(backend):
         xt = dg.tensor(x, requires_grad=True)
