@@ -30,19 +30,10 @@ from multiprocessing import connection as _connection
 _CONTEXT_NAMES = ("Process", "Queue", "SimpleQueue", "JoinableQueue", "Pool", "Pipe",
                   "Manager", "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition",
                   "Event", "Barrier", "Value", "Array", "RawValue", "RawArray")
-cpu_count = _multiprocessing.cpu_count
-current_process = _multiprocessing.current_process
-parent_process = _multiprocessing.parent_process
-active_children = _multiprocessing.active_children
-freeze_support = _multiprocessing.freeze_support
-set_executable = _multiprocessing.set_executable
-set_forkserver_preload = _multiprocessing.set_forkserver_preload
-get_logger = _multiprocessing.get_logger
-log_to_stderr = _multiprocessing.log_to_stderr
-ProcessError = _multiprocessing.ProcessError
-TimeoutError = _multiprocessing.TimeoutError
-AuthenticationError = _multiprocessing.AuthenticationError
-BufferTooShort = _multiprocessing.BufferTooShort
+from multiprocessing import (  # noqa: E402  (torch.multiprocessing passes these through)
+    AuthenticationError, BufferTooShort, ProcessError, TimeoutError, active_children,
+    cpu_count, current_process, freeze_support, get_logger, log_to_stderr, parent_process,
+    set_executable, set_forkserver_preload)
 
 __all__ = ["Process", "Queue", "SimpleQueue", "JoinableQueue", "Pool", "Pipe", "Manager",
            "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition", "Event", "Barrier",
