@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from .function import AccumulateGrad
-from .grad_mode import set_grad_enabled
+from .grad_mode import _state, set_grad_enabled
 
 
 def _sum_to_meta(g, shape, dtype):
@@ -110,6 +110,7 @@ def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=N
         slot[nr] = seed if slot[nr] is None else slot[nr] + seed
     ready = list(dict.fromkeys(e[0][0] for e in root_edges if deps.get(e[0][0], 0) == 0))
     given_out = {id(s._data) for s in seeds}  # arrays that must not become a leaf's .grad as is
+    profiler = _state.profiler  # deltagrad.profiler: each node's backward timed as an event
 
     with set_grad_enabled(create_graph):
         while ready:
@@ -133,7 +134,11 @@ def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=N
                 continue
             if type(node) is AccumulateGrad:
                 if targets is None and grads[0] is not None:
-                    _accumulate_leaf(node.variable, grads[0], given_out, create_graph)
+                    if profiler is None:
+                        _accumulate_leaf(node.variable, grads[0], given_out, create_graph)
+                    else:
+                        profiler.call("AccumulateGrad", _accumulate_leaf, (grads[0],),
+                                      node.variable, grads[0], given_out, create_graph)
                 continue
             retained = node._retained
             if retained and targets is None:
@@ -144,7 +149,10 @@ def run_backward(roots, seeds, retain_graph: bool, create_graph: bool, targets=N
             if node._n_outputs > 1 and node.materialize_grads and \
                     any(g is None for g in grads):
                 grads = _materialize(node, grads)
-            in_grads = node.backward(*grads)
+            if profiler is None:
+                in_grads = node.backward(*grads)
+            else:
+                in_grads = profiler.call(node.name(), node.backward, grads, *grads)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             edges = node.next_edges

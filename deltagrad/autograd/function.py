@@ -38,7 +38,10 @@ class Function:
         """Run forward on the inputs' arrays and, if any input needs a gradient, record a node.
 
         This is the hot path of every operation: plain loops, no properties, no Size objects.
+        While ``deltagrad.profiler`` records on this thread, the call is timed as one event.
         """
+        if _state.profiler is not None:
+            return _state.profiler.forward(cls, inputs, params)
         ctx = _new(cls)
         arrays = []
         record = False

@@ -7,6 +7,9 @@ import threading
 
 class _State(threading.local):
     enabled = True
+    #: the running ``deltagrad.profiler`` recorder of this thread, or None (the one check that
+    #: ``Function.apply`` and the backward engine make: nothing more is done without a profiler)
+    profiler = None
 
 
 _state = _State()
