@@ -35,7 +35,7 @@ __all__ = ["install", "uninstall", "torch_is_deltagrad", "run_script", "resolve"
 SUPPORTED = ("nn", "optim", "utils", "autograd", "distributions", "linalg", "special", "cuda",
              "backends", "amp", "accelerator", "sparse", "serialization", "onnx",
              "distributed", "random", "version", "multiprocessing", "fx",
-             "testing")
+             "testing", "profiler", "ops")
 
 #: torch module -> deltagrad module where the names differ (longest prefix wins)
 RENAMES = {
@@ -58,6 +58,8 @@ RENAMES = {
     "torch.onnx": "deltagrad.io.onnx",
     "torch.serialization": "deltagrad.io.serialization",
     "torch.utils.tensorboard": "deltagrad.utils.tensorboard",
+    "torch.autograd.profiler": "deltagrad.profiler.autograd_profiler",
+    "torch.ops": "deltagrad.profiler.torch_ops",  # only torch.ops.profiler
 }
 
 _MISSING = object()
