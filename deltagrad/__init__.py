@@ -81,7 +81,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = ("nn", "optim", "utils", "datasets", "models", "metrics", "train", "analysis",
                "interpret", "pgm", "cli", "report", "experiments", "linalg", "distributions",
-               "special", "torch_compat", "random", "version")
+               "special", "torch_compat", "random", "version", "profiler")
 
 
 #: loaded on first use but listed by dir() as if imported (they were, before they became lazy)
