@@ -294,11 +294,54 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return reduce_loss(loss, reduction, op)
 
 
+class BinaryCrossEntropyWithLogits(Function):
+    """ℓ = (1 − y)x − ln σ(x) with ln σ(x) = min(x, 0) − ln(1 + e^(−|x|)): the BCE of logits
+    as one node (PyTorch's formula; e^(−|x|) ≤ 1, so nothing overflows).
+
+    ∂ℓ/∂x = σ(x) − y, with σ(x) = max(e, [x ≥ 0]) / (1 + e), e = e^(−|x|) kept from the
+    forward; ∂ℓ/∂y = −x.
+    """
+
+    def forward(ctx, x, y):
+        xp = _xp(x)
+        e = xp.asarray(xp.abs(x))              # (a 0-d input gives a NumPy scalar)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)                       # e^(−|x|)
+        loss = xp.asarray(xp.subtract(1, y, dtype=x.dtype))
+        loss *= x
+        t = xp.asarray(xp.minimum(x, 0))
+        loss -= t
+        loss += xp.log1p(e, out=t)
+        ctx.save_for_backward(x, y, e)
+        return loss
+
+    def backward(ctx, g):
+        x, y, e = ctx.saved_tensors
+        gx = gy = None
+        if is_grad_enabled():  # recording: the same formulas, differentiable
+            if ctx.needs_input_grad[0]:
+                gx = g * (E.sigmoid(x) - y)
+            if ctx.needs_input_grad[1]:
+                gy = -g * x
+            return gx, gy
+        if ctx.needs_input_grad[0]:
+            xp, xa, ea = _xp(g._data), x._data, e._data
+            s = xp.maximum(ea, xa >= 0, dtype=ea.dtype)
+            s /= ea + 1
+            s -= y._data
+            s *= g._data
+            gx = _make(s)
+        if ctx.needs_input_grad[1]:
+            gy = _make(-(g._data * x._data))
+        return gx, gy
+
+
 @_quiet
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """BCE of logits x: −w[p_c y ln σ(x) + (1 − y) ln(1 − σ(x))], computed as
-    (1 − y)x + (1 + (p_c − 1)y)·softplus(−x), which never takes the log of 0 (seed 002 §1.5).
+    (1 − y)x + (1 + (p_c − 1)y)·softplus(−x), which never takes the log of 0 (seed 002 §1.5);
+    without ``pos_weight`` one node, :class:`BinaryCrossEntropyWithLogits`.
 
     ``weight`` rescales each element (broadcast); ``pos_weight`` p_c weighs the positives of
     class c (broadcast along the last dimension, shape (C,)).
@@ -307,13 +350,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     target = _check_same_shape(op, input, target)
-    sp = softplus(-input)
     if pos_weight is not None:
         _check_tensor(op, "pos_weight", pos_weight)
         _check_broadcast(op, "pos_weight", pos_weight, input)
-        loss = (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * sp
+        loss = (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * softplus(-input)
     else:
-        loss = (1.0 - target) * input + sp
+        loss = BinaryCrossEntropyWithLogits.apply(input, target)
     if weight is not None:
         _check_tensor(op, "weight", weight)
         _check_broadcast(op, "weight", weight, input)

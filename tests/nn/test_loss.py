@@ -344,6 +344,7 @@ GRADCHECK = {
     "bce": lambda x, y: F.binary_cross_entropy(x.sigmoid(), y.sigmoid()),
     "bce_logits": lambda x, y: F.binary_cross_entropy_with_logits(
         x, y.sigmoid(), pos_weight=dg.tensor([1.0, 2.0, 0.5, 1.5])),
+    "bce_logits_one_node": lambda x, y: F.binary_cross_entropy_with_logits(x, y.sigmoid()),
     "ce_index": lambda x, y: F.cross_entropy(x, dg.tensor([0, 3, 1]), label_smoothing=0.1,
                                              weight=dg.tensor([1.0, 2.0, 0.5, 1.0],
                                                               dtype=dg.float64)),
@@ -355,7 +356,7 @@ GRADCHECK = {
     "half_sse": lambda x, y: F.half_sse_loss(x, y),
     "sparsity_kl": lambda x, y: F.sparsity_kl(0.05, x.sigmoid().mean(0)),
 }
-TWICE = ["mse", "bce", "bce_logits", "ce_index", "ce_prob", "nll", "gaussian", "kl", "kl_log",
+TWICE = ["mse", "bce", "bce_logits", "bce_logits_one_node", "ce_index", "ce_prob", "nll", "gaussian", "kl", "kl_log",
          "half_sse", "sparsity_kl", "huber", "smooth_l1"]
 
 
