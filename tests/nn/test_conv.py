@@ -125,6 +125,36 @@ def test_conv_whose_one_window_is_the_whole_input(groups):
                  arrays)
 
 
+def test_whole_window_conv_as_a_dense_layer_with_bias_strides_and_views():
+    """The whole-window path (ops.conv.whole_window: y = x·Wᵀ batch first) with a bias, a
+    stride (irrelevant for one window), a non-contiguous input, float32, and its double
+    backward, against PyTorch and by gradgradcheck."""
+    from deltagrad.ops import conv as conv_ops
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 6, 5)).transpose(0, 1, 3, 2)  # (4, 3, 5, 6), a view
+    w, b = rng.standard_normal((7, 3, 5, 6)), rng.standard_normal(7)
+    geo = conv_ops.make_geometry((5, 6), (5, 6), (2, 3), (1, 1), ((0, 0), (0, 0)), 1)
+    assert conv_ops.whole_window(geo)
+    _compare(lambda x, w, b: F.conv2d(x, w, b, stride=(2, 3)),
+             lambda x, w, b: TF.conv2d(x, w, b, stride=(2, 3)), [x, w, b])
+    y, wt, bt = rng.standard_normal((4, 7, 1, 1)), rng.standard_normal((7, 3, 5, 6)), \
+        rng.standard_normal(3)
+    _compare(lambda y, w, b: F.conv_transpose2d(y, w, b, stride=2),
+             lambda y, w, b: TF.conv_transpose2d(y, w, b, stride=2), [y, wt, bt])
+    x32 = rng.standard_normal((4, 3, 5, 6)).astype(np.float32)
+    w32 = rng.standard_normal((7, 3, 5, 6)).astype(np.float32)
+    out = F.conv2d(dg.tensor(x32), dg.tensor(w32))
+    assert out.dtype == dg.float32 and tuple(out.shape) == (4, 7, 1, 1)
+    np.testing.assert_allclose(out.numpy(), TF.conv2d(torch.tensor(x32), torch.tensor(w32)).numpy(),
+                               rtol=1e-5, atol=1e-4)
+    xs = dg.tensor(x, requires_grad=True)
+    ws = dg.tensor(w, requires_grad=True)
+    assert dg.autograd.gradgradcheck(lambda a, c: F.conv2d(a, c), (xs, ws))
+    ys = dg.tensor(y, requires_grad=True)
+    wts = dg.tensor(wt, requires_grad=True)
+    assert dg.autograd.gradgradcheck(lambda a, c: F.conv_transpose2d(a, c), (ys, wts))
+
+
 @pytest.mark.parametrize("transposed", [False, True])
 def test_conv_double_backward(transposed):
     x = dg.randn(2, 2, 5, 5, dtype=dg.float64, requires_grad=True)
