@@ -2,7 +2,8 @@
 
 ``profile(enabled=True, record_shapes=False, ...)`` records exactly what
 ``deltagrad.profiler.profile`` does; ``enabled=False`` records nothing (and its results are
-an error to ask for, as in PyTorch). ``record_function`` is the same class.
+an error to ask for, as in PyTorch); ``print(prof)`` shows the table of its events in start
+order. ``record_function`` is the same class.
 """
 from __future__ import annotations
 
@@ -37,3 +38,14 @@ class profile(_profile):
         if self.enabled:
             self.stop()
         return False
+
+    def events(self):
+        if not self.enabled:
+            raise RuntimeError("profile(enabled=False) recorded nothing: there are no events")
+        return super().events()
+
+    def __str__(self):
+        """The table of every event in start order (``print(prof)``)."""
+        if self._events is None:
+            return "<unfinished torch.autograd.profile>"
+        return str(self._events)

@@ -7,7 +7,7 @@
 Each operation (every ``Function.apply``), each backward node and each ``record_function``
 range is one event (see ``recorder.py``): ``prof.events()`` lists them in start order,
 ``prof.key_averages()`` sums them by name, ``prof.export_chrome_trace(path)`` writes them for
-chrome://tracing. ``prof.step()`` marks training steps (ranges ``ProfilerStep#0``, ``#1``, ...).
+chrome://tracing; ``prof.table(...)`` is the events' table. ``prof.step()`` marks training steps (ranges ``ProfilerStep#0``, ``#1``, ...).
 
 deltagrad computes on the CPU with NumPy: only CPU time is recorded (``ProfilerActivity.CPU``).
 Memory profiles, Python stacks, FLOP counts and ``schedule``/``on_trace_ready`` are refused
@@ -115,10 +115,7 @@ class profile:
 
     def key_averages(self, group_by_input_shape: bool = False) -> EventList:
         """One average per operation name (and input shapes when ``group_by_input_shape``;
-        that needs ``record_shapes=True``)."""
-        if group_by_input_shape and not self.record_shapes:
-            raise RuntimeError("key_averages(group_by_input_shape=True) needs the profile "
-                               "to run with record_shapes=True")
+        without ``record_shapes=True`` every shape list is empty, as in PyTorch)."""
         return self.events().key_averages(group_by_input_shape)
 
     @property
@@ -130,8 +127,3 @@ class profile:
 
     def export_chrome_trace(self, path) -> None:
         self.events().export_chrome_trace(path)
-
-    def __str__(self):
-        if self._events is None:
-            return "<unfinished profile>"
-        return str(self._events)
