@@ -145,6 +145,8 @@ class Linear(Function):
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (n_out,))
 
     def backward(ctx, g):
+        if not is_grad_enabled():
+            return ctx._backward_arrays(g._data)
         x, w = ctx.saved_tensors
         gw = gb = None
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
@@ -163,9 +165,33 @@ class Linear(Function):
             gb = g2.sum(0)
         return gx, gw, gb
 
+    def _backward_arrays(ctx, g):
+        """The same three products on arrays, for a backward that records no graph."""
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        gx = gw = gb = None
+        if w is not None:
+            gx = _same_dtype(g2 @ w._data, g.dtype)
+            if g.ndim != 2:
+                gx = gx.reshape(g.shape[:-1] + (w.shape[-1],))
+            gx = _make(gx)
+        if x is not None:
+            x2 = ctx.x2 if ctx.x2 is not None else x._data
+            x2 = x2.reshape(-1, x2.shape[-1]) if x2.ndim != 2 else x2
+            gw = _make(_same_dtype(g2.T @ x2, g.dtype))
+        if len(need) > 2 and need[2]:
+            from .reduce import sum_array
+            gb = _make(sum_array(g2, (0,)))
+        return gx, gw, gb
+
     def release(self):
         super().release()
         self.x2 = None
+
+
+def _same_dtype(out, dtype):
+    return out if out.dtype == dtype else out.astype(dtype)  # bfloat16 sums in float32
 
 
 def linear(input, weight, bias=None):
