@@ -28,7 +28,7 @@ NAMESPACES = ["torch", "torch.nn", "torch.nn.functional", "torch.nn.init", "torc
               "torch.optim", "torch.optim.lr_scheduler", "torch.utils.data",
               "torch.distributions", "torch.autograd", "torch.linalg", "torch.special",
               "torch.cuda", "torch.amp", "torch.sparse", "torch.random",
-              "torch.serialization", "torch.fx", "torch.testing"]
+              "torch.serialization", "torch.fx", "torch.testing", "torch.profiler"]
 
 INTRO = """# deltagrad for PyTorch users
 
@@ -41,7 +41,8 @@ which makes `import torch`, `torch.nn`, `torch.nn.functional`, `torch.optim(.lr_
 `torch.utils.data(.distributed)`, `torch.nn.modules.*`, `torch.distributions`,
 `torch.autograd`, `torch.cuda(.amp)`, `torch.amp`, `torch.backends.*`, `torch.sparse`,
 `torch.random`, `torch.version`, `torch.serialization`, `torch.fx`, `torch.testing`
-(`assert_close`) and `torch.utils.tensorboard` resolve
+(`assert_close`), `torch.profiler`, `torch.autograd.profiler`, `torch.ops.profiler` and
+`torch.utils.tensorboard` resolve
 to deltagrad. A name deltagrad
 lacks raises `AttributeError`/`ImportError: torch.xyz is not supported by deltagrad`; nothing
 is faked. `tests/compat/programs/` holds programs run this way whose losses equal PyTorch's.
@@ -84,6 +85,10 @@ makemore (`benchmarks/results/upstream_programs.json`).
   torch.fx prints it), Interpreter/Transformer, `replace_pattern`. deltagrad has no
   `__torch_function__`: calls of deltagrad's functions on Proxies are recorded by swapping
   the public functions while a trace runs (or a hand-made Proxy is alive).
+- `torch.profiler` / `torch.autograd.profiler`: one event per deltagrad operation
+  (`Function.apply`: `Linear`, `MatMul`, `Relu`) and backward node (`ReluBackward`), not per
+  ATen kernel, plus `record_function` ranges; CPU time, counts, input shapes, the same table
+  and a Chrome trace; no memory, stack, FLOPs, `schedule` or `tensorboard_trace_handler`.
 - No TorchScript, `torch.compile`, FFT, quantization, complex dtypes.
 - DataLoader loads in the calling process (`num_workers` accepted and ignored).
 - `torch.multiprocessing`: fork, spawn and forkserver, `spawn`/`start_processes`,
