@@ -312,7 +312,11 @@ def _conv_adjoint(y, w, geo, in_channels, rows=None):
     w2 = w.reshape(o, -1)
     if whole_window(geo):  # x (N, C·K) = y (N, O) · W: already batch first, no col2im
         # (the fully connected DCGAN layers: (12544, 64) -> (64, 12544) transpose saved)
-        x = y.reshape(y.shape[0], o) @ w2
+        y2 = y.reshape(y.shape[0], o)
+        # with one output channel the product is an outer product (one multiply per entry,
+        # the same numbers), which a broadcast makes far faster than the GEMM (DCGAN's last
+        # discriminator layer's input gradient, (64, 1) · (1, 6272): 0.48 -> 0.04 ms)
+        x = y2 * w2 if o == 1 else y2 @ w2
         if x.dtype != y.dtype:
             x = x.astype(y.dtype)
         return x.reshape((y.shape[0], in_channels) + geo.in_size)

@@ -141,6 +141,10 @@ def test_whole_window_conv_as_a_dense_layer_with_bias_strides_and_views():
         rng.standard_normal(3)
     _compare(lambda y, w, b: F.conv_transpose2d(y, w, b, stride=2),
              lambda y, w, b: TF.conv_transpose2d(y, w, b, stride=2), [y, wt, bt])
+    # one channel on the short side: the adjoint is an outer product (DCGAN's last layer)
+    _compare(lambda y, w: F.conv_transpose2d(y, w), lambda y, w: TF.conv_transpose2d(y, w),
+             [y[:, :1], wt[:1]])
+    _compare(lambda x, w: F.conv2d(x, w), lambda x, w: TF.conv2d(x, w), [x, w[:1]])
     x32 = rng.standard_normal((4, 3, 5, 6)).astype(np.float32)
     w32 = rng.standard_normal((7, 3, 5, 6)).astype(np.float32)
     out = F.conv2d(dg.tensor(x32), dg.tensor(w32))
