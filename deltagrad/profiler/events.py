@@ -32,7 +32,8 @@ class FunctionEvent:
 
     @property
     def key(self) -> str:
-        return self.name
+        """The name averages group by: every ``ProfilerStep#n`` is ``ProfilerStep*``."""
+        return "ProfilerStep*" if self.name.startswith("ProfilerStep#") else self.name
 
     @property
     def cpu_time_total(self) -> float:

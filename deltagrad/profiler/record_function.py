@@ -67,9 +67,9 @@ def _record_function_exit(handle):
     if not isinstance(handle, RecordFunctionHandle):
         raise TypeError("_record_function_exit: expected the handle _record_function_enter "
                         f"returned, got {type(handle).__name__}")
-    if handle.event is not None:
+    if handle.event is not None and handle.recorder.running:  # a stopped profile ended it
         handle.recorder.end(handle.event)
-        handle.event = None
+    handle.event = None
 
 
 class record_function:

@@ -46,6 +46,7 @@ class Recorder:
         self.events: list = []       # every event begun, in start order
         self.open: list = []         # the stack of ranges not yet ended
         self.thread = threading.get_ident()
+        self.running = False
         self._next_id = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -54,6 +55,7 @@ class Recorder:
             raise RuntimeError("profiler: a profile is already running on this thread "
                                "(profiles do not nest: end the first one before starting another)")
         _state.profiler = self
+        self.running = True
 
     def stop(self) -> None:
         """Stop recording; ranges still open (a record_function never exited) end now."""
@@ -62,6 +64,7 @@ class Recorder:
             self.open.pop().end_ns = now
         if _state.profiler is self:
             _state.profiler = None
+        self.running = False
 
     # ------------------------------------------------------------------ ranges
     def begin(self, name: str, inputs=None, kind: str = "cpu_op") -> FunctionEvent:
