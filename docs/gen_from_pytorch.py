@@ -87,8 +87,8 @@ makemore (`benchmarks/results/upstream_programs.json`).
   the public functions while a trace runs (or a hand-made Proxy is alive).
 - `torch.profiler` / `torch.autograd.profiler`: one event per deltagrad operation
   (`Function.apply`: `Linear`, `MatMul`, `Relu`) and backward node (`ReluBackward`), not per
-  ATen kernel, plus `record_function` ranges; CPU time, counts, input shapes, the same table
-  and a Chrome trace; no memory, stack, FLOPs, `schedule` or `tensorboard_trace_handler`.
+  ATen kernel, plus `record_function` ranges; CPU time, counts, input shapes, the same table,
+  a Chrome trace, `schedule` and `tensorboard_trace_handler`; no memory, stack or FLOPs.
 - No TorchScript, `torch.compile`, FFT, quantization, complex dtypes.
 - DataLoader loads in the calling process (`num_workers` accepted and ignored).
 - `torch.multiprocessing`: fork, spawn and forkserver, `spawn`/`start_processes`,
