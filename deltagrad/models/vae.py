@@ -22,8 +22,9 @@ import numpy as np
 
 from .. import backend, nn
 from ..autograd.grad_mode import no_grad
-from ..nn import functional as F
+from ..ops.loss import bce_with_logits_per_example
 from ..ops.reduce import logsumexp
+from ..ops.variational import kl_to_standard_normal, reparameterize
 from ..ops.shape import cat, stack
 from ..tensor import Tensor, _make
 from .autoencoder import _as_tensor, _check_real, _check_unit_interval
@@ -81,7 +82,7 @@ class _VAEBase(nn.Module):
         if tuple(eps.shape) != tuple(mu.shape):
             raise ValueError(f"{self._name}.reparameterize: eps must have mu's shape "
                              f"{tuple(mu.shape)}, got {tuple(eps.shape)}")
-        return mu + (logvar * 0.5).exp() * eps
+        return reparameterize(mu, logvar, eps)
 
     def decode_logits(self, z) -> Tensor:
         z = _as_tensor(z, self._dtype(), f"{self._name}.decode", "z")
@@ -100,30 +101,34 @@ class _VAEBase(nn.Module):
         mu, logvar = self.encode(x)
         return self.decode(self.reparameterize(mu, logvar, eps)), mu, logvar
 
+    def reconstruction_nll(self, logits, x) -> Tensor:
+        """−ln p_θ(x|z) per row in nats, summed over pixels: the BCE of the logits (one
+        node) for Bernoulli pixels, ½ Σ (x − x̂)² + (d/2) ln 2π for the Gaussian."""
+        if self.likelihood == "bernoulli":
+            return bce_with_logits_per_example(logits, x)
+        d = int(np.prod(x.shape[1:]))
+        return ((logits - x) ** 2).sum(tuple(range(1, x.ndim))) * 0.5 + 0.5 * d * _LOG_2PI
+
     def log_px_given_z(self, logits, x) -> Tensor:
         """ln p_θ(x|z) per row in nats, summed over pixels."""
-        dims = tuple(range(1, x.ndim))
-        if self.likelihood == "bernoulli":
-            return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dims)
-        d = int(np.prod(x.shape[1:]))
-        return ((logits - x) ** 2).sum(dims) * -0.5 - 0.5 * d * _LOG_2PI
+        return -self.reconstruction_nll(logits, x)
 
     @staticmethod
     def kl_to_prior(mu, logvar) -> Tensor:
-        """KL(N(μ, σ²) ‖ N(0, I)) = −½ Σ_j (1 + ln σ_j² − μ_j² − σ_j²), per row."""
-        return ((logvar + 1) - mu ** 2 - logvar.exp()).sum(-1) * -0.5
+        """KL(N(μ, σ²) ‖ N(0, I)) = −½ Σ_j (1 + ln σ_j² − μ_j² − σ_j²), per row (one node)."""
+        return kl_to_standard_normal(mu, logvar)
 
     def elbo_terms(self, x, eps=None):
         """(reconstruction −ln p_θ(x|z), KL) per example, each (N,), for one draw z."""
         x = self._input(x)
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar, eps)
-        return -self.log_px_given_z(self.decode_logits(z), x), self.kl_to_prior(mu, logvar)
+        return self.reconstruction_nll(self.decode_logits(z), x), self.kl_to_prior(mu, logvar)
 
     def loss(self, x, eps=None) -> Tensor:
         """−ELBO in nats per example (β-weighted KL), averaged over the batch."""
         rec, kl = self.elbo_terms(x, eps)
-        return (rec + kl * self.beta).mean()
+        return (rec + (kl if self.beta == 1 else kl * self.beta)).mean()
 
     def log_likelihood(self, x, k=5000, max_rows=None, generator=None) -> Tensor:
         """The IWAE estimate ln (1/k) Σ_i p_θ(x, z_i)/q_φ(z_i|x) per example, (N,), in nats,

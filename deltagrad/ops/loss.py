@@ -299,10 +299,10 @@ class BinaryCrossEntropyWithLogits(Function):
     as one node (PyTorch's formula; e^(−|x|) ≤ 1, so nothing overflows).
 
     ∂ℓ/∂x = σ(x) − y, with σ(x) = max(e, [x ≥ 0]) / (1 + e), e = e^(−|x|) kept from the
-    forward; ∂ℓ/∂y = −x.
+    forward; ∂ℓ/∂y = −x. ``dims``: ℓ summed over these dimensions in the same node.
     """
 
-    def forward(ctx, x, y):
+    def forward(ctx, x, y, dims=()):
         xp = _xp(x)
         e = xp.asarray(xp.abs(x))              # (a 0-d input gives a NumPy scalar)
         xp.negative(e, out=e)
@@ -313,10 +313,17 @@ class BinaryCrossEntropyWithLogits(Function):
         loss -= t
         loss += xp.log1p(e, out=t)
         ctx.save_for_backward(x, y, e)
+        ctx.dims = dims
+        if dims:
+            from .reduce import sum_array
+            loss = xp.asarray(sum_array(loss, dims))
         return loss
 
     def backward(ctx, g):
         x, y, e = ctx.saved_tensors
+        if ctx.dims:  # the gradient of the sum: g broadcast over the summed dimensions
+            kept = tuple(1 if i in ctx.dims else n for i, n in enumerate(x.shape))
+            g = g.reshape(kept) if is_grad_enabled() else _make(g._data.reshape(kept))
         gx = gy = None
         if is_grad_enabled():  # recording: the same formulas, differentiable
             if ctx.needs_input_grad[0]:
@@ -361,6 +368,19 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         _check_broadcast(op, "weight", weight, input)
         loss = loss * weight
     return reduce_loss(loss, reduction, op)
+
+
+def bce_with_logits_per_example(input, target):
+    """Σ of the BCE of logits over every dimension but the first, one value per example:
+    −ln p(y | logits) for independent Bernoulli pixels (a VAE's reconstruction term), as one
+    node (:class:`BinaryCrossEntropyWithLogits` with its row sums)."""
+    op = "bce_with_logits_per_example"
+    target = _check_same_shape(op, input, target)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: expected an input with a batch dimension, got a 0-d tensor")
+    with E.quiet_fp():
+        return BinaryCrossEntropyWithLogits.apply(input, target,
+                                                  dims=tuple(range(1, input.ndim)))
 
 
 def _check_broadcast(op, name, t, input):
