@@ -36,7 +36,8 @@ def build_table(events, sort_by=None, row_limit=100, max_name_column_width=55,
                 time_unit=None) -> str:
     if sort_by is not None and sort_by not in SORT_KEYS:
         raise AttributeError(f"table: cannot sort by {sort_by!r}; the keys are "
-                             f"{', '.join(SORT_KEYS)}")
+                             f"{', '.join(SORT_KEYS)} (deltagrad's profiler records CPU time "
+                             "and calls only: no device time, memory or FLOPs)")
     if isinstance(row_limit, bool) or not isinstance(row_limit, int):
         raise TypeError(f"table: row_limit must be an int, got {type(row_limit).__name__}")
     if len(events) == 0:

@@ -317,3 +317,13 @@ def test_structure_matches_torch_profiler_on_the_same_program():
         assert [e.key for e in prof.key_averages()].count(long_name) == 1
         assert top[0].cpu_time_total == pytest.approx(
             prof.key_averages().self_cpu_time_total, rel=1e-6)
+
+
+def test_a_range_left_open_ends_with_the_profile():
+    with profile() as prof:
+        left_open = record_function("left open").__enter__()
+        dg.exp(dg.randn(2))
+    left_open.__exit__(None, None, None)  # after the profile stopped: nothing left to close
+    event = prof.events()[0]
+    assert event.name == "left open" and [c.name for c in event.cpu_children] == ["Exp"]
+    assert event.cpu_time_total >= event.cpu_children[0].cpu_time_total
