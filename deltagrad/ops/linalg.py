@@ -127,10 +127,12 @@ class Linear(Function):
         # ∂L/∂W rather than copying again (x itself stays saved for the version check)
         ctx.x2 = x2 if len(need) > 1 and need[1] and not _xp(x).may_share_memory(x2, x) \
             else None
-        n_in, n_out = w.shape[1], w.shape[0]
-        if b is not None and n_out > 2 * n_in and x2.shape[0] > 1:
+        n_in, n_out, n = w.shape[1], w.shape[0], x2.shape[0]
+        if b is not None and n_out > 2 * n_in and n > 1 and n * n_out > (n + n_out) * n_in:
             # an expanding layer: the bias rides in the GEMM as a column of ones, [x | 1]·[W | b]ᵀ,
-            # instead of one more pass over the (larger) output
+            # instead of one more pass over the (larger) output -- when that pass (N·out) is
+            # longer than the copies of x and W it takes (N·in + out·in): at N = 100, a
+            # 300 -> 784 layer adds b (426 µs) rather than copy (479 µs)
             xp = _xp(x)
             xa = xp.empty((x2.shape[0], n_in + 1), x.dtype)
             xa[:, :n_in] = x2
