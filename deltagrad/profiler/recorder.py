@@ -10,7 +10,6 @@ slot is the only thing the hot paths look at (one ``is None`` check):
 
 Events nest by a stack of open ranges: an event begun while another is open is its child, so
 
-
     total(e) = end(e) − start(e),     self(e) = total(e) − Σ_children total(c)
 
 An operation's own forward works on arrays, so nothing inside it can be an event: the slot is
