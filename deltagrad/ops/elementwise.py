@@ -492,6 +492,22 @@ def _relu_grad(g, out):
     return g * (out > 0)
 
 
+def _compiled_relu_grad(g, out) -> bool:
+    """Whether ReLU's backward runs as the compiled pass of ``kernels/numba_relu.py`` (the
+    same numbers as ``_relu_grad``): g and the output are non-empty C-contiguous NumPy arrays
+    of one shape and float32/float64 dtype, the kernel backend is Numba, and the process may
+    use Numba's thread pool."""
+    if type(g) is not np.ndarray or type(out) is not np.ndarray or g.dtype != out.dtype or \
+            g.dtype not in (np.float32, np.float64) or g.shape != out.shape or g.size == 0 or \
+            not (g.flags.c_contiguous and out.flags.c_contiguous):
+        return False
+    from .. import kernels
+    if kernels.get_backend() != "numba":
+        return False
+    from ..kernels.numba_parallel import usable
+    return usable()
+
+
 class Relu(Function):
     """max(0, x); the gradient is 1 where x > 0 (0 at 0, as PyTorch)."""
 
@@ -505,6 +521,9 @@ class Relu(Function):
         if relu_backward_rule[0] is not None:
             return relu_backward_rule[0](g, out)
         if not _grad_mode.is_grad_enabled():  # plain backward: one array product, no graph
+            if _compiled_relu_grad(g._data, out._data):
+                from ..kernels.numba_relu import relu_backward
+                return _make(relu_backward(g._data, out._data))
             return _make(shared(_relu_grad, g._data, out._data))
         return g * (out > 0)
 
