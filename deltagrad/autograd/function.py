@@ -32,6 +32,18 @@ class Function:
         self.needs_input_grad = ()
         self._recording = False
 
+    def __init_subclass__(cls, **kwargs):
+        """A subclass written as PyTorch's custom Functions are (``@staticmethod forward(ctx,
+        *args)`` on Tensors, or ``forward(*args)`` with ``setup_context(ctx, inputs,
+        output)``; ``@staticmethod backward(ctx, *grads)``) gets the Tensor-level ``apply``
+        of ``_apply_on_tensors``; deltagrad's own operations write plain methods on arrays."""
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            cls.apply = classmethod(_apply_on_tensors)
+        backward = cls.__dict__.get("backward")
+        if isinstance(backward, staticmethod):  # the engine calls node.backward(*grads)
+            cls.backward = backward.__func__
+
     # ------------------------------------------------------------------ building
     @classmethod
     def apply(cls, *inputs, **params):
@@ -107,6 +119,20 @@ class Function:
     def save_for_backward(self, *arrays):
         if self._recording:
             self._saved = arrays
+
+    # PyTorch's ctx methods for custom Functions (``_apply_on_tensors``)
+    def mark_non_differentiable(self, *outputs):
+        """These outputs of forward get no gradient (integer indices, masks)."""
+        self._non_differentiable = getattr(self, "_non_differentiable", ()) + outputs
+
+    def set_materialize_grads(self, value: bool):
+        """False: backward receives None (not zeros) for outputs that got no gradient."""
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors):
+        raise NotImplementedError("ctx.mark_dirty: custom Functions that modify their inputs "
+                                  "in place are not supported by deltagrad; return a new "
+                                  "Tensor instead")
 
     def _resolve_saved(self, inputs, arrays, outs):
         """Classify what forward saved: an input (kept as its Tensor, with its version), an
@@ -190,6 +216,84 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name()}>"
+
+
+def _apply_on_tensors(cls, *args):
+    """``apply`` of a custom Function written PyTorch's way: forward runs on the Tensors
+    themselves, with gradient recording off, and may take non-Tensor arguments; the node's
+    backward (the user's) returns one gradient per argument, None for non-Tensors."""
+    from .grad_mode import no_grad
+    if _state.profiler is not None:
+        return _state.profiler.forward(cls, args, {})
+    ctx = _new(cls)
+    tensors = [a for a in args if isinstance(a, _Tensor)]
+    record = _state.enabled and any(t._requires_grad for t in tensors)
+    ctx.needs_input_grad = tuple(isinstance(a, _Tensor) and a._requires_grad and record
+                                 for a in args)
+    ctx._recording, ctx._saved = record, None
+    with no_grad():
+        if "setup_context" in vars(cls) or any("setup_context" in vars(b) for b in cls.__mro__
+                                                if b not in (Function, object)):
+            out = cls.forward(*args)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args)
+    outs = out if isinstance(out, tuple) else (out,)
+    for o in outs:
+        if not isinstance(o, _Tensor):
+            raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, "
+                            f"got {type(o).__name__}")
+    arrays = [o._data for o in outs]
+    if not record:
+        res = tuple(_make(a) for a in arrays)
+        return res if isinstance(out, tuple) else res[0]
+    ctx._n_outputs = len(outs)
+    ctx._inputs_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, _Tensor)
+                             else (None, None) for a in args)
+    ctx.next_edges = tuple(None if not (isinstance(a, _Tensor) and a._requires_grad)
+                           else (a._grad_fn, a._output_nr) if a._grad_fn is not None
+                           else _edge(a) for a in args)
+    from ..backend import array_module
+    ctx._output_meta = tuple((a.shape, a.dtype, array_module(a)) for a in arrays)
+    ctx.backward = _checked_backward(ctx, len(args))
+    frozen = {id(o) for o in getattr(ctx, "_non_differentiable", ())}
+    res = tuple(_make(a, True, ctx, i) if a.dtype.kind in "fcV" and id(o) not in frozen
+                else _make(a) for i, (a, o) in enumerate(zip(arrays, outs)))
+    if ctx._saved is not None:
+        ctx._saved = tuple(t._data if isinstance(t, _Tensor) else t for t in ctx._saved)
+        inputs = [a if isinstance(a, _Tensor) else None for a in args]
+        in_arrays = [a._data if isinstance(a, _Tensor) else None for a in args]
+        if ctx._resolve_saved(inputs, in_arrays, arrays):
+            ctx._watch_saved_outputs(res)
+    return res if isinstance(out, tuple) else res[0]
+
+
+def _checked_backward(ctx, n_args):
+    """The user's backward, its result checked as PyTorch checks it: one gradient per
+    forward argument (extra ones must be None)."""
+    user = type(ctx).backward
+
+    def backward(*grads):
+        got = user(ctx, *grads)
+        got = got if isinstance(got, tuple) else (got,)
+        if len(got) < n_args or any(g is not None for g in got[n_args:]):
+            raise RuntimeError(f"function {type(ctx).__name__}Backward returned an incorrect "
+                               f"number of gradients (expected {n_args}, got {len(got)})")
+        return got[:n_args]
+    return backward
+
+
+def once_differentiable(backward):
+    """Decorator of a custom Function's backward that is not itself differentiable: it runs
+    with gradient recording off (PyTorch's ``torch.autograd.function.once_differentiable``)."""
+    import functools
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        from .grad_mode import no_grad
+        with no_grad():
+            return backward(ctx, *grads)
+    return wrapper
 
 
 _new = object.__new__
