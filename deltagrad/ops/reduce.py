@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make, _norm_dim
 from .elementwise import _xp, cast
 
@@ -146,6 +147,24 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     return Sum.apply(x, dims=norm_dims(dim, x.ndim, "sum"), keepdim=keepdim)
 
 
+class Mean(Function):
+    """(1/n) Σ over ``dims``: the sum, then × 1/n (in the input's dtype: the numbers of
+    ``sum(x) * (1/n)``) as one node; ∂/∂x = g/n broadcast back over the reduced dims."""
+
+    def forward(ctx, x, dims, keepdim, n):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        ctx.scale = x.dtype.type(1.0 / n)
+        return _xp(x).multiply(sum_array(x, dims, keepdim), ctx.scale)
+
+    def backward(ctx, g):
+        if is_grad_enabled():  # recording: stay differentiable in g
+            return _expand_back(g * ctx.scale, ctx.shape, ctx.dims, ctx.keepdim)
+        ga = g._data * ctx.scale
+        if not ctx.keepdim:
+            ga = ga.reshape(_kept_shape(ctx.shape, ctx.dims))
+        return _make(_xp(ga).broadcast_to(ga, ctx.shape))
+
+
 def mean(x, dim=None, keepdim=False, dtype=None):
     """(1/n) Σ over ``dim``."""
     if dtype is not None:
@@ -157,8 +176,9 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     n = 1
     for d in dims:
         n *= x.shape[d]
-    s = Sum.apply(x, dims=dims, keepdim=keepdim)
-    return s * (1.0 / n) if n else s * float("nan")
+    if n:
+        return Mean.apply(x, dims=dims, keepdim=keepdim, n=n)
+    return Sum.apply(x, dims=dims, keepdim=keepdim) * float("nan")
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
