@@ -342,6 +342,14 @@ def _conv_weight_grad(x, gy, geo, weight_shape, cols=None, rows=None):
         # view of one whole window) is used as the contiguous x (N, C·K) it views
         if cols.shape[0] < rows.shape[0] or (cols.T.flags.c_contiguous and
                                             not cols.flags.c_contiguous):
+            if type(rows) is np.ndarray and rows.dtype == cols.dtype == gy.dtype and \
+                    rows.dtype in (np.float32, np.float64):
+                # written straight into an array of the weight's shape, which then owns its
+                # memory: the autograd engine copies a gradient that is a view before making
+                # it a leaf's .grad (DCGAN's (100, 256, 7, 7): a 5 MB copy a step less)
+                gw = np.empty(weight_shape, rows.dtype)
+                np.matmul(rows, cols.T, out=gw.reshape(rows.shape[0], -1))
+                return gw
             gw = rows @ cols.T
         else:
             gw = (cols @ rows.T).T

@@ -160,6 +160,39 @@ def test_whole_window_conv_as_a_dense_layer_with_bias_strides_and_views():
 
 
 @pytest.mark.parametrize("transposed", [False, True])
+def test_weight_gradient_written_in_the_weights_shape_is_the_leafs_own(transposed):
+    """The weight gradient with O as the product's rows is written straight into an array
+    of the weight's shape (no view for the engine to copy); two backward passes accumulate
+    to twice PyTorch's gradient, and the first .grad is not changed by the second."""
+    rng = np.random.default_rng(6)
+    if transposed:  # DCGAN's first generator layer: one whole window
+        x, w = rng.standard_normal((5, 4, 1, 1)), rng.standard_normal((4, 6, 3, 3))
+        f, tf = F.conv_transpose2d, TF.conv_transpose2d
+    else:  # C·K = 4 < O = 8
+        x, w = rng.standard_normal((5, 1, 6, 6)), rng.standard_normal((8, 1, 2, 2))
+        f, tf = (lambda a, b: F.conv2d(a, b, stride=2)), (lambda a, b: TF.conv2d(a, b, stride=2))
+    from deltagrad.ops import conv as conv_ops
+    seen = []
+    real = conv_ops._conv_weight_grad
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(conv_ops, "_conv_weight_grad", lambda *a, **k: seen.append(real(*a, **k))
+                   or seen[-1])
+        wd = dg.tensor(w, requires_grad=True)
+        y = f(dg.tensor(x), wd)
+        gy = rng.standard_normal(tuple(y.shape))  # a contiguous output gradient
+        (y * dg.tensor(gy)).sum().backward()
+    assert len(seen) == 1 and seen[0].base is None and seen[0].flags.c_contiguous
+    first = wd.grad
+    kept = first.numpy().copy()
+    (f(dg.tensor(x), wd) * dg.tensor(gy)).sum().backward()
+    wt = torch.tensor(w, requires_grad=True)
+    (tf(torch.tensor(x), wt) * torch.tensor(gy)).sum().backward()
+    np.testing.assert_allclose(kept, wt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(first.numpy(), kept)
+    np.testing.assert_allclose(wd.grad.numpy(), 2 * wt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
 def test_conv_double_backward(transposed):
     x = dg.randn(2, 2, 5, 5, dtype=dg.float64, requires_grad=True)
     w = dg.randn(2, 1, 3, 3, dtype=dg.float64, requires_grad=True)
