@@ -8,6 +8,7 @@ from . import backend
 from .backend import (float16, half, float32, float64, double, int8, uint8, int16, short,
                       int32, int64, long, bool_ as bool, device, Generator, manual_seed,
                       get_rng_state, set_rng_state, set_default_dtype, get_default_dtype,
+                      set_default_device, get_default_device,
                       default_generator, finfo, iinfo, seed, initial_seed)
 from .backend import float, int  # noqa: A001  (dg.float / dg.int as in torch)
 from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,

@@ -195,6 +195,23 @@ class device:
 
 CPU = device("cpu")
 _cupy = None
+_default_device = CPU
+
+
+def set_default_device(dev) -> None:
+    """Where factory functions (``zeros``, ``randn``, ``linspace``, ``tensor`` of Python data...)
+    put new tensors when no ``device=`` is given (``torch.set_default_device``); ``None``
+    means the CPU again."""
+    global _default_device
+    if dev is not None and not isinstance(dev, (str, device)):
+        raise TypeError(f"set_default_device: expected a device, a string like 'cpu' or "
+                        f"'cuda:0', or None, got {type(dev).__name__} ({dev!r})")
+    _default_device = CPU if dev is None else device(dev)
+
+
+def get_default_device() -> device:
+    """The device new tensors go to when none is given (``torch.get_default_device``)."""
+    return _default_device
 
 
 def _import_cupy():

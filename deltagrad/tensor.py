@@ -723,7 +723,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         d = inferred
     else:
         d = backend.as_dtype(dtype)
-    dev = backend.device(device) if device is not None else src_dev
+    if device is not None:
+        dev = backend.device(device)
+    else:
+        dev = src_dev if src_dev.type != "cpu" else backend.get_default_device()
     xp = backend.xp_for(dev)
     if src_dev.type == "cpu":
         try:
@@ -752,7 +755,8 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         return data.to(dtype=dtype, device=device) if (dtype or device) else data
     if isinstance(data, np.ndarray) and (dtype is None or backend.as_dtype(dtype) == data.dtype) \
-            and device in (None, "cpu") and data.dtype in backend._SUPPORTED:
+            and backend.device(device or backend.get_default_device()).type == "cpu" \
+            and data.dtype in backend._SUPPORTED:
         return _make(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -780,7 +784,7 @@ def _shape_args(size, op):
 def _new(op, fill, size, dtype, device, requires_grad):
     shape = _shape_args(size, op)
     d = backend.as_dtype(dtype)
-    xp = backend.xp_for(backend.device(device or "cpu"))
+    xp = backend.xp_for(backend.device(device or backend.get_default_device()))
     t = _make(fill(xp, shape, d))
     if requires_grad:
         t.requires_grad = True
@@ -815,7 +819,7 @@ def _random(op, draw, size, dtype, device, requires_grad, generator):
     shape = _shape_args(size, op)
     d = backend.as_dtype(dtype)
     a = np.asarray(draw(backend.rng(generator), shape), dtype=d)
-    t = _make(backend.to_device(a, backend.device(device or "cpu")))
+    t = _make(backend.to_device(a, backend.device(device or backend.get_default_device())))
     if requires_grad:
         t.requires_grad = True
     return t
@@ -848,7 +852,7 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None):
 
 def randperm(n, generator=None, dtype=None, device=None):
     a = backend.rng(generator).permutation(_pyint(n)).astype(backend.as_dtype(dtype or "int64"))
-    return _make(backend.to_device(a, backend.device(device or "cpu")))
+    return _make(backend.to_device(a, backend.device(device or backend.get_default_device())))
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -866,7 +870,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         dtype = result_type(start, end, step)
         if dtype == backend.bool_:
             dtype = backend.int64
-    xp = backend.xp_for(backend.device(device or "cpu"))
+    xp = backend.xp_for(backend.device(device or backend.get_default_device()))
     d = backend.as_dtype(dtype)
     if d.kind in "fV":
         n = max(0, _pyint(np.ceil((end - start) / step)))
@@ -882,7 +886,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     if _index_arg(steps, "linspace", "steps") < 0:
         raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
-    xp = backend.xp_for(backend.device(device or "cpu"))
+    xp = backend.xp_for(backend.device(device or backend.get_default_device()))
     t = _make(xp.linspace(start, end, _pyint(steps)).astype(backend.as_dtype(dtype)))
     if requires_grad:
         t.requires_grad = True
@@ -893,7 +897,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     for name, v in (("n", n), ("m", m)):
         if v is not None and _index_arg(v, "eye", name) < 0:
             raise RuntimeError(f"eye(): {name} must be greater or equal to 0, got {v}")
-    xp = backend.xp_for(backend.device(device or "cpu"))
+    xp = backend.xp_for(backend.device(device or backend.get_default_device()))
     t = _make(xp.eye(n, m, dtype=backend.as_dtype(dtype)))
     if requires_grad:
         t.requires_grad = True

@@ -121,7 +121,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None)
             raise TypeError("normal(): with a number mean and std, size is required")
         shape = tuple(size)
         dt = backend.as_dtype(dtype)
-        dev = backend.device(device or "cpu")
+        dev = backend.device(device or backend.get_default_device())
     else:
         try:
             shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))

@@ -1,0 +1,65 @@
+"""What the official PyTorch beginner tutorials (pytorch/tutorials, beginner_source) needed
+from deltagrad, each checked against PyTorch."""
+import numpy as np
+import pytest
+
+import deltagrad as dg
+from deltagrad.testing import use_strict_device
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def restore_default_device():
+    yield
+    dg.set_default_device(None)
+    torch.set_default_device(None)
+
+
+def test_default_device_is_the_cpu_as_in_torch(restore_default_device):
+    assert str(dg.get_default_device()) == str(torch.get_default_device()) == "cpu"
+    dg.set_default_device("cpu")
+    torch.set_default_device("cpu")
+    assert str(dg.get_default_device()) == str(torch.get_default_device()) == "cpu"
+    x, t = dg.linspace(-1, 1, 5), torch.linspace(-1, 1, 5)
+    assert str(x.device) == str(t.device) == "cpu"
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+
+
+def test_factories_follow_the_default_device(restore_default_device):
+    with use_strict_device():
+        dg.set_default_device("cuda")
+        assert dg.get_default_device() == dg.device("cuda:0")
+        made = [dg.zeros(2), dg.ones(2, 3), dg.empty(1), dg.full((2,), 1.5), dg.rand(2),
+                dg.randn(()), dg.randint(0, 5, (3,)), dg.randperm(4), dg.arange(3),
+                dg.linspace(0, 1, 4), dg.eye(2), dg.tensor([1.0, 2.0]),
+                dg.tensor(np.ones(2)), dg.as_tensor(np.ones(2)), dg.normal(0.0, 1.0, (2,))]
+        assert all(t.device.type == "cuda" for t in made)
+        assert dg.zeros(2, device="cpu").device.type == "cpu"   # an explicit device wins
+        dg.set_default_device(None)
+        assert dg.zeros(2).device.type == "cpu"
+        assert dg.tensor([1.0]).device.type == "cpu"
+
+
+def test_as_tensor_shares_memory_only_on_the_cpu(restore_default_device):
+    a = np.ones(3)
+    shared = dg.as_tensor(a)
+    a[0] = 7.0
+    assert shared[0].item() == 7.0
+
+
+def test_set_default_device_refuses_what_is_not_a_device(restore_default_device):
+    with pytest.raises(TypeError, match="set_default_device: expected a device"):
+        dg.set_default_device(1.5)
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        dg.set_default_device("tpu")
+    assert str(dg.get_default_device()) == "cpu"
+
+
+def test_polynomial_autograd_tutorial_spelling_runs_on_the_cpu(restore_default_device):
+    """pytorch/tutorials examples_autograd/polynomial_autograd.py's first lines."""
+    device = (dg.accelerator.current_accelerator().type if dg.accelerator.is_available()
+              else "cpu")
+    dg.set_default_device(device)
+    x = dg.linspace(-np.pi, np.pi, 2000, dtype=dg.float)
+    assert x.device.type == "cpu" and x.dtype == dg.float32
