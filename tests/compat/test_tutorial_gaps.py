@@ -63,3 +63,14 @@ def test_polynomial_autograd_tutorial_spelling_runs_on_the_cpu(restore_default_d
     dg.set_default_device(device)
     x = dg.linspace(-np.pi, np.pi, 2000, dtype=dg.float)
     assert x.device.type == "cpu" and x.dtype == dg.float32
+
+
+@pytest.mark.parametrize("values", [
+    [[0.2681, 0.6688, 0.5138], [0.6505, 0.92, 0.2255]],   # tensorqs_tutorial's rand(2, 3)
+    [0.5, 0.25], [-0.5, 1.25], 0.92, [1.0, 2.0], [0.0, 0.0], [1.0, 5000.0], [1e-5, 0.5],
+    [1e9, 2.0], [float("nan"), 0.5, float("inf")], [[1.0, 0.0, 1.0, 1.0]] * 4,
+    [True], [True, False], False, [1, 2, 30]])
+def test_tensor_prints_as_torch_prints_it(values):
+    """Every element with 4 decimals once one is fractional, whole numbers as ``1.``,
+    scientific notation on PyTorch's thresholds, booleans padded only when needed."""
+    assert str(dg.tensor(values)) == str(torch.tensor(values))
