@@ -281,7 +281,11 @@ def sub(input, other, alpha=1):
     return Sub.apply(a, b)
 
 
-def mul(input, other):
+def mul(input, other, *, out=None):
+    """input · other, broadcast; ``out=`` receives the result (``ops/out_argument.py``)."""
+    if out is not None:
+        from .out_argument import write_out
+        return write_out(mul(input, other), out, "mul")
     a, b = binary_operands(input, other, "mul")
     _check_broadcast("mul", a, b)
     return Mul.apply(a, b)

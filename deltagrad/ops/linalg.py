@@ -47,8 +47,12 @@ def _check(op, a, b):
                                "do not broadcast") from None
 
 
-def matmul(a, b):
-    """The matrix product with NumPy/PyTorch rules for 1-d arguments and batch broadcasting."""
+def matmul(a, b, *, out=None):
+    """The matrix product with NumPy/PyTorch rules for 1-d arguments and batch broadcasting;
+    ``out=`` receives the result (``ops/out_argument.py``)."""
+    if out is not None:
+        from .out_argument import write_out
+        return write_out(matmul(a, b), out, "matmul", exact_dtype=True)
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)) and \
             (getattr(a, "is_sparse", False) or getattr(b, "is_sparse", False)):
         from ..sparse import mm as sparse_mm  # a sparse COO operand (dg.sparse)

@@ -74,3 +74,47 @@ def test_tensor_prints_as_torch_prints_it(values):
     """Every element with 4 decimals once one is fractional, whole numbers as ``1.``,
     scientific notation on PyTorch's thresholds, booleans padded only when needed."""
     assert str(dg.tensor(values)) == str(torch.tensor(values))
+
+
+@pytest.mark.parametrize("name", ["matmul", "mul"])
+def test_out_argument_receives_the_result_as_in_torch(name):
+    """tensorqs_tutorial.py: ``torch.matmul(tensor, tensor.T, out=y3)``,
+    ``torch.mul(tensor, tensor, out=z3)``."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4))
+    b = rng.standard_normal((3, 4) if name == "mul" else (4, 2))
+    shape = (3, 4) if name == "mul" else (3, 2)
+    out, t_out = dg.zeros(shape, dtype=dg.float64), torch.zeros(shape, dtype=torch.float64)
+    got = getattr(dg, name)(dg.tensor(a), dg.tensor(b), out=out)
+    want = getattr(torch, name)(torch.tensor(a), torch.tensor(b), out=t_out)
+    assert got is out
+    np.testing.assert_allclose(out.numpy(), want.numpy(), rtol=1e-12)
+    empty = dg.empty(0, dtype=dg.float64)                      # an empty out takes the shape
+    assert getattr(dg, name)(dg.tensor(a), dg.tensor(b), out=empty).shape == want.shape
+    np.testing.assert_allclose(empty.numpy(), want.numpy(), rtol=1e-12)
+
+
+def test_out_argument_refuses_what_torch_refuses():
+    x, w = dg.ones(2, 2), dg.ones(2, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        dg.mul(w, x, out=dg.empty(2, 2))
+    with dg.no_grad():                                         # allowed when not recording
+        assert dg.mul(w, x, out=dg.empty(2, 2)).requires_grad is False
+    with pytest.raises(TypeError, match="argument 'out' must be Tensor, not list"):
+        dg.mul(x, x, out=[1])
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        dg.mul(x, x, out=dg.empty(2, 2, dtype=dg.int64))
+    with pytest.raises(RuntimeError, match="expected out tensor to have dtype float32"):
+        dg.matmul(x, x, out=dg.empty(2, 2, dtype=dg.float64))
+    with pytest.raises(RuntimeError, match=r"out has shape \(3,\)"):
+        dg.mul(x, x, out=dg.empty(3))
+    ints = dg.ones(2, dtype=dg.int64)                          # an int result into a float out
+    assert dg.mul(ints, ints, out=dg.empty(2)).dtype == dg.float32
+    for fn in (lambda: torch.mul(torch.ones(2, 2, requires_grad=True), torch.ones(2, 2),
+                                 out=torch.empty(2, 2)),
+               lambda: torch.mul(torch.ones(2, 2), torch.ones(2, 2),
+                                 out=torch.empty(2, 2, dtype=torch.long)),
+               lambda: torch.matmul(torch.ones(2, 2), torch.ones(2, 2),
+                                    out=torch.empty(2, 2, dtype=torch.float64))):
+        with pytest.raises(RuntimeError):                      # PyTorch refuses the same
+            fn()
