@@ -135,7 +135,16 @@ class Sum(Function):
         return sum_array(x, dims, keepdim)
 
     def backward(ctx, g):
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
+        if is_grad_enabled():  # recording: stay differentiable in g
+            return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
+        return _make(_broadcast_back(g._data, ctx.shape, ctx.dims, ctx.keepdim))
+
+
+def _broadcast_back(g, shape, dims, keepdim):
+    """``_expand_back`` on arrays: a read-only broadcast view, for a backward without a graph."""
+    if not keepdim:
+        g = g.reshape(_kept_shape(shape, dims))
+    return _xp(g).broadcast_to(g, shape)
 
 
 def sum(x, dim=None, keepdim=False, dtype=None):
@@ -159,10 +168,7 @@ class Mean(Function):
     def backward(ctx, g):
         if is_grad_enabled():  # recording: stay differentiable in g
             return _expand_back(g * ctx.scale, ctx.shape, ctx.dims, ctx.keepdim)
-        ga = g._data * ctx.scale
-        if not ctx.keepdim:
-            ga = ga.reshape(_kept_shape(ctx.shape, ctx.dims))
-        return _make(_xp(ga).broadcast_to(ga, ctx.shape))
+        return _make(_broadcast_back(g._data * ctx.scale, ctx.shape, ctx.dims, ctx.keepdim))
 
 
 def mean(x, dim=None, keepdim=False, dtype=None):
