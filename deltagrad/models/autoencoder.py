@@ -45,7 +45,7 @@ def _as_tensor(x, dtype, op, name="x") -> Tensor:
 
 def _check_unit_interval(x, op, name="x"):
     a = x.detach()._data
-    if a.size and not ((a >= 0) & (a <= 1)).all():
+    if a.size and not (a.min() >= 0 and a.max() <= 1):   # (a NaN fails both: min/max is NaN)
         raise ValueError(f"{op}: a Bernoulli (cross-entropy) reconstruction needs {name} in "
                          f"[0, 1], got values in [{float(a.min()):g}, {float(a.max()):g}]")
 
