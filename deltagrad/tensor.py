@@ -321,20 +321,8 @@ class Tensor(backend.ConversionShortcuts):
         return (self[i] for i in range(self._data.shape[0]))
 
     def __repr__(self):
-        a = backend.to_numpy(self._data)
-        body = np.array2string(a, separator=", ", precision=4, threshold=1000,
-                               prefix="tensor(", floatmode=_float_print_mode(a),
-                               formatter=_bool_formatter(a))
-        extras = []
-        if self._device.type != "cpu":
-            extras.append(f"device='{self._device}'")
-        if a.dtype not in (backend.get_default_dtype(), np.dtype("int64"), np.dtype("bool")):
-            extras.append(f"dtype=deltagrad.{a.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn={self.grad_fn}")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        from .printing import tensor_repr
+        return tensor_repr(self)
 
     def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
         """``t.to(device)``, ``t.to(dtype)``, ``t.to(other_tensor)`` or both, differentiably."""
@@ -741,28 +729,6 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if requires_grad:
         t.requires_grad = True
     return t
-
-
-def _float_print_mode(a) -> str:
-    """PyTorch's number format: 4 decimals for every element (``0.9200``, ``1.0000e-05``)
-    unless all finite values are whole and need no scientific notation (``1.``, ``2.``)."""
-    if not backend.is_floating(a.dtype):
-        return "maxprec"
-    finite = np.abs(a[np.isfinite(a)].astype(np.float64))
-    nonzero = finite[finite != 0]
-    if not np.all(finite == np.round(finite)):
-        return "fixed"
-    if nonzero.size and (nonzero.max() >= 1e8 or nonzero.max() / nonzero.min() > 1000.0):
-        return "fixed"
-    return "maxprec"
-
-
-def _bool_formatter(a):
-    """Booleans padded to the widest one present: ``[True]``, ``[ True, False]``."""
-    if a.dtype != np.bool_:
-        return None
-    width = 5 if not a.all() else 4
-    return {"bool": lambda v: str(v).rjust(width)}
 
 
 def _flat(data):

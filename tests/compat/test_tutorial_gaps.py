@@ -118,3 +118,34 @@ def test_out_argument_refuses_what_torch_refuses():
                                     out=torch.empty(2, 2, dtype=torch.float64))):
         with pytest.raises(RuntimeError):                      # PyTorch refuses the same
             fn()
+
+
+def _arrays():
+    rng = np.random.default_rng(7)
+    yield rng.random((2, 3), dtype=np.float32)                      # tensorqs_tutorial
+    yield rng.standard_normal((3, 20)).astype(np.float32) * 0.3     # buildmodel: Before ReLU
+    yield np.maximum(rng.standard_normal((3, 20)), 0).astype(np.float32)
+    yield (rng.standard_normal((512, 784)) * 0.03).astype(np.float32)   # summarised
+    yield (rng.standard_normal((2, 512)) * 0.03).astype(np.float32)
+    yield rng.standard_normal(1000).astype(np.float32)
+    yield rng.standard_normal(1001).astype(np.float32)
+    yield rng.standard_normal((2, 3, 4))
+    yield rng.standard_normal((8, 9, 10)).astype(np.float32)
+    yield rng.standard_normal(30) * 1e-6
+    yield rng.standard_normal(7) * 1e9
+    yield rng.integers(-1000, 1000, (5, 30))
+    yield rng.integers(0, 3, (4, 40)).astype(np.float32)
+    yield rng.random((3, 50)) > 0.5
+    yield np.zeros((0, 3), dtype=np.float32)
+    yield np.zeros(0, dtype=np.int64)
+
+
+@pytest.mark.parametrize("a", list(_arrays()), ids=lambda a: f"{a.dtype}{a.shape}")
+def test_tensor_layout_equals_torch(a):
+    """Rows of ⌊(80 − indent) / (width + 2)⌋ elements, summarised edges, blank lines between
+    blocks, suffixes wrapped at column 80; dtypes named deltagrad.<dtype>."""
+    want = str(torch.from_numpy(a)).replace("torch.", "deltagrad.")
+    assert str(dg.from_numpy(a)) == want
+    if a.dtype.kind == "f" and a.size:
+        want = str(torch.from_numpy(a).requires_grad_()).replace("torch.", "deltagrad.")
+        assert str(dg.from_numpy(a).requires_grad_()) == want
