@@ -104,3 +104,31 @@ def test_the_runner_compares_first_losses_and_direction():
                    higher_is_better=True)["both_improved"] is True
     assert compare({"losses": [2.0, 1.0]}, {"losses": [2.0, 3.0]})["both_improved"] is False
     assert compare({"losses": []}, {"losses": [1.0]}) == {}
+
+
+def test_read_image_gives_uint8_channels_first(tmp_path):
+    """data_tutorial.py's ``from torchvision.io import read_image``."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    Image.fromarray(rgb[..., 0]).save(tmp_path / "grey.png")
+    for lib in ("torch", "deltagrad"):
+        if lib == "torch":
+            tv = _fresh_torchvision()
+            image, grey = tv.io.read_image(tmp_path / "rgb.png"), \
+                tv.io.read_image(str(tmp_path / "grey.png"))
+        else:
+            with torch_is_deltagrad():
+                tv = _fresh_torchvision()
+                image, grey = tv.io.read_image(tmp_path / "rgb.png"), \
+                    tv.io.read_image(str(tmp_path / "grey.png"))
+        assert str(image.dtype).endswith("uint8") and tuple(image.shape) == (3, 5, 7)
+        np.testing.assert_array_equal(image.numpy(), rgb.transpose(2, 0, 1))
+        np.testing.assert_array_equal(grey.numpy(), rgb[None, :, :, 0])
+        as_grey = tv.io.read_image(tmp_path / "rgb.png", tv.io.ImageReadMode.GRAY)
+        assert tuple(as_grey.shape) == (1, 5, 7)
+        as_rgb = tv.io.read_image(tmp_path / "grey.png", tv.io.ImageReadMode.RGB)
+        np.testing.assert_array_equal(as_rgb.numpy(), np.repeat(grey.numpy(), 3, axis=0))
+        with pytest.raises(TypeError, match="mode must be an ImageReadMode"):
+            tv.io.read_image(tmp_path / "rgb.png", "RGB")
