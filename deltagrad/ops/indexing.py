@@ -231,6 +231,8 @@ def masked_select(x, mask):
 def _gather_index(x, dim, index, op):
     if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
         raise RuntimeError(f"{op}: index must be an integer tensor")
+    if index.ndim == 0 and x.ndim == 1:  # a 0-d index counts as one element, as in PyTorch
+        index = index.reshape(1)
     if index.ndim != x.ndim:
         raise RuntimeError(f"{op}: index tensor must have the same number of dimensions as the "
                            f"input ({x.ndim}), got {index.ndim} (shape {tuple(index.shape)})")
@@ -257,7 +259,8 @@ def _full_index(idx, dim, xp):
 def gather(x, dim, index):
     """out[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (and so on)."""
     d, idx = _gather_index(x, dim, index, "gather")
-    return GetItem.apply(x, index=_full_index(idx, d, _xp(x._data)), advanced=True)
+    out = GetItem.apply(x, index=_full_index(idx, d, _xp(x._data)), advanced=True)
+    return out.reshape(()) if index.ndim == 0 else out  # the index's shape
 
 
 def take_along_dim(x, indices, dim=None):

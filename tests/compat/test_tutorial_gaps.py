@@ -149,3 +149,31 @@ def test_tensor_layout_equals_torch(a):
     if a.dtype.kind == "f" and a.size:
         want = str(torch.from_numpy(a).requires_grad_()).replace("torch.", "deltagrad.")
         assert str(dg.from_numpy(a).requires_grad_()) == want
+
+
+def test_a_zero_dim_index_counts_as_one_element_in_scatter_and_gather():
+    """transforms_tutorial.py's one-hot target:
+    ``torch.zeros(10, dtype=torch.float).scatter_(0, torch.tensor(y), value=1)``."""
+    for y in (0, 3, 9):
+        got = dg.zeros(10, dtype=dg.float).scatter_(0, dg.tensor(y), value=1)
+        want = torch.zeros(10, dtype=torch.float).scatter_(dim=0, index=torch.tensor(y), value=1)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    src = np.array([5.0, 6.0])
+    np.testing.assert_array_equal(
+        dg.zeros(4, dtype=dg.float64).scatter(0, dg.tensor(2), dg.tensor(src)).numpy(),
+        torch.zeros(4, dtype=torch.float64).scatter(0, torch.tensor(2), torch.tensor(src)))
+    np.testing.assert_array_equal(
+        dg.zeros(4).scatter_add(0, dg.tensor(1), dg.ones(3)).numpy(),
+        torch.zeros(4).scatter_add(0, torch.tensor(1), torch.ones(3)).numpy())
+    x, t = dg.arange(5.0, requires_grad=True), torch.arange(5.0, requires_grad=True)
+    g, h = dg.gather(x, 0, dg.tensor(2)), torch.gather(t, 0, torch.tensor(2))
+    assert g.shape == h.shape == () and g.item() == h.item()
+    g.backward()
+    h.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+    with pytest.raises(IndexError, match="index out of range for dimension 0 of size 3"):
+        dg.zeros(3).scatter_(0, dg.tensor(7), value=1)
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        dg.zeros(2, 3).scatter_(0, dg.tensor(1), value=1)    # only a vector takes a 0-d index
+    with pytest.raises(RuntimeError):
+        torch.zeros(2, 3).scatter_(0, torch.tensor(1), value=1)
