@@ -86,6 +86,27 @@ def test_legacy_size_average_and_reduce(size_average, reduce):
     assert m.reduction == torch.nn.MSELoss(size_average, reduce).reduction
 
 
+@pytest.mark.parametrize("size_average,reduce", [(False, None), (None, False), (True, True)])
+def test_legacy_flags_warn_as_torch_warns(size_average, reduce):
+    """two_layer_net_module.py's ``MSELoss(size_average=False)``: PyTorch's deprecation
+    warning, naming the reduction to use instead."""
+    import warnings
+    messages = []
+    for make in (lambda: nn.MSELoss(size_average, reduce),
+                 lambda: torch.nn.MSELoss(size_average, reduce),
+                 lambda: F.mse_loss(dg.ones(2), dg.ones(2), size_average, reduce),
+                 lambda: TF.mse_loss(torch.ones(2), torch.ones(2), size_average, reduce)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            make()
+        messages.append([str(w.message) for w in caught if w.category is UserWarning])
+    assert messages[0] == messages[1] == messages[2] == messages[3]
+    assert len(messages[0]) == 1 and "please use reduction=" in messages[0][0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.MSELoss(reduction="sum")                     # the modern spelling stays silent
+
+
 @pytest.mark.parametrize("var_shape", [(4, 3), (4, 1), (4,), (1, 3), "float"])
 @pytest.mark.parametrize("full", [False, True])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
