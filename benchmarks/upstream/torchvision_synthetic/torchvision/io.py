@@ -31,7 +31,7 @@ def read_image(path, mode: ImageReadMode = ImageReadMode.UNCHANGED) -> torch.Ten
             img = img.convert(_PIL_MODES[mode])
         elif img.mode not in ("L", "LA", "RGB", "RGBA"):
             img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
-        pixels = np.asarray(img, dtype=np.uint8)
+        pixels = np.array(img, dtype=np.uint8)  # a writable copy
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     return torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
