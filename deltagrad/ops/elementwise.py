@@ -461,7 +461,18 @@ Tanh, tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda g, y: g * (1.0 - y 
                     "tanh x; ∂/∂x = 1 − tanh² x")
 Sigmoid, sigmoid = _unary("Sigmoid", _expit, lambda g, y: g * y * (1.0 - y), "out",
                           "σ(x) = 1/(1 + e^(−x)), computed stably; σ′ = σ(1 − σ)")
-Arctan, arctan = _unary("Arctan", lambda xp, x: xp.arctan(x), lambda g, x: g / (x * x + 1.0),
+def _rounded_once(f):
+    """``f`` evaluated in float64 and rounded once for narrower floats: NumPy's float32
+    tan/arctan/arcsin/arccos err by a few ulp (tan(arctan(ln 4)) ≠ ln 4), PyTorch's by ≤ 1."""
+    def value(xp, x):
+        if x.dtype.itemsize >= 8 or x.dtype.kind != "f":
+            return f(xp, x)
+        return f(xp, x.astype(np.float64)).astype(x.dtype)
+    return value
+
+
+Arctan, arctan = _unary("Arctan", _rounded_once(lambda xp, x: xp.arctan(x)),
+                        lambda g, x: g / (x * x + 1.0),
                         "in", "arctan x; ∂/∂x = 1/(1 + x²)")
 Erf, erf = _unary("Erf", _erf, lambda g, x: g * exp(-(x * x)) * (2.0 / math.sqrt(math.pi)),
                   "in", "erf x; ∂/∂x = 2/√π e^(−x²)")
@@ -469,11 +480,11 @@ Reciprocal, reciprocal = _unary("Reciprocal", lambda xp, x: 1 / x, lambda g, y: 
                                 "out", "1/x")
 Abs, _abs_float = _unary("Abs", lambda xp, x: xp.abs(x), lambda g, x: g * sign(x), "in",
                          "|x|; ∂/∂x = sign(x) (0 at 0, as PyTorch)")
-Tan, tan = _unary("Tan", lambda xp, x: xp.tan(x), lambda g, y: g * (y * y + 1.0), "out",
+Tan, tan = _unary("Tan", _rounded_once(lambda xp, x: xp.tan(x)), lambda g, y: g * (y * y + 1.0), "out",
                   "tan x; ∂/∂x = 1 + tan² x")
-Arcsin, arcsin = _unary("Arcsin", lambda xp, x: xp.arcsin(x),
+Arcsin, arcsin = _unary("Arcsin", _rounded_once(lambda xp, x: xp.arcsin(x)),
                         lambda g, x: g / sqrt(1.0 - x * x), "in", "arcsin x; ∂/∂x = 1/√(1 − x²)")
-Arccos, arccos = _unary("Arccos", lambda xp, x: xp.arccos(x),
+Arccos, arccos = _unary("Arccos", _rounded_once(lambda xp, x: xp.arccos(x)),
                         lambda g, x: -g / sqrt(1.0 - x * x), "in",
                         "arccos x; ∂/∂x = −1/√(1 − x²)")
 atan, asin, acos = arctan, arcsin, arccos
