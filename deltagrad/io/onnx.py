@@ -733,11 +733,20 @@ def _f_getitem(rec, ins, params, out):
 
 
 def _f_sum(rec, ins, params, out):
+    """Sum over ``dims`` as ReduceSum (axes an input since opset 13)."""
     dims = [int(d) for d in params["dims"]]
     keep = int(bool(params["keepdim"]))
     if not dims:
         return rec.node("Identity", [rec.value(ins[0])])
     return rec.node("ReduceSum", [rec.value(ins[0]), rec.ints(dims)], keepdims=keep)
+
+
+def _f_mean(rec, ins, params, out):
+    """Mean over ``dims`` as ReduceMean (axes an attribute before opset 18)."""
+    dims = [int(d) for d in params["dims"]]
+    if not dims:
+        return rec.node("Identity", [rec.value(ins[0])])
+    return rec.reduce("ReduceMean", rec.value(ins[0]), dims, int(bool(params["keepdim"])))
 
 
 def _f_amax(rec, ins, params, out):
@@ -938,7 +947,7 @@ _FUNCTIONS = {
     "PowScalar": _f_pow, "Clamp": _f_clamp, "Cast": _f_cast, "Where": _f_where,
     "Linear": _f_linear, "Reshape": _f_reshape, "Permute": _f_permute,
     "BroadcastTo": _f_broadcast, "Cat": _f_cat, "Split": _f_split, "GetItem": _f_getitem,
-    "Sum": _f_sum, "Amax": _f_amax, "Cumsum": _f_cumsum, "Contiguous": _f_identity,
+    "Sum": _f_sum, "Mean": _f_mean, "Amax": _f_amax, "Cumsum": _f_cumsum, "Contiguous": _f_identity,
     "Clone": _f_identity, "ToDevice": _f_identity, "PackedSelfAttention": _f_packed_attention,
     "ScaledDotProductAttention": _f_sdpa, "MaskedScale": _f_dropout, "Conv": _f_conv,
     "MaxPool": _f_max_pool, "WindowSum": _f_window_sum, "Normalize": _f_normalize,
