@@ -489,6 +489,14 @@ class CrossEntropy(Function):
     """
 
     def forward(ctx, x, class_dim, a=None, index=None, w_t=None):
+        ctx.compiled = _compiled_rows(x, class_dim, a)
+        if ctx.compiled:  # kernels/numba_cross_entropy.py: the same numbers, two passes
+            from ..kernels.numba_cross_entropy import cross_entropy_forward
+            target = index.reshape(-1)
+            loss, s = cross_entropy_forward(x, target, w_t.astype(np.float32, copy=False))
+            ctx.class_dim = class_dim
+            ctx.save_for_backward(x, s, None, index, w_t[:, None])
+            return loss
         with E.quiet_fp():  # ±inf logits: IEEE results without warnings, as PyTorch
             return ctx._forward(_xp(x), x, class_dim, a, index, w_t)
 
@@ -520,6 +528,10 @@ class CrossEntropy(Function):
             return gd * (softmax(x, cd) * A - a)
         xp = _xp(s._data)
         gA = gd._data * A._data
+        if ctx.compiled:
+            from ..kernels.numba_cross_entropy import cross_entropy_backward
+            ga = np.ascontiguousarray(gA.reshape(-1), dtype=np.float32)
+            return _make(cross_entropy_backward(s._data, index._data.reshape(-1), ga))
         grad = s._data * gA
         if a is None:  # subtract g·w_t at the target class
             picked = xp.take_along_axis(grad, index._data, cd) - gA
@@ -527,6 +539,16 @@ class CrossEntropy(Function):
         else:
             grad -= a._data * gd._data
         return _make(grad)
+
+
+def _compiled_rows(x, class_dim, a) -> bool:
+    """Whether ``CrossEntropy`` runs as the compiled row loops: the kernel backend is Numba
+    and the input is C-contiguous float32 NumPy logits (N, C ≥ 1) with class-index targets."""
+    if a is not None or type(x) is not np.ndarray or x.dtype != np.float32 or x.ndim != 2 or \
+            class_dim != 1 or x.shape[1] == 0 or not x.flags.c_contiguous:
+        return False
+    from .. import kernels
+    return kernels.get_backend() == "numba"
 
 
 @_quiet
