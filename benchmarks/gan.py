@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from record import ROOT, provenance, run_train  # noqa: E402
+from record import ROOT, alternate, provenance, ratio_over_rounds, run_train  # noqa: E402
 
 SUBSET, EPOCHS, BATCH, FID_N = 5000, 9, 64, 2000
 
@@ -197,27 +197,27 @@ print(json.dumps({"median_s": float(np.median(times)), "min_s": float(np.min(tim
 """
 
 
-def speed() -> dict:
+def speed(rounds: int = 5) -> dict:
+    """The DCGAN step of each library in its own process, ``rounds`` alternating rounds per
+    thread count (``record.alternate``): the ratio is the median of the rounds' ratios."""
     out = {}
     for threads in (1, 2):
         env = dict(os.environ, PYTHONPATH=ROOT)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)
-        row = {}
-        for which in ("deltagrad", "torch"):
-            args = [sys.executable, "-c", STEP_SCRIPT, which]
-            if which == "torch":
-                args = [sys.executable, "-c", f"import torch; torch.set_num_threads({threads})\n"
-                        + STEP_SCRIPT, which]
-            proc = subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT)
-            if proc.returncode:
-                raise RuntimeError(proc.stderr)
-            row[which] = json.loads(proc.stdout.strip().splitlines()[-1])
-        row["ratio_median"] = row["deltagrad"]["median_s"] / row["torch"]["median_s"]
+        commands = {"deltagrad": [sys.executable, "-c", STEP_SCRIPT, "deltagrad"],
+                    "torch": [sys.executable, "-c", f"import torch; torch.set_num_threads("
+                              f"{threads})\n" + STEP_SCRIPT, "torch"]}
+        runs = alternate(commands, rounds, env=env)
+        row = {which: {"median_s": float(np.median([r["median_s"] for r in runs[which]])),
+                       "min_s": float(min(r["min_s"] for r in runs[which])),
+                       "rounds": runs[which]} for which in commands}
+        row.update(ratio_over_rounds(runs, "median_s"))
         row["ratio_min"] = row["deltagrad"]["min_s"] / row["torch"]["min_s"]
-        print(f"DCGAN step at {threads} thread(s): deltagrad/PyTorch {row['ratio_median']:.2f}",
-              flush=True)
+        print(f"DCGAN step at {threads} thread(s): deltagrad/PyTorch {row['ratio_median']:.2f} "
+              f"(rounds: {', '.join(f'{r:.2f}' for r in row['ratio_per_round'])})", flush=True)
         out[f"threads_{threads}"] = row
+    out["rounds"] = rounds
     out["target_ratio_at_2_threads"] = 1.3
     return out
 

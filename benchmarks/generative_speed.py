@@ -5,7 +5,11 @@ run (take it on a quiet machine: the 2-thread numbers of a loaded one measure co
   libraries alternating in one process (vae.py's way) and each in its own process
 * DCGAN generator + discriminator step, batch 64 (benchmarks/gan.py's; issue 15: ≤ 1.3)
 
-    python benchmarks/generative_speed.py [--repeat 30]
+The one-process-per-library measurements run in ``--rounds`` rounds that alternate the two
+libraries (benchmarks/record.py's ``alternate``); the ratio quoted is the median of the
+rounds' ratios, and every round's is kept in the results.
+
+    python benchmarks/generative_speed.py [--repeat 30] [--rounds 5]
 
 Writes benchmarks/results/generative_speed.json (the RBM CD-1 step has benchmarks/rbm_step.py).
 """
@@ -53,25 +57,30 @@ print(json.dumps({"median_ms": float(np.median(ts)) * 1e3, "min_ms": float(min(t
 """
 
 
-def vae_separate_processes(threads, repeat):
+def vae_separate_processes(threads, repeat, rounds):
     """The VAE step of each library in its own process (no OpenMP threads of the other
-    library spinning in the same process), ``threads`` BLAS/OpenMP threads each."""
-    import subprocess
+    library spinning in the same process), ``threads`` BLAS/OpenMP threads each, ``rounds``
+    alternating rounds (``record.alternate``): the ratio is the median of the rounds'."""
+    from benchmarks.record import alternate, ratio_over_rounds
     env = dict(os.environ, PYTHONPATH=ROOT)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
-    row = {}
-    for which in ("deltagrad", "torch"):
-        out = subprocess.run([sys.executable, "-c", VAE_STEP, which, str(threads), str(repeat)],
-                             env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-        row[which] = json.loads(out.stdout.strip().splitlines()[-1])
-    row["ratio_median"] = row["deltagrad"]["median_ms"] / row["torch"]["median_ms"]
+    commands = {which: [sys.executable, "-c", VAE_STEP, which, str(threads), str(repeat)]
+                for which in ("deltagrad", "torch")}
+    runs = alternate(commands, rounds, env=env)
+    import statistics
+    row = {which: {"median_ms": statistics.median(r["median_ms"] for r in runs[which]),
+                   "min_ms": min(r["min_ms"] for r in runs[which]), "rounds": runs[which]}
+           for which in commands}
+    row.update(ratio_over_rounds(runs, "median_ms"))
     return row
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternating rounds of the one-process-per-library measurements")
     args = ap.parse_args(argv)
     from benchmarks import gan, vae
     from benchmarks.record import provenance
@@ -83,12 +92,13 @@ def main(argv=None):
               f"{row['torch_ms']:.2f} ms, ratio {row['deltagrad_over_torch']:.2f}", flush=True)
     result["vae_separate_processes"] = {}
     for threads in (1, 2):
-        row = vae_separate_processes(threads, max(args.repeat, 50))
+        row = vae_separate_processes(threads, max(args.repeat, 50), args.rounds)
         result["vae_separate_processes"][f"threads_{threads}"] = row
         print(f"VAE step at {threads} thread(s), one process per library: "
               f"{row['deltagrad']['median_ms']:.2f} vs {row['torch']['median_ms']:.2f} ms, "
-              f"ratio {row['ratio_median']:.2f}", flush=True)
-    result["dcgan"] = gan.speed()
+              f"ratio {row['ratio_median']:.2f} (rounds: "
+              f"{', '.join(f'{r:.2f}' for r in row['ratio_per_round'])})", flush=True)
+    result["dcgan"] = gan.speed(args.rounds)
     result["load_average_after"] = os.getloadavg()
     path = os.path.join(ROOT, "benchmarks", "results", "generative_speed.json")
     with open(path, "w") as f:

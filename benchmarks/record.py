@@ -55,3 +55,29 @@ def run_train(name, out, *options, threads=None):
         rows = [json.loads(line) for line in f if line.strip()]
     command = " ".join(["deltagrad", "train", name] + list(map(str, options)))
     return command, wall, rows
+
+
+def alternate(commands, rounds, env=None):
+    """Run each of ``commands`` ({name: argv}, each printing one JSON object as its last
+    line) once per round for ``rounds`` rounds, the order reversed every other round, so
+    that a machine whose speed drifts over minutes (a shared VM) slows every library alike.
+    Returns {name: [the JSON object of each round]}."""
+    names = list(commands)
+    out = {name: [] for name in names}
+    for r in range(rounds):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            proc = subprocess.run(commands[name], env=env, cwd=ROOT, capture_output=True,
+                                  text=True)
+            if proc.returncode:
+                raise RuntimeError(f"{name} step benchmark failed (exit {proc.returncode}):\n"
+                                   f"{proc.stderr}")
+            out[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def ratio_over_rounds(runs, key, numerator="deltagrad", denominator="torch") -> dict:
+    """The per-round ratios runs[numerator][i][key] / runs[denominator][i][key] of
+    ``alternate``'s output, and their median (the figure a note quotes)."""
+    import statistics
+    ratios = [a[key] / b[key] for a, b in zip(runs[numerator], runs[denominator])]
+    return {"ratio_per_round": ratios, "ratio_median": statistics.median(ratios)}
