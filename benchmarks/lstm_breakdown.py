@@ -1,0 +1,143 @@
+"""Where the LSTM workload's time goes, deltagrad against PyTorch, one layer at a time.
+
+The `lstm` row of ``python -m benchmarks`` is deltagrad's slowest against PyTorch. This
+script times, in one process at the thread count given and interleaved round by round (so a
+machine whose speed drifts slows both alike):
+
+* the layer (``nn.LSTM(64, 128, batch_first=True)``, batch 32, 64 steps, PyTorch's weights
+  loaded into deltagrad's), forward and forward + backward, in both libraries;
+* the matrix products that any implementation of that layer's training step makes, each in
+  NumPy (deltagrad's BLAS) and in ``torch.mm`` (PyTorch's MKL): the 64 per-step products
+  W_hh·h_{t−1} (forward) and W_hhᵀ·δ_t (backward), the input projection of all steps, and
+  the three gradient products over all steps (∂W_ih, ∂W_hh, ∂x).
+
+If the products cost the same in both libraries while the layers do not, the difference is
+PyTorch's fused oneDNN RNN (``aten::mkldnn_rnn_layer``) against deltagrad's per-step loop.
+
+    python benchmarks/lstm_breakdown.py [--threads 1] [--rounds 5]
+
+Writes benchmarks/results/lstm_breakdown.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+T, B, I, H = 64, 32, 64, 128
+
+
+def _median_ms(f, n):
+    import numpy as np
+    f()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1e3
+
+
+def _cases():
+    """{name: (deltagrad/NumPy callable, PyTorch callable)}."""
+    import numpy as np
+    import torch
+
+    import deltagrad as dg
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((B, T, I), dtype=np.float32)
+    gy = rng.standard_normal((B, T, H), dtype=np.float32)
+    torch.manual_seed(0)
+    t_lstm = torch.nn.LSTM(I, H, batch_first=True)
+    d_lstm = dg.nn.LSTM(I, H, batch_first=True)
+    d_lstm.load_state_dict({k: v.detach().numpy().copy() for k, v in t_lstm.state_dict().items()})
+    tx, dx = torch.from_numpy(x).requires_grad_(), dg.from_numpy(x).requires_grad_()
+    tg, dgy = torch.from_numpy(gy), dg.from_numpy(gy)
+
+    def arrays(*shapes):
+        return [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+
+    w_hh, h_t, w_hh_t, delta_t = arrays((4 * H, H), (H, B), (H, 4 * H), (4 * H, B))
+    w_ih, x_steps = arrays((4 * H, I + 1), (T, I + 1, B))
+    delta, x_rows, h_rows = arrays((4 * H, T * B), (T * B, I), (T * B, H))
+    out_step = np.empty((4 * H, B), np.float32)
+    back_step = np.empty((H, B), np.float32)
+    tt = {k: torch.from_numpy(v) for k, v in dict(
+        w_hh=w_hh, h_t=h_t, w_hh_t=w_hh_t, delta_t=delta_t, w_ih=w_ih, x_steps=x_steps,
+        delta=delta, x_rows=x_rows, h_rows=h_rows).items()}
+    t_out, t_back = torch.empty(4 * H, B), torch.empty(H, B)
+
+    def per_step_numpy():
+        for _ in range(T):
+            np.matmul(w_hh, h_t, out=out_step)
+            np.matmul(w_hh_t, delta_t, out=back_step)
+
+    def per_step_torch():
+        for _ in range(T):
+            torch.mm(tt["w_hh"], tt["h_t"], out=t_out)
+            torch.mm(tt["w_hh_t"], tt["delta_t"], out=t_back)
+
+    def lstm_fwd_bwd(layer, xin, g):
+        def run():
+            layer(xin)[0].backward(g)
+        return run
+
+    return {
+        "layer forward": (lambda: d_lstm(dx), lambda: t_lstm(tx)),
+        "layer forward + backward": (lstm_fwd_bwd(d_lstm, dx, dgy),
+                                     lstm_fwd_bwd(t_lstm, tx, tg)),
+        "per-step products, forward and backward (2 x 64)": (per_step_numpy, per_step_torch),
+        "input projection, 64 batched products": (
+            lambda: np.matmul(w_ih, x_steps), lambda: torch.matmul(tt["w_ih"], tt["x_steps"])),
+        "weight gradients dW_ih, dW_hh over all steps": (
+            lambda: (delta @ x_rows, delta @ h_rows),
+            lambda: (tt["delta"] @ tt["x_rows"], tt["delta"] @ tt["h_rows"])),
+        "input gradient dx over all steps": (
+            lambda: delta.T @ w_ih[:, :I], lambda: tt["delta"].T @ tt["w_ih"][:, :I]),
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=15, help="timed calls per round")
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "lstm_breakdown.json"))
+    args = ap.parse_args(argv)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    sys.path.insert(0, ROOT)
+    import numpy as np
+    import torch
+    torch.set_num_threads(args.threads)
+    from benchmarks.record import provenance
+    from benchmarks.worker import load_kernels
+    load_kernels()
+    cases = _cases()
+    rounds = {name: {"deltagrad": [], "torch": []} for name in cases}
+    for r in range(args.rounds):
+        for name, (ours, theirs) in cases.items():
+            pair = [("deltagrad", ours), ("torch", theirs)]
+            for lib, f in (pair if r % 2 == 0 else pair[::-1]):
+                rounds[name][lib].append(_median_ms(f, args.steps))
+    rows = {}
+    for name, per in rounds.items():
+        ms = {lib: float(np.median(v)) for lib, v in per.items()}
+        rows[name] = {"median_ms": ms, "ratio": ms["deltagrad"] / ms["torch"],
+                      "rounds_ms": per}
+        print(f"{name:50s} deltagrad {ms['deltagrad']:7.2f} ms  PyTorch {ms['torch']:7.2f} ms"
+              f"  ratio {rows[name]['ratio']:.2f}", flush=True)
+    result = {**provenance(), "threads": args.threads, "rounds": args.rounds,
+              "shapes": {"T": T, "B": B, "input": I, "hidden": H}, "results": rows}
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
