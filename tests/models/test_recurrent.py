@@ -146,9 +146,12 @@ def test_sequence_classifier_uses_each_sequences_last_real_step():
 def test_sequence_classifier_learns_first_symbol_task_with_lstm():
     data = rexp.first_symbol_task(512, 12)
     model = SequenceClassifier(1, 16, 2, cell="lstm")
-    opt = optim.Adam(model.parameters(), 2e-2)
+    # 100 steps at 1e-2: seeds 0-4 with either cross-entropy path (compiled or NumPy) reach
+    # 0.94-0.99; the earlier 60 steps at 2e-2 swung from 0.89 to 0.99 with the last bits of
+    # the loss (its training is chaotic from about step 25)
+    opt = optim.Adam(model.parameters(), 1e-2)
     X, Y = dg.from_numpy(data.x_train), dg.from_numpy(data.y_train)
-    for _ in range(60):
+    for _ in range(100):
         loss = nn.functional.cross_entropy(model(X), Y)
         opt.zero_grad()
         loss.backward()

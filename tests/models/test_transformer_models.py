@@ -97,7 +97,9 @@ def test_seq2seq_learns_reversal_greedy_and_beam():
     m = Seq2SeqTransformer(6, src_len=4, d_model=32, nhead=4, num_encoder_layers=1,
                            num_decoder_layers=1, dim_feedforward=64, dropout=0.0, bos=5,
                            norm_first=True)
-    _train(m, x, y, 400, lr=3e-3)
+    # 600 steps at 2e-3: seeds 0-3 with either cross-entropy path (compiled or NumPy) reach
+    # 0.97-1.0; 400 steps at 3e-3 gave 0.93-1.0, at the threshold with the last bits of the loss
+    _train(m, x, y, 600, lr=2e-3)
     xt, yt = _copy_task(300, L=4, V=5, seed=1)
     greedy = m.generate(xt[:, :4], 4)
     assert (greedy == yt).all(1).mean() >= 0.95
