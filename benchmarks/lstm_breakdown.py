@@ -16,6 +16,11 @@ PyTorch's fused oneDNN RNN (``aten::mkldnn_rnn_layer``) against deltagrad's per-
 
     python benchmarks/lstm_breakdown.py [--threads 1] [--rounds 5]
 
+Both libraries share one process, so keep to one thread: at two, the OpenMP runtime that
+PyTorch loads first would make Numba's pool threads spin (``kernels/numba_parallel.py``) and
+the comparison would measure that contention (``python -m benchmarks`` uses one process per
+library for the 2-thread numbers).
+
 Writes benchmarks/results/lstm_breakdown.json.
 """
 from __future__ import annotations

@@ -46,10 +46,16 @@ def dcgan_step():
 
 
 def lenet_step():
-    """``python -m benchmarks lenet``'s step."""
+    """``python -m benchmarks lenet``'s step, from deltagrad's own initial weights: importing
+    PyTorch here (``workloads.torch_state``) would load its OpenMP runtime first, with its
+    spinning threads, and Numba's pool would then spin too (see kernels/numba_parallel.py)."""
+    import numpy as np
+
     import deltagrad as dg
-    from benchmarks.workloads import build, torch_state
-    return build(dg, "lenet", torch_state("lenet"))
+    from benchmarks.workloads import _models, build
+    dg.manual_seed(0)
+    state = {k: np.array(v) for k, v in _models(dg, "lenet").state_dict().items()}
+    return build(dg, "lenet", state)
 
 
 def _instrument(stats, current):
