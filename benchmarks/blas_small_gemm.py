@@ -22,7 +22,6 @@ import ctypes
 import json
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -40,17 +39,6 @@ SHAPES = {
 }
 
 _ROW_MAJOR, _NO_TRANS = 101, 111
-
-
-def _median_us(f, n):
-    import numpy as np
-    f()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e6
 
 
 def _mkl_sgemm(path):
@@ -75,7 +63,7 @@ def main(argv=None):
     import numpy as np
     import torch
     torch.set_num_threads(1)
-    from benchmarks.record import provenance
+    from benchmarks.record import median_time, provenance
     sgemm = _mkl_sgemm(args.mkl) if args.mkl else None
     rng = np.random.default_rng(0)
     rows = {}
@@ -94,7 +82,7 @@ def main(argv=None):
         per = {lib: [] for lib in libs}
         for r in range(args.rounds):
             for lib, f in (list(libs.items()) if r % 2 == 0 else list(libs.items())[::-1]):
-                per[lib].append(_median_us(f, calls))
+                per[lib].append(1e6 * median_time(f, calls))
         us = {lib: float(np.median(v)) for lib, v in per.items()}
         rows[name] = {"shape_mkn": [m, k, n], "median_us": us,
                       "numpy_over_torch": us["numpy"] / us["torch"], "rounds_us": per}

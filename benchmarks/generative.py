@@ -37,7 +37,7 @@ import torch  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import deltagrad as dg  # noqa: E402
-from benchmarks.record import provenance  # noqa: E402
+from benchmarks.record import median_time, provenance  # noqa: E402
 
 torch.set_num_threads(1)
 TF = torch.nn.functional
@@ -54,16 +54,6 @@ def batches(n, batch, epoch, seed):
     """The shuffled index batches of one epoch, the same for deltagrad and its twin."""
     order = np.random.default_rng([seed, epoch]).permutation(n)
     return [order[i:i + batch] for i in range(0, n, batch)]
-
-
-def median_time(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def logit_marginals(X):

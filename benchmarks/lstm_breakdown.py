@@ -29,23 +29,11 @@ import argparse
 import json
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 T, B, I, H = 64, 32, 64, 128
-
-
-def _median_ms(f, n):
-    import numpy as np
-    f()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e3
 
 
 def _cases():
@@ -120,7 +108,7 @@ def main(argv=None):
     import numpy as np
     import torch
     torch.set_num_threads(args.threads)
-    from benchmarks.record import provenance
+    from benchmarks.record import median_time, provenance
     from benchmarks.worker import load_kernels
     load_kernels()
     cases = _cases()
@@ -129,7 +117,7 @@ def main(argv=None):
         for name, (ours, theirs) in cases.items():
             pair = [("deltagrad", ours), ("torch", theirs)]
             for lib, f in (pair if r % 2 == 0 else pair[::-1]):
-                rounds[name][lib].append(_median_ms(f, args.steps))
+                rounds[name][lib].append(1e3 * median_time(f, args.steps))
     rows = {}
     for name, per in rounds.items():
         ms = {lib: float(np.median(v)) for lib, v in per.items()}

@@ -81,3 +81,15 @@ def ratio_over_rounds(runs, key, numerator="deltagrad", denominator="torch") -> 
     import statistics
     ratios = [a[key] / b[key] for a, b in zip(runs[numerator], runs[denominator])]
     return {"ratio_per_round": ratios, "ratio_median": statistics.median(ratios)}
+
+
+def median_time(fn, repeat) -> float:
+    """The median wall time of ``repeat`` calls of ``fn`` in seconds, after one untimed call."""
+    import statistics
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
