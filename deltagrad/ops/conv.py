@@ -329,13 +329,42 @@ def _conv_adjoint(y, w, geo, in_channels, rows=None):
     return col2im(cols, y.shape[0], in_channels, geo, y.dtype)
 
 
+# A weight gradient with a small result and a long contraction (a first layer: few channels,
+# many positions) is the slowest shape for OpenBLAS, which does not split the sum: LeNet's
+# first, (6 × 50176)·(50176 × 25), takes 1.44 ms at 1 thread as one product and 0.39 ms as
+# 49 products over 1,024 positions each, summed (and 2.5–3.1× at (6 × 12544)·(12544 × 25) and
+# (8 × 50176)·(50176 × 8); no gain once the result has 1,024 entries).
+CHUNKED_BELOW = 1024  # entries of the result O·C·K below which the sum is split
+CHUNK = 1024          # positions per partial product
+CHUNKED_FROM = 8 * CHUNK
+
+
+def _chunked_product(rows, cols):
+    """rows · colsᵀ as a sum of partial products over blocks of CHUNK columns (one stacked
+    matmul over views, then the sum of the blocks, then the remainder)."""
+    (o, n), ck = rows.shape, cols.shape[0]
+    whole = n // CHUNK * CHUNK
+    blocks = whole // CHUNK
+    parts = _xp(rows).matmul(rows[:, :whole].reshape(o, blocks, CHUNK).transpose(1, 0, 2),
+                             cols[:, :whole].reshape(ck, blocks, CHUNK).transpose(1, 2, 0))
+    gw = parts.sum(0)
+    if whole < n:
+        gw += rows[:, whole:] @ cols[:, whole:].T
+    return gw
+
+
 def _conv_weight_grad(x, gy, geo, weight_shape, cols=None, rows=None):
     """∂L/∂W (O, C·K) = G (O, N·P) · colsᵀ, per group (``cols``: im2col(x), ``rows``: G as
     (O, N·P), each if already made)."""
     cols = im2col(x, geo) if cols is None else cols
     rows = _channels_first(gy, geo) if rows is None else rows
     g = geo.groups
-    if g == 1:
+    if g == 1 and rows.shape[0] * cols.shape[0] < CHUNKED_BELOW and \
+            rows.shape[1] >= CHUNKED_FROM and rows.flags.c_contiguous and \
+            cols.flags.c_contiguous and rows.dtype == cols.dtype and \
+            rows.dtype in (np.float32, np.float64):
+        gw = _chunked_product(rows, cols)
+    elif g == 1:
         # OpenBLAS is ~1.5× faster with the long axis N·P inner in both operands, and the
         # product is fastest with the longer of C·K and O as its rows (DCGAN, 2 threads: C·K =
         # 16, O = 64: 0.44 -> 0.24 ms; 16 and 128: 0.71 -> 0.41 ms); a transposed cols (the

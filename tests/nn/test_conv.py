@@ -445,3 +445,27 @@ def test_blocked_batch_to_front_equals_moveaxis(shape, crop):
     front = batch_to_front(np, a)
     assert front.flags.c_contiguous and front.dtype == a.dtype
     np.testing.assert_array_equal(front, np.moveaxis(a, -1, 0))
+
+
+@pytest.mark.parametrize("positions", [8 * 1024, 8 * 1024 + 300])
+def test_first_layer_weight_gradient_as_summed_partial_products(positions, monkeypatch):
+    """A small weight gradient over many positions (O·C·K < 1,024, N·P ≥ 8,192: a first
+    layer) is summed from partial products of 1,024 positions: the same gradient as
+    PyTorch's (float64), with a remainder block when N·P is not a multiple, and the path is
+    the one taken."""
+    from deltagrad.ops import conv as conv_ops
+    rng = np.random.default_rng(7)
+    n, side = positions // 64, 8  # N·P = n·8·8 output positions (3×3 kernel, padding 1)
+    x, w = rng.standard_normal((n, 2, side, side)), rng.standard_normal((6, 2, 3, 3))
+    taken = []
+    real = conv_ops._chunked_product
+    monkeypatch.setattr(conv_ops, "_chunked_product",
+                        lambda r, c: taken.append(r.shape) or real(r, c))
+    wd = dg.tensor(w, requires_grad=True)
+    y = F.conv2d(dg.tensor(x), wd, padding=1)
+    gy = rng.standard_normal(tuple(y.shape))
+    (y * dg.tensor(gy)).sum().backward()
+    wt = torch.tensor(w, requires_grad=True)
+    (TF.conv2d(torch.tensor(x), wt, padding=1) * torch.tensor(gy)).sum().backward()
+    assert taken == [(6, n * side * side)]
+    np.testing.assert_allclose(wd.grad.numpy(), wt.grad.numpy(), rtol=1e-10, atol=1e-10)
