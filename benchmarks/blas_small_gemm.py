@@ -6,6 +6,8 @@ workloads that way, one thread, interleaved round by round:
 
 * NumPy's ``matmul`` into a preallocated output (OpenBLAS, what deltagrad calls);
 * ``torch.mm`` into a preallocated output (MKL inside PyTorch's wheel);
+* for a first layer's weight gradient (a small result over many positions), NumPy summed over
+  blocks of positions, as deltagrad's convolution makes it (``ops/conv.py``);
 * optionally MKL's ``cblas_sgemm`` called through ctypes from the ``mkl`` wheel of PyPI
   (``--mkl PATH`` to its ``libmkl_rt.so``; the wheel is 229 MB and not a dependency of
   deltagrad), with ``MKL_THREADING_LAYER=SEQUENTIAL``: whether MKL alone, without PyTorch,
@@ -64,6 +66,7 @@ def main(argv=None):
     import torch
     torch.set_num_threads(1)
     from benchmarks.record import median_time, provenance
+    from deltagrad.ops import conv
     sgemm = _mkl_sgemm(args.mkl) if args.mkl else None
     rng = np.random.default_rng(0)
     rows = {}
@@ -75,6 +78,11 @@ def main(argv=None):
         calls = max(10, min(300, int(2e8 / (2 * m * k * n))))
         libs = {"numpy": lambda: np.matmul(a, b, out=c),
                 "torch": lambda: torch.mm(ta, tb, out=tc)}
+        if m * n < conv.CHUNKED_BELOW and k >= conv.CHUNKED_FROM:
+            # how deltagrad's convolution makes this weight gradient: partial products
+            # over blocks of positions, summed (ops/conv.py's _chunked_product)
+            b_rows = np.ascontiguousarray(b.T)
+            libs["numpy_blocks"] = lambda: conv._chunked_product(a, b_rows)
         if sgemm is not None:
             call = (_ROW_MAJOR, _NO_TRANS, _NO_TRANS, m, n, k, 1.0, a.ctypes.data, k,
                     b.ctypes.data, n, 0.0, c.ctypes.data, n)
@@ -87,6 +95,8 @@ def main(argv=None):
         rows[name] = {"shape_mkn": [m, k, n], "median_us": us,
                       "numpy_over_torch": us["numpy"] / us["torch"], "rounds_us": per}
         extra = f"  MKL (ctypes) {us['mkl_ctypes']:9.1f} µs" if "mkl_ctypes" in us else ""
+        if "numpy_blocks" in us:
+            extra += f"  NumPy in blocks (deltagrad's conv) {us['numpy_blocks']:9.1f} µs"
         print(f"{name:32s} NumPy {us['numpy']:9.1f} µs  torch.mm {us['torch']:9.1f} µs{extra}"
               f"  NumPy/torch {rows[name]['numpy_over_torch']:.2f}", flush=True)
     out = os.path.join(HERE, "results", "blas_small_gemm.json")
