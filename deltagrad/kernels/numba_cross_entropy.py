@@ -8,8 +8,7 @@ For logits x (N, C), targets t_n and per-sample weights w_n (0 for an ignored ta
     backward:  ∂L/∂x_nc = g_n w_n (s_nc − [c = t_n]).
 
 NumPy makes about eight passes over the (N, C) logits for the forward (max, subtract, exp,
-sum, log, gather, divide) and, along a short class axis, its reductions dominate (an LSTM's
-(2048, 65) logits: 0.7 ms against PyTorch's 0.2 ms). Here each row is read twice while it
+sum, log, gather, divide) and, along a short class axis, its reductions dominate. Here each row is read twice while it
 is in cache (the maximum, then e^t with the sum), and written once as the softmax. e^t is
 ``numba_exp.exp_nonpositive`` (t = x − m ≤ 0) evaluated in float64 and rounded once; the
 rest is float32 arithmetic like the reference's (the row sum in vector lanes, the softmax as
@@ -32,8 +31,8 @@ from .numba_exp import exp_nonpositive
 __all__ = ["cross_entropy_forward", "cross_entropy_backward"]
 
 # "reassoc" lets the row sum run as a vector (tree) sum -- only its last bits depend on the
-# order, as with NumPy's pairwise sum -- and "contract" fuses multiply-adds; no "nnan"/"ninf": NaN and ±∞
-# keep their IEEE behaviour
+# order, as with NumPy's pairwise sum -- and "contract" fuses multiply-adds; no "nnan"/"ninf":
+# NaN and ±∞ keep their IEEE behaviour
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "reassoc"})
 
 

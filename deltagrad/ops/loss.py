@@ -490,7 +490,7 @@ class CrossEntropy(Function):
 
     def forward(ctx, x, class_dim, a=None, index=None, w_t=None):
         ctx.compiled = _compiled_rows(x, class_dim, a)
-        if ctx.compiled:  # kernels/numba_cross_entropy.py: the same numbers, two passes
+        if ctx.compiled:  # kernels/numba_cross_entropy.py: the same formula to round-off
             from ..kernels.numba_cross_entropy import cross_entropy_forward
             target = index.reshape(-1)
             loss, s = cross_entropy_forward(x, target, w_t.astype(np.float32, copy=False))
