@@ -8,8 +8,9 @@ For logits x (N, C), targets t_n and per-sample weights w_n (0 for an ignored ta
     backward:  ∂L/∂x_nc = g_n w_n (s_nc − [c = t_n]).
 
 NumPy makes about eight passes over the (N, C) logits for the forward (max, subtract, exp,
-sum, log, gather, divide) and, along a short class axis, its reductions dominate. Here each row is read twice while it
-is in cache (the maximum, then e^t with the sum), and written once as the softmax. e^t is
+sum, log, gather, divide) and, along a short class axis, its reductions dominate. Here each
+row is read twice while it is in cache (the maximum, then e^t with the sum), and written once
+as the softmax. e^t is
 ``numba_exp.exp_nonpositive`` (t = x − m ≤ 0) evaluated in float64 and rounded once; the
 rest is float32 arithmetic like the reference's (the row sum in vector lanes, the softmax as
 e^t times 1/Z: within an ulp of NumPy's e^t/Z). The backward is the reference's two float32
