@@ -307,6 +307,16 @@ class BinaryCrossEntropyWithLogits(Function):
     """
 
     def forward(ctx, x, y, dims=()):
+        ctx.dims = dims
+        if _compiled_bce(x, y, dims):  # kernels/numba_bce.py: the same formula to round-off
+            from ..kernels.numba_bce import bce_with_logits_forward
+            rows = x.shape[0] if dims else 1
+            loss, s = bce_with_logits_forward(x.reshape(rows, -1), y.reshape(rows, -1),
+                                              bool(dims))
+            ctx.save_for_backward(x, y, None)
+            ctx.sigmoid = s.reshape(x.shape)
+            return loss if dims else loss.reshape(x.shape)
+        ctx.sigmoid = None
         xp = _xp(x)
         e = xp.asarray(xp.abs(x))              # (a 0-d input gives a NumPy scalar)
         xp.negative(e, out=e)
@@ -317,7 +327,6 @@ class BinaryCrossEntropyWithLogits(Function):
         loss -= t
         loss += xp.log1p(e, out=t)
         ctx.save_for_backward(x, y, e)
-        ctx.dims = dims
         if dims:
             from .reduce import sum_array
             loss = xp.asarray(sum_array(loss, dims))
@@ -336,15 +345,31 @@ class BinaryCrossEntropyWithLogits(Function):
                 gy = -g * x
             return gx, gy
         if ctx.needs_input_grad[0]:
-            xp, xa, ea = _xp(g._data), x._data, e._data
-            s = xp.maximum(ea, xa >= 0, dtype=ea.dtype)
-            s /= ea + 1
-            s -= y._data
+            if ctx.sigmoid is not None:    # σ(x) from the compiled forward
+                s = ctx.sigmoid - y._data
+            else:
+                xp, xa, ea = _xp(g._data), x._data, e._data
+                s = xp.maximum(ea, xa >= 0, dtype=ea.dtype)
+                s /= ea + 1
+                s -= y._data
             s *= g._data
             gx = _make(s)
         if ctx.needs_input_grad[1]:
             gy = _make(-(g._data * x._data))
         return gx, gy
+
+
+def _compiled_bce(x, y, dims) -> bool:
+    """Whether ``BinaryCrossEntropyWithLogits`` runs as the compiled pass: the kernel backend
+    is Numba, the logits and targets are non-empty C-contiguous float32 NumPy arrays of one
+    shape, and the loss is element-wise or summed over every dimension but the first."""
+    if type(x) is not np.ndarray or type(y) is not np.ndarray or x.dtype != np.float32 or \
+            y.dtype != np.float32 or x.shape != y.shape or x.size == 0 or \
+            not (x.flags.c_contiguous and y.flags.c_contiguous) or \
+            dims not in ((), tuple(range(1, x.ndim))):
+        return False
+    from .. import kernels
+    return kernels.get_backend() == "numba"
 
 
 @_quiet

@@ -80,6 +80,9 @@ class _AdamFamily(Optimizer):
             st["max_exp_avg_sq"] = xp.zeros_like(param)
         return st
 
+    def _split_min(self, group):
+        return COMPILED_SPLIT_MIN if _compiled(self) else None
+
     def _update(self, group, param, grad, state, fresh, grad_owned):
         step = _advance(state["step"])
         lr = float(group["lr"])
@@ -105,6 +108,10 @@ COMPILED_STEP_COST_S = 0.45
 #: steps of one Fashion-MNIST epoch of the 784-256-128-10 MLP (469 steps) take 0.116 s compiled
 #: and 0.30 s in NumPy
 COMPILED_STEP_FRACTION = 0.39
+#: the fewest parameter numbers worth a second thread for the compiled step (about 1 ns per
+#: number on one core, against a round trip of 85-150 µs to wake a helper, ``threads.py``):
+#: the VAE's 686K parameters at 2 threads, 1.33-1.68 -> 0.89-1.16 ms per step
+COMPILED_SPLIT_MIN = 1 << 18
 
 
 def _worth_compiling(opt) -> bool:
@@ -118,13 +125,18 @@ def _worth_compiling(opt) -> bool:
     return "numba" in sys.modules or forgone >= COMPILED_STEP_COST_S
 
 
+def _compiled(opt) -> bool:
+    """Whether the step may run compiled (the arrays are checked per parameter)."""
+    return type(opt)._apply is Adam._apply and _worth_compiling(opt) and \
+        kernels.get_backend() == "numba"  # (asking for the backend imports Numba)
+
+
 def _fused_step(opt, group, param, grad, state, step, lr, beta1, beta2) -> bool:
     """Adam/AdamW as one compiled pass (``kernels/numba_optim.py``, the same numbers as the
     NumPy step below) when the kernel backend is Numba and the arrays are plain contiguous
     float32/float64 NumPy arrays; split over the threads for large parameters. Returns
     whether it ran."""
-    if type(opt)._apply is not Adam._apply or not _worth_compiling(opt) or \
-            kernels.get_backend() != "numba":  # (asking for the backend imports Numba)
+    if not _compiled(opt):
         return False
     arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
     if group["amsgrad"]:
