@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .. import kernels
+from .. import kernels, threads
 from ..backend import array_module as _xp
 from ..threads import parallel_rows
 from .optimizer import (Optimizer, _advance, _lerp_, _scalar, _signed, check_betas,
@@ -80,8 +80,17 @@ class _AdamFamily(Optimizer):
             st["max_exp_avg_sq"] = xp.zeros_like(param)
         return st
 
-    def _split_min(self, group):
-        return COMPILED_SPLIT_MIN if _compiled(self) else None
+    _compiled_scalars = None  # while a group steps compiled: {(step, dtype): kernel scalars}
+
+    def _step_each(self, group, params):
+        """The group's parameters, with whether the step runs compiled decided once and the
+        kernel's scalars computed once per step count and dtype (not once per parameter)."""
+        compiled = _compiled(self)
+        self._compiled_scalars = {} if compiled else None
+        try:
+            super()._step_each(group, params, COMPILED_SPLIT_MIN if compiled else None)
+        finally:
+            self._compiled_scalars = None
 
     def _update(self, group, param, grad, state, fresh, grad_owned):
         step = _advance(state["step"])
@@ -136,7 +145,8 @@ def _fused_step(opt, group, param, grad, state, step, lr, beta1, beta2) -> bool:
     NumPy step below) when the kernel backend is Numba and the arrays are plain contiguous
     float32/float64 NumPy arrays; split over the threads for large parameters. Returns
     whether it ran."""
-    if not _compiled(opt):
+    shared = opt._compiled_scalars  # set for the parameters of one group's step
+    if shared is None and not _compiled(opt):
         return False
     arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
     if group["amsgrad"]:
@@ -147,21 +157,34 @@ def _fused_step(opt, group, param, grad, state, step, lr, beta1, beta2) -> bool:
             for a in arrays):
         return False
     from ..kernels.numba_optim import adam_step
-    t = dtype.type
+    key = (step, dtype)
+    scalars = shared.get(key) if shared is not None else None
+    if scalars is None:
+        scalars = _kernel_scalars(group, dtype.type, step, lr, beta1, beta2)
+        if shared is not None:
+            shared[key] = scalars
+    flat = [a.reshape(-1) for a in arrays]
+    vmax = flat[4] if group["amsgrad"] else flat[3]
+    if param.size < 2 * threads.MIN_SPLIT_ELEMENTS:  # (parallel_rows would not split it)
+        adam_step(flat[0], flat[1], flat[2], flat[3], vmax, *scalars)
+        return True
+    parallel_rows(param.size, 1, lambda lo, hi: adam_step(
+        flat[0][lo:hi], flat[1][lo:hi], flat[2][lo:hi], flat[3][lo:hi], vmax[lo:hi], *scalars))
+    return True
+
+
+def _kernel_scalars(group, t, step, lr, beta1, beta2):
+    """``adam_step``'s scalars in the parameters' dtype ``t``: the same for every parameter
+    of a group at one step."""
     wd = float(group["weight_decay"])
     decoupled = group.get("decoupled_weight_decay", False)
     weight = 1 - beta1                            # _lerp_'s two forms, the same scalars
     small = abs(weight) < 0.5
-    scalars = (t(-1.0 if group["maximize"] else 1.0), t(0.0 if decoupled else wd),
-               t(1 - lr * wd if decoupled and wd != 0 else 1.0),
-               t(weight if small else 1 - weight), small, t(beta2), t(1 - beta2),
-               t((1 - beta2 ** step) ** 0.5), t(float(group["eps"])),
-               t(-(lr / (1 - beta1 ** step))), bool(group["amsgrad"]))
-    flat = [a.reshape(-1) for a in arrays]
-    vmax = flat[4] if group["amsgrad"] else flat[3]
-    parallel_rows(param.size, 1, lambda lo, hi: adam_step(
-        flat[0][lo:hi], flat[1][lo:hi], flat[2][lo:hi], flat[3][lo:hi], vmax[lo:hi], *scalars))
-    return True
+    return (t(-1.0 if group["maximize"] else 1.0), t(0.0 if decoupled else wd),
+            t(1 - lr * wd if decoupled and wd != 0 else 1.0),
+            t(weight if small else 1 - weight), small, t(beta2), t(1 - beta2),
+            t((1 - beta2 ** step) ** 0.5), t(float(group["eps"])),
+            t(-(lr / (1 - beta1 ** step))), bool(group["amsgrad"]))
 
 
 class Adam(_AdamFamily):

@@ -271,23 +271,19 @@ class Optimizer:
         self._opt_called = True
         return loss
 
-    def _step_each(self, group, params):
+    def _step_each(self, group, params, min_part=None):
         """The parameters one by one; large ones shared out over the threads (each
         parameter's update is independent of the others', and each thread has its own work
-        arrays, see ``_scratch``)."""
+        arrays, see ``_scratch``); ``min_part``: ``split_count``'s, for a compiled step."""
         sizes = [p._data.size for p in params]
-        k = split_count(sum(sizes), self._split_min(group)) if all(type(p._data) is np.ndarray for p in params) else 1
+        k = split_count(sum(sizes), min_part) if all(
+            type(p._data) is np.ndarray for p in params) else 1
         if k <= 1:
             for p in params:
                 self._step_one(group, p)
             return
         parallel([(lambda ix=ix: [self._step_one(group, params[i]) for i in ix])
                   for ix in balanced_groups(sizes, k)])
-
-    def _split_min(self, group):
-        """The fewest parameter numbers worth handing to another thread (``split_count``'s
-        ``min_part``): NumPy's, unless a subclass's step is compiled."""
-        return None
 
     def _step_one(self, group, p):
         st = self.state.get(p)
