@@ -273,18 +273,16 @@ def parallel(parts) -> None:
     _helpers.run(parts)
 
 
-def split_count(elements: int, min_part: int | None = None) -> int:
+def split_count(elements: int) -> int:
     """Into how many parts to split work on ``elements`` numbers: 1 when small or when one
-    thread is allowed, else the thread count (with at least ``min_part`` numbers per part,
-    MIN_SPLIT_ELEMENTS unless given: a compiled pass doing more per number pays sooner)."""
-    min_part = MIN_SPLIT_ELEMENTS if min_part is None else min_part
-    if elements < 2 * min_part or getattr(_local, "helper", False) or \
+    thread is allowed, else the thread count (with at least MIN_SPLIT_ELEMENTS per part)."""
+    if elements < 2 * MIN_SPLIT_ELEMENTS or getattr(_local, "helper", False) or \
             (_helpers is not None and _helpers.busy.locked()):
         return 1  # small, or already inside shared work: the parts would run one by one
     threads = get_num_threads()
     if threads <= 1:
         return 1
-    return builtins.min(threads, elements // min_part)
+    return builtins.min(threads, elements // MIN_SPLIT_ELEMENTS)
 
 
 def parallel_rows(rows: int, row_size: int, body) -> None:

@@ -88,7 +88,7 @@ class _AdamFamily(Optimizer):
         compiled = _compiled(self)
         self._compiled_scalars = {} if compiled else None
         try:
-            super()._step_each(group, params, COMPILED_SPLIT_MIN if compiled else None)
+            super()._step_each(group, params)
         finally:
             self._compiled_scalars = None
 
@@ -117,11 +117,6 @@ COMPILED_STEP_COST_S = 0.45
 #: steps of one Fashion-MNIST epoch of the 784-256-128-10 MLP (469 steps) take 0.116 s compiled
 #: and 0.30 s in NumPy
 COMPILED_STEP_FRACTION = 0.39
-#: the fewest parameter numbers worth a second thread for the compiled step (about 1 ns per
-#: number on one core, against a round trip of 85-150 µs to wake a helper, ``threads.py``):
-#: the VAE's 686K parameters at 2 threads, 1.33-1.68 -> 0.89-1.16 ms per step
-COMPILED_SPLIT_MIN = 1 << 18
-
 
 def _worth_compiling(opt) -> bool:
     """Ski rental: the rent is what each NumPy step loses to the compiled one, its time

@@ -271,13 +271,12 @@ class Optimizer:
         self._opt_called = True
         return loss
 
-    def _step_each(self, group, params, min_part=None):
+    def _step_each(self, group, params):
         """The parameters one by one; large ones shared out over the threads (each
         parameter's update is independent of the others', and each thread has its own work
-        arrays, see ``_scratch``); ``min_part``: ``split_count``'s, for a compiled step."""
+        arrays, see ``_scratch``)."""
         sizes = [p._data.size for p in params]
-        k = split_count(sum(sizes), min_part) if all(
-            type(p._data) is np.ndarray for p in params) else 1
+        k = split_count(sum(sizes)) if all(type(p._data) is np.ndarray for p in params) else 1
         if k <= 1:
             for p in params:
                 self._step_one(group, p)

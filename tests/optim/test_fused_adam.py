@@ -60,29 +60,6 @@ def test_large_parameters_split_over_threads_give_the_same_numbers(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-def test_compiled_step_shares_parameters_out_over_the_threads_at_a_lower_bar(monkeypatch):
-    """The compiled step hands parameters to a second thread from COMPILED_SPLIT_MIN numbers
-    (the NumPy step only from MIN_SPLIT_ELEMENTS): the same numbers as one thread."""
-    from deltagrad.optim import adam, optimizer
-    calls = []
-    real = optimizer.parallel
-    monkeypatch.setattr(optimizer, "parallel", lambda parts: calls.append(len(parts)) or
-                        real(parts))
-    monkeypatch.setattr(adam, "COMPILED_SPLIT_MIN", 1000)
-    before = dg.get_num_threads()
-    dg.set_num_threads(2)
-    try:
-        shapes = [(60, 40), (40,), (40, 60), (7, 9)]
-        ref, _ = _trajectory("numpy", "Adam", {"foreach": False}, np.float32, shapes)
-        assert calls == []                   # 4,903 numbers: below the NumPy step's bar
-        got, _ = _trajectory("numba", "Adam", {"foreach": False}, np.float32, shapes)
-    finally:
-        dg.set_num_threads(before)
-    assert calls and set(calls) == {2}
-    for a, b in zip(ref, got):
-        np.testing.assert_array_equal(a, b)
-
-
 def test_other_family_members_and_odd_arrays_keep_the_numpy_step():
     from deltagrad.optim.adam import _fused_step
     p = dg.tensor(np.ones((4, 3), np.float32), requires_grad=True)
