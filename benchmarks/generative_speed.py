@@ -16,7 +16,6 @@ Writes benchmarks/results/generative_speed.json (the RBM CD-1 step has benchmark
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -83,7 +82,7 @@ def main(argv=None):
                     help="alternating rounds of the one-process-per-library measurements")
     args = ap.parse_args(argv)
     from benchmarks import gan, vae
-    from benchmarks.record import provenance
+    from benchmarks.record import provenance, write_result
     result = {"provenance": provenance(), "vae": {}, "dcgan": None}
     for threads in (1, 2):
         row = vae.speed_in_subprocess(threads, args.repeat)
@@ -102,10 +101,7 @@ def main(argv=None):
               f"{', '.join(f'{r:.2f}' for r in row['ratio_per_round'])})", flush=True)
     result["dcgan"] = gan.speed(args.rounds)
     result["load_average_after"] = os.getloadavg()
-    path = os.path.join(ROOT, "benchmarks", "results", "generative_speed.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1)
-    print("wrote", path)
+    write_result("generative_speed", result)
 
 
 if __name__ == "__main__":

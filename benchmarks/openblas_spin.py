@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import os
 import sys
 import time
@@ -46,7 +45,7 @@ sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
 
-from benchmarks.record import provenance  # noqa: E402
+from benchmarks.record import provenance, write_result  # noqa: E402
 
 
 def openblas():
@@ -160,10 +159,7 @@ def main(argv=None):
         print(f"{name}: " + ", ".join(f"2^{e} {ms:.2f} ms ({ms / base:.2f})" for e, ms in
                                       result["steps_ms"][name].items()), flush=True)
     set_timeout(lib, 28)
-    path = os.path.join(HERE, "results", "openblas_spin.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1)
-    print("wrote", path)
+    write_result("openblas_spin", result)
 
 
 if __name__ == "__main__":

@@ -93,3 +93,12 @@ def median_time(fn, repeat) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def write_result(name, result, indent=1) -> str:
+    """Write ``result`` as benchmarks/results/NAME.json, say so, and return the path."""
+    path = os.path.join(ROOT, "benchmarks", "results", name + ".json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=indent)
+    print("wrote", path)
+    return path

@@ -17,7 +17,6 @@ Writes benchmarks/results/vae_step_parts.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -30,7 +29,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.record import median_time, provenance  # noqa: E402
+from benchmarks.record import median_time, provenance, write_result  # noqa: E402
 
 SIZES = [(300, 784), (300,), (300, 300), (300,), (40, 300), (40,), (40, 300), (40,),
          (300, 40), (300,), (300, 300), (300,), (784, 300), (784,)]  # dg.models.VAE's: 688,464
@@ -114,10 +113,7 @@ def main(argv=None):
         print(f"{name:45s} {us[name]:9.1f} µs")
     for name, ratio in result["ratios"].items():
         print(f"deltagrad / PyTorch, {name}: {ratio:.2f}")
-    path = os.path.join(HERE, "results", "vae_step_parts.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1)
-    print("wrote", path)
+    write_result("vae_step_parts", result)
 
 
 if __name__ == "__main__":
