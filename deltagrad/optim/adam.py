@@ -118,6 +118,7 @@ COMPILED_STEP_COST_S = 0.45
 #: and 0.30 s in NumPy
 COMPILED_STEP_FRACTION = 0.39
 
+
 def _worth_compiling(opt) -> bool:
     """Ski rental: the rent is what each NumPy step loses to the compiled one, its time
     ``t`` × (1 − COMPILED_STEP_FRACTION); keep paying it until it adds up to what the switch
