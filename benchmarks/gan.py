@@ -151,7 +151,7 @@ def fashion(seed=0) -> dict:
 
 
 STEP_SCRIPT = r"""
-import sys, time, json
+import sys, json
 import numpy as np
 which = sys.argv[1]
 x = np.random.default_rng(0).uniform(-1, 1, (64, 1, 28, 28)).astype(np.float32)
@@ -186,13 +186,8 @@ else:
         oD.zero_grad(); loss.backward(); oD.step()
         g = F.softplus(-D(fake).view(-1)).mean()
         oG.zero_grad(); g.backward(); oG.step()
-warm_until = time.perf_counter() + 1.0  # the steady state, as benchmarks/worker.py
-step()
-while time.perf_counter() < warm_until:
-    step()
-times = []
-for _ in range(7):
-    t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
+from benchmarks.record import steady_step_times
+times = steady_step_times(step, 7)
 print(json.dumps({"median_s": float(np.median(times)), "min_s": float(np.min(times))}))
 """
 

@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 
 
 VAE_STEP = """
-import json, sys, time
+import json, sys
 sys.argv.append("--speed-only")            # benchmarks/vae.py: keep the thread settings
 import numpy as np, torch
 from benchmarks import vae
@@ -45,13 +45,8 @@ else:
     Xt, et = torch.from_numpy(X), torch.from_numpy(eps)
     def step():
         topt.zero_grad(); r, k = twin.loss_terms(Xt, et); (r + k).mean().backward(); topt.step()
-warm_until = time.perf_counter() + 1.0  # the steady state, as benchmarks/worker.py
-step()
-while time.perf_counter() < warm_until:
-    step()
-ts = []
-for _ in range(repeat):
-    t0 = time.perf_counter(); step(); ts.append(time.perf_counter() - t0)
+from benchmarks.record import steady_step_times
+ts = steady_step_times(step, repeat)
 print(json.dumps({"median_ms": float(np.median(ts)) * 1e3, "min_ms": float(min(ts)) * 1e3}))
 """
 

@@ -30,7 +30,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 STEP = r"""
-import ctypes, json, os, sys, time
+import ctypes, json, os, sys
 sys.argv.append("--speed-only")            # benchmarks/vae.py: keep the thread settings
 import numpy as np
 which, steps, mkl_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -88,13 +88,8 @@ else:
     opt = dg.optim.Adam(m.parameters(), 1e-3)
     def step():
         opt.zero_grad(); m.loss(X, eps=eps).backward(); opt.step()
-until = time.perf_counter() + 1.0
-step()
-while time.perf_counter() < until:
-    step()
-ts = []
-for _ in range(steps):
-    t0 = time.perf_counter(); step(); ts.append(time.perf_counter() - t0)
+from benchmarks.record import steady_step_times
+ts = steady_step_times(step, steps)
 print(json.dumps({"median_ms": float(np.median(ts)) * 1e3}))
 """
 

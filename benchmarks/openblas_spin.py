@@ -93,7 +93,7 @@ def workload_steps():
     from benchmarks.workloads import build, torch_state
     steps = {}
     scope = {}
-    exec(STEP_SCRIPT.split("warm_until")[0].replace("which = sys.argv[1]",
+    exec(STEP_SCRIPT.split("from benchmarks.record import steady_step_times")[0].replace("which = sys.argv[1]",
                                                     "which = 'deltagrad'"), scope)
     steps["dcgan"] = (scope["step"], 3)
     sys.argv.append("--speed-only")  # benchmarks/vae.py: keep these thread settings

@@ -102,3 +102,19 @@ def write_result(name, result, indent=1) -> str:
         json.dump(result, f, indent=indent)
     print("wrote", path)
     return path
+
+
+def steady_step_times(step, steps, warm_seconds=1.0) -> list:
+    """The wall times in seconds of ``steps`` calls of ``step`` in the steady state: after
+    ``warm_seconds`` of untimed calls (at least one: first-call allocations, lazy imports and
+    compiled code loaded), as benchmarks/worker.py warms up."""
+    until = time.perf_counter() + warm_seconds
+    step()
+    while time.perf_counter() < until:
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return times
