@@ -86,13 +86,7 @@ def ratio_over_rounds(runs, key, numerator="deltagrad", denominator="torch") -> 
 def median_time(fn, repeat) -> float:
     """The median wall time of ``repeat`` calls of ``fn`` in seconds, after one untimed call."""
     import statistics
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(steady_step_times(fn, repeat, warm_seconds=0.0))
 
 
 def write_result(name, result, indent=1) -> str:
