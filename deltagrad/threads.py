@@ -36,6 +36,9 @@ def set_num_threads(num_threads):
                       "OMP_NUM_THREADS before starting Python", RuntimeWarning, stacklevel=2)
     else:
         _limiter = tpc.threadpool_limits(limits=builtins.int(num_threads))
+        from .kernels import blas
+        if blas.mkl_started():
+            blas.quiet_openblas()
     _requested = builtins.int(num_threads)
     _detected = None
 

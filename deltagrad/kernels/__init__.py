@@ -76,3 +76,20 @@ def use_backend(name):
         yield
     finally:
         _chosen[0] = before
+
+
+def openmp_wait_policy() -> None:
+    """How GNU OpenMP's pool threads wait between parallel regions, set once before the pool
+    starts (libgomp reads it when it loads), unless the user set OMP_WAIT_POLICY or
+    GOMP_SPINCOUNT. With NumPy's OpenBLAS running the products, whose own threads spin after
+    each one, the pool threads sleep (``OMP_WAIT_POLICY=PASSIVE``) so as not to take a core
+    from OpenBLAS's (``numba_parallel.py`` has the measurements). With MKL running them on
+    the pool itself (``blas.py``) libgomp's default stands, as in PyTorch: a thread spins
+    300,000 times (a few ms) before it sleeps, so the next product or kernel finds it awake;
+    spinning longer (30M) slowed a PyTorch process taking turns with deltagrad's 2× (LSTM
+    step 19 -> 41 ms), measured by hand."""
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        return
+    from .blas import get_blas
+    if get_blas() != "mkl":
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"

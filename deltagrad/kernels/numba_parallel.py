@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import os
 
-if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # read once, when the pool loads
+from . import openmp_wait_policy  # noqa: E402
+
+openmp_wait_policy()  # read once, when the pool loads
 
 import numba  # noqa: E402
 

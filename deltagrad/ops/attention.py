@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from .. import backend, kernels
+from ..kernels import blas
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, _make
@@ -94,7 +95,7 @@ def _compiled_weights_(st, mt, ct, scale):
 
 def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
     """Forward on arrays: (O, Aᵀ, dropout(A)ᵀ) for q (…, T, D), k (…, T′, D), v (…, T′, D′)."""
-    st = xp.matmul(k, _swap(q))                       # Sᵀ = K Qᵀ, (…, T′, T)
+    st = blas.matmul(k, _swap(q))                       # Sᵀ = K Qᵀ, (…, T′, T)
     mt = None if mask is None else _swap(mask)
     if mt is not None and np.broadcast_shapes(mt.shape, st.shape) != st.shape:
         st = st + xp.zeros_like(mt)                   # a mask with more batch dims than S
@@ -110,7 +111,7 @@ def _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale):
     if keep is not None:
         adt = st * keep
         adt *= adt.dtype.type(keep_scale)
-    out = xp.matmul(_swap(adt), v)
+    out = blas.matmul(_swap(adt), v)
     if out.dtype != v.dtype:  # bfloat16: S, A and the products are float32, rounded at the end
         out, adt = out.astype(v.dtype), adt.astype(v.dtype)
     return out, st, adt
@@ -129,9 +130,9 @@ def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=
     gq = gk = gv = gm = None
     into = (None, None, None) if into is None else into
     if need[2]:
-        gv = xp.matmul(at * kp if kp is not None else at, g, out=into[2])  # Aᵀ δ
+        gv = blas.matmul(at * kp if kp is not None else at, g, out=into[2])  # Aᵀ δ
     if need[0] or need[1] or need[3]:
-        dat = xp.matmul(v, _swap(g))                             # (δ Vᵀ)ᵀ
+        dat = blas.matmul(v, _swap(g))                             # (δ Vᵀ)ᵀ
         if ga is not None:
             dat += _swap(ga)
         if kp is not None:
@@ -155,9 +156,9 @@ def _attend_backward(xp, g, ga, q, k, v, at, keep, keep_scale, scale, need, out=
                 gm = _swap(dat).copy()
             dat *= dat.dtype.type(scale)
         if need[0]:
-            gq = xp.matmul(_swap(dat), k, out=into[0])
+            gq = blas.matmul(_swap(dat), k, out=into[0])
         if need[1]:
-            gk = xp.matmul(dat, q, out=into[1])
+            gk = blas.matmul(dat, q, out=into[1])
     return tuple(a if a is None or a.dtype == q.dtype else a.astype(q.dtype)
                  for a in (gq, gk, gv, gm))  # bfloat16 (see _attend)
 

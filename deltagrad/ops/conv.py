@@ -28,6 +28,7 @@ from math import prod
 import numpy as np
 
 from .. import kernels
+from ..kernels import blas
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import _xp
@@ -269,7 +270,7 @@ def _group_product(a, b):
     """The batched product a @ b of grouped matrices. When the contracted length is 1 (the
     input gradient of a depthwise convolution: one output channel per group) it is an outer
     product per group, which a broadcast multiply does ~2.5× faster than stacked GEMMs."""
-    return a * b if a.shape[-1] == 1 else _xp(a).matmul(a, b)
+    return a * b if a.shape[-1] == 1 else blas.matmul(a, b)
 
 
 # ----------------------------------------------------------------------------- the three maps
@@ -289,14 +290,14 @@ def _conv_forward(x, w, geo, bias=None, cols=None):
     o, g = w.shape[0], geo.groups
     w2 = w.reshape(o, -1)
     if whole_window(geo):  # y (N, O) = x (N, C·K) · Wᵀ, with x = colsᵀ
-        y = cols.T @ w2.T
+        y = blas.matmul(cols.T, w2.T)
         if y.dtype != x.dtype:
             y = y.astype(x.dtype)
         if bias is not None:
             y += bias
         return y.reshape((x.shape[0], o) + (1,) * len(geo.kernel))
     if g == 1:
-        rows = w2 @ cols
+        rows = blas.matmul(w2, cols)
     else:
         rows = _group_product(_by_group(w2, g), _by_group(cols, g)).reshape(o, -1)
     if rows.dtype != x.dtype:
@@ -316,13 +317,13 @@ def _conv_adjoint(y, w, geo, in_channels, rows=None):
         # with one output channel the product is an outer product (one multiply per entry,
         # the same numbers), which a broadcast makes far faster than the GEMM (DCGAN's last
         # discriminator layer's input gradient, (64, 1) · (1, 6272): 0.48 -> 0.04 ms)
-        x = y2 * w2 if o == 1 else y2 @ w2
+        x = y2 * w2 if o == 1 else blas.matmul(y2, w2)
         if x.dtype != y.dtype:
             x = x.astype(y.dtype)
         return x.reshape((y.shape[0], in_channels) + geo.in_size)
     rows = _channels_first(y, geo) if rows is None else rows
     if g == 1:
-        cols = w2.T @ rows
+        cols = blas.matmul(w2.T, rows)
     else:
         cols = _group_product(_by_group(w2, g).transpose(0, 2, 1),
                               _by_group(rows, g)).reshape(-1, rows.shape[1])
@@ -346,11 +347,11 @@ def _chunked_product(rows, cols):
     (o, n), ck = rows.shape, cols.shape[0]
     whole = n // CHUNK * CHUNK
     blocks = whole // CHUNK
-    parts = _xp(rows).matmul(rows[:, :whole].reshape(o, blocks, CHUNK).transpose(1, 0, 2),
-                             cols[:, :whole].reshape(ck, blocks, CHUNK).transpose(1, 2, 0))
+    parts = blas.matmul(rows[:, :whole].reshape(o, blocks, CHUNK).transpose(1, 0, 2),
+                        cols[:, :whole].reshape(ck, blocks, CHUNK).transpose(1, 2, 0))
     gw = parts.sum(0)
     if whole < n:
-        gw += rows[:, whole:] @ cols[:, whole:].T
+        gw += blas.matmul(rows[:, whole:], cols[:, whole:].T)
     return gw
 
 
@@ -378,11 +379,11 @@ def _conv_weight_grad(x, gy, geo, weight_shape, cols=None, rows=None):
                 # memory: the autograd engine copies a gradient that is a view before making
                 # it a leaf's .grad (DCGAN's (100, 256, 7, 7): a 5 MB copy a step less)
                 gw = np.empty(weight_shape, rows.dtype)
-                np.matmul(rows, cols.T, out=gw.reshape(rows.shape[0], -1))
+                blas.matmul(rows, cols.T, out=gw.reshape(rows.shape[0], -1))
                 return gw
-            gw = rows @ cols.T
+            gw = blas.matmul(rows, cols.T)
         else:
-            gw = (cols @ rows.T).T
+            gw = blas.matmul(cols, rows.T).T
     else:
         gw = _group_product(_by_group(rows, g), _by_group(cols, g).transpose(0, 2, 1))
     if gw.dtype != gy.dtype:

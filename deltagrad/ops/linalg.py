@@ -7,6 +7,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.views import shares_memory
 from ..tensor import Tensor, _make
+from ..kernels import blas
 from .elementwise import _xp
 from ..tensor import result_type
 from .elementwise import cast
@@ -18,7 +19,7 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(b if ctx.needs_input_grad[0] else None,
                               a if ctx.needs_input_grad[1] else None)
-        out = _xp(a).matmul(a, b)
+        out = blas.matmul(a, b)
         return out if out.dtype == a.dtype else out.astype(a.dtype)  # bfloat16 sums in float32
 
     def backward(ctx, g):
@@ -141,9 +142,9 @@ class Linear(Function):
             xa = xp.empty((x2.shape[0], n_in + 1), x.dtype)
             xa[:, :n_in] = x2
             xa[:, n_in] = 1
-            out = xa @ xp.concatenate([w, b[:, None]], 1).T
+            out = blas.matmul(xa, xp.concatenate([w, b[:, None]], 1).T)
         else:
-            out = x2 @ w.T
+            out = blas.matmul(x2, w.T)
             if b is not None:
                 out += b
         if out.dtype != x.dtype:
@@ -178,14 +179,14 @@ class Linear(Function):
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         gx = gw = gb = None
         if w is not None:
-            gx = _same_dtype(g2 @ w._data, g.dtype)
+            gx = _same_dtype(blas.matmul(g2, w._data), g.dtype)
             if g.ndim != 2:
                 gx = gx.reshape(g.shape[:-1] + (w.shape[-1],))
             gx = _make(gx)
         if x is not None:
             x2 = ctx.x2 if ctx.x2 is not None else x._data
             x2 = x2.reshape(-1, x2.shape[-1]) if x2.ndim != 2 else x2
-            gw = _make(_same_dtype(g2.T @ x2, g.dtype))
+            gw = _make(_same_dtype(blas.matmul(g2.T, x2), g.dtype))
         if len(need) > 2 and need[2]:
             from .reduce import sum_array
             gb = _make(sum_array(g2, (0,)))

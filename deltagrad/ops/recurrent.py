@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
+from ..kernels import blas
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..tensor import Tensor, _make
@@ -313,7 +314,7 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     xT[:, :x.shape[2]] = x.transpose(0, 2, 1)
     if b_ih is not None:
         xT[:, -1] = 1
-    ax = xp.matmul(w_ih, xT)
+    ax = blas.matmul(w_ih, xT)
     # carried states hᵀ, cᵀ with the initial one in its extra slot
     hT_ext = xp.empty((T + 1, H, B), dtype)
     seq.hT_after, seq.hT_before = seq.split(hT_ext)
@@ -329,7 +330,7 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     state = (seq.hT_before[first], seq.c_before[first]) if cell.has_cell else \
         (seq.hT_before[first],)
     for t in seq.order:
-        xp.matmul(w_hh, state[0], out=gh)
+        blas.matmul(w_hh, state[0], out=gh)
         if bh is not None:
             gh += bh
         new = cell.forward_step(t, ax[t], gh, state, outT[t])
@@ -431,7 +432,7 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
             if dc is not None:
                 keep_c, dc = xp.where(m, 0, dc), xp.where(m, dc, 0)
         direct, dc = cell.backward_step(t, dh, dc, dX[t - lo], dG[t - lo])
-        xp.matmul(w_hhT, dG[t - lo], out=tmp)
+        blas.matmul(w_hhT, dG[t - lo], out=tmp)
         if direct is not None:
             tmp += direct
         dh, tmp = tmp, dh
@@ -448,14 +449,14 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
     g_x = g_c0 = g_wih = g_whh = g_bih = g_bhh = None
     dX2, dG2 = delta.reshape(GH, T * B), delta_rec.reshape(GH, T * B)
     if need[0]:
-        g_x = (dX2.T @ w_ih).reshape(x.shape)
+        g_x = blas.matmul(dX2.T, w_ih).reshape(x.shape)
     g_h0 = dh.T if need[1] else None
     if cell.has_cell and need[2]:
         g_c0 = dc.T
     if need[off]:
-        g_wih = dX2 @ x.reshape(T * B, -1)
+        g_wih = blas.matmul(dX2, x.reshape(T * B, -1))
     if need[off + 1]:
-        g_whh = dG2 @ seq.h_rows_before.reshape(T * B, H)
+        g_whh = blas.matmul(dG2, seq.h_rows_before.reshape(T * B, H))
     if has_bias and (need[off + 2] or need[off + 3]):
         ones = xp.ones(T * B, x.dtype)
         g_bih = dX2 @ ones

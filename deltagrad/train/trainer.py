@@ -350,6 +350,14 @@ def _replan_schedule(setup: Setup, done: int, planned: int, say) -> None:
         "--epochs the run is not bit-for-bit the one a fresh run of that length would give")
 
 
+def _libraries() -> dict:
+    """Which library runs the matrix products and which the element-wise kernels: a run
+    resumed with others is not bit-for-bit (``kernels/blas.py``, ``kernels/__init__.py``)."""
+    from .. import kernels
+    from ..kernels import blas
+    return {"blas": blas.get_blas(), "kernels": kernels.get_backend()}
+
+
 def _lr(setup: Setup) -> float:
     """The lr of the first optimizer's first group (the one the epoch lines report)."""
     return float(next(iter(setup.optimizers.values())).param_groups[0]["lr"])
@@ -474,6 +482,11 @@ def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale
             say(f"best.npz was chosen by {best.get('metric')}; from now on it is chosen by "
                 f"{selection['rule']}")
             best = {}
+        libraries = _libraries()
+        if saved.get("libraries", libraries) != libraries:
+            say(f"this run trained with {saved['libraries']} and resumes with {libraries}: "
+                "its products and kernels round differently now, so the run is not "
+                "bit-for-bit the one an uninterrupted run would give")
         resumed = list(saved.get("resumed", [])) + [
             {"after_epoch": state["epoch"], "epochs": settings["epochs"],
              "device": settings["device"], "command": argv,
@@ -487,7 +500,7 @@ def _train_locked(experiment, run, overrides, resume, force, stream, argv, stale
                           "task": experiment.task, "command": argv, "selection": selection,
                           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                           "python": platform.python_version(),
-                          "numpy": np.__version__,
+                          "numpy": np.__version__, "libraries": _libraries(),
                           **({"module": experiment.module} if experiment.module else {})})
         run.write_metrics([])
         if note:

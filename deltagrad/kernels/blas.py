@@ -1,0 +1,237 @@
+"""Which library runs the matrix products: NumPy's BLAS (OpenBLAS) or Intel MKL.
+
+Every layer product of deltagrad (``Linear``, ``matmul``, convolution, attention, the
+recurrent layers) calls ``matmul`` here. With the ``numpy`` BLAS it is ``xp.matmul``. With
+``mkl`` (``pip install deltagrad[mkl]``: Intel's ``mkl`` wheel, and Numba), float32/float64
+products of matrices, and batches of them, run in MKL's ``cblas_?gemm`` /
+``cblas_?gemm_batch_strided`` (called from compiled code, ``mkl_gemm.py``), and anything else
+(vectors, integers, mixed dtypes, broadcast batches) still in NumPy.
+
+Why: NumPy's OpenBLAS keeps its own threads, which spin for about 0.1 s after every product
+(``benchmarks/openblas_spin.py``), while the compiled kernels (``numba_parallel.py``) run on
+GNU OpenMP's pool -- two pools fighting over the cores between products. MKL is loaded with
+its GNU OpenMP threading layer, so the products and the compiled kernels share one pool, as
+PyTorch's do (``benchmarks/mkl_one_pool.py``: a VAE step at 2 threads, 0.82 of PyTorch's time
+with the products in MKL against 0.96 without).
+
+MKL runs in strict conditional-numerical-reproducibility mode (``MKL_CBWR_Set(AUTO | STRICT)``):
+a product gives the same bits run after run and whatever the thread count, as OpenBLAS does,
+so a resumed training still equals an uninterrupted one bit for bit.
+
+The choice comes from ``DELTAGRAD_BLAS=numpy|mkl``; unset, it is ``mkl`` when the MKL library
+can be found (the ``mkl`` wheel's ``libmkl_rt.so``, or ``DELTAGRAD_MKL_LIBRARY=PATH``) and
+``numpy`` otherwise. ``set_blas``/``use_blas`` change it inside a program.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from math import prod
+
+import numpy as np
+
+from ..threads import get_num_threads
+
+__all__ = ["BLAS", "matmul", "get_blas", "set_blas", "use_blas", "mkl_available",
+           "mkl_library"]
+
+BLAS = ("numpy", "mkl")
+ENV_VAR = "DELTAGRAD_BLAS"
+LIBRARY_VAR = "DELTAGRAD_MKL_LIBRARY"
+
+_chosen = [None]   # set_blas's choice; None: the environment's, read once (_default)
+_default = []      # [DELTAGRAD_BLAS's choice, or the installed default], once read
+_found = []        # [path of libmkl_rt or None], once searched
+_NO_TRANS, _TRANS = 111, 112  # mkl_cblas.h
+_INT_MAX = 2 ** 31 - 1
+
+
+def mkl_library():
+    """The path of MKL's single dynamic library (``libmkl_rt.so``), or None: from
+    ``DELTAGRAD_MKL_LIBRARY``, else the installed ``mkl`` wheel's files."""
+    if not _found:
+        _found.append(_search())
+    return _found[0]
+
+
+def _search():
+    path = os.environ.get(LIBRARY_VAR, "").strip()
+    if path:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{LIBRARY_VAR}={path!r}: no such file; expected the path "
+                                    "of MKL's libmkl_rt.so")
+        return path
+    try:
+        from importlib import metadata
+        files = metadata.files("mkl") or []
+    except Exception:  # PackageNotFoundError, or a broken install's metadata
+        return None
+    for f in files:
+        if os.path.basename(str(f)).startswith("libmkl_rt.so"):
+            located = str(f.locate())
+            if os.path.isfile(located):
+                return located
+    return None
+
+
+def mkl_available() -> bool:
+    """True when MKL's library is installed (the ``mkl`` extra) or named by
+    ``DELTAGRAD_MKL_LIBRARY``, and Numba, which calls it, imports."""
+    from . import numba_available
+    return mkl_library() is not None and numba_available()
+
+
+def _check(name, where):
+    if name not in BLAS:
+        raise ValueError(f"{where}: unknown BLAS {name!r}; expected one of {BLAS}")
+    if name == "mkl" and not mkl_available():
+        raise ImportError(f"{where}: the 'mkl' BLAS needs Intel's MKL and Numba (pip install "
+                          f"deltagrad[mkl], or Numba and {LIBRARY_VAR}=PATH of "
+                          "libmkl_rt.so); use 'numpy' instead")
+    return name
+
+
+def get_blas() -> str:
+    """'numpy' or 'mkl': ``set_blas``'s choice, else ``DELTAGRAD_BLAS`` (read on the first
+    call), else mkl when it is installed."""
+    if _chosen[0] is not None:
+        return _chosen[0]
+    if not _default:
+        env = os.environ.get(ENV_VAR, "").strip().lower()
+        _default.append(_check(env, f"{ENV_VAR}={os.environ[ENV_VAR]!r}") if env else
+                        "mkl" if mkl_available() else "numpy")
+    return _default[0]
+
+
+def set_blas(name) -> None:
+    """Run the products in ``name`` ('numpy' or 'mkl') from now on; ``None``: the default."""
+    _chosen[0] = None if name is None else _check(name, "set_blas")
+
+
+@contextlib.contextmanager
+def use_blas(name):
+    """``with use_blas('numpy'): ...`` runs the block's products in that library."""
+    before = _chosen[0]
+    set_blas(name)
+    try:
+        yield
+    finally:
+        _chosen[0] = before
+
+
+def _operand(m):
+    """(transposed, leading dimension) of a matrix MKL reads in place, or None: row-major
+    with unit column stride, or the transpose of such (unit row stride)."""
+    e = m.itemsize
+    rows, cols = m.shape[-2:]
+    s_row, s_col = m.strides[-2:]
+    if (s_col == e or cols == 1) and (rows == 1 or (s_row % e == 0 and s_row // e >= cols)):
+        return False, (s_row // e if rows > 1 else cols)
+    if (s_row == e or rows == 1) and (cols == 1 or (s_col % e == 0 and s_col // e >= rows)):
+        return True, (s_col // e if cols > 1 else rows)
+    return None
+
+
+def _batch_stride(m):
+    """The element stride from one matrix of ``m`` to the next when its leading dimensions
+    collapse into one (dimensions of size 1 aside), or None."""
+    if m.ndim == 2:
+        return 0
+    lead = [(n, s) for n, s in zip(m.shape[:-2], m.strides[:-2]) if n != 1]
+    for (_, outer), (n, inner) in zip(lead, lead[1:]):
+        if outer != inner * n:
+            return None
+    step = lead[-1][1] if lead else 0
+    return step // m.itemsize if step % m.itemsize == 0 and step >= 0 else None
+
+
+def _mkl_matmul(a, b, out):
+    """a @ b in MKL, or None when MKL cannot take these arrays as they are: both float32 or
+    both float64, matrices or batches of them with equal batch shapes, or one a matrix used
+    for every matrix of the other (a batch stride of 0)."""
+    if a.dtype != b.dtype or a.dtype not in _REALS or a.ndim < 2 or b.ndim < 2 \
+            or a.size == 0 or b.size == 0 or not (a.flags.aligned and b.flags.aligned):
+        return None
+    if a.ndim != b.ndim:
+        if b.ndim == 2 and a.flags.c_contiguous:  # (…, m, k) @ (k, n): one (…·m, k) product
+            r = _mkl_matmul(a.reshape(-1, a.shape[-1]), b, None)
+            return None if r is None else _into(out, r.reshape(a.shape[:-1] + (b.shape[-1],)))
+        if min(a.ndim, b.ndim) != 2:
+            return None
+        batch = a.shape[:-2] or b.shape[:-2]
+    elif a.shape[:-2] != b.shape[:-2]:
+        return None  # broadcast batches: NumPy
+    else:
+        batch = a.shape[:-2]
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    if b.shape[-2] != k or min(m, n, k) == 0 or max(m, n, k, a.size, b.size) > _INT_MAX:
+        return None
+    fa, fb = _operand(a), _operand(b)
+    sa, sb = _batch_stride(a), _batch_stride(b)
+    if fa is None or fb is None or sa is None or sb is None:
+        return None
+    shape = batch + (m, n)
+    res = out if (out is not None and out.dtype == a.dtype and out.flags.c_contiguous
+                  and out.shape == shape) else np.empty(shape, a.dtype)
+    mkl_gemm = _mkl_gemm[0] if _mkl_gemm else _start_mkl()
+    mkl_gemm.set_num_threads(get_num_threads())
+    (ta, lda), (tb, ldb) = fa, fb
+    mkl_gemm.gemm(a, b, res, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, m, n,
+                  k, lda, ldb, sa, sb, prod(batch) if batch else 0)
+    return res if res is out else _into(out, res)
+
+
+_REALS = (np.dtype(np.float32), np.dtype(np.float64))
+_mkl_gemm = []  # [the module that calls MKL], once imported (an import in a call costs ~5 µs)
+
+
+def _start_mkl():
+    from . import mkl_gemm
+    quiet_openblas()
+    _mkl_gemm.append(mkl_gemm)
+    return mkl_gemm
+
+
+def mkl_started() -> bool:
+    """Whether a product has run in MKL in this process."""
+    return bool(_mkl_gemm)
+
+
+_openblas_limit = []  # the threadpoolctl limit in force (kept so it stays in force)
+
+
+def quiet_openblas():
+    """Once MKL runs the products, NumPy's OpenBLAS keeps one thread: what is left to it
+    (vectors, broadcast batches, einsum) is small, and an OpenBLAS worker thread would spin
+    after each call beside the OpenMP pool's (an LSTM step at 2 threads: 29 ms with NumPy's
+    BLAS, 111 ms with MKL and OpenBLAS both threaded, measured by hand)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return
+    _openblas_limit[:] = [ThreadpoolController().select(internal_api="openblas").limit(
+        limits=1)]
+
+
+def _into(out, res):
+    """``res``, or copied into ``out`` when one was given."""
+    if out is None:
+        return res
+    if out.shape != res.shape:
+        raise ValueError(f"matmul: out has shape {out.shape}, expected {res.shape}")
+    out[...] = res
+    return out
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` of two arrays (NumPy's broadcasting rules), in the chosen BLAS."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and get_blas() == "mkl":
+        r = _mkl_matmul(a, b, out)
+        if r is not None:
+            return r
+    if type(a) is np.ndarray:
+        return np.matmul(a, b, out=out) if out is not None else np.matmul(a, b)
+    from ..backend import array_module
+    xp = array_module(a)
+    return xp.matmul(a, b, out=out) if out is not None else xp.matmul(a, b)

@@ -1,0 +1,155 @@
+"""The products in MKL (``kernels/blas.py``, ``kernels/mkl_gemm.py``) against NumPy's and
+float64 references, and the layers that use them against PyTorch under both libraries."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import deltagrad as dg
+from deltagrad.kernels import blas
+from tests.conftest import requires_torch
+
+requires_mkl = pytest.mark.skipif(not blas.mkl_available(),
+                                  reason="MKL is the optional extra deltagrad[mkl]")
+BLAS = ["numpy"] + (["mkl"] if blas.mkl_available() else [])
+
+
+def _transposed(a):
+    """The same values, stored with the last two axes swapped (a transposed view)."""
+    return np.swapaxes(np.ascontiguousarray(np.swapaxes(a, -1, -2)), -1, -2)
+
+
+SHAPES = [((100, 784), (784, 300)), ((1, 7), (7, 1)), ((5, 1), (1, 3)), ((3, 5, 7), (3, 7, 4)),
+          ((2, 3, 5, 7), (2, 3, 7, 4)), ((6, 7), (4, 7, 3)), ((4, 5, 7), (7, 3)),
+          ((2, 4, 5, 7), (7, 3))]
+
+
+@requires_mkl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+def test_products_in_mkl_equal_a_float64_reference(shapes, dtype):
+    rng = np.random.default_rng(0)
+    a0, b0 = (rng.standard_normal(s).astype(dtype) for s in shapes)
+    want = np.matmul(a0.astype(np.float64), b0.astype(np.float64))
+    tol = 2e-5 if dtype == np.float32 else 1e-13
+    for a in (a0, _transposed(a0)):
+        for b in (b0, _transposed(b0)):
+            got = blas._mkl_matmul(a, b, None)
+            assert got is not None, "MKL declined a layout it reads in place"
+            assert got.dtype == dtype and got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+@requires_mkl
+def test_out_and_layouts_mkl_cannot_read_in_place():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((6, 8)).astype(np.float32)
+    b = rng.standard_normal((8, 5)).astype(np.float32)
+    with blas.use_blas("mkl"):
+        out = np.empty((6, 5), np.float32)
+        assert blas.matmul(a, b, out=out) is out
+        np.testing.assert_allclose(out, a @ b, rtol=1e-5)
+        strided_out = np.zeros((6, 10), np.float32)[:, ::2]  # not contiguous: copied into
+        assert blas.matmul(a, b, out=strided_out) is strided_out
+        np.testing.assert_allclose(strided_out, a @ b, rtol=1e-5)
+        # every other column of a: neither row- nor column-major, NumPy takes it
+        wide = rng.standard_normal((6, 16)).astype(np.float32)
+        assert blas._mkl_matmul(wide[:, ::2], b, None) is None
+        np.testing.assert_allclose(blas.matmul(wide[:, ::2], b), wide[:, ::2] @ b, rtol=1e-5)
+        # what stays in NumPy gives NumPy's answer: integers, mixed dtypes, vectors,
+        # broadcast batches, empty products
+        ints = np.arange(12).reshape(3, 4)
+        assert np.array_equal(blas.matmul(ints, ints.T), ints @ ints.T)
+        mixed = blas.matmul(a, b.astype(np.float64))
+        assert mixed.dtype == np.float64 and np.allclose(mixed, a @ b.astype(np.float64))
+        assert np.allclose(blas.matmul(a, b[:, 0]), a @ b[:, 0], rtol=1e-5)
+        c = rng.standard_normal((1, 3, 4)).astype(np.float32)
+        d = rng.standard_normal((5, 4, 2)).astype(np.float32)
+        np.testing.assert_allclose(blas.matmul(c, d), c @ d, rtol=1e-5)
+        assert blas.matmul(np.ones((3, 0), np.float32), np.ones((0, 2), np.float32)).tolist() \
+            == [[0.0, 0.0]] * 3
+
+
+@requires_mkl
+def test_mkl_gives_the_same_bits_at_any_thread_count():
+    """Strict CNR: a long contraction (LeNet's first weight gradient) rounds the same at 1
+    and 2 threads, so a run resumed at another --threads stays bit-for-bit."""
+    rng = np.random.default_rng(2)
+    rows = rng.standard_normal((6, 50176)).astype(np.float32)
+    cols = rng.standard_normal((25, 50176)).astype(np.float32)
+    before = dg.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 1):
+            dg.set_num_threads(n)
+            with blas.use_blas("mkl"):
+                results.append(blas.matmul(rows, cols.T).tobytes())
+    finally:
+        dg.set_num_threads(before)
+    assert results[0] == results[1] == results[2]
+
+
+def test_bad_choices_are_named(monkeypatch):
+    with pytest.raises(ValueError, match="unknown BLAS 'openblas'.*'numpy', 'mkl'"):
+        blas.set_blas("openblas")
+    monkeypatch.setattr(blas, "_found", [None])
+    with pytest.raises(ImportError, match=r"deltagrad\[mkl\]"):
+        blas.set_blas("mkl")
+    monkeypatch.setenv(blas.LIBRARY_VAR, "/no/such/libmkl_rt.so")
+    monkeypatch.setattr(blas, "_found", [])
+    with pytest.raises(FileNotFoundError, match="DELTAGRAD_MKL_LIBRARY='/no/such"):
+        blas.mkl_library()
+
+
+def test_the_environment_chooses_the_blas():
+    code = "from deltagrad.kernels import blas; print(blas.get_blas())"
+    env = dict(os.environ, DELTAGRAD_BLAS="numpy")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "numpy", out.stderr
+    env["DELTAGRAD_BLAS"] = "eigen"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "DELTAGRAD_BLAS='eigen'" in out.stderr
+
+
+# ----------------------------------------------------------------------------- the layers
+@requires_torch
+@pytest.mark.parametrize("which", BLAS)
+def test_layers_equal_pytorch_with_either_blas(which):
+    """Linear, Conv2d (plain and grouped), LSTM and multi-head attention, forward and every
+    gradient, against PyTorch twins, with the products in ``which``."""
+    import torch
+    from tests.conftest import to_torch
+    torch.manual_seed(0)
+    cases = [
+        (torch.nn.Linear(20, 30), lambda lib: lib.nn.Linear(20, 30), (7, 20)),
+        (torch.nn.Conv2d(4, 6, 3, padding=1), lambda lib: lib.nn.Conv2d(4, 6, 3, padding=1),
+         (2, 4, 9, 9)),
+        (torch.nn.Conv2d(4, 6, 3, groups=2), lambda lib: lib.nn.Conv2d(4, 6, 3, groups=2),
+         (2, 4, 9, 9)),
+        (torch.nn.LSTM(5, 8, batch_first=True),
+         lambda lib: lib.nn.LSTM(5, 8, batch_first=True), (3, 6, 5)),
+        (torch.nn.MultiheadAttention(16, 4, batch_first=True),
+         lambda lib: lib.nn.MultiheadAttention(16, 4, batch_first=True), (2, 5, 16)),
+    ]
+    rng = np.random.default_rng(3)
+    with blas.use_blas(which):
+        for twin, make, shape in cases:
+            layer = make(dg)
+            layer.load_state_dict({k: v.detach().numpy().copy()
+                                   for k, v in twin.state_dict().items()})
+            x = dg.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+            tx = to_torch(x)
+            args, targs = ((x, x, x), (tx, tx, tx)) if shape == (2, 5, 16) else ((x,), (tx,))
+            y, ty = layer(*args), twin(*targs)
+            y, ty = (y[0], ty[0]) if isinstance(ty, tuple) else (y, ty)
+            np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-4,
+                                       atol=1e-5)
+            (y * y).sum().backward()
+            (ty * ty).sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+            torch_params = dict(twin.named_parameters())
+            for name, p in layer.named_parameters():
+                np.testing.assert_allclose(p.grad.numpy(), torch_params[name].grad.numpy(),
+                                           rtol=1e-4, atol=1e-4, err_msg=name)
