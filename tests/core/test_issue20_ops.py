@@ -108,10 +108,7 @@ def test_kron_matches_torch(sa, sb):
 @pytest.mark.parametrize("dim", [None, 0, 1, -1])
 def test_cross_matches_torch(dim):
     a, b = RNG.standard_normal((3, 3)), RNG.standard_normal((3, 3))
-    if dim is None:
-        with pytest.warns(UserWarning):
-            tfn = lambda x, y: torch.cross(x, y)  # noqa: E731
-            tfn(torch.tensor(a), torch.tensor(b))
+    # dim=None: the first dimension of length 3, which PyTorch's deprecated default also takes
     _check(lambda x, y: dg.cross(x, y, dim=dim), lambda x, y: torch.cross(x, y, dim=dim)
            if dim is not None else torch.cross(x, y, dim=0), a, b)
     with pytest.raises(RuntimeError, match="cross.*length 3"):
@@ -179,7 +176,9 @@ def test_index_ops_in_place_and_errors():
     tt.index_fill_(1, torch.tensor([0]), -1.0)
     t.index_copy_(0, dg.tensor([1]), dg.zeros(1, 2, dtype=dg.float64))
     tt.index_copy_(0, torch.tensor([1]), torch.zeros(1, 2, dtype=torch.float64))
-    np.testing.assert_array_equal(t.numpy(), tt.numpy())
+    # the repeated index adds a + (1 + 1) here, (a + 1) + 1 in PyTorch: one ulp apart for
+    # about one row in ten (the module's RNG draws a differently as xdist orders the tests)
+    np.testing.assert_allclose(t.numpy(), tt.numpy(), rtol=1e-15, atol=0)
     with pytest.raises(IndexError, match=r"index_add\(\): index out of range"):
         dg.ones(3, 2).index_add(0, dg.tensor([3]), dg.ones(1, 2))
     with pytest.raises(IndexError, match=r"index_copy\(\): index out of range"):

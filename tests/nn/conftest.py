@@ -3,6 +3,7 @@ installed), so the recurrent layers are checked through both cell implementation
 import pytest
 
 from deltagrad import kernels
+from tests.blas_library import blas_library  # noqa: F401 -- every test once per BLAS
 
 KERNEL_BACKENDS = ["numpy"] + (["numba"] if kernels.numba_available() else [])
 
