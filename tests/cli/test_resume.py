@@ -96,3 +96,19 @@ def test_resume_can_extend_the_epochs(tmp_path):
     # a resumed run keeps its settings
     r = cli("train", *ARGS, "--epochs", 3, "--out", out, "--resume", "--lr", "0.5")
     assert r.code == 2 and "--lr 0.5 differs" in r.err
+
+
+def test_resuming_with_another_blas_says_the_run_is_not_bit_for_bit(tmp_path):
+    from deltagrad.kernels import blas
+    out = tmp_path / "run"
+    assert cli("train", *ARGS, "--epochs", 1, "--out", out).code == 0
+    with open(out / "config.json") as f:
+        recorded = json.load(f)["libraries"]
+    assert recorded["blas"] == blas.get_blas()
+    other = "numpy" if recorded["blas"] == "mkl" else "mkl"
+    if other == "mkl" and not blas.mkl_available():
+        pytest.skip("MKL (the deltagrad[mkl] extra) is not installed")
+    with blas.use_blas(other):
+        r = cli("train", *ARGS, "--epochs", 2, "--out", out, "--resume")
+    assert r.code == 0, r
+    assert f"resumes with {{'blas': '{other}'" in r.out and "not bit-for-bit" in r.out, r.out
