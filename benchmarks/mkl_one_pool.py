@@ -7,9 +7,11 @@ kept passive so as not to fight those threads. PyTorch runs both on one pool. Th
 the VAE's ``Linear`` products (forward, and the backward's δW and Wᵀ-products) into MKL's
 ``cblas_sgemm`` with MKL's GNU OpenMP threading layer -- the libgomp pool Numba's kernels use
 -- with that pool active (``OMP_WAIT_POLICY=ACTIVE``), by replacing ``Linear.forward`` and
-``Linear._backward_arrays`` inside the timed process only. It is a measurement of what such a
-design could give, not a deltagrad feature: MKL comes from the ``mkl`` wheel of PyPI (229 MB,
-not a dependency), given as ``--mkl PATH`` to its ``libmkl_rt.so.3``.
+``Linear._backward_arrays`` inside the timed process only. It measured what such a design
+could give before it was one; the feature it led to is ``deltagrad/kernels/blas.py`` (every
+product, ``pip install deltagrad[mkl]``), and the variant ``deltagrad`` here runs with
+``DELTAGRAD_BLAS=numpy`` so that it stays the OpenBLAS baseline. MKL comes from the ``mkl``
+wheel of PyPI, given as ``--mkl PATH`` to its ``libmkl_rt.so.3``.
 
 Each variant runs in its own process at 2 threads, in ``--rounds`` rounds that alternate the
 three (``record.alternate``); each round times ``--steps`` steps after a second of warm-up.
@@ -103,8 +105,9 @@ def main(argv=None):
     from benchmarks.record import alternate, provenance, write_result
     base = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2",
                 MKL_NUM_THREADS="2")
-    variants = {"deltagrad": {}, "torch": {},
-                "deltagrad_mkl_one_pool": {"MKL_THREADING_LAYER": "GNU",
+    variants = {"deltagrad": {"DELTAGRAD_BLAS": "numpy"}, "torch": {},
+                "deltagrad_mkl_one_pool": {"DELTAGRAD_BLAS": "numpy",
+                                           "MKL_THREADING_LAYER": "GNU",
                                            "OMP_WAIT_POLICY": "ACTIVE"}}
     # record.alternate gives every command one environment: each adds its own with env(1)
     commands = {name: ["env"] + [f"{k}={v}" for k, v in extra.items()] +

@@ -172,8 +172,10 @@ def _mkl_matmul(a, b, out):
     if fa is None or fb is None or sa is None or sb is None:
         return None
     shape = batch + (m, n)
+    # MKL writes out while it reads a and b: an out that may overlap them gets a new array
     res = out if (out is not None and out.dtype == a.dtype and out.flags.c_contiguous
-                  and out.shape == shape) else np.empty(shape, a.dtype)
+                  and out.shape == shape and not np.may_share_memory(out, a)
+                  and not np.may_share_memory(out, b)) else np.empty(shape, a.dtype)
     mkl_gemm = _mkl_gemm[0] if _mkl_gemm else _start_mkl()
     mkl_gemm.set_num_threads(get_num_threads())
     (ta, lda), (tb, ldb) = fa, fb

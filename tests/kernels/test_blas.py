@@ -51,6 +51,10 @@ def test_out_and_layouts_mkl_cannot_read_in_place():
         out = np.empty((6, 5), np.float32)
         assert blas.matmul(a, b, out=out) is out
         np.testing.assert_allclose(out, a @ b, rtol=1e-5)
+        square = rng.standard_normal((6, 6)).astype(np.float32)
+        want = square @ square
+        assert blas.matmul(square, square, out=square) is square  # out is an input: as NumPy
+        np.testing.assert_allclose(square, want, rtol=1e-5)
         strided_out = np.zeros((6, 10), np.float32)[:, ::2]  # not contiguous: copied into
         assert blas.matmul(a, b, out=strided_out) is strided_out
         np.testing.assert_allclose(strided_out, a @ b, rtol=1e-5)
