@@ -67,15 +67,21 @@ def set_backend(name) -> None:
     _chosen[0] = None if name is None else _check(name, "set_backend")
 
 
-@contextlib.contextmanager
 def use_backend(name):
     """``with use_backend('numpy'): ...`` runs the block with that backend."""
-    before = _chosen[0]
-    set_backend(name)
+    return while_chosen(_chosen, set_backend, name)
+
+
+@contextlib.contextmanager
+def while_chosen(chosen, choose, name):
+    """A block run with ``choose(name)`` in force; ``chosen[0]``, the setting ``choose``
+    writes, is put back afterwards (``use_backend`` here, ``blas.use_blas``)."""
+    before = chosen[0]
+    choose(name)
     try:
         yield
     finally:
-        _chosen[0] = before
+        chosen[0] = before
 
 
 def openmp_wait_policy() -> None:

@@ -24,7 +24,6 @@ can be found (the ``mkl`` wheel's ``libmkl_rt.so``, or ``DELTAGRAD_MKL_LIBRARY=P
 """
 from __future__ import annotations
 
-import contextlib
 import os
 from math import prod
 
@@ -108,15 +107,10 @@ def set_blas(name) -> None:
     _chosen[0] = None if name is None else _check(name, "set_blas")
 
 
-@contextlib.contextmanager
 def use_blas(name):
     """``with use_blas('numpy'): ...`` runs the block's products in that library."""
-    before = _chosen[0]
-    set_blas(name)
-    try:
-        yield
-    finally:
-        _chosen[0] = before
+    from . import while_chosen
+    return while_chosen(_chosen, set_blas, name)
 
 
 def _operand(m):
