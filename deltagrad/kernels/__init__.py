@@ -62,6 +62,17 @@ def get_backend() -> str:
     return "numba" if numba_available() else "numpy"
 
 
+def backend_name() -> str:
+    """The backend ``get_backend`` gives, named without importing Numba when it is not loaded
+    yet (loading it is what a short run avoids, ``optim/adam.py``): then an installed Numba
+    counts as importable. For a run's record of the libraries it trained with."""
+    env = os.environ.get(ENV_VAR, "").strip().lower()
+    if _chosen[0] is not None or _numba_imports or env in BACKENDS:
+        return _chosen[0] or (env if env in BACKENDS else get_backend())
+    from importlib.util import find_spec
+    return "numba" if find_spec("numba") is not None else "numpy"
+
+
 def set_backend(name) -> None:
     """Use ``name`` ('numpy' or 'numba') from now on; ``None`` goes back to the default."""
     _chosen[0] = None if name is None else _check(name, "set_backend")

@@ -355,7 +355,7 @@ def _libraries() -> dict:
     resumed with others is not bit-for-bit (``kernels/blas.py``, ``kernels/__init__.py``)."""
     from .. import kernels
     from ..kernels import blas
-    return {"blas": blas.get_blas(), "kernels": kernels.get_backend()}
+    return {"blas": blas.get_blas(), "kernels": kernels.backend_name()}
 
 
 def _lr(setup: Setup) -> float:

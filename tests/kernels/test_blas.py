@@ -157,3 +157,16 @@ def test_layers_equal_pytorch_with_either_blas(which):
             for name, p in layer.named_parameters():
                 np.testing.assert_allclose(p.grad.numpy(), torch_params[name].grad.numpy(),
                                            rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_a_run_records_its_libraries_without_loading_numba():
+    """``deltagrad train`` writes which BLAS and kernels it uses into config.json at the
+    start; naming them must not import Numba, which a short run never loads (without MKL)."""
+    code = ("import sys; from deltagrad.train.trainer import _libraries; "
+            "print(_libraries(), 'numba' in sys.modules)")
+    env = dict(os.environ, DELTAGRAD_BLAS="numpy")
+    env.pop("DELTAGRAD_KERNELS", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    from deltagrad import kernels
+    want = "numba" if kernels.numba_available() else "numpy"
+    assert out.stdout.strip() == f"{{'blas': 'numpy', 'kernels': '{want}'}} False", out.stderr
