@@ -170,8 +170,7 @@ def _mkl_matmul(a, b, out):
     res = out if (out is not None and out.dtype == a.dtype and out.flags.c_contiguous
                   and out.shape == shape and not np.may_share_memory(out, a)
                   and not np.may_share_memory(out, b)) else np.empty(shape, a.dtype)
-    mkl_gemm = _mkl_gemm[0] if _mkl_gemm else _start_mkl()
-    mkl_gemm.set_num_threads(get_num_threads())
+    mkl_gemm = started_mkl()
     (ta, lda), (tb, ldb) = fa, fb
     mkl_gemm.gemm(a, b, res, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, m, n,
                   k, lda, ldb, sa, sb, prod(batch) if batch else 0)
@@ -182,11 +181,15 @@ _REALS = (np.dtype(np.float32), np.dtype(np.float64))
 _mkl_gemm = []  # [the module that calls MKL], once imported (an import in a call costs ~5 µs)
 
 
-def _start_mkl():
-    from . import mkl_gemm
-    quiet_openblas()
-    _mkl_gemm.append(mkl_gemm)
-    return mkl_gemm
+def started_mkl():
+    """The module that calls MKL (``mkl_gemm``), started on first use, with MKL set to the
+    thread count in force (``threads.get_num_threads``)."""
+    if not _mkl_gemm:
+        from . import mkl_gemm
+        quiet_openblas()
+        _mkl_gemm.append(mkl_gemm)
+    _mkl_gemm[0].set_num_threads(get_num_threads())
+    return _mkl_gemm[0]
 
 
 def mkl_started() -> bool:

@@ -17,17 +17,19 @@ from __future__ import annotations
 import ctypes
 
 import llvmlite.binding as llvm
+import numpy as np
 from numba import njit, types
 
 from . import openmp_wait_policy
 from .blas import mkl_library
 
-__all__ = ["gemm", "set_num_threads"]
+__all__ = ["gemm", "set_num_threads", "pack", "packed_product"]
 
 # mkl_service.h and mkl_cblas.h
 _THREADING_GNU = 3
 _CBWR_AUTO, _CBWR_STRICT, _CBWR_SUCCESS = 2, 0x10000, 0
 _ROW_MAJOR = 101
+_NO_TRANS, _A_MATRIX, _PACKED = 111, 161, 151
 
 
 def _start():
@@ -69,6 +71,42 @@ _sgemm, _sgemm_batch = (types.ExternalFunction(name, sig) for name, sig in zip(
     ("cblas_sgemm", "cblas_sgemm_batch_strided"), _signatures(types.float32)))
 _dgemm, _dgemm_batch = (types.ExternalFunction(name, sig) for name, sig in zip(
     ("cblas_dgemm", "cblas_dgemm_batch_strided"), _signatures(types.float64)))
+
+
+# A matrix used for many products (a recurrent layer's W_hh, once per time step) is packed
+# once into MKL's internal layout (cblas_sgemm_pack) and the products read it from there
+# (cblas_sgemm_compute): per step of an LSTM layer (H 128, B 32, one thread) 54 -> 44 µs
+# forward and 62 -> 50 µs backward, with the same bits as cblas_sgemm (measured by hand).
+_spack_size = types.ExternalFunction("cblas_sgemm_pack_get_size",
+                                     types.uintp(types.intc, types.intc, types.intc, types.intc))
+_spack = types.ExternalFunction("cblas_sgemm_pack", types.void(
+    types.intc, types.intc, types.intc, types.intc, types.intc, types.intc, types.float32,
+    types.intp, types.intc, types.intp))
+_scompute = types.ExternalFunction("cblas_sgemm_compute", types.void(
+    types.intc, types.intc, types.intc, types.intc, types.intc, types.intc, types.intp,
+    types.intc, types.intp, types.intc, types.float32, types.intp, types.intc))
+_ALIGN = 64  # bytes: MKL's buffers are best 64-byte aligned
+
+
+@njit(cache=True, nogil=True)
+def pack(a, n):
+    """A float32 C-contiguous matrix A (m, k), packed for products A·B with B of n columns:
+    a byte array that ``packed_product`` reads."""
+    m, k = a.shape
+    buf = np.empty(_spack_size(_A_MATRIX, m, n, k) + _ALIGN, np.uint8)
+    start = (-buf.ctypes.data) % _ALIGN
+    packed = buf[start:]
+    _spack(_ROW_MAJOR, _A_MATRIX, _NO_TRANS, m, n, k, 1.0, a.ctypes.data, k,
+           packed.ctypes.data)
+    return packed
+
+
+@njit(cache=True, nogil=True)
+def packed_product(packed, m, b, out):
+    """out = A·B for A packed by ``pack`` (m rows) and float32 C-contiguous B, out."""
+    k, n = b.shape
+    _scompute(_ROW_MAJOR, _PACKED, _NO_TRANS, m, n, k, packed.ctypes.data, k, b.ctypes.data,
+              n, 0.0, out.ctypes.data, n)
 
 
 @njit(cache=True, nogil=True)

@@ -186,13 +186,13 @@ def rnn_backward(dh, h, da, relu):
 
 
 # ----------------------------------------------------------------------------- cells
-# WHY NOT THE WHOLE LOOP: the time loop stays in Python (ops/recurrent.py), one kernel call
-# per step, with the matrix products made by NumPy. Numba's np.dot inside a compiled loop
-# calls SciPy's BLAS (scipy.linalg.cython_blas), which pip installs as a second OpenBLAS
-# with its own thread pool next to NumPy's: at 2 threads the two pools' spinning threads
-# fight over the cores (measured at ed819a9, LSTM workload, 2 threads, same load: 1156 ms
-# a step against 66.7 ms). At 1 thread the one compiled call gained ~1% (LSTM) to ~4% (GRU):
-# the Python step loop costs only ~2-3 µs a step against the ~60 µs of its BLAS work.
+# THE WHOLE LOOP: with NumPy's BLAS the time loop stays in Python (ops/recurrent.py), one
+# kernel call per step. Numba's np.dot inside a compiled loop calls SciPy's BLAS
+# (scipy.linalg.cython_blas), which pip installs as a second OpenBLAS with its own thread
+# pool next to NumPy's: at 2 threads the two pools' spinning threads fight over the cores
+# (measured at ed819a9, LSTM workload, 2 threads, same load: 1156 ms a step against
+# 66.7 ms). With MKL the compiled loop calls MKL itself, on the one OpenMP pool, and the
+# whole loop is compiled: numba_sequence.py.
 #
 # FLOAT64: a float64 forward step stays the NumPy cell's. Its tanh must then be exact, and
 # libm's tanh in a compiled loop (one call per element) is slower than NumPy's vectorised
@@ -200,6 +200,8 @@ def rnn_backward(dh, h, da, relu):
 # so it is compiled in both dtypes.
 class NumbaLSTMCell(_LSTMCell):
     """``_LSTMCell`` with each step one compiled pass (same caches, same results)."""
+
+    compiled = True
 
     def forward_step(self, t, ax, gh, state, h_out):
         if gh.dtype != np.float32:  # see FLOAT64 above
@@ -228,6 +230,8 @@ class NumbaLSTMCell(_LSTMCell):
 class NumbaGRUCell(_GRUCell):
     """``_GRUCell`` with each step one compiled pass."""
 
+    compiled = True
+
     def forward_step(self, t, ax, gh, state, h_out):
         if gh.dtype != np.float32:  # see FLOAT64 above
             return super().forward_step(t, ax, gh, state, h_out)
@@ -249,6 +253,8 @@ class NumbaGRUCell(_GRUCell):
 
 class NumbaRNNCell(_RNNCell):
     """``_RNNCell`` with each step one compiled pass."""
+
+    compiled = True
 
     def forward_step(self, t, ax, gh, state, h_out):
         if gh.dtype != np.float32:  # see FLOAT64 above

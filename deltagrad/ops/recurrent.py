@@ -19,9 +19,11 @@ numbers and gate order:
 
 Backpropagation through time (notes 000 §9.5) runs the same loop backwards on raw arrays:
 each step yields δ_t = ∂L/∂a_t, the carried gradient is ∂L/∂h_{t−1} = δ_t W_hh (+ the
-cell's direct term), and after the loop the weight gradients are one GEMM each:
-∂L/∂W_hh = Σ_t δ_tᵀ h_{t−1}, ∂L/∂W_ih = Σ_t δ_tᵀ x_t, ∂L/∂X = δ W_ih. No Tensor or graph
-object is made per time step. A mask (T, B) of valid steps supports variable lengths: at a
+cell's direct term), and after the loop the gradients are GEMMs over all steps:
+∂L/∂W_hh = Σ_t δ_tᵀ h_{t−1}, ∂L/∂W_ih = Σ_t δ_tᵀ x_t (one GEMM for both, and the biases, when
+δ is the same), ∂L/∂X = δ W_ih. No Tensor or graph
+object is made per time step; when MKL runs the products, each loop is one compiled call
+(``kernels/numba_sequence.py``). A mask (T, B) of valid steps supports variable lengths: at a
 padded step the state is carried unchanged and the output is zero (what PyTorch's packed
 sequences compute). With ``create_graph=True`` the backward is rebuilt from differentiable
 Tensor operations (:func:`recurrent_reference`), so higher-order gradients work too.
@@ -43,13 +45,16 @@ RNN_MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _gate_constants(scale, H, B, xp, dtype):
+def _gate_constants(scale, H, B, xp, dtype, full_arrays=True):
     """Per-row (s, α, β) so that every gate is α ⊙ tanh(s ⊙ a) + β: σ(a) = ½ tanh(a/2) + ½
     for the sigmoid gates (s = α = β = ½), tanh itself for the others (s = α = 1, β = 0).
     The loop folds s into the weights, so all gates of a step take one tanh and one
     multiply-add, with no overflow for large |a|. α and β are full (G·H, B) arrays: NumPy is
-    about 3× slower on a column broadcast over a short row."""
+    about 3× slower on a column broadcast over a short row (the compiled cells, which have
+    the constants built in, need neither: ``full_arrays=False`` gives None)."""
     s = np.repeat(np.asarray(scale, dtype=np.float64), H)
+    if not full_arrays:
+        return xp.asarray(s, dtype=dtype), None, None
     beta = np.where(s == 0.5, 0.5, 0.0)
     full = lambda v: xp.ascontiguousarray(xp.broadcast_to(  # noqa: E731
         xp.asarray(v, dtype=dtype)[:, None], (v.size, B)))
@@ -85,6 +90,7 @@ class _Cell:
     """
 
     has_cell = False
+    compiled = False              # a compiled cell (kernels/numba_cells.py)
     separate_hidden_bias = False  # GRU: b_hh is inside r ⊙ (W_hn h + b_hn)
     gate_scale = None             # per-gate s of _gate_constants (None: no sigmoid gates)
 
@@ -288,6 +294,25 @@ class _Sequence:
         return (ext[:-1], ext[1:]) if self.reverse else (ext[1:], ext[:-1])
 
 
+def _compiled_loop(cell, mask):
+    """The module that runs the whole time loop compiled (``kernels/numba_sequence.py``), or
+    None for the Python loop: it serves compiled float32 cells (``_make_cell``) without a mask
+    when MKL runs the products."""
+    if mask is not None or not getattr(cell, "compiled", False) or \
+            cell.tmp.dtype != np.float32 or blas.get_blas() != "mkl":
+        return None
+    blas.started_mkl()
+    from ..kernels import numba_sequence
+    return numba_sequence
+
+
+def _caches(cell, mode, dtype):
+    """The three per-step caches a compiled cell keeps (empty arrays where it keeps fewer)."""
+    kept = {"LSTM": ("act", "tc"), "GRU": ("rz", "n", "ghn")}.get(mode, ())
+    none = np.empty((0, 0, 0), dtype)
+    return tuple(getattr(cell, name) for name in kept) + (none,) * (3 - len(kept))
+
+
 def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     """The shared sequence loop on arrays. Returns (ys, final states, seq): ys is the
     (T, B, H) output (a view of a buffer that also holds h0, for the backward)."""
@@ -299,7 +324,9 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     seq = _Sequence(cell, list(range(T - 1, -1, -1)) if reverse else list(range(T)), reverse)
     first = seq.order[0]
     if cell.gate_scale is not None:  # fold the s of α tanh(s a) + β into the weights
-        sc, cell.alpha, cell.beta = _gate_constants(cell.gate_scale, H, B, xp, dtype)
+        numpy_forward = not cell.compiled or dtype != np.float32  # see numba_cells.FLOAT64
+        sc, alpha, beta = _gate_constants(cell.gate_scale, H, B, xp, dtype, numpy_forward)
+        cell.alpha, cell.beta = alpha, beta
         w_ih, w_hh = w_ih * sc[:, None], w_hh * sc[:, None]
         if b_ih is not None:
             b_ih, b_hh = b_ih * sc, b_hh * sc
@@ -329,7 +356,15 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     bh = None if b_hh is None or not cell.separate_hidden_bias else b_hh[:, None]
     state = (seq.hT_before[first], seq.c_before[first]) if cell.has_cell else \
         (seq.hT_before[first],)
-    for t in seq.order:
+    seq.compiled = _compiled_loop(cell, mask)
+    if seq.compiled is not None:  # the same loop in one compiled call
+        seq.hT_ext, seq.cT_ext = hT_ext, (cT_ext if cell.has_cell else hT_ext[:0])
+        seq.compiled.sequence_forward(
+            seq.compiled.MODES[mode], w_hh, xp.empty(0, dtype) if bh is None else b_hh, ax,
+            hT_ext, seq.cT_ext, *_caches(cell, mode, dtype), gh, reverse)
+        last = seq.order[-1]
+        state = (seq.hT_after[last],) + ((seq.c_after[last],) if cell.has_cell else ())
+    for t in seq.order if seq.compiled is None else ():
         blas.matmul(w_hh, state[0], out=gh)
         if bh is not None:
             gh += bh
@@ -394,24 +429,50 @@ class RecurrentSequence(Function):
 
 
 def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
-    """Backpropagation through time on arrays: the same loop, backwards, then one GEMM per
-    input/weight gradient over all time steps."""
+    """Backpropagation through time on arrays: the same loop, backwards (compiled or in
+    Python), then the gradient GEMMs over all time steps (``_gradients``)."""
     xp = _xp(x)
     T, B, _ = x.shape
     GH, H = w_hh.shape
-    cell, order = seq.cell, seq.order
+    cell = seq.cell
     need = ctx.needs_input_grad
-    # δ_t = ∂L/∂a_t ends in the (G·H, T, B) layout that the gradient GEMMs read as
-    # (G·H, T·B). Each step writes its δ_t as a contiguous block of a CHUNK-step buffer that
-    # stays in cache for the step's product, and the buffer is stored there once per chunk
-    # (measured against one (T, G·H, B) array and a transposing copy after the loop, Numba
-    # cells, 1 thread: LSTM loop and store 4.35 -> 3.89 ms; the whole layer backward, T 64,
-    # B 32, H 128: LSTM 9.84 -> 9.60 ms, GRU 8.60 -> 8.19 ms). delta_rec, dG: the GRU's
-    # recurrent δ.
+    # δ_t = ∂L/∂a_t in the (G·H, T, B) layout that the gradient GEMMs read as (G·H, T·B);
+    # delta_rec: the GRU's recurrent δ
     delta = xp.empty((GH, T, B), x.dtype)
     delta_rec = xp.empty((GH, T, B), x.dtype) if cell.separate_hidden_bias else delta
-    dX = xp.empty((CHUNK, GH, B), x.dtype)
-    dG = xp.empty((CHUNK, GH, B), x.dtype) if cell.separate_hidden_bias else dX
+    if seq.compiled is not None:
+        dh, dc = _compiled_backward(seq, ctx.mode, w_hh, gy, gstate, delta, delta_rec)
+    else:
+        dh, dc = _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec)
+    return _gradients(seq, need, cell, x, w_ih, has_bias, ctx.masked, delta, delta_rec, dh,
+                      dc)
+
+
+def _compiled_backward(seq, mode, w_hh, gy, gstate, delta, delta_rec):
+    """The backward loop in one compiled call (``_compiled_loop``): (∂L/∂h_0ᵀ, ∂L/∂c_0ᵀ)."""
+    cell = seq.cell
+    dh = np.ascontiguousarray(gstate[0].T)
+    dc = np.ascontiguousarray(gstate[1].T) if cell.has_cell else dh[:0]
+    return seq.compiled.sequence_backward(
+        seq.compiled.MODES[mode], np.ascontiguousarray(w_hh.T),
+        np.ascontiguousarray(gy.transpose(0, 2, 1)), dh, dc, seq.hT_ext, seq.cT_ext,
+        *_caches(cell, mode, dh.dtype), delta, delta_rec, seq.reverse)
+
+
+def _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec):
+    """The backward loop in Python, one cell kernel and one product per step:
+    (∂L/∂h_0ᵀ, ∂L/∂c_0ᵀ or None)."""
+    xp = _xp(gy)
+    cell, order = seq.cell, seq.order
+    GH, H = w_hh.shape
+    B = gy.shape[1]
+    # Each step writes its δ_t as a contiguous block of a CHUNK-step buffer that stays in
+    # cache for the step's product, and the buffer is stored into δ once per chunk (measured
+    # against one (T, G·H, B) array and a transposing copy after the loop, Numba cells,
+    # 1 thread: LSTM loop and store 4.35 -> 3.89 ms; the whole layer backward, T 64, B 32,
+    # H 128: LSTM 9.84 -> 9.60 ms, GRU 8.60 -> 8.19 ms).
+    dX = xp.empty((CHUNK, GH, B), gy.dtype)
+    dG = xp.empty((CHUNK, GH, B), gy.dtype) if cell.separate_hidden_bias else dX
     # contiguous, as every step reads one block; padded outputs are constant zeros
     gyT = gy.transpose(0, 2, 1)
     gyT = gyT * mask[:, None, :] if mask is not None else xp.ascontiguousarray(gyT)
@@ -444,27 +505,53 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
             delta[:, lo:hi] = dX[:hi - lo].transpose(1, 0, 2)
             if delta_rec is not delta:
                 delta_rec[:, lo:hi] = dG[:hi - lo].transpose(1, 0, 2)
-    # the gradients of the inputs and weights: one GEMM each over all time steps
+    return dh, dc
+
+
+def _gradients(seq, need, cell, x, w_ih, has_bias, masked, delta, delta_rec, dh, dc):
+    """The gradients of the inputs and weights from δ (G·H, T, B): one GEMM each over all
+    time steps."""
+    xp = _xp(x)
+    T, B, _ = x.shape
+    GH = delta.shape[0]
+    H = dh.shape[0]
     off = 3 if cell.has_cell else 2
     g_x = g_c0 = g_wih = g_whh = g_bih = g_bhh = None
     dX2, dG2 = delta.reshape(GH, T * B), delta_rec.reshape(GH, T * B)
     if need[0]:
-        g_x = blas.matmul(dX2.T, w_ih).reshape(x.shape)
+        # (W_ihᵀ δ)ᵀ: MKL takes W_ihᵀ δ in 1.9 ms against 3.2 ms for δᵀ W_ih (T 64, B 32,
+        # H 128, I 64, one thread; the same for OpenBLAS; measured by hand)
+        g_x = blas.matmul(w_ih.T, dX2).T.reshape(x.shape)
     g_h0 = dh.T if need[1] else None
     if cell.has_cell and need[2]:
         g_c0 = dc.T
-    if need[off]:
-        g_wih = blas.matmul(dX2, x.reshape(T * B, -1))
-    if need[off + 1]:
-        g_whh = blas.matmul(dG2, seq.h_rows_before.reshape(T * B, H))
-    if has_bias and (need[off + 2] or need[off + 3]):
-        ones = xp.ones(T * B, x.dtype)
-        g_bih = dX2 @ ones
-        g_bhh = g_bih.copy() if delta_rec is delta else dG2 @ ones  # the same δ unless GRU
+    x_rows, h_rows = x.reshape(T * B, -1), seq.h_rows_before.reshape(T * B, H)
+    bias_grad = has_bias and (need[off + 2] or need[off + 3])
+    if delta_rec is delta and need[off] and need[off + 1]:
+        # one GEMM for all weights: δ [x_t | 1 | h_{t−1}] over all steps (the rows copied
+        # together: 4.6 ms against 5.4 ms for the three products alone, LSTM T 64, B 32,
+        # H 128, I 64, one thread, MKL; measured by hand)
+        I = x.shape[2]
+        rows = xp.empty((T * B, I + bias_grad + H), x.dtype)
+        rows[:, :I] = x_rows
+        rows[:, I:I + bias_grad] = 1
+        rows[:, I + bias_grad:] = h_rows
+        g = blas.matmul(dX2, rows)
+        g_wih, g_whh = xp.ascontiguousarray(g[:, :I]), xp.ascontiguousarray(g[:, -H:])
+        g_bih = g[:, I].copy() if bias_grad else None
+    else:
+        if need[off]:
+            g_wih = blas.matmul(dX2, x_rows)
+        if need[off + 1]:
+            g_whh = blas.matmul(dG2, h_rows)
+        if bias_grad:
+            g_bih = dX2 @ xp.ones(T * B, x.dtype)
+    if bias_grad:  # b_hh: the same δ as b_ih unless GRU
+        g_bhh = g_bih.copy() if delta_rec is delta else dG2 @ xp.ones(T * B, x.dtype)
     out = [g_x, g_h0] + ([g_c0] if cell.has_cell else []) + [g_wih, g_whh]
     if has_bias:
         out += [g_bih if need[off + 2] else None, g_bhh if need[off + 3] else None]
-    if ctx.masked:
+    if masked:
         out.append(None)
     return out
 

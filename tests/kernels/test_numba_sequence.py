@@ -1,0 +1,87 @@
+"""The compiled time loop (kernels/numba_sequence.py) against the Python loop of
+ops/recurrent.py: the same products and cell kernels, so the same bits, in every recurrent
+mode, direction and thread count; and which loop a layer takes."""
+import numpy as np
+import pytest
+
+import deltagrad as dg
+from deltagrad.kernels import blas
+from deltagrad.ops import recurrent
+
+pytest.importorskip("numba")
+if not blas.mkl_available():
+    pytest.skip("the compiled loop calls MKL (the mkl extra)", allow_module_level=True)
+
+LAYERS = {"LSTM": dg.nn.LSTM, "GRU": dg.nn.GRU, "RNN_TANH": dg.nn.RNN, "RNN_RELU": dg.nn.RNN}
+
+
+def _layer(mode, bidirectional, bias, num_layers=2):
+    kw = {"nonlinearity": "relu"} if mode == "RNN_RELU" else {}
+    dg.manual_seed(0)
+    return LAYERS[mode](5, 7, num_layers=num_layers, bias=bias, bidirectional=bidirectional,
+                        batch_first=True, **kw)
+
+
+def _run(layer, python_loop, monkeypatch):
+    """Outputs, final states and every gradient of one forward and backward."""
+    with monkeypatch.context() as m:
+        if python_loop:
+            m.setattr(recurrent, "_compiled_loop", lambda cell, mask: None)
+        rng = np.random.default_rng(1)
+        x = dg.from_numpy(rng.standard_normal((3, 6, 5), dtype=np.float32)).requires_grad_()
+        layer.zero_grad()
+        out, state = layer(x)
+        states = state if isinstance(state, tuple) else (state,)
+        loss = (out * dg.from_numpy(rng.standard_normal(out.shape, dtype=np.float32))).sum()
+        for s in states:
+            loss = loss + (s * s).sum()
+        loss.backward()
+        return [a.detach().numpy().copy() for a in (out, *states, x.grad)] + \
+            [p.grad.numpy().copy() for p in layer.parameters()]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("mode", list(LAYERS))
+def test_compiled_loop_equals_python_loop(mode, bidirectional, bias, threads, monkeypatch):
+    layer = _layer(mode, bidirectional, bias)
+    with blas.use_blas("mkl"):
+        before = dg.get_num_threads()
+        dg.set_num_threads(threads)
+        try:
+            compiled = _run(layer, False, monkeypatch)
+            python = _run(layer, True, monkeypatch)
+        finally:
+            dg.set_num_threads(before)
+    for a, b in zip(compiled, python):
+        np.testing.assert_array_equal(a, b)
+
+
+def _loops_taken(monkeypatch, fn):
+    taken = []
+    chosen = recurrent._compiled_loop
+
+    def spy(cell, mask):
+        loop = chosen(cell, mask)
+        taken.append(loop is not None)
+        return loop
+
+    monkeypatch.setattr(recurrent, "_compiled_loop", spy)
+    fn()
+    return taken
+
+
+def test_which_loop_runs(monkeypatch):
+    lstm = dg.nn.LSTM(3, 4)
+    x = dg.randn(5, 2, 3)
+    with blas.use_blas("mkl"):
+        assert _loops_taken(monkeypatch, lambda: lstm(x)) == [True]
+        # float64: the Python loop (its forward cell is NumPy's)
+        assert _loops_taken(monkeypatch, lambda: lstm.double()(x.double())) == [False]
+        lstm.float()
+        # variable lengths: the Python loop
+        packed = dg.nn.utils.rnn.pack_padded_sequence(x, [5, 3])
+        assert _loops_taken(monkeypatch, lambda: lstm(packed)) == [False]
+    with blas.use_blas("numpy"):
+        assert _loops_taken(monkeypatch, lambda: lstm(x)) == [False]
