@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
 from .conv import Geometry, _pad, _tuple, windows
@@ -49,6 +50,9 @@ class WindowScatter(Function):
 
     def forward(ctx, g, idx, geo):
         ctx.idx, ctx.geo = idx, geo
+        if _compiled(g, geo):
+            from ..kernels.numba_pool import max_pool2x2_backward
+            return max_pool2x2_backward(g, idx, geo.in_size)
         xp = _xp(g)
         out = xp.zeros(g.shape[:2] + geo.padded, g.dtype)
         disjoint = all(st >= d * (k - 1) + 1 for st, d, k in
@@ -77,14 +81,32 @@ class WindowPick(Function):
         return WindowScatter.apply(g, idx=ctx.idx, geo=ctx.geo)
 
 
+def _compiled(a, geo):
+    """Whether a max pooling (forward, or backward from the gradient ``a``) runs as the
+    compiled loops of ``kernels/numba_pool.py`` (the same numbers): 2×2 windows of stride 2,
+    the kernel backend is Numba, ``a`` is a float32/float64 NumPy array, and the process may
+    use Numba's pool."""
+    if type(a) is not np.ndarray or a.dtype not in (np.float32, np.float64) or \
+            len(geo.kernel) != 2 or a.size == 0 or kernels.get_backend() != "numba":
+        return False
+    from ..kernels.numba_parallel import usable
+    from ..kernels.numba_pool import fits
+    return fits(geo) and usable()
+
+
 def window_max(x, geo):
-    """(max, index of the first maximal offset) over each window, as an elementwise max over
-    the K strided slabs x_pad[k + s·p] (one per kernel offset k), on arrays."""
+    """(max, index of the maximal offset) over each window, as an elementwise max over the K
+    strided slabs x_pad[k + s·p] (one per kernel offset k), on arrays. The index is the first
+    maximum's at ties and the last NaN's when there is one (PyTorch's rule: a value wins when
+    it is greater or NaN)."""
+    n_offsets = math.prod(geo.kernel)
+    idx_dtype = np.int8 if n_offsets < 2 ** 7 else np.int16 if n_offsets < 2 ** 15 else np.intp
+    if _compiled(x, geo):
+        from ..kernels.numba_pool import max_pool2x2
+        return max_pool2x2(x, idx_dtype)
     xp = _xp(x)
     fill = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min
     x_pad = _pad(xp, x, geo.pads, fill)
-    n_offsets = math.prod(geo.kernel)
-    idx_dtype = np.int8 if n_offsets < 2 ** 7 else np.int16 if n_offsets < 2 ** 15 else np.intp
     out = idx = step = None
     for flat, _, src in _offset_slices(geo):
         if out is None:  # a copy even when the slab is all of x: out is written to
@@ -94,8 +116,12 @@ def window_max(x, geo):
         # one contiguous copy of the slab: NumPy compares strided slabs ~8× slower
         slab = xp.ascontiguousarray(x_pad[src])
         # offsets come in increasing order, so the index of the (first) maximum is
-        # max(idx, flat · [slab > out]): strictly greater keeps the first at ties
-        xp.multiply(slab > out, flat, out=step, dtype=idx_dtype)
+        # max(idx, flat · [slab > out or slab is NaN]): strictly greater keeps the first at
+        # ties
+        wins = slab > out
+        if x.dtype.kind == "f":
+            wins |= xp.isnan(slab)
+        xp.multiply(wins, flat, out=step, dtype=idx_dtype)
         xp.maximum(idx, step, out=idx)
         xp.maximum(out, slab, out=out)
     return out, idx
