@@ -30,8 +30,10 @@ import numpy as np
 from .. import kernels
 from ..kernels import blas
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor, _make
 from .elementwise import _xp
+from .reduce import sum_array
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "conv_output_size", "conv_transpose_output_size"]
@@ -418,7 +420,12 @@ class Conv(Function):
                                   cols=ctx.cols, rows=rows) if x is not None else None
         gb = None
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
-            gb = g.sum((0,) + tuple(range(2, g.ndim)))
+            if rows is not None and not is_grad_enabled():
+                # the rows of g as (O, N·P) are contiguous: Σ along them is 2.5× faster than
+                # over g's axes N, H, W (LeNet's first layer: 147 -> 58 µs, by hand)
+                gb = _make(sum_array(rows, (1,)))
+            else:
+                gb = g.sum((0,) + tuple(range(2, g.ndim)))
         return gx, gw, gb
 
 
