@@ -25,7 +25,6 @@ can be found (the ``mkl`` wheel's ``libmkl_rt.so``, or ``DELTAGRAD_MKL_LIBRARY=P
 from __future__ import annotations
 
 import os
-from math import prod
 
 import numpy as np
 
@@ -126,17 +125,42 @@ def _operand(m):
     return None
 
 
-def _batch_stride(m):
-    """The element stride from one matrix of ``m`` to the next when its leading dimensions
-    collapse into one (dimensions of size 1 aside), or None."""
+def _element_strides(m, batch_ndim):
+    """The element strides of the batch dimensions of ``m`` (zeros for a 2-D matrix used for
+    every product of the batch), or None when a stride is not a whole number of elements."""
     if m.ndim == 2:
-        return 0
-    lead = [(n, s) for n, s in zip(m.shape[:-2], m.strides[:-2]) if n != 1]
-    for (_, outer), (n, inner) in zip(lead, lead[1:]):
-        if outer != inner * n:
-            return None
-    step = lead[-1][1] if lead else 0
-    return step // m.itemsize if step % m.itemsize == 0 and step >= 0 else None
+        return (0,) * batch_ndim
+    strides = m.strides[:-2]
+    if any(s % m.itemsize or s < 0 for s in strides):
+        return None
+    return tuple(s // m.itemsize for s in strides)
+
+
+def _batch_levels(batch, a, b):
+    """The batch of products as at most two levels MKL can step through: ((outer, oa, ob),
+    (count, sa, sb)), the element strides of A and B at each level (count 0: one product);
+    None when the batch dimensions do not merge into two. Dimensions merge where both
+    operands step through them as through one (size-1 dimensions aside): the heads and
+    batch of attention on a fused (B, T, 3·D) projection, (B, h, T, d) views with strides
+    (T·3D, d, 3D, 1), are two levels."""
+    sa, sb = _element_strides(a, len(batch)), _element_strides(b, len(batch))
+    if sa is None or sb is None:
+        return None
+    levels = []
+    for size, da, db in zip(batch, sa, sb):
+        if size == 1:
+            continue
+        if levels and levels[-1][1] == da * size and levels[-1][2] == db * size:
+            levels[-1] = (levels[-1][0] * size, da, db)
+        else:
+            levels.append((size, da, db))
+    if len(levels) > 2:
+        return None
+    while len(levels) < 2:
+        levels.insert(0, (1, 0, 0) if levels else (0, 0, 0))
+    if levels[1][0] == 0:  # no batch at all: one product, once
+        levels = [(1, 0, 0), (0, 0, 0)]
+    return levels[0], levels[1]
 
 
 def _mkl_matmul(a, b, out):
@@ -162,9 +186,10 @@ def _mkl_matmul(a, b, out):
     if b.shape[-2] != k or min(m, n, k) == 0 or max(m, n, k, a.size, b.size) > _INT_MAX:
         return None
     fa, fb = _operand(a), _operand(b)
-    sa, sb = _batch_stride(a), _batch_stride(b)
-    if fa is None or fb is None or sa is None or sb is None:
+    levels = _batch_levels(batch, a, b)
+    if fa is None or fb is None or levels is None:
         return None
+    (outer, oa, ob), (count, sa, sb) = levels
     shape = batch + (m, n)
     # MKL writes out while it reads a and b: an out that may overlap them gets a new array
     res = out if (out is not None and out.dtype == a.dtype and out.flags.c_contiguous
@@ -173,7 +198,7 @@ def _mkl_matmul(a, b, out):
     mkl_gemm = started_mkl()
     (ta, lda), (tb, ldb) = fa, fb
     mkl_gemm.gemm(a, b, res, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, m, n,
-                  k, lda, ldb, sa, sb, prod(batch) if batch else 0)
+                  k, lda, ldb, sa, sb, count, outer, oa, ob)
     return res if res is out else _into(out, res)
 
 

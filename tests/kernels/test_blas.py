@@ -43,6 +43,33 @@ def test_products_in_mkl_equal_a_float64_reference(shapes, dtype):
 
 
 @requires_mkl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batches_in_two_levels(dtype):
+    """Attention on a fused projection: q, k, v are (B, h, T, d) views of one (B, T, 3·h·d)
+    array, whose batch strides (T·3hd, d) do not merge into one; MKL steps through them in two
+    levels. Three levels that do not merge stay in NumPy."""
+    rng = np.random.default_rng(2)
+    B, h, T, d = 3, 4, 5, 6
+    qkv = rng.standard_normal((B, T, 3 * h * d)).astype(dtype)
+    q, k, v = (qkv[..., i * h * d:(i + 1) * h * d].reshape(B, T, h, d).transpose(0, 2, 1, 3)
+               for i in range(3))
+    scores = rng.standard_normal((B, h, T, T)).astype(dtype)
+    tol = 2e-5 if dtype == np.float32 else 1e-13
+    for a, b in ((q, k.swapaxes(-1, -2)), (scores, v), (scores.swapaxes(-1, -2), q),
+                 (v.swapaxes(-1, -2), scores), (q[:, :1], k[:, :1].swapaxes(-1, -2))):
+        got = blas._mkl_matmul(a, b, None)
+        assert got is not None, (a.strides, b.strides)
+        want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    deep = rng.standard_normal((2, 3, 4, 5, 6)).astype(dtype)[:, :, ::2]  # (2, 3, 2, 5, 6)
+    other = rng.standard_normal((3, 2, 2, 6, 4)).astype(dtype)
+    assert blas._mkl_matmul(deep.transpose(1, 0, 2, 3, 4), other, None) is None
+    with blas.use_blas("mkl"):
+        np.testing.assert_allclose(blas.matmul(deep.transpose(1, 0, 2, 3, 4), other),
+                                   np.matmul(deep.transpose(1, 0, 2, 3, 4), other), rtol=tol)
+
+
+@requires_mkl
 def test_out_and_layouts_mkl_cannot_read_in_place():
     rng = np.random.default_rng(1)
     a = rng.standard_normal((6, 8)).astype(np.float32)
