@@ -1,11 +1,12 @@
-"""GELU as one compiled pass forward and one backward, with an erf derived here.
+"""GELU and its derivative as one compiled pass, with an erf derived here.
 
     GELU(x) = x·Φ(x),   Φ(x) = ½(1 + erf(x/√2)) = ½·erfc(−x/√2),
     GELU′(x) = Φ(x) + x·φ(x),   φ(x) = e^(−x²/2)/√(2π).
 
 ``ops/activation.py``'s ``GELU`` (SciPy's erf, then NumPy's passes) is the readable
-reference. Here the forward writes y and Φ (saved for the backward) in one pass, and the
-backward writes g·(Φ + x·φ(x)) in one pass, for float32 arrays. With z = |x|/√2:
+reference. Here one pass writes y and the derivative f′ = Φ + x·φ(x) (saved, so that the
+backward is the product g·f′; e^(−x²/2) is the e^(−z²) that Φ needs anyway), for float32
+arrays. With z = |x|/√2:
 
 - erfc(z) = e^(−z²)·erfcx(z), erfcx(z) ≈ N(v)/D(v) with v = z/Z_MAX (degrees 5 and 6,
   N(0) = D(0) = 1), one formula on [0, Z_MAX]. Writing Φ with erfc keeps its *relative*
@@ -43,7 +44,7 @@ from .numba_exp import exp_nonpositive, exp_nonpositive_reference, minimax_fit
 from .numba_parallel import OPTIONS as _PARALLEL, use_threads
 
 __all__ = ["Z_MAX", "ERFCX_N", "ERFCX_D", "derive_coefficients", "gelu_cdf",
-           "gelu_forward", "gelu_backward", "gelu_tanh_forward", "gelu_tanh_backward"]
+           "gelu_forward", "gelu_tanh_forward"]
 
 Z_MAX = 10.5  # −Z_MAX² = numba_exp.T_MIN
 
@@ -95,61 +96,40 @@ _LOCAL = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}
 
 
 @njit(**_LOCAL)
-def _cdf(x):
-    """Φ(x) of one float64 x (NaN gives NaN; ±inf gives 0/1)."""
+def _cdf_and_gauss(x):
+    """(Φ(x), e^(−x²/2)) of one float64 x (NaN gives NaN; ±inf gives 0/1 and 0)."""
     a = abs(x) * 0.7071067811865476
     saturated = a >= Z_MAX
     z = Z_MAX if saturated else a
     v = z * (1.0 / Z_MAX)
     num = _N0 + v * (_N1 + v * (_N2 + v * (_N3 + v * (_N4 + v * _N5))))
     den = 1.0 + v * (_D1 + v * (_D2 + v * (_D3 + v * (_D4 + v * (_D5 + v * _D6)))))
-    erfc = 0.0 if saturated else exp_nonpositive(-z * z) * num / den
-    half = 0.5 * erfc
+    gauss = 0.0 if saturated else exp_nonpositive(-z * z)  # e^(−z²) = e^(−x²/2)
+    half = 0.5 * gauss * num / den
     cdf = half if x < 0.0 else 1.0 - half
-    return x if x != x else cdf
+    return (x if x != x else cdf), gauss
 
 
 @njit(**_OPTIONS)
-def _forward(x, y, cdf):
+def _forward(x, y, slope):
     for k in prange(x.size):
         xk = np.float64(x[k])
-        c = _cdf(xk)
-        cdf[k] = c
+        c, gauss = _cdf_and_gauss(xk)
         y[k] = xk * c
-
-
-@njit(**_OPTIONS)
-def _backward(g, x, cdf, gx):
-    for k in prange(x.size):
-        xk = np.float64(x[k])
-        pdf = exp_nonpositive(-0.5 * xk * xk) * 0.3989422804014327  # 0 from |x| = 14.85
-        gx[k] = np.float64(g[k]) * (np.float64(cdf[k]) + xk * pdf)
+        slope[k] = c + xk * (gauss * 0.3989422804014327)  # Φ + x·φ, φ = e^(−x²/2)/√(2π)
 
 
 def _forward_pass(kernel, x):
-    """(y, the saved factor) from ``kernel(x, y, saved)`` over flat views."""
-    y, saved = np.empty_like(x), np.empty_like(x)
+    """(y, f′(x)) from ``kernel(x, y, slope)`` over flat views."""
+    y, slope = np.empty_like(x), np.empty_like(x)
     use_threads(x.size)
-    kernel(x.reshape(-1), y.reshape(-1), saved.reshape(-1))
-    return y, saved
-
-
-def _backward_pass(kernel, g, x, saved):
-    """∂L/∂x from ``kernel(g, x, saved, gx)`` over flat views."""
-    gx = np.empty_like(x)
-    use_threads(x.size)
-    kernel(g.reshape(-1), x.reshape(-1), saved.reshape(-1), gx.reshape(-1))
-    return gx
+    kernel(x.reshape(-1), y.reshape(-1), slope.reshape(-1))
+    return y, slope
 
 
 def gelu_forward(x):
-    """(GELU(x), Φ(x)) of a C-contiguous float32 array, in one pass."""
+    """(GELU(x), GELU′(x)) of a C-contiguous float32 array, in one pass."""
     return _forward_pass(_forward, x)
-
-
-def gelu_backward(g, x, cdf):
-    """g·(Φ(x) + x·φ(x)) for C-contiguous float32 arrays of one shape, in one pass."""
-    return _backward_pass(_backward, g, x, cdf)
 
 
 _K = 0.7978845608028654  # √(2/π)
@@ -167,28 +147,14 @@ def _tanh_gate(x):
 
 
 @njit(**_OPTIONS)
-def _tanh_forward(x, y, gate):
+def _tanh_forward(x, y, slope):
     for k in prange(x.size):
         xk = np.float64(x[k])
-        s, _ = _tanh_gate(xk)
-        gate[k] = s
+        s, ss = _tanh_gate(xk)
         y[k] = xk * s
-
-
-@njit(**_OPTIONS)
-def _tanh_backward(g, x, gate, gx):
-    for k in prange(x.size):
-        xk = np.float64(x[k])
-        _, ss = _tanh_gate(xk)
-        slope = 2.0 * _K * (1.0 + 3.0 * _C * xk * xk)
-        gx[k] = np.float64(g[k]) * (np.float64(gate[k]) + xk * ss * slope)
+        slope[k] = s + xk * ss * (2.0 * _K * (1.0 + 3.0 * _C * xk * xk))
 
 
 def gelu_tanh_forward(x):
-    """(GELU_tanh(x), σ(2u)) of a C-contiguous float32 array, in one pass."""
+    """(GELU_tanh(x), GELU_tanh′(x)) of a C-contiguous float32 array, in one pass."""
     return _forward_pass(_tanh_forward, x)
-
-
-def gelu_tanh_backward(g, x, gate):
-    """g·GELU_tanh′(x) for C-contiguous float32 arrays of one shape, in one pass."""
-    return _backward_pass(_tanh_backward, g, x, gate)

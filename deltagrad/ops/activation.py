@@ -331,29 +331,33 @@ def celu_(input, alpha=1.0):
 class GELU(Pointwise):
     """GELU(x) = x Φ(x), Φ(x) = ½(1 + erf(x/√2)); f′ = Φ(x) + x φ(x), φ = e^(−x²/2)/√(2π).
 
-    With the Numba kernel backend, a contiguous float32 array runs as one compiled pass
-    forward (y and Φ) and one backward (``kernels/numba_gelu.py``, its own float32-accurate
-    erf); the formulas below are the reference, and run for everything else."""
+    With the Numba kernel backend, a contiguous float32 array runs as one compiled pass that
+    writes y and f′ (``kernels/numba_gelu.py``, its own float32-accurate erf), and the
+    backward is g·f′; the formulas below are the reference, and run for everything else
+    (and for ``create_graph=True``)."""
 
-    kernel = "gelu"  # kernels/numba_gelu.py's gelu_forward / gelu_backward
+    kernel = "gelu"  # kernels/numba_gelu.py's gelu_forward
 
     def forward(ctx, x):
         ctx.compiled = _compiled_gelu(x)
         if not ctx.compiled:
             return Pointwise.forward(ctx, x)
         from ..kernels import numba_gelu
-        y, cdf = getattr(numba_gelu, ctx.kernel + "_forward")(x)
+        y, slope = getattr(numba_gelu, ctx.kernel + "_forward")(x)
         ctx.p = {}
-        ctx.save_for_backward(x, None, cdf)
+        ctx.save_for_backward(x, None, None)
+        ctx.slope = slope
         return y
 
+    def release(self):
+        super().release()
+        self.slope = None
+
     def backward(ctx, g):
-        if ctx.compiled and not is_grad_enabled() and _compiled_gelu(g._data):
-            from ..kernels import numba_gelu
-            x, _, cdf = ctx.saved_tensors
-            backward = getattr(numba_gelu, ctx.kernel + "_backward")
-            return _make(backward(g._data, x._data, cdf._data))
-        return Pointwise.backward(ctx, g)
+        if ctx.compiled and not is_grad_enabled() and type(g._data) is np.ndarray and \
+                g._data.dtype == np.float32:
+            return _make(E.shared(np.multiply, g._data, ctx.slope))
+        return Pointwise.backward(ctx, g)  # f′ from x, differentiable when recording
 
     @staticmethod
     def value(xp, x):
