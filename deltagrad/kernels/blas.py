@@ -136,31 +136,44 @@ def _element_strides(m, batch_ndim):
     return tuple(s // m.itemsize for s in strides)
 
 
-def _batch_levels(batch, a, b):
-    """The batch of products as at most two levels MKL can step through: ((outer, oa, ob),
-    (count, sa, sb)), the element strides of A and B at each level (count 0: one product);
-    None when the batch dimensions do not merge into two. Dimensions merge where both
-    operands step through them as through one (size-1 dimensions aside): the heads and
-    batch of attention on a fused (B, T, 3·D) projection, (B, h, T, d) views with strides
-    (T·3D, d, 3D, 1), are two levels."""
-    sa, sb = _element_strides(a, len(batch)), _element_strides(b, len(batch))
-    if sa is None or sb is None:
+def _batch_levels(batch, *arrays):
+    """The batch of products as at most two levels MKL can step through: ((outer, strides),
+    (count, strides)), with the element strides of each array (A, B, out) at that level
+    (count 0: one product); None when the batch dimensions do not merge into two. Dimensions
+    merge where every array steps through them as through one (size-1 dimensions aside): the
+    heads and batch of attention on a fused (B, T, 3·D) projection, (B, h, T, d) views with
+    strides (T·3D, d, 3D, 1), are two levels."""
+    strides = [_element_strides(m, len(batch)) for m in arrays]
+    if any(s is None for s in strides):
         return None
     levels = []
-    for size, da, db in zip(batch, sa, sb):
+    for i, size in enumerate(batch):
         if size == 1:
             continue
-        if levels and levels[-1][1] == da * size and levels[-1][2] == db * size:
-            levels[-1] = (levels[-1][0] * size, da, db)
+        step = tuple(s[i] for s in strides)
+        if levels and all(p == d * size for p, d in zip(levels[-1][1], step)):
+            levels[-1] = (levels[-1][0] * size, step)
         else:
-            levels.append((size, da, db))
+            levels.append((size, step))
     if len(levels) > 2:
         return None
-    while len(levels) < 2:
-        levels.insert(0, (1, 0, 0) if levels else (0, 0, 0))
-    if levels[1][0] == 0:  # no batch at all: one product, once
-        levels = [(1, 0, 0), (0, 0, 0)]
+    none = (0,) * len(arrays)
+    if not levels:  # no batch at all: one product, once
+        return (1, none), (0, none)
+    if len(levels) == 1:
+        levels.insert(0, (1, none))
     return levels[0], levels[1]
+
+
+def _row_major_out(c):
+    """The leading dimension of a matrix (batch) MKL can write in place (row-major, unit
+    column stride), or None."""
+    e = c.itemsize
+    rows, cols = c.shape[-2:]
+    s_row, s_col = c.strides[-2:]
+    if (s_col == e or cols == 1) and (rows == 1 or (s_row % e == 0 and s_row // e >= cols)):
+        return s_row // e if rows > 1 else cols
+    return None
 
 
 def _mkl_matmul(a, b, out):
@@ -186,19 +199,37 @@ def _mkl_matmul(a, b, out):
     if b.shape[-2] != k or min(m, n, k) == 0 or max(m, n, k, a.size, b.size) > _INT_MAX:
         return None
     fa, fb = _operand(a), _operand(b)
-    levels = _batch_levels(batch, a, b)
-    if fa is None or fb is None or levels is None:
+    if fa is None or fb is None:
         return None
-    (outer, oa, ob), (count, sa, sb) = levels
     shape = batch + (m, n)
-    # MKL writes out while it reads a and b: an out that may overlap them gets a new array
-    res = out if (out is not None and out.dtype == a.dtype and out.flags.c_contiguous
-                  and out.shape == shape and not np.may_share_memory(out, a)
-                  and not np.may_share_memory(out, b)) else np.empty(shape, a.dtype)
+    # MKL writes out while it reads a and b: an out that may overlap them gets a new array;
+    # an out in a layout MKL writes (row-major matrices, batch strides that merge with a's
+    # and b's) is written in place, as attention's gradients into a fused (B, T, 3·D) buffer
+    res, levels, ldc = None, None, None
+    if out is not None and out.dtype == a.dtype and out.shape == shape and \
+            out.flags.aligned and not np.may_share_memory(out, a) and \
+            not np.may_share_memory(out, b):
+        ldc = _row_major_out(out)
+        levels = None if ldc is None else _batch_levels(batch, a, b, out)
+        res = out if levels is not None else None
+    if res is None:
+        res = np.empty(shape, a.dtype)
+        ldc = n
+        levels = _batch_levels(batch, a, b, res)
+        if levels is None:
+            return None
+    (outer, (oa, ob, oc)), (count, (sa, sb, sc)) = levels
+    if count and sc < ldc * m:
+        # MKL's strided batch takes an out stride of at least ldc·m (views of a fused buffer,
+        # whose heads interleave, have less): step through the other level in MKL instead
+        if outer == 1 or oc < ldc * m:  # (res is out: a new array's strides always do)
+            r = _mkl_matmul(a, b, None)
+            return None if r is None else _into(out, r)
+        (outer, (oa, ob, oc)), (count, (sa, sb, sc)) = levels[1], levels[0]
     mkl_gemm = started_mkl()
     (ta, lda), (tb, ldb) = fa, fb
     mkl_gemm.gemm(a, b, res, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, m, n,
-                  k, lda, ldb, sa, sb, count, outer, oa, ob)
+                  k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc)
     return res if res is out else _into(out, res)
 
 

@@ -110,30 +110,30 @@ def packed_product(packed, m, b, out):
 
 
 @njit(cache=True, nogil=True)
-def _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, sa, sb, count, outer, oa, ob):
+def _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc):
     # the pointers are integers, so both calls type for either dtype; one runs
     single = out.itemsize == 4
-    step = max(count, 1) * m * n  # out's stride between outer blocks (out is packed)
     for i in range(outer):
         pa = a.ctypes.data + i * oa * a.itemsize
         pb = b.ctypes.data + i * ob * b.itemsize
-        po = out.ctypes.data + i * step * out.itemsize
+        po = out.ctypes.data + i * oc * out.itemsize
         if count == 0 and single:
-            _sgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, 0.0, po, n)
+            _sgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, 0.0, po, ldc)
         elif count == 0:
-            _dgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, 0.0, po, n)
+            _dgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, 0.0, po, ldc)
         elif single:
             _sgemm_batch(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, sa, pb, ldb, sb, 0.0, po,
-                         n, m * n, count)
+                         ldc, sc, count)
         else:
             _dgemm_batch(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, sa, pb, ldb, sb, 0.0, po,
-                         n, m * n, count)
+                         ldc, sc, count)
 
 
-def gemm(a, b, out, ta, tb, m, n, k, lda, ldb, sa, sb, count, outer=1, oa=0, ob=0):
-    """out ← op(A)·op(B) (float32, or float64, all three) for row-major A, B (op: the
+def gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer=1, oa=0, ob=0,
+         oc=0):
+    """out ← op(A)·op(B) (float32, or float64, all three) for row-major A, B and out (op: the
     transpose when ``ta``/``tb`` is CblasTrans, 112; else CblasNoTrans, 111), with leading
-    dimensions ``lda``/``ldb``; for ``count`` > 0, ``count`` such products with matrix
-    strides ``sa``, ``sb``; all that ``outer`` times, A and B moving by ``oa``, ``ob``
-    elements each time (out packed throughout)."""
-    _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, sa, sb, count, outer, oa, ob)
+    dimensions ``lda``/``ldb``/``ldc``; for ``count`` > 0, ``count`` such products with
+    matrix strides ``sa``, ``sb``, ``sc``; all that ``outer`` times, A, B and out moving by
+    ``oa``, ``ob``, ``oc`` elements each time."""
+    _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc)

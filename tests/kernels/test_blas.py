@@ -61,6 +61,22 @@ def test_batches_in_two_levels(dtype):
         assert got is not None, (a.strides, b.strides)
         want = np.matmul(a.astype(np.float64), b.astype(np.float64))
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    # written in place into views of a fused buffer (attention's gradients of q, k, v)
+    grads = np.zeros((B, T, 3 * h * d), dtype)
+    dq = grads[..., :h * d].reshape(B, T, h, d).transpose(0, 2, 1, 3)
+    with blas.use_blas("mkl"):
+        assert blas.matmul(scores, v, out=dq) is dq
+    want = np.matmul(scores.astype(np.float64), v.astype(np.float64))
+    np.testing.assert_allclose(dq, want, rtol=tol, atol=tol * np.abs(want).max())
+    assert not grads[..., h * d:].any()  # nothing written beside it
+    # heads interleaved in one level only (h, T, d) of a (T, h·d) buffer: MKL's strided batch
+    # cannot write there, the product goes through a new array into it
+    fused = np.zeros((T, h * d), dtype)
+    heads = fused.reshape(T, h, d).transpose(1, 0, 2)
+    with blas.use_blas("mkl"):
+        assert blas.matmul(scores[0], v[0], out=heads) is heads
+    want = np.matmul(scores[0].astype(np.float64), v[0].astype(np.float64))
+    np.testing.assert_allclose(heads, want, rtol=tol, atol=tol * np.abs(want).max())
     deep = rng.standard_normal((2, 3, 4, 5, 6)).astype(dtype)[:, :, ::2]  # (2, 3, 2, 5, 6)
     other = rng.standard_normal((3, 2, 2, 6, 4)).astype(dtype)
     assert blas._mkl_matmul(deep.transpose(1, 0, 2, 3, 4), other, None) is None
