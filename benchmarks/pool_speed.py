@@ -13,7 +13,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -22,7 +21,7 @@ import numpy as np  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import deltagrad as dg  # noqa: E402
-from benchmarks.record import provenance  # noqa: E402
+from benchmarks.record import provenance, write_result  # noqa: E402
 from deltagrad import kernels  # noqa: E402
 
 SHAPES = {"lenet pool 1": (64, 6, 28, 28), "lenet pool 2": (64, 16, 10, 10)}
@@ -56,7 +55,6 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--calls", type=int, default=50)
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "pool_speed.json"))
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(1)
@@ -81,10 +79,7 @@ def main(argv=None):
     result = dict(provenance(), threads=1, rounds=args.rounds, calls=args.calls,
                   what="max_pool2d(x, 2) forward + backward, median over rounds",
                   numbers=numbers)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=2)
-    print("wrote", args.out)
+    write_result("pool_speed", result, indent=2)
 
 
 if __name__ == "__main__":
