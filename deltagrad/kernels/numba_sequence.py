@@ -3,12 +3,21 @@
 ``ops/recurrent.py`` runs the loop of a layer in Python: per time step one product
 a_t = A_x[t] + W_hh h_{t−1}ᵀ (``blas.matmul``) and one cell (``numba_cells.py``), forward
 and backward. When MKL runs the products (``blas.py``) and the cells are compiled, the loop
-itself is compiled here: the step's product calls MKL's ``cblas_?gemm`` directly
-(``mkl_gemm._gemm``) and the cell kernels are the same functions, so every array and every
-result is the Python loop's, bit for bit (tested). What goes is the Python work between the
-kernels: the dispatch of two calls with 3–8 array arguments each, slicing and the checks of
-``blas.matmul`` (about 20 µs a step against ~50 µs of product and ~35 µs of cell at one
-thread, LSTM T 64, B 32, H 128: measured by hand).
+itself is compiled here: W_hh (W_hhᵀ for the backward) is packed once per sequence into MKL's
+internal layout (``mkl_gemm.pack``), each step's product reads it from there
+(``cblas_sgemm_compute``, which gives the same bits as ``cblas_sgemm``), and the cell kernels
+are the same functions, so every array and every result is the Python loop's, bit for bit
+(tested, at 1 and 2 threads). What goes is the Python work between the kernels (the dispatch
+of two calls with 3–8 array arguments each, slicing and the checks of ``blas.matmul``: about
+20 µs a step against ~50 µs of product and ~30 µs of cell at one thread, LSTM T 64, B 32,
+H 128), and the packed products take 44 µs a step forward and 50 backward instead of 54 and
+62 (measured by hand). LSTM layer forward and backward at one thread, same process, the
+Python loop against this one: 29.1 → 23.6 ms (by hand, ``/tmp`` A/B script, not committed).
+
+Tried and dropped: splitting the batch into one part per thread, each thread running the
+whole loop on its columns (no synchronisation needed: the columns are independent
+sequences). On this project's 2-core machine it was no faster than one thread with MKL's
+2-thread products (two compute-bound threads at once slow each other there).
 
 Not compiled here: variable lengths (a mask), float64 (its forward cell is NumPy's, see
 ``numba_cells.FLOAT64``), and the NumPy BLAS; the Python loop serves those.
