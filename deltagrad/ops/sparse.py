@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
+from ..kernels import blas
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, _make
 from .elementwise import _xp
@@ -43,7 +44,7 @@ class EmbeddingGrad(Function):
         ctx.indices, ctx.keep = indices, keep
         if row_scale is not None:
             g = g * row_scale
-        return row_sums(g.reshape(-1, shape[1]), indices.reshape(-1), shape[0])
+        return row_sums(*_as_rows(g, indices), shape[0])
 
     def backward(ctx, gg):
         out = GetItem.apply(gg, index=ctx.indices, advanced=True)
@@ -51,6 +52,18 @@ class EmbeddingGrad(Function):
 
 
 ONE_HOT_LIMIT = 1 << 22  # entries of the one-hot matrix below which it is built
+
+
+def _as_rows(g, indices):
+    """g (…, D) as rows (n, D) and the indices (…) as (n,), the leading axes taken in the
+    order g's memory has them, so that the rows are a view whenever they can be (an LSTM's
+    input gradient after ``batch_first``'s transpose is (T, B) in memory, and reshaping it
+    as (B, T) rows would copy it)."""
+    lead = list(range(g.ndim - 1))
+    order = sorted(lead, key=lambda a: -abs(g.strides[a]))
+    if order != lead:
+        g, indices = g.transpose(order + [g.ndim - 1]), indices.transpose(order)
+    return g.reshape(-1, g.shape[-1]), indices.reshape(-1)
 
 
 def row_sums(g, idx, num_rows):
@@ -68,7 +81,7 @@ def row_sums(g, idx, num_rows):
         return out
     if idx.size * num_rows <= ONE_HOT_LIMIT:
         one_hot = np.equal.outer(np.arange(num_rows), idx).astype(g.dtype)
-        return one_hot @ g
+        return blas.matmul(one_hot, g)  # (MKL reads g in place whatever its row order)
     out = np.zeros((num_rows, g.shape[1]), g.dtype)
     if idx.size:
         order = np.argsort(idx, kind="stable")

@@ -171,6 +171,21 @@ def test_row_sums_equals_add_at_on_both_paths(num, n, dim, dtype, one_hot, monke
                                atol=1e-6 if dtype == np.float32 else 1e-13)
 
 
+@pytest.mark.parametrize("freq", [False, True])
+def test_embedding_gradient_from_a_transposed_layout(freq):
+    """A gradient whose memory holds the batch axes in the other order (an LSTM's input
+    gradient after batch_first's transpose) is read as rows without a copy; the same sums."""
+    from deltagrad.ops import sparse
+    m, tm = _twin(nn.Embedding, torch.nn.Embedding, 7, 5, scale_grad_by_freq=freq)
+    idx = np.random.default_rng(3).integers(0, 7, (4, 6))
+    g = np.random.default_rng(4).standard_normal((6, 4, 5)).astype(np.float32).transpose(1, 0, 2)
+    rows, flat = sparse._as_rows(g, idx)
+    assert np.shares_memory(rows, g) and rows.shape == (24, 5)
+    m(dg.tensor(idx)).backward(dg.tensor(g))
+    tm(torch.tensor(idx)).backward(torch.tensor(np.ascontiguousarray(g)))
+    _grads_match(m, tm, TOL[np.float32])
+
+
 def test_embedding_padding_row_is_zero_and_gets_no_gradient():
     m = nn.Embedding(5, 3, padding_idx=-1)
     assert m.padding_idx == 4
