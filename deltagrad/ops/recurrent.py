@@ -451,8 +451,10 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
 def _compiled_backward(seq, mode, w_hh, gy, gstate, delta, delta_rec):
     """The backward loop in one compiled call (``_compiled_loop``): (∂L/∂h_0ᵀ, ∂L/∂c_0ᵀ)."""
     cell = seq.cell
-    dh = np.ascontiguousarray(gstate[0].T)
-    dc = np.ascontiguousarray(gstate[1].T) if cell.has_cell else dh[:0]
+    # copies: the loop adds into them, and with B = 1 or H = 1 the transpose is already
+    # contiguous, so ascontiguousarray would hand over the caller's gradient itself
+    dh = np.array(gstate[0].T, order="C")
+    dc = np.array(gstate[1].T, order="C") if cell.has_cell else dh[:0]
     return seq.compiled.sequence_backward(
         seq.compiled.MODES[mode], np.ascontiguousarray(w_hh.T),
         np.ascontiguousarray(gy.transpose(0, 2, 1)), dh, dc, seq.hT_ext, seq.cT_ext,
@@ -476,8 +478,8 @@ def _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec):
     # contiguous, as every step reads one block; padded outputs are constant zeros
     gyT = gy.transpose(0, 2, 1)
     gyT = gyT * mask[:, None, :] if mask is not None else xp.ascontiguousarray(gyT)
-    dh = xp.ascontiguousarray(gstate[0].T)
-    dc = xp.ascontiguousarray(gstate[1].T) if cell.has_cell else None
+    dh = xp.array(gstate[0].T, order="C")  # copies (see _compiled_backward)
+    dc = xp.array(gstate[1].T, order="C") if cell.has_cell else None
     w_hhT = xp.ascontiguousarray(w_hh.T)
     tmp = xp.empty_like(dh)
     steps = order[::-1]

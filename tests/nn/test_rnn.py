@@ -163,6 +163,21 @@ def test_unbatched_input_matches_torch():
     assert_close(h, th)
 
 
+@pytest.mark.parametrize("B, H", [(1, 4), (3, 1), (2, 3)])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_backward_leaves_the_given_state_gradients_alone(kind, B, H):
+    """The backward loop adds into ∂L/∂h_T (and ∂L/∂c_T): with B = 1 or H = 1 their
+    transpose is already contiguous, and an in-place sum once overwrote the caller's arrays."""
+    layer = getattr(nn, kind)(3, H)
+    x = dg.randn(5, B, 3, requires_grad=True)
+    out, state = layer(x)
+    states = state if isinstance(state, tuple) else (state,)
+    grads = [dg.ones(s.shape) * (i + 1) for i, s in enumerate(states)]
+    dg.autograd.backward([out.sum()] + list(states), [dg.tensor(1.0)] + grads)
+    for i, g in enumerate(grads):
+        np.testing.assert_array_equal(g.numpy(), i + 1)
+
+
 def test_default_init_is_uniform_within_one_over_sqrt_h():
     m = nn.LSTM(10, 25, num_layers=2)
     bound = 1 / np.sqrt(25)
