@@ -14,6 +14,9 @@ H 128), and the packed products take 44 µs a step forward and 50 backward inste
 62 (measured by hand). LSTM layer forward and backward at one thread, same process, the
 Python loop against this one: 29.1 → 23.6 ms (by hand, ``/tmp`` A/B script, not committed).
 
+Its first use on a machine compiles it (about 7.6 s for the LSTM and GRU loops here, once;
+later processes load it from Numba's on-disk cache, as every kernel in this package).
+
 Tried and dropped: splitting the batch into one part per thread, each thread running the
 whole loop on its columns (no synchronisation needed: the columns are independent
 sequences). On this project's 2-core machine it was no faster than one thread with MKL's
