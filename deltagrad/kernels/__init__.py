@@ -7,7 +7,7 @@ MKL running the products (``blas.py``) the whole time loop is one compiled call
 (``numba_sequence.py``). Other compiled kernels: layer norm (``numba_norm.py``), the Adam
 step (``numba_optim.py``), GELU (``numba_gelu.py``), attention's softmax
 (``numba_attention.py``), the cross-entropies (``numba_cross_entropy.py``,
-``numba_bce.py``), and, split over the threads with Numba's ``prange``
+``numba_bce.py``), the embedding gradient's scatter-add (``numba_rows.py``), and, split over the threads with Numba's ``prange``
 (``numba_parallel.py`` says when that pays), batch norm (``numba_batch_norm.py``), ReLU's
 and LeakyReLU's backward, 2×2 max pooling (``numba_pool.py``) and a 2-D convolution's
 im2col/col2im (``numba_im2col.py``, ``numba_col2im.py``).

@@ -71,7 +71,8 @@ def row_sums(g, idx, num_rows):
 
     For a small table this is the product Eᵀ g with the one-hot matrix E (n, num_rows), one
     GEMM (NumPy's ``add.at`` took 0.9 ms for 2,048 rows of 64 into 65; the GEMM 0.05 ms); for a
-    large one, the rows are sorted by index and each run is added with ``add.reduceat``."""
+    large one, the rows are sorted by index and each run is added with ``add.reduceat``. With
+    the Numba kernels both give way to one compiled pass (``kernels/numba_rows.py``)."""
     xp = _xp(g)
     if xp is not np:
         from .. import backend
@@ -79,6 +80,9 @@ def row_sums(g, idx, num_rows):
         out = xp.zeros((num_rows, g.shape[1]), g.dtype)
         cupyx.scatter_add(out, idx, g)
         return out
+    if _compiled_rows(g, idx, num_rows):  # kernels/numba_rows.py: the same sums to round-off
+        from ..kernels.numba_rows import row_sums as compiled_row_sums
+        return compiled_row_sums(g, idx, num_rows)
     if idx.size * num_rows <= ONE_HOT_LIMIT:
         one_hot = np.equal.outer(np.arange(num_rows), idx).astype(g.dtype)
         return blas.matmul(one_hot, g)  # (MKL reads g in place whatever its row order)
@@ -89,6 +93,16 @@ def row_sums(g, idx, num_rows):
         starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
         out[sorted_idx[starts]] = np.add.reduceat(g[order], starts, axis=0)
     return out
+
+
+def _compiled_rows(g, idx, num_rows) -> bool:
+    """Whether ``row_sums`` runs as the compiled pass of ``kernels/numba_rows.py``: the kernel
+    backend is Numba and the arrays fit it (float32/float64 rows, a table it can hold)."""
+    from .. import kernels
+    if kernels.get_backend() != "numba":
+        return False
+    from ..kernels.numba_rows import fits
+    return fits(g, idx, num_rows)
 
 
 def _padding_index(padding_idx, num, op):
