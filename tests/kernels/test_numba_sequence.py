@@ -22,13 +22,13 @@ def _layer(mode, bidirectional, bias, num_layers=2):
                         batch_first=True, **kw)
 
 
-def _run(layer, python_loop, monkeypatch):
+def _run(layer, python_loop, monkeypatch, steps=6):
     """Outputs, final states and every gradient of one forward and backward."""
     with monkeypatch.context() as m:
         if python_loop:
             m.setattr(recurrent, "_compiled_loop", lambda cell, mask: None)
         rng = np.random.default_rng(1)
-        x = dg.from_numpy(rng.standard_normal((3, 6, 5), dtype=np.float32)).requires_grad_()
+        x = dg.from_numpy(rng.standard_normal((3, steps, 5), dtype=np.float32)).requires_grad_()
         layer.zero_grad()
         out, state = layer(x)
         states = state if isinstance(state, tuple) else (state,)
@@ -44,14 +44,16 @@ def _run(layer, python_loop, monkeypatch):
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("mode", list(LAYERS))
-def test_compiled_loop_equals_python_loop(mode, bidirectional, bias, threads, monkeypatch):
+@pytest.mark.parametrize("steps", [6, 19])  # one chunk of δ blocks; two whole and a partial
+def test_compiled_loop_equals_python_loop(mode, bidirectional, bias, threads, steps,
+                                          monkeypatch):
     layer = _layer(mode, bidirectional, bias)
     with blas.use_blas("mkl"):
         before = dg.get_num_threads()
         dg.set_num_threads(threads)
         try:
-            compiled = _run(layer, False, monkeypatch)
-            python = _run(layer, True, monkeypatch)
+            compiled = _run(layer, False, monkeypatch, steps)
+            python = _run(layer, True, monkeypatch, steps)
         finally:
             dg.set_num_threads(before)
     for a, b in zip(compiled, python):
