@@ -71,10 +71,30 @@ def _store(delta, lo, hi, blocks):
 
 
 @njit(**OPTIONS)
-def sequence_forward(mode, w_hh, b_hh, ax, h_ext, c_ext, cache1, cache2, cache3, gh, reverse):
+def _rows_into(rows, hT):
+    """rows (B, H) = hT (H, B)ᵀ."""
+    for j in range(hT.shape[0]):
+        for b in range(hT.shape[1]):
+            rows[b, j] = hT[j, b]
+
+
+@njit(**OPTIONS)
+def _add_rows(hT, gy, t, batch_major):
+    """hT (H, B) += the step's output gradient, gy[t]ᵀ of a (T, B, H) array, or gy[:, t]ᵀ of a
+    (B, T, H) one (``batch_major``: a batch-first model's, read where it lies)."""
+    for b in range(hT.shape[1]):
+        row = gy[b, t] if batch_major else gy[t, b]
+        for j in range(hT.shape[0]):
+            hT[j, b] += row[j]
+
+
+@njit(**OPTIONS)
+def sequence_forward(mode, w_hh, b_hh, ax, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
+                     reverse):
     """Steps t = 0 … T−1 (T−1 … 0 when ``reverse``): gh = W_hh h_{t−1}ᵀ (+ b_hh for the GRU,
     when b_hh is not empty), then the cell writes h_t (and c_t) into ``h_ext``/``c_ext`` and
-    its caches: LSTM (act, tc, —), GRU (rz, n, ghn), RNN (—)."""
+    its caches: LSTM (act, tc, —), GRU (rz, n, ghn), RNN (—); and h_t as rows into ys[t]
+    ((T, B, H), while the step is in cache: a copy after the loop read it back from memory)."""
     T = ax.shape[0]
     G = w_hh.shape[0]
     w_packed = pack(w_hh, gh.shape[1])
@@ -92,21 +112,21 @@ def sequence_forward(mode, w_hh, b_hh, ax, h_ext, c_ext, cache1, cache2, cache3,
                         h_ext[after])
         else:
             rnn_forward(ax[t], gh, h_ext[after], mode == _RELU)
+        _rows_into(ys[t], h_ext[after])
 
 
 @njit(**OPTIONS)
-def sequence_backward(mode, w_hhT, gyT, dh, dc, h_ext, c_ext, cache1, cache2, cache3,
-                      delta, delta_rec, reverse):
+def sequence_backward(mode, w_hhT, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2,
+                      cache3, delta, delta_rec, reverse):
     """Backpropagation through time over the steps of ``sequence_forward``, last step first:
-    ∂L/∂h_t += gyT[t]; the cell gives δ_t = ∂L/∂a_t into a contiguous block of a CHUNK-step
+    ∂L/∂h_t += the output gradient of step t (``_add_rows``); the cell gives δ_t = ∂L/∂a_t into a contiguous block of a CHUNK-step
     buffer, which is stored into ``delta[:, lo:hi]`` once per chunk (the GRU's recurrent δ
     into ``delta_rec``): one contiguous run per row of δ instead of a 128-byte piece per step
     (LSTM layer forward and backward, T 64, B 32, H 128, one thread, interleaved A/B by
     hand: 31.0 → 29.3 ms median); ∂L/∂h_{t−1} = W_hhᵀ δ_t (+ the cell's direct term).
     ``dh`` and ``dc`` (LSTM; ∂L/∂c) are the gradients of the final state, used as scratch.
     Returns (∂L/∂h_0, ∂L/∂c_0) in hᵀ layout (dc unchanged for the other cells)."""
-    T = gyT.shape[0]
-    GH, B = delta.shape[0], delta.shape[2]
+    GH, T, B = delta.shape
     H = w_hhT.shape[0]
     w_packed = pack(w_hhT, B)
     d_steps = np.empty((CHUNK, GH, B), dh.dtype)    # δ_t of one chunk of steps
@@ -119,7 +139,7 @@ def sequence_backward(mode, w_hhT, gyT, dh, dc, h_ext, c_ext, cache1, cache2, ca
         before, after = _slots(t, reverse)
         lo, hi = _chunk_of(t, T)
         d_step, d_rec = d_steps[t - lo], d_recs[t - lo]
-        dh += gyT[t]
+        _add_rows(dh, gy, t, batch_major)
         if mode == _LSTM:
             lstm_backward(dh, dc, cache1[t], c_ext[before], cache2[t], d_step, dc_prev)
             dc, dc_prev = dc_prev, dc

@@ -356,12 +356,16 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     bh = None if b_hh is None or not cell.separate_hidden_bias else b_hh[:, None]
     state = (seq.hT_before[first], seq.c_before[first]) if cell.has_cell else \
         (seq.hT_before[first],)
+    # the row-major output, in a buffer whose extra slot holds h0: without a mask the
+    # outputs are the carried states, and h_{t−1} for ∂L/∂W_hh is a view
+    rows_ext = xp.empty((T + 1, B, H), dtype)
+    ys, h_rows_before = seq.split(rows_ext)
     seq.compiled = _compiled_loop(cell, mask)
-    if seq.compiled is not None:  # the same loop in one compiled call
+    if seq.compiled is not None:  # the same loop in one compiled call (it writes ys too)
         seq.hT_ext, seq.cT_ext = hT_ext, (cT_ext if cell.has_cell else hT_ext[:0])
         seq.compiled.sequence_forward(
             seq.compiled.MODES[mode], w_hh, xp.empty(0, dtype) if bh is None else b_hh, ax,
-            hT_ext, seq.cT_ext, *_caches(cell, mode, dtype), gh, reverse)
+            hT_ext, seq.cT_ext, *_caches(cell, mode, dtype), gh, ys, reverse)
         last = seq.order[-1]
         state = (seq.hT_after[last],) + ((seq.c_after[last],) if cell.has_cell else ())
     for t in seq.order if seq.compiled is None else ():
@@ -377,11 +381,8 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
             outT[t] *= m
             new = (seq.hT_after[t], seq.c_after[t]) if cell.has_cell else (seq.hT_after[t],)
         state = new
-    # the row-major output, in a buffer whose extra slot holds h0: without a mask the
-    # outputs are the carried states, and h_{t−1} for ∂L/∂W_hh is a view
-    rows_ext = xp.empty((T + 1, B, H), dtype)
-    ys, h_rows_before = seq.split(rows_ext)
-    xp.copyto(ys, outT.transpose(0, 2, 1))
+    if seq.compiled is None:
+        xp.copyto(ys, outT.transpose(0, 2, 1))
     h_rows_before[first] = h0
     if mask is not None:
         h_rows_before = xp.ascontiguousarray(seq.hT_before.transpose(0, 2, 1))
@@ -455,10 +456,13 @@ def _compiled_backward(seq, mode, w_hh, gy, gstate, delta, delta_rec):
     # contiguous, so ascontiguousarray would hand over the caller's gradient itself
     dh = np.array(gstate[0].T, order="C")
     dc = np.array(gstate[1].T, order="C") if cell.has_cell else dh[:0]
+    # the output gradient is read where it lies when it is (T, B, H) or a batch-first
+    # model's (B, T, H) in memory; another layout is copied first
+    batch_major = gy.transpose(1, 0, 2).flags.c_contiguous and not gy.flags.c_contiguous
+    rows = gy.transpose(1, 0, 2) if batch_major else np.ascontiguousarray(gy)
     return seq.compiled.sequence_backward(
-        seq.compiled.MODES[mode], np.ascontiguousarray(w_hh.T),
-        np.ascontiguousarray(gy.transpose(0, 2, 1)), dh, dc, seq.hT_ext, seq.cT_ext,
-        *_caches(cell, mode, dh.dtype), delta, delta_rec, seq.reverse)
+        seq.compiled.MODES[mode], np.ascontiguousarray(w_hh.T), rows, batch_major, dh, dc,
+        seq.hT_ext, seq.cT_ext, *_caches(cell, mode, dh.dtype), delta, delta_rec, seq.reverse)
 
 
 def _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec):

@@ -87,3 +87,38 @@ def test_which_loop_runs(monkeypatch):
         assert _loops_taken(monkeypatch, lambda: lstm(packed)) == [False]
     with blas.use_blas("numpy"):
         assert _loops_taken(monkeypatch, lambda: lstm(x)) == [False]
+
+
+@pytest.mark.parametrize("layout", ["steps", "batch", "strided"])
+def test_output_gradient_read_in_any_layout(layout, monkeypatch):
+    """The compiled backward reads ∂L/∂y where it lies when it is (T, B, H) or a batch-first
+    model's (B, T, H) in memory, and copies any other layout first: the same bits as the
+    Python loop each way."""
+    rng = np.random.default_rng(4)
+    T, B, H = 11, 3, 7
+    g = {"steps": rng.standard_normal((T, B, H), dtype=np.float32),
+         "batch": np.ascontiguousarray(
+             rng.standard_normal((T, B, H), dtype=np.float32).transpose(1, 0, 2)
+         ).transpose(1, 0, 2),
+         "strided": rng.standard_normal((T, 2 * B, H), dtype=np.float32)[:, ::2]}[layout]
+    x = rng.standard_normal((T, B, 5), dtype=np.float32)
+    from deltagrad.kernels import numba_sequence
+    batch_major = []
+    results = []
+    for python_loop in (False, True):
+        with monkeypatch.context() as m, blas.use_blas("mkl"):
+            if python_loop:
+                m.setattr(recurrent, "_compiled_loop", lambda cell, mask: None)
+            else:
+                m.setattr(numba_sequence, "sequence_backward",
+                          lambda *a, f=numba_sequence.sequence_backward:
+                          batch_major.append(a[3]) or f(*a))
+            dg.manual_seed(0)
+            layer = dg.nn.LSTM(5, H)
+            xt = dg.from_numpy(x).requires_grad_()
+            out, _ = layer(xt)
+            out.backward(dg.from_numpy(g))
+            results.append([xt.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()])
+    assert batch_major == [layout == "batch"]
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
