@@ -412,8 +412,9 @@ class Conv(Function):
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        # both gradients multiply by g as an (O, N·P) matrix: lay it out once
-        rows = _channels_first(g._data, ctx.geo) if x is not None and w is not None else None
+        # the weight gradient multiplies by g as an (O, N·P) matrix, and so does the input
+        # gradient; the bias gradient sums its rows: lay it out once
+        rows = _channels_first(g._data, ctx.geo) if x is not None else None
         gx = ConvTranspose.apply(g, w, geo=ctx.geo, in_channels=ctx._inputs_meta[0][0][1],
                                  rows=rows) if w is not None else None
         gw = ConvWeightGrad.apply(x, g, geo=ctx.geo, weight_shape=ctx._inputs_meta[1][0],
