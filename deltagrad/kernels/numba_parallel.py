@@ -11,10 +11,16 @@ project's 2-core VM depends on what the pool threads do between loops (measured,
 - sleeping (``OMP_WAIT_POLICY=PASSIVE``): 59 / 109 / 147 µs, the wake-up of an idle vCPU --
   as dear as a round trip to a Python helper thread (85-230 µs, ``deltagrad.threads``).
 
-So the pool threads sleep (PASSIVE is set here, before Numba loads its pool, unless the user
-set OMP_WAIT_POLICY or GOMP_SPINCOUNT), and a kernel uses them only for work of at least
-``MIN_SPLIT_ELEMENTS`` (1M) numbers, the same bar as ``deltagrad.threads``; smaller work runs
-on the calling thread (a 1-thread launch: 0.7 µs). The thread count is
+So with NumPy's OpenBLAS the pool threads sleep (``openmp_wait_policy`` sets PASSIVE before
+Numba loads its pool, unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT), and a kernel
+uses them only for work of at least 1M (2²⁰) numbers, the bar of ``deltagrad.threads``. With MKL
+running the products on this same pool its threads spin between regions, as PyTorch's do
+(there is no OpenBLAS pool to take a core from), a launch costs microseconds, and the bar is
+100K numbers: LeNet's activations (301K, 102K), its second im2col (960K) and the
+transformer's attention rows are then split too (steps at 2 threads, 1M against 100K, three
+interleaved runs of 60 / two of 40 steps, by hand: LeNet 14.8 -> 12.6 ms, the transformer
+98.6 -> 91 ms; the MLP and LSTM the same). ``MIN_SPLIT_ELEMENTS`` holds the bar in force;
+smaller work runs on the calling thread (a 1-thread launch: 0.7 µs). The thread count is
 ``deltagrad.get_num_threads()`` (capped at the pool's size), so ``set_num_threads(1)`` /
 ``--threads 1`` keeps every kernel on one core.
 
@@ -35,7 +41,8 @@ openmp_wait_policy()  # read once, when the pool loads
 
 import numba  # noqa: E402
 
-from ..threads import MIN_SPLIT_ELEMENTS, get_num_threads  # noqa: E402
+from .. import threads  # noqa: E402
+from ..threads import get_num_threads  # noqa: E402
 
 # Numba runs prange loops on the first threading layer it can load from this list. Its own
 # order puts TBB first, and Intel's mkl wheel (the mkl extra) installs TBB: the kernels then
@@ -46,6 +53,10 @@ from ..threads import MIN_SPLIT_ELEMENTS, get_num_threads  # noqa: E402
 if not os.environ.get("NUMBA_THREADING_LAYER") and \
         not os.environ.get("NUMBA_THREADING_LAYER_PRIORITY"):
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
+
+SPINNING_MIN_SPLIT = 100_000  # the bar while the pool threads spin (see the module docstring)
+MIN_SPLIT_ELEMENTS = threads.MIN_SPLIT_ELEMENTS if \
+    os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE" else SPINNING_MIN_SPLIT
 
 __all__ = ["use_threads", "splits", "usable", "OPTIONS"]
 

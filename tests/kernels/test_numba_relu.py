@@ -69,27 +69,3 @@ def test_double_backward_still_goes_through_the_graph():
     np.testing.assert_allclose(gx.detach().numpy(), 2 * np.maximum(xv, 0))
     np.testing.assert_allclose(x.grad.numpy(), 2.0 * (xv > 0))
 
-
-@pytest.mark.parametrize("env, expected", [({}, "omp"), ({"NUMBA_THREADING_LAYER": "workqueue"},
-                                                         "workqueue")])
-def test_parallel_kernels_run_on_the_openmp_layer_unless_the_user_chooses(env, expected):
-    """Numba's own order tries TBB first, and the mkl extra installs TBB: the kernels would run
-    on a second pool beside MKL's GNU OpenMP one. kernels/numba_parallel.py puts OpenMP first;
-    NUMBA_THREADING_LAYER still decides when the user sets it."""
-    import os
-    import subprocess
-    import sys
-    try:
-        import numba.np.ufunc.omppool  # noqa: F401
-    except ImportError:
-        pytest.skip("this Numba build has no OpenMP threading layer")
-    code = ("import numpy as np, numba, deltagrad as dg\n"
-            "dg.set_num_threads(2)\n"
-            "from deltagrad.kernels import numba_relu\n"
-            "y = np.ones(2_000_000, np.float32)\n"
-            "numba_relu.relu_backward(y, y)\n"
-            "print(numba.threading_layer())\n")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING")}
-    out = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, check=True,
-                         capture_output=True, text=True).stdout
-    assert out.split()[-1] == expected
