@@ -29,7 +29,7 @@ __all__ = ["gemm", "set_num_threads", "pack", "packed_product"]
 _THREADING_GNU = 3
 _CBWR_AUTO, _CBWR_STRICT, _CBWR_SUCCESS = 2, 0x10000, 0
 _ROW_MAJOR = 101
-_NO_TRANS, _A_MATRIX, _PACKED = 111, 161, 151
+_NO_TRANS, _TRANS, _A_MATRIX, _PACKED = 111, 112, 161, 151
 
 
 def _start():
@@ -89,15 +89,19 @@ _ALIGN = 64  # bytes: MKL's buffers are best 64-byte aligned
 
 
 @njit(cache=True, nogil=True)
-def pack(a, n):
-    """A float32 C-contiguous matrix A (m, k), packed for products A·B with B of n columns:
-    a byte array that ``packed_product`` reads."""
-    m, k = a.shape
+def pack(a, n, transposed):
+    """A float32 C-contiguous matrix A (m, k) -- or, when ``transposed``, A = aᵀ for a of
+    shape (k, m), read in place -- packed for products A·B with B of n columns: a byte array
+    that ``packed_product`` reads."""
+    if transposed:
+        k, m = a.shape
+    else:
+        m, k = a.shape
     buf = np.empty(_spack_size(_A_MATRIX, m, n, k) + _ALIGN, np.uint8)
     start = (-buf.ctypes.data) % _ALIGN
     packed = buf[start:]
-    _spack(_ROW_MAJOR, _A_MATRIX, _NO_TRANS, m, n, k, 1.0, a.ctypes.data, k,
-           packed.ctypes.data)
+    _spack(_ROW_MAJOR, _A_MATRIX, _TRANS if transposed else _NO_TRANS, m, n, k, 1.0,
+           a.ctypes.data, m if transposed else k, packed.ctypes.data)
     return packed
 
 

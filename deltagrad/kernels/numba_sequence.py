@@ -3,7 +3,8 @@
 ``ops/recurrent.py`` runs the loop of a layer in Python: per time step one product
 a_t = A_x[t] + W_hh h_{t−1}ᵀ (``blas.matmul``) and one cell (``numba_cells.py``), forward
 and backward. When MKL runs the products (``blas.py``) and the cells are compiled, the loop
-itself is compiled here: W_hh (W_hhᵀ for the backward) is packed once per sequence into MKL's
+itself is compiled here: W_hh (W_hhᵀ for the backward, read from W_hh with MKL's transpose
+flag, no copy) is packed once per sequence into MKL's
 internal layout (``mkl_gemm.pack``), each step's product reads it from there
 (``cblas_sgemm_compute``, which gives the same bits as ``cblas_sgemm``), and the cell kernels
 are the same functions, so every array and every result is the Python loop's, bit for bit
@@ -97,7 +98,7 @@ def sequence_forward(mode, w_hh, b_hh, ax, h_ext, c_ext, cache1, cache2, cache3,
     ((T, B, H), while the step is in cache: a copy after the loop read it back from memory)."""
     T = ax.shape[0]
     G = w_hh.shape[0]
-    w_packed = pack(w_hh, gh.shape[1])
+    w_packed = pack(w_hh, gh.shape[1], False)
     for s in range(T):
         t = T - 1 - s if reverse else s
         before, after = _slots(t, reverse)
@@ -116,7 +117,7 @@ def sequence_forward(mode, w_hh, b_hh, ax, h_ext, c_ext, cache1, cache2, cache3,
 
 
 @njit(**OPTIONS)
-def sequence_backward(mode, w_hhT, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2,
+def sequence_backward(mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2,
                       cache3, delta, delta_rec, reverse):
     """Backpropagation through time over the steps of ``sequence_forward``, last step first:
     ∂L/∂h_t += the output gradient of step t (``_add_rows``); the cell gives δ_t = ∂L/∂a_t into a contiguous block of a CHUNK-step
@@ -127,8 +128,8 @@ def sequence_backward(mode, w_hhT, gy, batch_major, dh, dc, h_ext, c_ext, cache1
     ``dh`` and ``dc`` (LSTM; ∂L/∂c) are the gradients of the final state, used as scratch.
     Returns (∂L/∂h_0, ∂L/∂c_0) in hᵀ layout (dc unchanged for the other cells)."""
     GH, T, B = delta.shape
-    H = w_hhT.shape[0]
-    w_packed = pack(w_hhT, B)
+    H = w_hh.shape[1]
+    w_packed = pack(w_hh, B, True)  # W_hhᵀ, packed from W_hh as it lies
     d_steps = np.empty((CHUNK, GH, B), dh.dtype)    # δ_t of one chunk of steps
     d_recs = np.empty((CHUNK, GH, B), dh.dtype) if mode == _GRU else d_steps  # the GRU's
     direct = np.empty_like(dh)                 # the GRU's dh ⊙ z

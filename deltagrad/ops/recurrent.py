@@ -461,7 +461,7 @@ def _compiled_backward(seq, mode, w_hh, gy, gstate, delta, delta_rec):
     batch_major = gy.transpose(1, 0, 2).flags.c_contiguous and not gy.flags.c_contiguous
     rows = gy.transpose(1, 0, 2) if batch_major else np.ascontiguousarray(gy)
     return seq.compiled.sequence_backward(
-        seq.compiled.MODES[mode], np.ascontiguousarray(w_hh.T), rows, batch_major, dh, dc,
+        seq.compiled.MODES[mode], np.ascontiguousarray(w_hh), rows, batch_major, dh, dc,
         seq.hT_ext, seq.cT_ext, *_caches(cell, mode, dh.dtype), delta, delta_rec, seq.reverse)
 
 
