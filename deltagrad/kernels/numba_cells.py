@@ -9,8 +9,10 @@ second loop (``prepare_backward``). Here each step is one Numba loop over the H�
 * backward: forms the local derivatives and δ_t = ∂L/∂a_t in the same pass (no separate
   ``prepare_backward``), and the carried ∂L/∂c_{t−1} (LSTM) or direct ∂L/∂h_{t−1} (GRU).
 
-The formulas are those of the NumPy cells (see their docstrings); σ(a) = ½ tanh(a/2) + ½
-with the ½ folded into the weights, as there. Float32 arrays are computed in float64 inside
+The formulas are those of the NumPy cells (see their docstrings); σ(a) = ½ tanh(a/2) + ½,
+the kernels halving a themselves (the NumPy cells fold the ½ into the weights; halving is
+exact in floating point, so both see the same a/2, and the kernels spare the loop two weight
+copies a sequence). Float32 arrays are computed in float64 inside
 the loop and rounded once when stored, with tanh from ``rational_tanh`` (vectorisable, ≤ 1
 float32 ulp). A float64 forward step is the NumPy cell's (see FLOAT64 below; the kernels
 themselves would call libm's exact tanh), so float64 results equal the NumPy path's to
@@ -88,10 +90,10 @@ def lstm_forward(ax, gh, c_prev, act, c, tc, h):
                                      _flat(c), _flat(tc), _flat(h))
     n = c.size
     for k in range(n):
-        i = 0.5 * tanh_like(ax[k] + gh[k], act) + 0.5
-        f = 0.5 * tanh_like(ax[n + k] + gh[n + k], act) + 0.5
+        i = 0.5 * tanh_like(0.5 * (ax[k] + gh[k]), act) + 0.5
+        f = 0.5 * tanh_like(0.5 * (ax[n + k] + gh[n + k]), act) + 0.5
         g = tanh_like(ax[2 * n + k] + gh[2 * n + k], act)
-        o = 0.5 * tanh_like(ax[3 * n + k] + gh[3 * n + k], act) + 0.5
+        o = 0.5 * tanh_like(0.5 * (ax[3 * n + k] + gh[3 * n + k]), act) + 0.5
         ck = f * c_prev[k] + i * g
         tk = tanh_like(ck, act)
         act[k], act[n + k], act[2 * n + k], act[3 * n + k] = i, f, g, o
@@ -129,8 +131,8 @@ def gru_forward(ax, gh, h_prev, rz, n_gate, ghn, h):
                                           _flat(n_gate), _flat(ghn), _flat(h))
     n = h.size
     for k in range(n):
-        r = 0.5 * tanh_like(ax[k] + gh[k], rz) + 0.5
-        z = 0.5 * tanh_like(ax[n + k] + gh[n + k], rz) + 0.5
+        r = 0.5 * tanh_like(0.5 * (ax[k] + gh[k]), rz) + 0.5
+        z = 0.5 * tanh_like(0.5 * (ax[n + k] + gh[n + k]), rz) + 0.5
         hn = gh[2 * n + k]
         nk = tanh_like(ax[2 * n + k] + r * hn, rz)
         rz[k], rz[n + k] = r, z

@@ -45,16 +45,14 @@ RNN_MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _gate_constants(scale, H, B, xp, dtype, full_arrays=True):
+def _gate_constants(scale, H, B, xp, dtype):
     """Per-row (s, α, β) so that every gate is α ⊙ tanh(s ⊙ a) + β: σ(a) = ½ tanh(a/2) + ½
     for the sigmoid gates (s = α = β = ½), tanh itself for the others (s = α = 1, β = 0).
-    The loop folds s into the weights, so all gates of a step take one tanh and one
+    The NumPy loop folds s into the weights, so all gates of a step take one tanh and one
     multiply-add, with no overflow for large |a|. α and β are full (G·H, B) arrays: NumPy is
-    about 3× slower on a column broadcast over a short row (the compiled cells, which have
-    the constants built in, need neither: ``full_arrays=False`` gives None)."""
+    about 3× slower on a column broadcast over a short row (the compiled cells have the
+    constants built in)."""
     s = np.repeat(np.asarray(scale, dtype=np.float64), H)
-    if not full_arrays:
-        return xp.asarray(s, dtype=dtype), None, None
     beta = np.where(s == 0.5, 0.5, 0.0)
     full = lambda v: xp.ascontiguousarray(xp.broadcast_to(  # noqa: E731
         xp.asarray(v, dtype=dtype)[:, None], (v.size, B)))
@@ -323,10 +321,11 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     cell = _make_cell(mode, T, B, H, xp, dtype)
     seq = _Sequence(cell, list(range(T - 1, -1, -1)) if reverse else list(range(T)), reverse)
     first = seq.order[0]
-    if cell.gate_scale is not None:  # fold the s of α tanh(s a) + β into the weights
-        numpy_forward = not cell.compiled or dtype != np.float32  # see numba_cells.FLOAT64
-        sc, alpha, beta = _gate_constants(cell.gate_scale, H, B, xp, dtype, numpy_forward)
-        cell.alpha, cell.beta = alpha, beta
+    numpy_forward = not cell.compiled or dtype != np.float32  # see numba_cells.FLOAT64
+    if cell.gate_scale is not None and numpy_forward:
+        # the NumPy forward folds the s of α tanh(s a) + β into the weights (the compiled
+        # cells halve their sigmoid gates' a themselves: the same numbers, as halving is exact)
+        sc, cell.alpha, cell.beta = _gate_constants(cell.gate_scale, H, B, xp, dtype)
         w_ih, w_hh = w_ih * sc[:, None], w_hh * sc[:, None]
         if b_ih is not None:
             b_ih, b_hh = b_ih * sc, b_hh * sc

@@ -183,12 +183,12 @@ def test_cells_are_freed_with_the_graph_without_the_garbage_collector(backend, m
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-15), (np.float32, 3e-7)])
 def test_forward_kernels_compute_the_cell_formulas(dtype, tol):
     """The forward kernels on their own (the float64 cells keep NumPy's forward step, so the
-    float64 kernels are checked here): pre-activations are already scaled, σ(a) = ½tanh(a)+½."""
+    float64 kernels are checked here): σ(a) = 1/(1 + e^(−a)) on the unscaled pre-activations."""
     rng = np.random.default_rng(2)
     H, B = 5, 3
     a = lambda *s: (rng.standard_normal(s) * 2).astype(dtype)  # noqa: E731
     empty = lambda *s: np.empty(s, dtype)  # noqa: E731
-    sig = lambda v: 0.5 * np.tanh(v) + 0.5  # noqa: E731
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
     ax, gh, c_prev = a(4 * H, B), a(4 * H, B), a(H, B)
     act, c, tc, h = empty(4 * H, B), empty(H, B), empty(H, B), empty(H, B)
     numba_cells.lstm_forward(ax, gh, c_prev, act, c, tc, h)
