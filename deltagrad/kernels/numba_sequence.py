@@ -72,11 +72,13 @@ def _store(delta, lo, hi, blocks):
 
 
 @njit(**OPTIONS)
-def _rows_into(rows, hT):
-    """rows (B, H) = hT (H, B)ᵀ."""
-    for j in range(hT.shape[0]):
-        for b in range(hT.shape[1]):
-            rows[b, j] = hT[j, b]
+def _rows_into(out, t, batch_major, hT):
+    """The step's output rows hT (H, B)ᵀ into out[t] of a (T, B, H) array, or out[:, t] of a
+    (B, T, H) one (``batch_major``)."""
+    for b in range(hT.shape[1]):
+        row = out[b, t] if batch_major else out[t, b]
+        for j in range(hT.shape[0]):
+            row[j] = hT[j, b]
 
 
 @njit(**OPTIONS)
@@ -91,11 +93,12 @@ def _add_rows(hT, gy, t, batch_major):
 
 @njit(**OPTIONS)
 def sequence_forward(mode, w_hh, b_hh, ax, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
-                     reverse):
+                     batch_major, reverse):
     """Steps t = 0 … T−1 (T−1 … 0 when ``reverse``): gh = W_hh h_{t−1}ᵀ (+ b_hh for the GRU,
     when b_hh is not empty), then the cell writes h_t (and c_t) into ``h_ext``/``c_ext`` and
-    its caches: LSTM (act, tc, —), GRU (rz, n, ghn), RNN (—); and h_t as rows into ys[t]
-    ((T, B, H), while the step is in cache: a copy after the loop read it back from memory)."""
+    its caches: LSTM (act, tc, —), GRU (rz, n, ghn), RNN (—); and h_t as rows into the
+    output ys ((T, B, H), or (B, T, H) when ``batch_major``) while the step is in cache (a
+    copy after the loop read it back from memory)."""
     T = ax.shape[0]
     G = w_hh.shape[0]
     w_packed = pack(w_hh, gh.shape[1], False)
@@ -113,7 +116,7 @@ def sequence_forward(mode, w_hh, b_hh, ax, h_ext, c_ext, cache1, cache2, cache3,
                         h_ext[after])
         else:
             rnn_forward(ax[t], gh, h_ext[after], mode == _RELU)
-        _rows_into(ys[t], h_ext[after])
+        _rows_into(ys, t, batch_major, h_ext[after])
 
 
 @njit(**OPTIONS)

@@ -232,8 +232,12 @@ class RNNBase(Module):
             for d in range(D):
                 k = layer * D + d
                 hx_k = (h0[k], c0[k]) if is_lstm else h0[k]
+                # one direction of a batch-first model: outputs laid out (B, T, H) in
+                # memory, so the batch-first result is contiguous (a Linear head reads it
+                # without a copy)
                 res = recurrent_sequence(self.mode, layer_in, hx_k, *self._layer_weights(layer, d),
-                                         reverse=bool(d), mask=mask)
+                                         reverse=bool(d), mask=mask,
+                                         batch_major=self.batch_first and batched and D == 1)
                 outs.append(res[0])
                 h_n.append(res[1])
                 if is_lstm:

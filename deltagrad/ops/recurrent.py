@@ -283,7 +283,8 @@ class _Sequence:
     """What the forward loop leaves for the backward one. The carried states live in arrays
     with one extra time slot for the initial state, so "the state before step t" is a view:
     forward direction: after = ext[1:], before = ext[:-1]; reverse: after = ext[:-1],
-    before = ext[1:]. ``h_rows_before`` holds h_{t−1} row-major (T, B, H) for ∂L/∂W_hh."""
+    before = ext[1:]. The outputs ``ys`` (T, B, H) and ``h0`` give h_{t−1} row-major for
+    ∂L/∂W_hh (``_h_before_into``)."""
 
     def __init__(self, cell, order, reverse):
         self.cell, self.order, self.reverse = cell, order, reverse
@@ -311,9 +312,11 @@ def _caches(cell, mode, dtype):
     return tuple(getattr(cell, name) for name in kept) + (none,) * (3 - len(kept))
 
 
-def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
+def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask,
+                      batch_major=False):
     """The shared sequence loop on arrays. Returns (ys, final states, seq): ys is the
-    (T, B, H) output (a view of a buffer that also holds h0, for the backward)."""
+    (T, B, H) output, a view of a (B, T, H) array when ``batch_major`` (a batch-first model's
+    next layer then reads its rows without a copy)."""
     xp = _xp(x)
     T, B, _ = x.shape
     H = w_hh.shape[1]
@@ -355,16 +358,16 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
     bh = None if b_hh is None or not cell.separate_hidden_bias else b_hh[:, None]
     state = (seq.hT_before[first], seq.c_before[first]) if cell.has_cell else \
         (seq.hT_before[first],)
-    # the row-major output, in a buffer whose extra slot holds h0: without a mask the
-    # outputs are the carried states, and h_{t−1} for ∂L/∂W_hh is a view
-    rows_ext = xp.empty((T + 1, B, H), dtype)
-    ys, h_rows_before = seq.split(rows_ext)
+    # the row-major output: (T, B, H), or (B, T, H) in memory when batch_major
+    out_rows = xp.empty((B, T, H) if batch_major else (T, B, H), dtype)
+    ys = out_rows.transpose(1, 0, 2) if batch_major else out_rows
     seq.compiled = _compiled_loop(cell, mask)
     if seq.compiled is not None:  # the same loop in one compiled call (it writes ys too)
         seq.hT_ext, seq.cT_ext = hT_ext, (cT_ext if cell.has_cell else hT_ext[:0])
         seq.compiled.sequence_forward(
             seq.compiled.MODES[mode], w_hh, xp.empty(0, dtype) if bh is None else b_hh, ax,
-            hT_ext, seq.cT_ext, *_caches(cell, mode, dtype), gh, ys, reverse)
+            hT_ext, seq.cT_ext, *_caches(cell, mode, dtype), gh, out_rows, batch_major,
+            reverse)
         last = seq.order[-1]
         state = (seq.hT_after[last],) + ((seq.c_after[last],) if cell.has_cell else ())
     for t in seq.order if seq.compiled is None else ():
@@ -382,10 +385,7 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask):
         state = new
     if seq.compiled is None:
         xp.copyto(ys, outT.transpose(0, 2, 1))
-    h_rows_before[first] = h0
-    if mask is not None:
-        h_rows_before = xp.ascontiguousarray(seq.hT_before.transpose(0, 2, 1))
-    seq.h_rows_before = h_rows_before
+    seq.ys, seq.h0, seq.masked = ys, h0, mask is not None
     final = tuple(s.T.copy() for s in state)
     return ys, final, seq
 
@@ -395,7 +395,8 @@ class RecurrentSequence(Function):
     (T, B, H) and the final state(s) (B, H). Inputs: x, h0, [c0], w_ih, w_hh, [b_ih, b_hh]
     (PyTorch's shapes), and a float mask (T, B) last when ``masked``."""
 
-    def forward(ctx, x, h0, *rest, mode="LSTM", reverse=False, has_bias=True, masked=False):
+    def forward(ctx, x, h0, *rest, mode="LSTM", reverse=False, has_bias=True, masked=False,
+                batch_major=False):
         c0 = None
         if mode == "LSTM":
             c0, rest = rest[0], rest[1:]
@@ -405,11 +406,11 @@ class RecurrentSequence(Function):
             b_ih, b_hh = rest[2], rest[3]
         mask = rest[-1].astype(bool) if masked else None
         ys, state, seq = _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse,
-                                           mask)
+                                           mask, batch_major)
         ctx.mode, ctx.reverse, ctx.has_bias, ctx.masked = mode, reverse, has_bias, masked
         ctx.seq = seq
-        # the output is saved so that an in-place change to it (it shares a buffer with
-        # the h_{t−1} the backward reads) is caught by the version check
+        # the output is saved so that an in-place change to it (the backward reads h_{t−1}
+        # from it) is caught by the version check
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, ys)
         return (ys,) + state
 
@@ -513,6 +514,20 @@ def _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec):
     return dh, dc
 
 
+def _h_before_into(seq, out):
+    """out (T, B, H) ← the state before each step, h_{t−1} (h_{t+1} in a reverse layer): the
+    outputs one step back and h0 at the first step; a masked layer's carried states."""
+    if seq.masked:  # a padded step's output is 0, its carried state is not
+        out[...] = seq.hT_before.transpose(0, 2, 1)
+        return out
+    if seq.reverse:
+        out[:-1] = seq.ys[1:]
+    else:
+        out[1:] = seq.ys[:-1]
+    out[seq.order[0]] = seq.h0
+    return out
+
+
 def _gradients(seq, need, cell, x, w_ih, has_bias, masked, delta, delta_rec, dh, dc):
     """The gradients of the inputs and weights from δ (G·H, T, B): one GEMM each over all
     time steps."""
@@ -530,24 +545,24 @@ def _gradients(seq, need, cell, x, w_ih, has_bias, masked, delta, delta_rec, dh,
     g_h0 = dh.T if need[1] else None
     if cell.has_cell and need[2]:
         g_c0 = dc.T
-    x_rows, h_rows = x.reshape(T * B, -1), seq.h_rows_before.reshape(T * B, H)
     bias_grad = has_bias and (need[off + 2] or need[off + 3])
     if delta_rec is delta and need[off] and need[off + 1]:
         # one GEMM for all weights: δ [x_t | 1 | h_{t−1}] over all steps (the rows copied
         # together: 4.6 ms against 5.4 ms for the three products alone, LSTM T 64, B 32,
         # H 128, I 64, one thread, MKL; measured by hand)
         I = x.shape[2]
-        rows = xp.empty((T * B, I + bias_grad + H), x.dtype)
-        rows[:, :I] = x_rows
-        rows[:, I:I + bias_grad] = 1
-        rows[:, I + bias_grad:] = h_rows
-        g = blas.matmul(dX2, rows)
+        rows = xp.empty((T, B, I + bias_grad + H), x.dtype)
+        rows[:, :, :I] = x
+        rows[:, :, I:I + bias_grad] = 1
+        _h_before_into(seq, rows[:, :, I + bias_grad:])
+        g = blas.matmul(dX2, rows.reshape(T * B, -1))
         g_wih, g_whh = xp.ascontiguousarray(g[:, :I]), xp.ascontiguousarray(g[:, -H:])
         g_bih = g[:, I].copy() if bias_grad else None
     else:
         if need[off]:
-            g_wih = blas.matmul(dX2, x_rows)
+            g_wih = blas.matmul(dX2, x.reshape(T * B, -1))
         if need[off + 1]:
+            h_rows = _h_before_into(seq, xp.empty((T, B, H), x.dtype)).reshape(T * B, H)
             g_whh = blas.matmul(dG2, h_rows)
         if bias_grad:
             g_bih = dX2 @ xp.ones(T * B, x.dtype)
@@ -628,11 +643,12 @@ def _backward_by_recomputation(ctx, inputs, grads):
 
 # ----------------------------------------------------------------------------- entry point
 def recurrent_sequence(mode, x, hx, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False,
-                       mask=None):
+                       mask=None, batch_major=False):
     """Run one recurrent layer (one direction) over ``x`` of shape (T, B, I).
 
     ``hx`` is h0 (B, H), or (h0, c0) for ``mode="LSTM"``; ``mask`` an optional (T, B)
-    tensor of 1 (valid step) and 0 (padding). Returns (output (T, B, H), h_T[, c_T]).
+    tensor of 1 (valid step) and 0 (padding). Returns (output (T, B, H), h_T[, c_T]); with
+    ``batch_major`` the output's memory is (B, T, H) (a batch-first model's layout).
     """
     if mode not in RNN_MODES:
         raise ValueError(f"recurrent_sequence: unknown mode {mode!r}; expected one of "
@@ -645,4 +661,4 @@ def recurrent_sequence(mode, x, hx, w_ih, w_hh, b_ih=None, b_hh=None, reverse=Fa
     if mask is not None:
         inputs += (mask.to(x.dtype),)
     return RecurrentSequence.apply(*inputs, mode=mode, reverse=reverse, has_bias=has_bias,
-                                   masked=mask is not None)
+                                   masked=mask is not None, batch_major=batch_major)

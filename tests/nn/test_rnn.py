@@ -417,3 +417,34 @@ def test_bad_input_names_the_layer_and_expected_shape():
         nn.JordanRNN(2, 3, 1)(dg.randn(4, 2))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(2, 3, nonlinearity="sigmoid")
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("lengths", [False, True])
+def test_batch_first_output_is_contiguous_and_equals_the_time_first_layout(kind, lengths,
+                                                                          kernel_backend):
+    """A one-direction batch-first layer lays its outputs out (B, T, H) in memory, so the
+    output a Linear head reads is contiguous; the numbers (outputs, states, every gradient)
+    equal, bit for bit, the same layer run time-first on the transposed input."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 7, 4)).astype(np.float32)  # (B, T, I)
+    g = rng.standard_normal((3, 7, 5)).astype(np.float32)
+    lens = dg.tensor([7, 4, 6]) if lengths else None
+    results = []
+    for batch_first in (True, False):
+        dg.manual_seed(0)
+        layer = getattr(nn, kind)(4, 5, num_layers=2, batch_first=batch_first)
+        xt = dg.tensor(x if batch_first else x.transpose(1, 0, 2).copy(), requires_grad=True)
+        out, state = layer(xt, lengths=lens) if lengths else layer(xt)
+        if batch_first:
+            assert out.detach().numpy().flags.c_contiguous
+        else:
+            out = out.transpose(0, 1)
+        states = state if isinstance(state, tuple) else (state,)
+        loss = (out * dg.tensor(g)).sum() + sum((s * s).sum() for s in states)
+        loss.backward()
+        grad_x = xt.grad.numpy() if batch_first else xt.grad.numpy().transpose(1, 0, 2)
+        results.append([out.detach().numpy(), *(s.detach().numpy() for s in states), grad_x] +
+                       [p.grad.numpy() for p in layer.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
