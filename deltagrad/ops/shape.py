@@ -141,7 +141,10 @@ class Permute(Function):
         return x.transpose(axes)
 
     def backward(ctx, g):
-        return g.permute(tuple(np.argsort(ctx.axes)))
+        inverse = tuple(int(a) for a in np.argsort(ctx.axes))
+        if not _state.enabled:  # a plain backward: the transposed view, no graph to record
+            return _make(g._data.transpose(inverse))
+        return g.permute(inverse)
 
 
 def permute(x, *dims):
