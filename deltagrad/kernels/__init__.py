@@ -10,7 +10,8 @@ step (``numba_optim.py``), GELU (``numba_gelu.py``), attention's softmax
 ``numba_bce.py``), the embedding gradient's scatter-add (``numba_rows.py``), and, split over the threads with Numba's ``prange``
 (``numba_parallel.py`` says when that pays), batch norm (``numba_batch_norm.py``), ReLU's
 and LeakyReLU's backward, 2×2 max pooling (``numba_pool.py``) and a 2-D convolution's
-im2col/col2im (``numba_im2col.py``, ``numba_col2im.py``).
+im2col/col2im (``numba_im2col.py``, ``numba_col2im.py``) and the layout moves around its
+products, with the bias add and the bias gradient's sum (``numba_conv_rows.py``).
 
 The choice comes from the environment variable ``DELTAGRAD_KERNELS=numpy|numba``; unset, it
 is ``numba`` when Numba can be imported and ``numpy`` otherwise. ``set_backend`` and
