@@ -64,16 +64,23 @@ def _channels_first(g, inner, rows, sums):
         for b in range(n):
             src = g[b, o]
             part = 0.0
-            if inner:
+            if inner and sums.size:  # the copy with the bias gradient's sum in one pass
                 for q in range(p):
                     dst[q * n + b] = src[q]
                     part += src[q]
-            else:
+            elif sums.size:
                 for q in range(p):
                     dst[b * p + q] = src[q]
                     part += src[q]
+            elif inner:
+                for q in range(p):
+                    dst[q * n + b] = src[q]
+            else:
+                for q in range(p):
+                    dst[b * p + q] = src[q]
             total += part
-        sums[o] = total
+        if sums.size:
+            sums[o] = total
 
 
 def batch_first(rows, bias, n, out_size, inner):
@@ -87,12 +94,13 @@ def batch_first(rows, bias, n, out_size, inner):
     return out
 
 
-def channels_first(g, inner):
-    """(rows (O, N·P) — (O, P·N) when ``inner`` —, Σ over N and the positions per channel
-    (O,) in g's dtype) from the C-contiguous g (N, O, *out)."""
+def channels_first(g, inner, with_sums):
+    """rows (O, N·P) — (O, P·N) when ``inner`` — from the C-contiguous g (N, O, *out); with
+    ``with_sums`` the pair (rows, Σ over N and the positions per channel (O,) in g's
+    dtype)."""
     n, o = g.shape[:2]
     rows = np.empty((o, g.size // o), g.dtype)
-    sums = np.empty(o, np.float64)
+    sums = np.empty(o if with_sums else 0, np.float64)
     use_threads(g.size)
     _channels_first(g.reshape(n, o, -1), inner, rows, sums)
-    return rows, sums.astype(g.dtype)
+    return (rows, sums.astype(g.dtype)) if with_sums else rows

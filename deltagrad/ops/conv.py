@@ -259,8 +259,7 @@ def _channels_first(y, geo, sums=False):
     pair (rows, Σ of each row): a bias gradient."""
     if _compiled_layout(y, geo):
         from ..kernels.numba_conv_rows import channels_first
-        rows, row_sums = channels_first(y, batch_inner(geo))
-        return (rows, row_sums) if sums else rows
+        return channels_first(y, batch_inner(geo), sums)
     xp = _xp(y)
     t = xp.moveaxis(y, 0, -1) if batch_inner(geo) else y.swapaxes(0, 1)
     rows = xp.ascontiguousarray(t).reshape(y.shape[1], -1)

@@ -36,8 +36,9 @@ def test_the_same_layouts_as_the_numpy_path(dtype, inner, with_bias, threads, mo
     g = rng.standard_normal((n, o) + geo.out_size).astype(dtype)
     with kernels.use_backend("numpy"):
         expected_rows = conv._channels_first(g, geo)
-    got_rows, sums = numba_conv_rows.channels_first(g, inner)
+    got_rows, sums = numba_conv_rows.channels_first(g, inner, True)
     np.testing.assert_array_equal(got_rows, expected_rows)
+    np.testing.assert_array_equal(numba_conv_rows.channels_first(g, inner, False), expected_rows)
     assert sums.dtype == dtype
     exact = g.astype(np.float64).sum((0, 2, 3))
     np.testing.assert_allclose(sums, exact, rtol=1e-6 if dtype == np.float32 else 1e-14,
