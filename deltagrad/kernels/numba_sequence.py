@@ -18,10 +18,24 @@ Python loop against this one: 29.1 → 23.6 ms (by hand, ``/tmp`` A/B script, no
 Its first use on a machine compiles it (about 7.6 s for the LSTM and GRU loops here, once;
 later processes load it from Numba's on-disk cache, as every kernel in this package).
 
-Tried and dropped: splitting the batch into one part per thread, each thread running the
-whole loop on its columns (no synchronisation needed: the columns are independent
-sequences). On this project's 2-core machine it was no faster than one thread with MKL's
-2-thread products (two compute-bound threads at once slow each other there).
+At more than one thread the batch is split into P equal groups of columns (``batch_parts``),
+one per thread, and each thread runs the whole loop on its columns: the columns are
+independent sequences, so the threads never wait for each other inside the loop (one
+parallel region a sequence, not one a step). Every per-step array is laid out by part,
+(T, P, ·, B/P), so each part's blocks are contiguous and the cell kernels are the same
+flat loops; each thread's products run on that thread alone (``set_local_threads(1)``). A
+product's columns come out the same whether it has 16 columns or 32, so the results are the
+bits of the one-part loop (tested). LSTM layer, T 64, B 32, H 128, 2 threads, the loops
+alone (by hand): forward 4.4 → 2.7 ms, backward 4.7 → 3.2 ms. (Tried once before, when
+Numba's prange ran on a TBB pool beside MKL's OpenMP pool, and dropped then as no faster;
+see ``numba_parallel.py`` for that finding.)
+
+The input projections A_x[t] = [W_ih | b]·[x_tᵀ; 1] are made inside the loop too, CHUNK
+steps at a time on each part's thread (``_project_chunk``), just before their steps read
+them: no (T, G·H, B) array (4 MB for the LSTM above) goes out to memory and back, and at 2
+threads the projection no longer runs as 64 two-thread products of 32 columns. The same
+layer, forward / forward and backward (by hand, ``/tmp`` script): 1 thread 7.7 / 21.5 →
+6.2 / 18.1 ms, 2 threads 5.0 / 13.6 → 4.1 / 12.7 ms.
 
 Not compiled here: variable lengths (a mask), float64 (its forward cell is NumPy's, see
 ``numba_cells.FLOAT64``), and the NumPy BLAS; the Python loop serves those.
@@ -33,18 +47,34 @@ arrays where a cell keeps fewer).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .mkl_gemm import pack, packed_product
+from . import numba_parallel
+from .mkl_gemm import gemm_strided, pack, packed_product, set_local_threads
 from .numba_cells import (OPTIONS, gru_backward, gru_forward, lstm_backward, lstm_forward,
                           rnn_backward, rnn_forward)
 
-__all__ = ["MODES", "sequence_forward", "sequence_backward"]
+__all__ = ["MODES", "batch_parts", "sequence_forward", "sequence_backward"]
 
 MODES = {"LSTM": 0, "GRU": 1, "RNN_TANH": 2, "RNN_RELU": 3}
 _LSTM, _GRU, _RELU = 0, 1, 3
 # time steps whose δ blocks are kept together and stored into δ's (G·H, T, B) layout at once
 CHUNK = 8
+MIN_PART_COLUMNS = 8  # a part of the batch has at least this many columns (one AVX vector)
+_PARALLEL = dict(OPTIONS, parallel=True)
+
+
+def batch_parts(B):
+    """P, the number of equal column groups the compiled loop splits a batch of B into: the
+    largest P ≤ the thread count (``deltagrad.get_num_threads()``, capped at Numba's pool)
+    that divides B with at least MIN_PART_COLUMNS columns each; 1 where the pool cannot run
+    (a forked child, ``numba_parallel.usable``)."""
+    if not numba_parallel.usable():
+        return 1
+    P = numba_parallel.use_threads(numba_parallel.MIN_SPLIT_ELEMENTS)
+    while P > 1 and (B % P or B // P < MIN_PART_COLUMNS):
+        P -= 1
+    return P
 
 
 @njit(**OPTIONS)
@@ -62,104 +92,192 @@ def _chunk_of(t, T):
 
 
 @njit(**OPTIONS)
-def _store(delta, lo, hi, blocks):
-    """delta[:, lo:hi] = the blocks of steps lo … hi−1 ((hi − lo, G·H, B)): each row of δ
-    gets one contiguous run of (hi − lo)·B numbers."""
+def _store(delta, lo, hi, blocks, b0):
+    """delta[:, lo:hi, b0:b0 + Bp] = the blocks of steps lo … hi−1 ((hi − lo, G·H, Bp)): each
+    row of δ gets (hi − lo) contiguous runs of Bp numbers."""
     for r in range(delta.shape[0]):
         for s in range(hi - lo):
-            for b in range(delta.shape[2]):
-                delta[r, lo + s, b] = blocks[s, r, b]
+            for b in range(blocks.shape[2]):
+                delta[r, lo + s, b0 + b] = blocks[s, r, b]
 
 
 @njit(**OPTIONS)
-def _rows_into(out, t, batch_major, hT):
-    """The step's output rows hT (H, B)ᵀ into out[t] of a (T, B, H) array, or out[:, t] of a
-    (B, T, H) one (``batch_major``)."""
+def _rows_into(out, t, batch_major, hT, b0):
+    """The step's output rows hT (H, Bp)ᵀ into out[t, b0:b0 + Bp] of a (T, B, H) array, or
+    out[b0:b0 + Bp, t] of a (B, T, H) one (``batch_major``)."""
     for b in range(hT.shape[1]):
-        row = out[b, t] if batch_major else out[t, b]
+        row = out[b0 + b, t] if batch_major else out[t, b0 + b]
         for j in range(hT.shape[0]):
             row[j] = hT[j, b]
 
 
 @njit(**OPTIONS)
-def _add_rows(hT, gy, t, batch_major):
-    """hT (H, B) += the step's output gradient, gy[t]ᵀ of a (T, B, H) array, or gy[:, t]ᵀ of a
-    (B, T, H) one (``batch_major``: a batch-first model's, read where it lies)."""
+def _add_rows(hT, gy, t, batch_major, b0):
+    """hT (H, Bp) += the step's output gradient for columns b0 … b0 + Bp − 1: gy[t]ᵀ of a
+    (T, B, H) array, or gy[:, t]ᵀ of a (B, T, H) one (``batch_major``: a batch-first model's,
+    read where it lies)."""
     for b in range(hT.shape[1]):
-        row = gy[b, t] if batch_major else gy[t, b]
+        row = gy[b0 + b, t] if batch_major else gy[t, b0 + b]
         for j in range(hT.shape[0]):
             hT[j, b] += row[j]
 
 
 @njit(**OPTIONS)
-def sequence_forward(mode, w_hh, b_hh, ax, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
-                     batch_major, reverse):
-    """Steps t = 0 … T−1 (T−1 … 0 when ``reverse``): gh = W_hh h_{t−1}ᵀ (+ b_hh for the GRU,
-    when b_hh is not empty), then the cell writes h_t (and c_t) into ``h_ext``/``c_ext`` and
-    its caches: LSTM (act, tc, —), GRU (rz, n, ghn), RNN (—); and h_t as rows into the
-    output ys ((T, B, H), or (B, T, H) when ``batch_major``) while the step is in cache (a
-    copy after the loop read it back from memory)."""
-    T = ax.shape[0]
-    G = w_hh.shape[0]
-    w_packed = pack(w_hh, gh.shape[1], False)
-    for s in range(T):
-        t = T - 1 - s if reverse else s
-        before, after = _slots(t, reverse)
-        packed_product(w_packed, G, h_ext[before], gh)
-        if mode == _LSTM:
-            lstm_forward(ax[t], gh, c_ext[before], cache1[t], c_ext[after], cache2[t],
-                         h_ext[after])
-        elif mode == _GRU:
-            for r in range(b_hh.size):
-                gh[r] += b_hh[r]
-            gru_forward(ax[t], gh, h_ext[before], cache1[t], cache2[t], cache3[t],
-                        h_ext[after])
-        else:
-            rnn_forward(ax[t], gh, h_ext[after], mode == _RELU)
-        _rows_into(ys, t, batch_major, h_ext[after])
+def _project_chunk(w_ih, x, s, reverse, xs, axs, b0):
+    """The input projections A_x[t] = [W_ih | b]·[x_tᵀ; 1] of the CHUNK loop steps from s on,
+    for this part's columns b0 … b0 + Bp − 1, into axs[t − lo] (a batch of products of one
+    thread, each (G·H, I[+1])·(I[+1], Bp)); returns lo, the first time index of the chunk.
+    x_tᵀ (and the row of ones, when W_ih carries the bias as its last column) is first
+    copied into xs (CHUNK, I[+1], Bp)."""
+    T, _, I = x.shape
+    n = min(CHUNK, T - s)
+    lo = T - s - n if reverse else s
+    Bp = xs.shape[2]
+    for q in range(n):
+        for b in range(Bp):
+            row = x[lo + q, b0 + b]
+            for i in range(I):
+                xs[q, i, b] = row[i]
+        if w_ih.shape[1] > I:  # the bias column's row of ones
+            for b in range(Bp):
+                xs[q, I, b] = 1.0
+    GH, K = w_ih.shape
+    gemm_strided(w_ih, xs, axs, GH, Bp, K, 0, K * Bp, GH * Bp, n)
+    return lo
 
 
 @njit(**OPTIONS)
-def sequence_backward(mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2,
-                      cache3, delta, delta_rec, reverse):
-    """Backpropagation through time over the steps of ``sequence_forward``, last step first:
-    ∂L/∂h_t += the output gradient of step t (``_add_rows``); the cell gives δ_t = ∂L/∂a_t into a contiguous block of a CHUNK-step
-    buffer, which is stored into ``delta[:, lo:hi]`` once per chunk (the GRU's recurrent δ
-    into ``delta_rec``): one contiguous run per row of δ instead of a 128-byte piece per step
-    (LSTM layer forward and backward, T 64, B 32, H 128, one thread, interleaved A/B by
-    hand: 31.0 → 29.3 ms median); ∂L/∂h_{t−1} = W_hhᵀ δ_t (+ the cell's direct term).
-    ``dh`` and ``dc`` (LSTM; ∂L/∂c) are the gradients of the final state, used as scratch.
-    Returns (∂L/∂h_0, ∂L/∂c_0) in hᵀ layout (dc unchanged for the other cells)."""
+def _forward_part(mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
+                  batch_major, reverse, p):
+    """The forward loop on part p of the batch (see ``sequence_forward``)."""
+    T = x.shape[0]
+    GH = w_hh.shape[0]
+    Bp = gh.shape[2]
+    b0 = p * Bp
+    w_packed = pack(w_hh, Bp, False)
+    xs = np.empty((CHUNK, w_ih.shape[1], Bp), gh.dtype)
+    axs = np.empty((CHUNK, GH, Bp), gh.dtype)
+    g = gh[p]
+    lo = 0
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        before, after = _slots(t, reverse)
+        if s % CHUNK == 0:
+            lo = _project_chunk(w_ih, x, s, reverse, xs, axs, b0)
+        ax = axs[t - lo]
+        packed_product(w_packed, GH, h_ext[before, p], g)
+        if mode == _LSTM:
+            lstm_forward(ax, g, c_ext[before, p], cache1[t, p], c_ext[after, p],
+                         cache2[t, p], h_ext[after, p])
+        elif mode == _GRU:
+            for r in range(b_hh.size):
+                g[r] += b_hh[r]
+            gru_forward(ax, g, h_ext[before, p], cache1[t, p], cache2[t, p], cache3[t, p],
+                        h_ext[after, p])
+        else:
+            rnn_forward(ax, g, h_ext[after, p], mode == _RELU)
+        _rows_into(ys, t, batch_major, h_ext[after, p], b0)
+
+
+@njit(**_PARALLEL)
+def _forward_parts(mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
+                   batch_major, reverse):
+    for p in prange(gh.shape[0]):
+        mkl_threads = set_local_threads(1)
+        _forward_part(mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, cache3, gh,
+                      ys, batch_major, reverse, p)
+        set_local_threads(mkl_threads)
+
+
+def sequence_forward(mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
+                     batch_major, reverse):
+    """Steps t = 0 … T−1 (T−1 … 0 when ``reverse``) on each of the P parts of the batch
+    (``batch_parts``; P = gh.shape[0], the parts on their own threads when P > 1): the input
+    projections A_x[t] = [W_ih | b]·[x_tᵀ; 1] of CHUNK steps at a time (``_project_chunk``:
+    they stay in cache until their steps, and no (T, G·H, B) array is made), then per step
+    gh = W_hh h_{t−1}ᵀ (+ b_hh for the GRU, when b_hh is not empty) and the cell, which
+    writes h_t (and c_t) into ``h_ext``/``c_ext`` and its caches: LSTM (act, tc, —), GRU
+    (rz, n, ghn), RNN (—); and h_t as rows into the output ys ((T, B, H), or (B, T, H) when
+    ``batch_major``) while the step is in cache (a copy after the loop read it back from
+    memory). x is (T, B, I) in any layout; w_ih is (G·H, I), or (G·H, I + 1) with the bias
+    as its last column. Arrays by part: the caches (T, P, ·, Bp), h_ext and c_ext
+    (T + 1, P, H, Bp), gh (P, G·H, Bp)."""
+    args = (mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
+            batch_major, reverse)
+    if gh.shape[0] == 1:
+        _forward_part(*args, 0)
+    else:
+        _forward_parts(*args)
+
+
+@njit(**OPTIONS)
+def _backward_part(mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2,
+                   cache3, delta, delta_rec, reverse, p):
+    """The backward loop on part p of the batch (see ``sequence_backward``)."""
     GH, T, B = delta.shape
     H = w_hh.shape[1]
-    w_packed = pack(w_hh, B, True)  # W_hhᵀ, packed from W_hh as it lies
-    d_steps = np.empty((CHUNK, GH, B), dh.dtype)    # δ_t of one chunk of steps
-    d_recs = np.empty((CHUNK, GH, B), dh.dtype) if mode == _GRU else d_steps  # the GRU's
-    direct = np.empty_like(dh)                 # the GRU's dh ⊙ z
-    dh_prev = np.empty_like(dh)
-    dc_prev = np.empty_like(dc)                # never written in place (see lstm_backward)
+    Bp = dh.shape[2]
+    b0 = p * Bp
+    w_packed = pack(w_hh, Bp, True)  # W_hhᵀ, packed from W_hh as it lies
+    d_steps = np.empty((CHUNK, GH, Bp), dh.dtype)    # δ_t of one chunk of steps
+    d_recs = np.empty((CHUNK, GH, Bp), dh.dtype) if mode == _GRU else d_steps  # the GRU's
+    dh_t, dc_t = dh[p].copy(), dc[p].copy()  # ∂L/∂h_t, ∂L/∂c_t
+    direct = np.empty_like(dh_t)             # the GRU's dh ⊙ z
+    dh_prev = np.empty_like(dh_t)
+    dc_prev = np.empty_like(dc_t)            # never written in place (see lstm_backward)
     for s in range(T):
         t = s if reverse else T - 1 - s
         before, after = _slots(t, reverse)
         lo, hi = _chunk_of(t, T)
         d_step, d_rec = d_steps[t - lo], d_recs[t - lo]
-        _add_rows(dh, gy, t, batch_major)
+        _add_rows(dh_t, gy, t, batch_major, b0)
         if mode == _LSTM:
-            lstm_backward(dh, dc, cache1[t], c_ext[before], cache2[t], d_step, dc_prev)
-            dc, dc_prev = dc_prev, dc
+            lstm_backward(dh_t, dc_t, cache1[t, p], c_ext[before, p], cache2[t, p], d_step,
+                          dc_prev)
+            dc_t, dc_prev = dc_prev, dc_t
             packed_product(w_packed, H, d_step, dh_prev)
         elif mode == _GRU:
-            gru_backward(dh, cache1[t], cache2[t], cache3[t], h_ext[before], d_step, d_rec,
-                         direct)
+            gru_backward(dh_t, cache1[t, p], cache2[t, p], cache3[t, p], h_ext[before, p],
+                         d_step, d_rec, direct)
             packed_product(w_packed, H, d_rec, dh_prev)
             dh_prev += direct
         else:
-            rnn_backward(dh, h_ext[after], d_step, mode == _RELU)
+            rnn_backward(dh_t, h_ext[after, p], d_step, mode == _RELU)
             packed_product(w_packed, H, d_step, dh_prev)
         if t == (hi - 1 if reverse else lo):  # the chunk's last step: its δ into place
-            _store(delta, lo, hi, d_steps)
+            _store(delta, lo, hi, d_steps, b0)
             if mode == _GRU:
-                _store(delta_rec, lo, hi, d_recs)
-        dh, dh_prev = dh_prev, dh
-    return dh, dc
+                _store(delta_rec, lo, hi, d_recs, b0)
+        dh_t, dh_prev = dh_prev, dh_t
+    dh[p] = dh_t
+    dc[p] = dc_t
 
+
+@njit(**_PARALLEL)
+def _backward_parts(mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2,
+                    cache3, delta, delta_rec, reverse):
+    for p in prange(dh.shape[0]):
+        mkl_threads = set_local_threads(1)
+        _backward_part(mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2,
+                       cache3, delta, delta_rec, reverse, p)
+        set_local_threads(mkl_threads)
+
+
+def sequence_backward(mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2,
+                      cache3, delta, delta_rec, reverse):
+    """Backpropagation through time over the steps of ``sequence_forward``, last step first,
+    on each part of the batch: ∂L/∂h_t += the output gradient of step t (``_add_rows``); the
+    cell gives δ_t = ∂L/∂a_t into a contiguous block of a CHUNK-step buffer, which is stored
+    into ``delta[:, lo:hi]`` (the part's columns) once per chunk (the GRU's recurrent δ into
+    ``delta_rec``): one contiguous run per row of δ instead of a 128-byte piece per step
+    (LSTM layer forward and backward, T 64, B 32, H 128, one thread, interleaved A/B by
+    hand: 31.0 → 29.3 ms median); ∂L/∂h_{t−1} = W_hhᵀ δ_t (+ the cell's direct term).
+    ``dh`` and ``dc`` (P, H, Bp) hold the gradients of the final state (dc: of the LSTM's
+    cell state; any array of that shape for the other cells) and receive (∂L/∂h_0,
+    ∂L/∂c_0) by part."""
+    args = (mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2, cache3, delta,
+            delta_rec, reverse)
+    if dh.shape[0] == 1:
+        _backward_part(*args, 0)
+    else:
+        _backward_parts(*args)

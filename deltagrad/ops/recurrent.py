@@ -305,11 +305,20 @@ def _compiled_loop(cell, mask):
     return numba_sequence
 
 
-def _caches(cell, mode, dtype):
-    """The three per-step caches a compiled cell keeps (empty arrays where it keeps fewer)."""
+def _caches(cell, mode, dtype, parts):
+    """The three per-step caches a compiled cell keeps (empty arrays where it keeps fewer),
+    laid out by part of the batch: (T, P, rows, B/P) (the compiled loop's layout; the cell's
+    (T, rows, B) buffers reinterpreted, as nothing else reads them)."""
     kept = {"LSTM": ("act", "tc"), "GRU": ("rz", "n", "ghn")}.get(mode, ())
-    none = np.empty((0, 0, 0), dtype)
-    return tuple(getattr(cell, name) for name in kept) + (none,) * (3 - len(kept))
+    none = np.empty((0, 0, 0, 0), dtype)
+    return tuple(_by_part(getattr(cell, name), parts) for name in kept) + \
+        (none,) * (3 - len(kept))
+
+
+def _by_part(a, parts):
+    """A (T, rows, B) buffer as (T, P, rows, B/P): the same memory, another layout."""
+    T, rows, B = a.shape
+    return a.reshape(T, parts, rows, B // parts)
 
 
 def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask,
@@ -333,12 +342,21 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask,
         if b_ih is not None:
             b_ih, b_hh = b_ih * sc, b_hh * sc
     w_hh = xp.ascontiguousarray(w_hh)
-    # A_xᵀ of every step, (T, G·H, B): one batched product [W_ih | b] · [x_tᵀ; 1], the bias
-    # folded in as a row of ones. Each step then reads a contiguous (G·H, B) block (a strided
-    # [:, t] view of one (G·H, T·B) product costs a TLB miss per row: 3× slower per step).
+    # the input projection A_x[t] = [W_ih | b] · [x_tᵀ; 1], the bias folded in as a row of ones
     if b_ih is not None:
         bias = b_ih if cell.separate_hidden_bias else b_ih + b_hh
         w_ih = xp.concatenate([w_ih, bias[:, None]], 1)
+    # the row-major output: (T, B, H), or (B, T, H) in memory when batch_major
+    out_rows = xp.empty((B, T, H) if batch_major else (T, B, H), dtype)
+    ys = out_rows.transpose(1, 0, 2) if batch_major else out_rows
+    seq.ys, seq.h0, seq.masked = ys, h0, mask is not None
+    seq.compiled = _compiled_loop(cell, mask)
+    if seq.compiled is not None:  # the loop in one compiled call (it writes ys too)
+        return ys, _compiled_forward(seq, mode, w_ih, x, h0, c0, w_hh, b_hh, out_rows,
+                                     batch_major), seq
+    # A_xᵀ of every step, (T, G·H, B): one batched product. Each step then reads a contiguous
+    # (G·H, B) block (a strided [:, t] view of one (G·H, T·B) product costs a TLB miss per
+    # row: 3× slower per step).
     xT = xp.empty((T, w_ih.shape[1], B), dtype)
     xT[:, :x.shape[2]] = x.transpose(0, 2, 1)
     if b_ih is not None:
@@ -358,19 +376,7 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask,
     bh = None if b_hh is None or not cell.separate_hidden_bias else b_hh[:, None]
     state = (seq.hT_before[first], seq.c_before[first]) if cell.has_cell else \
         (seq.hT_before[first],)
-    # the row-major output: (T, B, H), or (B, T, H) in memory when batch_major
-    out_rows = xp.empty((B, T, H) if batch_major else (T, B, H), dtype)
-    ys = out_rows.transpose(1, 0, 2) if batch_major else out_rows
-    seq.compiled = _compiled_loop(cell, mask)
-    if seq.compiled is not None:  # the same loop in one compiled call (it writes ys too)
-        seq.hT_ext, seq.cT_ext = hT_ext, (cT_ext if cell.has_cell else hT_ext[:0])
-        seq.compiled.sequence_forward(
-            seq.compiled.MODES[mode], w_hh, xp.empty(0, dtype) if bh is None else b_hh, ax,
-            hT_ext, seq.cT_ext, *_caches(cell, mode, dtype), gh, out_rows, batch_major,
-            reverse)
-        last = seq.order[-1]
-        state = (seq.hT_after[last],) + ((seq.c_after[last],) if cell.has_cell else ())
-    for t in seq.order if seq.compiled is None else ():
+    for t in seq.order:
         blas.matmul(w_hh, state[0], out=gh)
         if bh is not None:
             gh += bh
@@ -383,11 +389,41 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask,
             outT[t] *= m
             new = (seq.hT_after[t], seq.c_after[t]) if cell.has_cell else (seq.hT_after[t],)
         state = new
-    if seq.compiled is None:
-        xp.copyto(ys, outT.transpose(0, 2, 1))
-    seq.ys, seq.h0, seq.masked = ys, h0, mask is not None
+    xp.copyto(ys, outT.transpose(0, 2, 1))
     final = tuple(s.T.copy() for s in state)
     return ys, final, seq
+
+
+def _compiled_forward(seq, mode, w_ih, x, h0, c0, w_hh, b_hh, out_rows, batch_major):
+    """The forward loop in one compiled call (``_compiled_loop``), the batch split into P
+    parts, one per thread (``numba_sequence.batch_parts``); it writes the outputs into
+    ``out_rows``. Returns the final state(s) (B, H). The carried states hᵀ (and cᵀ) are kept
+    as (T + 1, P, H, B/P), the initial one in the extra slot (``_Sequence``)."""
+    cell = seq.cell
+    T, B, _ = x.shape
+    P = seq.compiled.batch_parts(B)
+    Bp = B // P
+    H = w_hh.shape[1]
+    dtype = x.dtype
+
+    def carried(initial):  # (T + 1, P, H, Bp) with the (B, H) initial state in its slot
+        ext = np.empty((T + 1, P, H, Bp), dtype)
+        ext[T if seq.reverse else 0] = initial.reshape(P, Bp, H).transpose(0, 2, 1)
+        return ext
+
+    seq.hT_ext = carried(h0)
+    seq.cT_ext = carried(c0) if cell.has_cell else seq.hT_ext[:0]
+    gh = np.empty((P, w_hh.shape[0], Bp), dtype)
+    b_hh = b_hh if cell.separate_hidden_bias and b_hh is not None else np.empty(0, dtype)
+    if x.strides[2] != x.itemsize:  # the loop copies x_t's rows: they must be contiguous
+        x = np.ascontiguousarray(x)
+    seq.compiled.sequence_forward(seq.compiled.MODES[mode], np.ascontiguousarray(w_ih), w_hh,
+                                  b_hh, x, seq.hT_ext, seq.cT_ext,
+                                  *_caches(cell, mode, dtype, P), gh, out_rows, batch_major,
+                                  seq.reverse)
+    last = 0 if seq.reverse else T  # the slot of the state after the last step
+    kept = (seq.hT_ext,) + ((seq.cT_ext,) if cell.has_cell else ())
+    return tuple(s[last].transpose(0, 2, 1).reshape(P * Bp, H) for s in kept)
 
 
 class RecurrentSequence(Function):
@@ -450,19 +486,25 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
 
 
 def _compiled_backward(seq, mode, w_hh, gy, gstate, delta, delta_rec):
-    """The backward loop in one compiled call (``_compiled_loop``): (∂L/∂h_0ᵀ, ∂L/∂c_0ᵀ)."""
+    """The backward loop in one compiled call (``_compiled_loop``) on the forward's parts of
+    the batch: (∂L/∂h_0ᵀ, ∂L/∂c_0ᵀ) (H, B)."""
     cell = seq.cell
-    # copies: the loop adds into them, and with B = 1 or H = 1 the transpose is already
-    # contiguous, so ascontiguousarray would hand over the caller's gradient itself
-    dh = np.array(gstate[0].T, order="C")
-    dc = np.array(gstate[1].T, order="C") if cell.has_cell else dh[:0]
+    P, H, Bp = seq.hT_ext.shape[1:]
+
+    def by_part(g):  # (B, H) → a new (P, H, Bp) array (the loop writes into it)
+        return np.array(g.reshape(P, Bp, H).transpose(0, 2, 1), order="C")
+
+    dh = by_part(gstate[0])
+    dc = by_part(gstate[1]) if cell.has_cell else np.empty_like(dh)
     # the output gradient is read where it lies when it is (T, B, H) or a batch-first
     # model's (B, T, H) in memory; another layout is copied first
     batch_major = gy.transpose(1, 0, 2).flags.c_contiguous and not gy.flags.c_contiguous
     rows = gy.transpose(1, 0, 2) if batch_major else np.ascontiguousarray(gy)
-    return seq.compiled.sequence_backward(
+    seq.compiled.sequence_backward(
         seq.compiled.MODES[mode], np.ascontiguousarray(w_hh), rows, batch_major, dh, dc,
-        seq.hT_ext, seq.cT_ext, *_caches(cell, mode, dh.dtype), delta, delta_rec, seq.reverse)
+        seq.hT_ext, seq.cT_ext, *_caches(cell, mode, dh.dtype, P), delta, delta_rec,
+        seq.reverse)
+    return tuple(g.transpose(1, 0, 2).reshape(H, P * Bp) for g in (dh, dc))
 
 
 def _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec):

@@ -22,13 +22,13 @@ def _layer(mode, bidirectional, bias, num_layers=2):
                         batch_first=True, **kw)
 
 
-def _run(layer, python_loop, monkeypatch, steps=6):
+def _run(layer, python_loop, monkeypatch, steps=6, batch=3):
     """Outputs, final states and every gradient of one forward and backward."""
     with monkeypatch.context() as m:
         if python_loop:
             m.setattr(recurrent, "_compiled_loop", lambda cell, mask: None)
         rng = np.random.default_rng(1)
-        x = dg.from_numpy(rng.standard_normal((3, steps, 5), dtype=np.float32)).requires_grad_()
+        x = dg.from_numpy(rng.standard_normal((batch, steps, 5), dtype=np.float32)).requires_grad_()
         layer.zero_grad()
         out, state = layer(x)
         states = state if isinstance(state, tuple) else (state,)
@@ -45,18 +45,64 @@ def _run(layer, python_loop, monkeypatch, steps=6):
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("mode", list(LAYERS))
 @pytest.mark.parametrize("steps", [6, 19])  # one chunk of δ blocks; two whole and a partial
-def test_compiled_loop_equals_python_loop(mode, bidirectional, bias, threads, steps,
+# batch 16 at 2 threads: two parts of 8 columns, each on its own thread (batch_parts)
+@pytest.mark.parametrize("batch", [3, 16])
+def test_compiled_loop_equals_python_loop(mode, bidirectional, bias, threads, steps, batch,
                                           monkeypatch):
     layer = _layer(mode, bidirectional, bias)
     with blas.use_blas("mkl"):
         before = dg.get_num_threads()
         dg.set_num_threads(threads)
         try:
-            compiled = _run(layer, False, monkeypatch, steps)
-            python = _run(layer, True, monkeypatch, steps)
+            compiled = _run(layer, False, monkeypatch, steps, batch)
+            python = _run(layer, True, monkeypatch, steps, batch)
         finally:
             dg.set_num_threads(before)
     for a, b in zip(compiled, python):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("threads, batch, parts", [
+    (1, 32, 1), (2, 32, 2), (2, 16, 2), (2, 15, 1), (2, 14, 1), (3, 48, 3), (3, 32, 2),
+    (4, 24, 3)])
+def test_batch_parts(threads, batch, parts, monkeypatch):
+    """P divides the batch with at least 8 columns a part, P ≤ the thread count."""
+    import numba
+    from deltagrad.kernels import numba_parallel, numba_sequence
+    monkeypatch.setattr(numba_parallel, "use_threads", lambda elements: threads)
+    assert numba_sequence.batch_parts(batch) == parts
+    monkeypatch.setattr(numba_parallel, "usable", lambda: False)  # a forked child
+    assert numba_sequence.batch_parts(batch) == 1
+    assert numba.config.NUMBA_NUM_THREADS >= 1
+
+
+def test_parts_run_on_threads(monkeypatch):
+    """At 2 threads a batch of 32 runs as two parts, forward and backward, with the results
+    of the one-part loop."""
+    from deltagrad.kernels import numba_sequence
+    if numba_sequence.numba_parallel.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("Numba's pool has one thread")
+    seen = []
+
+    def spy(name, parts_at):  # records the part count (gh's, or dh's, first axis)
+        run = getattr(numba_sequence, name)
+        monkeypatch.setattr(numba_sequence, name,
+                            lambda *a: seen.append((name, a[parts_at].shape[0])) or run(*a))
+
+    spy("_forward_parts", 10)
+    spy("_backward_parts", 4)
+    layer = _layer("LSTM", False, True, num_layers=1)
+    results = []
+    with blas.use_blas("mkl"):
+        before = dg.get_num_threads()
+        try:
+            for threads in (2, 1):
+                dg.set_num_threads(threads)
+                results.append(_run(layer, False, monkeypatch, 7, 32))
+        finally:
+            dg.set_num_threads(before)
+    assert seen == [("_forward_parts", 2), ("_backward_parts", 2)]
+    for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 
 
