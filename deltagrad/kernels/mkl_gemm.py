@@ -11,10 +11,18 @@ Importing this module starts MKL: the GNU OpenMP threading layer, whose pool the
 kernels of ``numba_parallel.py`` use too, and strict conditional numerical reproducibility
 (``MKL_CBWR_Set(MKL_CBWR_AUTO | MKL_CBWR_STRICT)``: the same bits on every run and at any
 thread count). Both must be chosen before any other MKL call.
+
+Strict mode costs speed at more than one thread on products of awkward shapes (a
+(2048, 128)·(128, 65) product at 2 threads: 0.54 ms strict, 0.28 ms not; measured by hand).
+``DELTAGRAD_MKL_STRICT=0`` (read when MKL starts) asks for MKL's standard mode instead: the
+same bits on every run *at the same thread count* only, so a training whose thread count
+changes (``--threads auto`` when other trainings start or end, or a resume at another
+``--threads``) is no longer bit-for-bit repeatable. ``benchmarks/env_ab.py`` measures it.
 """
 from __future__ import annotations
 
 import ctypes
+import os
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -28,9 +36,21 @@ __all__ = ["gemm", "gemm_strided", "set_num_threads", "set_local_threads", "pack
 
 # mkl_service.h and mkl_cblas.h
 _THREADING_GNU = 3
+STRICT_VAR = "DELTAGRAD_MKL_STRICT"
 _CBWR_AUTO, _CBWR_STRICT, _CBWR_SUCCESS = 2, 0x10000, 0
 _ROW_MAJOR = 101
 _NO_TRANS, _TRANS, _A_MATRIX, _PACKED = 111, 112, 161, 151
+
+
+def _strict() -> bool:
+    """Strict CNR unless ``DELTAGRAD_MKL_STRICT`` is 0 (1 or unset: strict)."""
+    value = os.environ.get(STRICT_VAR, "1").strip()
+    if value not in ("0", "1"):
+        raise ValueError(f"{STRICT_VAR} must be 0 or 1, got {value!r}")
+    return value == "1"
+
+
+STRICT = _strict()  # whether MKL runs in strict CNR mode (read once, as MKL starts)
 
 
 def _start():
@@ -41,9 +61,9 @@ def _start():
     lib = ctypes.CDLL(path)
     if lib.MKL_Set_Threading_Layer(_THREADING_GNU) != _THREADING_GNU:
         raise RuntimeError(f"MKL ({path}) refused its GNU OpenMP threading layer")
-    if lib.MKL_CBWR_Set(_CBWR_AUTO | _CBWR_STRICT) != _CBWR_SUCCESS:
+    if lib.MKL_CBWR_Set((_CBWR_AUTO | _CBWR_STRICT) if STRICT else _CBWR_AUTO) != _CBWR_SUCCESS:
         raise RuntimeError(f"MKL ({path}) refused strict conditional numerical "
-                           "reproducibility (MKL_CBWR_Set(MKL_CBWR_AUTO | MKL_CBWR_STRICT))")
+                           "reproducibility (MKL_CBWR_Set)")
     lib.MKL_Set_Num_Threads.argtypes = [ctypes.c_int]
     llvm.load_library_permanently(path)
     return lib

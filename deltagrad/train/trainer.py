@@ -355,7 +355,12 @@ def _libraries() -> dict:
     resumed with others is not bit-for-bit (``kernels/blas.py``, ``kernels/__init__.py``)."""
     from .. import kernels
     from ..kernels import blas
-    return {"blas": blas.get_blas(), "kernels": kernels.backend_name()}
+    libraries = {"blas": blas.get_blas(), "kernels": kernels.backend_name()}
+    if libraries["blas"] == "mkl":
+        from ..kernels import mkl_gemm
+        if not mkl_gemm.STRICT:  # DELTAGRAD_MKL_STRICT=0: the bits depend on the thread count
+            libraries["mkl_strict"] = False
+    return libraries
 
 
 def _lr(setup: Setup) -> float:

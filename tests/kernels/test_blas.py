@@ -213,3 +213,33 @@ def test_a_run_records_its_libraries_without_loading_numba():
     from deltagrad import kernels
     want = "numba" if kernels.numba_available() else "numpy"
     assert out.stdout.strip() == f"{{'blas': 'numpy', 'kernels': '{want}'}} False", out.stderr
+
+
+@requires_mkl
+@pytest.mark.parametrize("value, strict", [(None, True), ("1", True), ("0", False)])
+def test_mkl_strict_mode_follows_the_environment(value, strict):
+    """DELTAGRAD_MKL_STRICT=0 starts MKL in its standard CNR mode (same bits at a fixed thread
+    count only); unset or 1, strict. Read in a fresh process: MKL's mode is set once."""
+    env = {k: v for k, v in os.environ.items() if k != "DELTAGRAD_MKL_STRICT"}
+    if value is not None:
+        env["DELTAGRAD_MKL_STRICT"] = value
+    code = ("from deltagrad.kernels import blas\n"
+            "m = blas.started_mkl()\n"
+            "m._LIB.MKL_CBWR_Get.restype = __import__('ctypes').c_int\n"
+            "from deltagrad.train.trainer import _libraries\n"
+            "print(m.STRICT, m._LIB.MKL_CBWR_Get(-1) & 0x10000 != 0,\n"
+            "      _libraries().get('mkl_strict', True))")
+    env["DELTAGRAD_BLAS"] = "mkl"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    # a run records the standard mode: resumed in strict mode it is not bit-for-bit
+    assert out == [str(strict)] * 3
+
+
+@requires_mkl
+def test_a_bad_mkl_strict_value_is_refused():
+    env = dict(os.environ, DELTAGRAD_MKL_STRICT="yes")
+    r = subprocess.run([sys.executable, "-c", "from deltagrad.kernels import blas; "
+                        "blas.started_mkl()"], env=env, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "DELTAGRAD_MKL_STRICT must be 0 or 1, got 'yes'" in r.stderr
