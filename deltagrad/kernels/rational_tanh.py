@@ -12,9 +12,13 @@ gives NaN out. The coefficients are derived here (:func:`derive_coefficients`) a
 minimax fit of the *relative* error on [0, 9] in float64: Loeb's linearisation
 x·P − tanh(x)·Q ≈ 0 weighted by 1/(tanh(x)·Q_prev), with Lawson's multiplicative weights
 pushing the least-squares solution toward equal ripple. Max relative error 7.7e-9, about
-0.13 float32 ulp. Evaluated in float64 and rounded once to float32, the result is within
-0.63 ulp of the true tanh; evaluated in float32 arithmetic it would be 4–6 ulp off near
-|x| ≈ 7 (P and Q are then large and their rounding errors no longer cancel).
+0.13 float32 ulp.
+
+The compiled cells (``numba_cells.py``) evaluate it in float32 arithmetic, as
+:func:`rational_tanh` does here for float32 input: within 5 float32 ulp of the true tanh
+(the rounding of P and Q, largest near |x| ≈ 7; tested on a dense grid of every binade).
+Evaluated in float64 and rounded once it would be within 0.63 ulp, at twice the cost in a
+cell (``numba_cells.py`` says what that bought and cost).
 """
 from __future__ import annotations
 
@@ -62,12 +66,18 @@ def derive_coefficients(num_degree=6, den_degree=3, xmax=SATURATION, iterations=
 
 
 def rational_tanh(x):
-    """The same approximation in NumPy, evaluated in float64 and returned in x's dtype (the
-    reference for the compiled version, and for reading)."""
+    """The same approximation in NumPy, by Horner's rule in x's precision (float32 for
+    float32 input, as the compiled cells; float64 otherwise): the reference for the compiled
+    version, and for reading."""
     x = np.asarray(x)
-    xd = x.astype(np.float64)
-    s = xd * xd
+    x = x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
+    p, q = (np.asarray(c, x.dtype) for c in (P, Q))
     with np.errstate(over="ignore", invalid="ignore"):
-        y = xd * np.polyval(P[::-1], s) / np.polyval(Q[::-1], s)
-    y = np.where(np.abs(xd) >= SATURATION, np.sign(xd), y)
-    return y.astype(x.dtype if x.dtype.kind == "f" else np.float64)
+        s = x * x
+        num, den = np.full_like(s, p[-1]), np.full_like(s, q[-1])
+        for c in p[-2::-1]:
+            num = num * s + c
+        for c in q[-2::-1]:
+            den = den * s + c
+        y = x * num / den
+    return np.where(np.abs(x) >= SATURATION, np.sign(x), y).astype(x.dtype)

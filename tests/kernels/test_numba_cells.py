@@ -34,14 +34,15 @@ def _dense_float32_grid():
     return np.concatenate([pos, -pos])
 
 
-def test_tanh_float32_is_within_one_ulp_everywhere():
+def test_tanh_float32_is_within_five_ulp_everywhere():
+    """Float32 arithmetic (the cells'): 4.61 ulp at worst on this grid."""
     x = _dense_float32_grid()
     y = np.empty_like(x)
     numba_cells.tanh_float32(x, y)
     t = np.tanh(x.astype(np.float64))
     ulps = np.abs(y.astype(np.float64) - t) / _float32_ulp(t)
     worst = int(np.argmax(ulps))
-    assert ulps[worst] <= 1.0, f"{ulps[worst]:.3f} ulp at x = {x[worst]!r}"
+    assert ulps[worst] <= 5.0, f"{ulps[worst]:.3f} ulp at x = {x[worst]!r}"
     # exact saturation, odd symmetry, exact identity for tiny x, signed zeros
     big = np.abs(x) >= 9.0
     assert np.array_equal(y[big], np.sign(x[big]))
@@ -60,10 +61,19 @@ def test_tanh_float32_special_values():
 
 
 def test_tanh_float32_matches_the_numpy_form_of_the_same_formula():
-    x = np.linspace(-12, 12, 3000, dtype=np.float32).reshape(3, 1000)
+    """The same float32 Horner steps; the compiled ones fuse multiply-adds, so a few results
+    round differently (each within its own error bound of tanh)."""
+    x = np.linspace(-12, 12, 300_000, dtype=np.float32).reshape(3, -1)
     y = np.empty_like(x)
     numba_cells.tanh_float32(x, y)
-    np.testing.assert_array_equal(y, rational_tanh.rational_tanh(x))
+    ref = rational_tanh.rational_tanh(x)
+    assert ref.dtype == np.float32
+    t = np.tanh(x.astype(np.float64))
+    ulp = _float32_ulp(t)
+    assert (np.abs(ref - t) / ulp).max() <= 5.5  # 5.31 seen
+    assert (np.abs(y.astype(np.float64) - ref) / ulp).max() <= 6.0  # 6 seen near |x| = 7
+    np.testing.assert_array_equal(rational_tanh.rational_tanh(x.astype(np.float64)) == 0,
+                                  x == 0)  # float64 input: evaluated in float64
 
 
 def test_coefficients_are_the_fit_derived_here():
@@ -224,12 +234,12 @@ def test_tanh_and_lstm_loops_are_vectorised():
     tanh = njit(**options)(numba_cells.tanh_float32.py_func)
     tanh(x, np.empty_like(x))
     asm = tanh.inspect_asm(tanh.signatures[0])
-    assert re.search(r"\bv?divpd\b", asm), "no packed division in tanh_float32"
+    assert re.search(r"\bv?divps\b", asm), "no packed division in tanh_float32"
     a, b = np.zeros((8, 4), np.float32), np.zeros((2, 4), np.float32)
     lstm = njit(**options)(numba_cells.lstm_forward.py_func)
     lstm(a, a, b, a, b, b, b)
     asm = lstm.inspect_asm(lstm.signatures[0])
-    assert re.search(r"\bv?divpd\b", asm)
+    assert re.search(r"\bv?divps\b", asm)
     assert not re.search(r"\$tanhf?\b", asm), "lstm_forward calls libm's tanh"
 
 
@@ -251,3 +261,39 @@ def test_no_kernel_gets_overlapping_arrays(monkeypatch):
         for masked in (False, True):
             _run(mode, "numba", np.float32, False, masked, 0)
     assert overlaps == []
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_float32_layers_are_as_close_to_exact_as_pytorchs(mode):
+    """The float32 cells compute in float32 with a tanh within 5 ulp; over 20 steps the
+    outputs stay at least as close to the exact ones (float64, the same float32 numbers) as
+    PyTorch's own float32 layer's (seen: LSTM 1.4e-6 against PyTorch's 1.9e-6 of the scale)."""
+    torch = pytest.importorskip("torch")
+    T, B, I, H = 20, 16, 8, 32
+    G = GATES[mode]
+    errors = {"deltagrad": 0.0, "torch": 0.0}
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        data = [(rng.standard_normal(s) * 0.8).astype(np.float32)
+                for s in ((T, B, I), (B, H), (B, H))]
+        params = [(rng.standard_normal(s) * 0.6).astype(np.float32)
+                  for s in ((G * H, I), (G * H, H), (G * H,), (G * H,))]
+        layer = getattr(torch.nn, mode)(I, H)
+        with torch.no_grad():
+            for p, v in zip(layer.parameters(), params):
+                p.copy_(torch.from_numpy(v))
+        hx = tuple(torch.from_numpy(v)[None] for v in data[1:1 + (mode == "LSTM") + 1])
+        hx = hx if mode == "LSTM" else hx[0]
+        with torch.no_grad():
+            ours = recurrent_sequence(mode, dg.from_numpy(data[0]), tuple(
+                dg.from_numpy(v) for v in data[1:1 + (mode == "LSTM") + 1]) if mode == "LSTM"
+                else dg.from_numpy(data[1]), *[dg.from_numpy(p) for p in params])[0].numpy()
+            theirs = layer(torch.from_numpy(data[0]), hx)[0].numpy()
+            layer.double()
+            exact = layer(torch.from_numpy(data[0]).double(),
+                          tuple(h.double() for h in hx) if mode == "LSTM" else hx.double()
+                          )[0].numpy()
+        scale = max(1.0, np.abs(exact).max())
+        errors["deltagrad"] = max(errors["deltagrad"], np.abs(ours - exact).max() / scale)
+        errors["torch"] = max(errors["torch"], np.abs(theirs - exact).max() / scale)
+    assert errors["deltagrad"] <= errors["torch"], errors
