@@ -304,6 +304,17 @@ def whole_window(geo: Geometry) -> bool:
         not any(lo or hi for lo, hi in geo.pads) and all(d == 1 for d in geo.dilation)
 
 
+def _direct(x, geo) -> bool:
+    """Whether a convolution of ``x`` runs directly (``kernels/numba_conv_direct.py``: one
+    input channel, where im2col's matrix is the work): 2-D, ungrouped, stride and dilation 1,
+    float32 NumPy input, not one whole window (``whole_window``), and ``compiled_copy``'s
+    conditions."""
+    return type(x) is np.ndarray and x.dtype == np.float32 and x.ndim == 4 and \
+        x.shape[1] == 1 and geo.groups == 1 and all(s == 1 for s in geo.stride) and \
+        all(d == 1 for d in geo.dilation) and prod(geo.out_size) > 0 and \
+        not whole_window(geo) and compiled_copy(x, 2)
+
+
 def _conv_forward(x, w, geo, bias=None, cols=None):
     """Y (O, N·P) = W (O, C·K) · cols (C·K, N·P), per group."""
     cols = im2col(x, geo) if cols is None else cols
@@ -376,6 +387,11 @@ def _chunked_product(rows, cols):
 def _conv_weight_grad(x, gy, geo, weight_shape, cols=None, rows=None):
     """∂L/∂W (O, C·K) = G (O, N·P) · colsᵀ, per group (``cols``: im2col(x), ``rows``: G as
     (O, N·P), each if already made)."""
+    if cols is None and rows is None and _direct(x, geo) and gy.dtype == x.dtype and \
+            type(gy) is np.ndarray:
+        from ..kernels.numba_conv_direct import conv_weight_grad
+        return conv_weight_grad(np.ascontiguousarray(x), np.ascontiguousarray(gy), geo.pads,
+                                geo.kernel).reshape(weight_shape)
     cols = im2col(x, geo) if cols is None else cols
     rows = _channels_first(gy, geo) if rows is None else rows
     g = geo.groups
@@ -416,6 +432,12 @@ class Conv(Function):
         ctx.geo = geo
         need_w = ctx.needs_input_grad[1]
         ctx.save_for_backward(x if need_w else None, w if ctx.needs_input_grad[0] else None)
+        ctx.direct = cols is None and _direct(x, geo) and w.dtype == x.dtype and \
+            (b is None or b.dtype == x.dtype)
+        if ctx.direct:  # no im2col matrix, forward or weight gradient
+            from ..kernels.numba_conv_direct import conv_forward
+            ctx.cols = None
+            return conv_forward(np.ascontiguousarray(x), w, b, geo.pads, geo.out_size)
         # the weight gradient multiplies by the same im2col matrix: keep it (x is saved,
         # so the version check still catches an in-place change of x before backward)
         cols = im2col(x, geo) if cols is None else cols
@@ -432,11 +454,22 @@ class Conv(Function):
         # gradient; the bias gradient sums its rows: lay it out once
         want_gb = len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]
         rows = gb = None
-        if x is not None and want_gb and not is_grad_enabled():
-            rows, gb = _channels_first(g._data, ctx.geo, sums=True)
-            gb = _make(gb)
-        elif x is not None:
-            rows = _channels_first(g._data, ctx.geo)
+        if ctx.direct and x is not None and not is_grad_enabled():
+            # one compiled pass over g gives the weight and bias gradients (no layout of g)
+            from ..kernels.numba_conv_direct import conv_weight_grad
+            gx = ConvTranspose.apply(g, w, geo=ctx.geo, in_channels=1) \
+                if w is not None else None  # (lays g out for its own product)
+            grads = conv_weight_grad(np.ascontiguousarray(x._data),
+                                     np.ascontiguousarray(g._data), ctx.geo.pads,
+                                     ctx.geo.kernel, bias=want_gb)
+            gw, gb = grads if want_gb else (grads, None)
+            return gx, _make(gw), None if gb is None else _make(gb)
+        if x is not None and not ctx.direct:  # (recording, a direct layer: the forms below)
+            if want_gb and not is_grad_enabled():
+                rows, gb = _channels_first(g._data, ctx.geo, sums=True)
+                gb = _make(gb)
+            else:
+                rows = _channels_first(g._data, ctx.geo)
         gx = ConvTranspose.apply(g, w, geo=ctx.geo, in_channels=ctx._inputs_meta[0][0][1],
                                  rows=rows) if w is not None else None
         gw = ConvWeightGrad.apply(x, g, geo=ctx.geo, weight_shape=ctx._inputs_meta[1][0],
