@@ -11,7 +11,9 @@ step (``numba_optim.py``), GELU (``numba_gelu.py``), attention's softmax
 (``numba_parallel.py`` says when that pays), batch norm (``numba_batch_norm.py``), ReLU's
 and LeakyReLU's backward, 2×2 max pooling (``numba_pool.py``) and a 2-D convolution's
 im2col/col2im (``numba_im2col.py``, ``numba_col2im.py``) and the layout moves around its
-products, with the bias add and the bias gradient's sum (``numba_conv_rows.py``).
+products, with the bias add and the bias gradient's sum (``numba_conv_rows.py``), or, for a
+single-channel input, the whole convolution and its weight gradient computed directly
+(``numba_conv_direct.py``).
 
 The choice comes from the environment variable ``DELTAGRAD_KERNELS=numpy|numba``; unset, it
 is ``numba`` when Numba can be imported and ``numpy`` otherwise. ``set_backend`` and
