@@ -206,12 +206,18 @@ def sequence_forward(mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, ca
     memory). x is (T, B, I) in any layout; w_ih is (G·H, I), or (G·H, I + 1) with the bias
     as its last column. Arrays by part: the caches (T, P, ·, Bp), h_ext and c_ext
     (T + 1, P, H, Bp), gh (P, G·H, Bp)."""
-    args = (mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
-            batch_major, reverse)
-    if gh.shape[0] == 1:
-        _forward_part(*args, 0)
+    _on_parts(_forward_part, _forward_parts, gh.shape[0],
+              (mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
+               batch_major, reverse))
+
+
+def _on_parts(one, each, parts, args):
+    """``one(*args, 0)`` on this thread when the batch is one part, else ``each(*args)``:
+    every part on its own thread of the pool."""
+    if parts == 1:
+        one(*args, 0)
     else:
-        _forward_parts(*args)
+        each(*args)
 
 
 @njit(**OPTIONS)
@@ -279,9 +285,6 @@ def sequence_backward(mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1,
     ``dh`` and ``dc`` (P, H, Bp) hold the gradients of the final state (dc: of the LSTM's
     cell state; any array of that shape for the other cells) and receive (∂L/∂h_0,
     ∂L/∂c_0) by part."""
-    args = (mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2, cache3, delta,
-            delta_rec, reverse)
-    if dh.shape[0] == 1:
-        _backward_part(*args, 0)
-    else:
-        _backward_parts(*args)
+    _on_parts(_backward_part, _backward_parts, dh.shape[0],
+              (mode, w_hh, gy, batch_major, dh, dc, h_ext, c_ext, cache1, cache2, cache3,
+               delta, delta_rec, reverse))
