@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
-from deltagrad import kernels, threads
+from deltagrad import kernels
 
 pytestmark = pytest.mark.skipif(not kernels.numba_available(), reason="numba not installed")
 
@@ -44,7 +44,8 @@ def test_compiled_layer_norm_equals_the_numpy_path(xshape, shape, affine, dtype)
 def test_rows_split_over_threads_give_the_numbers_of_one_block(monkeypatch):
     x = np.random.default_rng(1).standard_normal((64, 32)).astype(np.float32)
     one = _run("numba", x, (32,), True, np.float32)
-    monkeypatch.setattr(threads, "MIN_SPLIT_ELEMENTS", 64)
+    from deltagrad.kernels import numba_parallel
+    monkeypatch.setattr(numba_parallel, "MIN_SPLIT_ELEMENTS", 64)
     before = dg.get_num_threads()
     dg.set_num_threads(2)
     try:
