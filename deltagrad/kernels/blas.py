@@ -16,7 +16,8 @@ with the products in MKL against 0.96 without).
 
 MKL runs in strict conditional-numerical-reproducibility mode (``MKL_CBWR_Set(AUTO | STRICT)``):
 a product gives the same bits run after run and whatever the thread count, as OpenBLAS does,
-so a resumed training still equals an uninterrupted one bit for bit.
+so a resumed training still equals an uninterrupted one bit for bit (``DELTAGRAD_MKL_STRICT=0``
+trades that for speed at more than one thread: ``mkl_gemm.py``).
 
 The choice comes from ``DELTAGRAD_BLAS=numpy|mkl``; unset, it is ``mkl`` when the MKL library
 can be found (the ``mkl`` wheel's ``libmkl_rt.so``, or ``DELTAGRAD_MKL_LIBRARY=PATH``) and
