@@ -452,6 +452,8 @@ def _class_targets(op, input, target, ignore_index):
                          f"{tuple(target.shape)}")
     t = target._data
     xp = _xp(t)
+    if t.size and not 0 <= ignore_index < C and 0 <= t.min() and t.max() < C:
+        return C, class_dim, t.copy(), xp.ones(t.shape, bool)  # every target a class
     valid = t != ignore_index
     if t.size:
         bad = valid & ((t < 0) | (t >= C))
@@ -535,20 +537,25 @@ class CrossEntropy(Function):
         total = sum_array(loss, tuple(range(loss.ndim)))
         if reduction == "sum":
             return total
+        denom = _xp(loss).asarray(denom, dtype=loss.dtype)
+        if denom:
+            return np.true_divide(total, denom)
         with E.quiet_fp():  # no valid target: 0/0 = NaN, as PyTorch
-            return np.true_divide(total, _xp(loss).asarray(denom, dtype=loss.dtype))
+            return np.true_divide(total, denom)
 
     def _loss_grad(ctx, g):
-        """∂L/∂ℓ (the per-sample losses' shape) from the gradient of the node's output: the
-        backward of the division and the sum it holds (the same numbers as their nodes)."""
+        """∂L/∂ℓ from the gradient of the node's output: the backward of the division and the
+        sum it holds (the same numbers as their nodes). A Tensor (a graph is recorded) comes
+        back in the per-sample losses' shape; an array of a reduced loss stays 0-d (it
+        broadcasts)."""
         if ctx.reduction == "none":
             return g
-        xp = _xp(g._data)
+        recording = isinstance(g, Tensor)
+        xp = _xp(g._data if recording else g)
         if ctx.reduction == "mean":
-            g = g / _make(xp.asarray(ctx.denom, dtype=g.dtype))
-        if is_grad_enabled():
-            return g.expand(ctx.loss_shape)
-        return _make(xp.broadcast_to(g._data, ctx.loss_shape))
+            denom = xp.asarray(ctx.denom, dtype=g.dtype)
+            g = g / (_make(denom) if recording else denom)
+        return g.expand(ctx.loss_shape) if recording else g
 
     def _forward(ctx, xp, x, class_dim, a, index, w_t):
         shifted = x - x.max(axis=class_dim, keepdims=True)
@@ -568,17 +575,18 @@ class CrossEntropy(Function):
 
     def backward(ctx, g):
         x, s, a, index, A = ctx.saved_tensors
-        g = ctx._loss_grad(g)
         cd = ctx.class_dim
-        gd = g.unsqueeze(cd)
         if is_grad_enabled():  # recording: the same formula in Tensor ops
+            gd = ctx._loss_grad(g).unsqueeze(cd)
             if a is None:
                 xp = _xp(x._data)
                 classes = xp.arange(x.shape[cd]).reshape((-1,) + (1,) * (x.ndim - cd - 1))
                 a = _make((index._data == classes) * A._data)
             return gd * (softmax(x, cd) * A - a)
         xp = _xp(s._data)
-        gA = gd._data * A._data
+        g = ctx._loss_grad(g._data)
+        gd = xp.expand_dims(g, cd) if g.ndim else g
+        gA = gd * A._data
         if ctx.compiled:
             from ..kernels.numba_cross_entropy import cross_entropy_backward
             ga = np.ascontiguousarray(gA.reshape(-1), dtype=np.float32)
@@ -588,7 +596,7 @@ class CrossEntropy(Function):
             picked = xp.take_along_axis(grad, index._data, cd) - gA
             xp.put_along_axis(grad, index._data, picked, cd)
         else:
-            grad -= a._data * gd._data
+            grad -= a._data * gd
         return _make(grad)
 
 

@@ -84,3 +84,17 @@ def test_compiled_path_only_for_contiguous_float32_rows():
         assert not loss_ops._compiled_rows(x, 1, np.ones_like(x))
     with kernels.use_backend("numpy"):
         assert not loss_ops._compiled_rows(x, 1, None)
+
+
+def test_rows_split_over_threads_give_the_numbers_of_one_thread(threads):
+    """Each row's loss and gradient are computed on one thread: the same bits at 1 and 2."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((257, 65)) * 4).astype(np.float32)
+    y = rng.integers(0, 65, 257)
+    g = rng.standard_normal(257).astype(np.float32)
+    got = _run("numba", x, y, g, reduction="none")
+    dg.set_num_threads(1)
+    one = _run("numba", x, y, g, reduction="none")
+    dg.set_num_threads(threads)
+    for a, b in zip(got, one):
+        np.testing.assert_array_equal(a, b)
