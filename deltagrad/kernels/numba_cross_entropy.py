@@ -41,6 +41,28 @@ _OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract
                 parallel=True)
 
 
+@njit(inline="always", **_OPTIONS)
+def _larger(v, m):
+    return v if v > m else m
+
+
+@njit(inline="always", **_OPTIONS)
+def _row_max(row):
+    """max of a row, in four independent running maxima (LLVM does not vectorise a float
+    max reduction; one chain waits on each comparison: (2048, 65) at 1 thread, the forward 250 → 200 µs, by hand). NaN
+    entries are skipped here and give NaN through e^(x − m) in the caller."""
+    c = row.size
+    c4 = c - c % 4
+    m0 = m1 = m2 = m3 = np.float32(-np.inf)
+    for j in range(0, c4, 4):
+        m0, m1 = _larger(row[j], m0), _larger(row[j + 1], m1)
+        m2, m3 = _larger(row[j + 2], m2), _larger(row[j + 3], m3)
+    m = _larger(_larger(m0, m1), _larger(m2, m3))
+    for j in range(c4, c):
+        m = _larger(row[j], m)
+    return m
+
+
 @njit(**_OPTIONS)
 def _forward(x, target, weight, loss, softmax, parts):
     n, c = x.shape
@@ -48,11 +70,7 @@ def _forward(x, target, weight, loss, softmax, parts):
     for p in prange(parts):  # each part its rows
         lo, hi = n * p // parts, n * (p + 1) // parts
         for i in range(lo, hi):  # a loop of its own: fused with the next, LLVM
-            row = x[i]           # vectorises neither (measured 2× slower)
-            m = np.float32(-np.inf)  # NaN entries are skipped here and give NaN through e below
-            for j in range(c):
-                m = max(m, row[j])
-            maxima[i] = m
+            maxima[i] = _row_max(x[i])  # vectorises neither (measured 2× slower)
         for i in range(lo, hi):
             row, out, m = x[i], softmax[i], maxima[i]
             total = np.float32(0.0)
