@@ -31,7 +31,7 @@ from numba import njit, types
 from . import openmp_wait_policy
 from .blas import mkl_library
 
-__all__ = ["gemm", "gemm_strided", "set_num_threads", "set_local_threads", "pack",
+__all__ = ["gemm", "set_num_threads", "set_local_threads", "pack",
            "packed_product"]
 
 # mkl_service.h and mkl_cblas.h
@@ -161,13 +161,6 @@ def _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, o
         else:
             _dgemm_batch(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, sa, pb, ldb, sb, 0.0, po,
                          ldc, sc, count)
-
-
-@njit(cache=True, nogil=True)
-def gemm_strided(a, b, out, m, n, k, sa, sb, sc, count):
-    """out[i] = A_i·B_i, i < count, for C-contiguous A (m, k), B (k, n) and out (m, n) blocks
-    ``sa``, ``sb``, ``sc`` elements apart (sa = 0: one A for all), from compiled code."""
-    _gemm(a, b, out, _NO_TRANS, _NO_TRANS, m, n, k, k, n, n, sa, sb, sc, count, 1, 0, 0, 0)
 
 
 def gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer=1, oa=0, ob=0,

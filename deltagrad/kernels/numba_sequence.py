@@ -30,12 +30,18 @@ alone (by hand): forward 4.4 → 2.7 ms, backward 4.7 → 3.2 ms. (Tried once be
 Numba's prange ran on a TBB pool beside MKL's OpenMP pool, and dropped then as no faster;
 see ``numba_parallel.py`` for that finding.)
 
-The input projections A_x[t] = [W_ih | b]·[x_tᵀ; 1] are made inside the loop too, CHUNK
-steps at a time on each part's thread (``_project_chunk``), just before their steps read
-them: no (T, G·H, B) array (4 MB for the LSTM above) goes out to memory and back, and at 2
-threads the projection no longer runs as 64 two-thread products of 32 columns. The same
-layer, forward / forward and backward (by hand, ``/tmp`` script): 1 thread 7.7 / 21.5 →
-6.2 / 18.1 ms, 2 threads 5.0 / 13.6 → 4.1 / 12.7 ms.
+The input projections A_x[t] = [W_ih | b]·[x_tᵀ; 1] are made inside the loop too, a few
+steps at a time on each part's thread, just before their steps read them: no (T, G·H, B)
+array (4 MB for the LSTM above) goes out to memory and back, and at 2 threads the
+projection no longer runs as 64 two-thread products of 32 columns. The same layer, forward /
+forward and backward (by hand, ``/tmp`` script): 1 thread 7.7 / 21.5 → 6.2 / 18.1 ms, 2
+threads 5.0 / 13.6 → 4.1 / 12.7 ms. Those steps' inputs stand side by side as the columns
+of one product with W_ih, packed once per sequence (``_project_steps``; PROJECTION_COLUMNS
+// Bp steps: 8 at Bp 16, 4 at Bp 32), and each step copies its block out for the cell
+(``_step_block``): one (512, 65)·(65, 128) product costs 87 µs where eight of 16 columns
+cost 125 (one thread, by hand). About 128 columns keep the product's output in L2: with 256
+the copies read it back from further out and the loop ran slower than with one product per
+step.
 
 Not compiled here: variable lengths (a mask), float64 (its forward cell is NumPy's, see
 ``numba_cells.FLOAT64``), and the NumPy BLAS; the Python loop serves those.
@@ -50,7 +56,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import numba_parallel
-from .mkl_gemm import gemm_strided, pack, packed_product, set_local_threads
+from .mkl_gemm import pack, packed_product, set_local_threads
 from .numba_cells import (OPTIONS, gru_backward, gru_forward, lstm_backward, lstm_forward,
                           rnn_backward, rnn_forward)
 
@@ -60,6 +66,9 @@ MODES = {"LSTM": 0, "GRU": 1, "RNN_TANH": 2, "RNN_RELU": 3}
 _LSTM, _GRU, _RELU = 0, 1, 3
 # time steps whose δ blocks are kept together and stored into δ's (G·H, T, B) layout at once
 CHUNK = 8
+# the input projections of a part's next steps are one product of about this many columns
+# (see ``_project_steps``)
+PROJECTION_COLUMNS = 128
 MIN_PART_COLUMNS = 8  # a part of the batch has at least this many columns (one AVX vector)
 _PARALLEL = dict(OPTIONS, parallel=True)
 
@@ -127,27 +136,44 @@ def _add_rows(hT, gy, t, batch_major, b0):
 
 
 @njit(**OPTIONS)
-def _project_chunk(w_ih, x, s, reverse, xs, axs, b0):
-    """The input projections A_x[t] = [W_ih | b]·[x_tᵀ; 1] of the CHUNK loop steps from s on,
-    for this part's columns b0 … b0 + Bp − 1, into axs[t − lo] (a batch of products of one
-    thread, each (G·H, I[+1])·(I[+1], Bp)); returns lo, the first time index of the chunk.
-    x_tᵀ (and the row of ones, when W_ih carries the bias as its last column) is first
-    copied into xs (CHUNK, I[+1], Bp)."""
+def projection_steps(Bp):
+    """How many steps' input projections one product makes: PROJECTION_COLUMNS // Bp (≥ 1)."""
+    return max(1, PROJECTION_COLUMNS // Bp)
+
+
+@njit(**OPTIONS)
+def _project_steps(w_ih_packed, GH, x, s, reverse, xw, aw, b0, Bp):
+    """The input projections A_x[t] = [W_ih | b]·[x_tᵀ; 1] of the next loop steps from s on
+    (as many as xw holds blocks of Bp columns), for this part's columns b0 … b0 + Bp − 1, as
+    one product (G·H, I[+1])·(I[+1], steps·Bp) into aw (W_ih packed once per sequence);
+    returns lo, the first time index of these steps (step t's block: columns
+    (t − lo)·Bp …). x_tᵀ (and the row of ones, when W_ih carries the bias as its last column)
+    is first copied into xw's block; the blocks of steps past the sequence's end keep what
+    they held (their columns come out unused)."""
     T, _, I = x.shape
-    n = min(CHUNK, T - s)
+    steps = xw.shape[1] // Bp
+    n = min(steps, T - s)
     lo = T - s - n if reverse else s
-    Bp = xs.shape[2]
     for q in range(n):
         for b in range(Bp):
             row = x[lo + q, b0 + b]
             for i in range(I):
-                xs[q, i, b] = row[i]
-        if w_ih.shape[1] > I:  # the bias column's row of ones
+                xw[i, q * Bp + b] = row[i]
+        if xw.shape[0] > I:  # the bias column's row of ones
             for b in range(Bp):
-                xs[q, I, b] = 1.0
-    GH, K = w_ih.shape
-    gemm_strided(w_ih, xs, axs, GH, Bp, K, 0, K * Bp, GH * Bp, n)
+                xw[I, q * Bp + b] = 1.0
+    packed_product(w_ih_packed, GH, xw, aw)
     return lo
+
+
+@njit(**OPTIONS)
+def _step_block(aw, q, ax):
+    """ax (G·H, Bp) = step q's block of columns of aw (a contiguous block for the cell)."""
+    Bp = ax.shape[1]
+    for r in range(ax.shape[0]):
+        src, dst = aw[r, q * Bp:(q + 1) * Bp], ax[r]
+        for b in range(Bp):
+            dst[b] = src[b]
 
 
 @njit(**OPTIONS)
@@ -159,16 +185,19 @@ def _forward_part(mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, cache
     Bp = gh.shape[2]
     b0 = p * Bp
     w_packed = pack(w_hh, Bp, False)
-    xs = np.empty((CHUNK, w_ih.shape[1], Bp), gh.dtype)
-    axs = np.empty((CHUNK, GH, Bp), gh.dtype)
+    steps = projection_steps(Bp)
+    w_ih_packed = pack(w_ih, steps * Bp, False)
+    xw = np.zeros((w_ih.shape[1], steps * Bp), gh.dtype)
+    aw = np.empty((GH, steps * Bp), gh.dtype)
+    ax = np.empty((GH, Bp), gh.dtype)
     g = gh[p]
     lo = 0
     for s in range(T):
         t = T - 1 - s if reverse else s
         before, after = _slots(t, reverse)
-        if s % CHUNK == 0:
-            lo = _project_chunk(w_ih, x, s, reverse, xs, axs, b0)
-        ax = axs[t - lo]
+        if s % steps == 0:
+            lo = _project_steps(w_ih_packed, GH, x, s, reverse, xw, aw, b0, Bp)
+        _step_block(aw, t - lo, ax)
         packed_product(w_packed, GH, h_ext[before, p], g)
         if mode == _LSTM:
             lstm_forward(ax, g, c_ext[before, p], cache1[t, p], c_ext[after, p],
@@ -197,7 +226,7 @@ def sequence_forward(mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, ca
                      batch_major, reverse):
     """Steps t = 0 … T−1 (T−1 … 0 when ``reverse``) on each of the P parts of the batch
     (``batch_parts``; P = gh.shape[0], the parts on their own threads when P > 1): the input
-    projections A_x[t] = [W_ih | b]·[x_tᵀ; 1] of CHUNK steps at a time (``_project_chunk``:
+    projections A_x[t] = [W_ih | b]·[x_tᵀ; 1] of a few steps at a time (``_project_steps``:
     they stay in cache until their steps, and no (T, G·H, B) array is made), then per step
     gh = W_hh h_{t−1}ᵀ (+ b_hh for the GRU, when b_hh is not empty) and the cell, which
     writes h_t (and c_t) into ``h_ext``/``c_ext`` and its caches: LSTM (act, tc, —), GRU
