@@ -179,16 +179,17 @@ def _row_major_out(c):
     return None
 
 
-def _mkl_matmul(a, b, out):
+def _mkl_matmul(a, b, out, beta=0.0):
     """a @ b in MKL, or None when MKL cannot take these arrays as they are: both float32 or
     both float64, matrices or batches of them with equal batch shapes, or one a matrix used
-    for every matrix of the other (a batch stride of 0)."""
+    for every matrix of the other (a batch stride of 0). β = 1: out ← a @ b + out, in place
+    (None unless MKL can write ``out`` where it lies)."""
     if a.dtype != b.dtype or a.dtype not in _REALS or a.ndim < 2 or b.ndim < 2 \
             or a.size == 0 or b.size == 0 or not (a.flags.aligned and b.flags.aligned):
         return None
     if a.ndim != b.ndim:
-        if b.ndim == 2 and a.flags.c_contiguous:  # (…, m, k) @ (k, n): one (…·m, k) product
-            r = _mkl_matmul(a.reshape(-1, a.shape[-1]), b, None)
+        if b.ndim == 2 and a.flags.c_contiguous and not beta:  # (…, m, k) @ (k, n): one
+            r = _mkl_matmul(a.reshape(-1, a.shape[-1]), b, None)    # (…·m, k) product
             return None if r is None else _into(out, r.reshape(a.shape[:-1] + (b.shape[-1],)))
         if min(a.ndim, b.ndim) != 2:
             return None
@@ -216,12 +217,16 @@ def _mkl_matmul(a, b, out):
         levels = None if ldc is None else _batch_levels(batch, a, b, out)
         res = out if levels is not None else None
     if res is None:
+        if beta:
+            return None
         res = np.empty(shape, a.dtype)
         ldc = n
         levels = _batch_levels(batch, a, b, res)
         if levels is None:
             return None
     (outer, (oa, ob, oc)), (count, (sa, sb, sc)) = levels
+    if count and sc < ldc * m and beta:
+        return None
     if count and sc < ldc * m:
         # MKL's strided batch takes an out stride of at least ldc·m (views of a fused buffer,
         # whose heads interleave, have less): step through the other level in MKL instead
@@ -232,7 +237,7 @@ def _mkl_matmul(a, b, out):
     mkl_gemm = started_mkl()
     (ta, lda), (tb, ldb) = fa, fb
     mkl_gemm.gemm(a, b, res, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, m, n,
-                  k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc)
+                  k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc, beta)
     return res if res is out else _into(out, res)
 
 
@@ -279,6 +284,23 @@ def _into(out, res):
     if out.shape != res.shape:
         raise ValueError(f"matmul: out has shape {out.shape}, expected {res.shape}")
     out[...] = res
+    return out
+
+
+def matmul_plus(a, b, c):
+    """a @ b + c for matrices a (m, k), b (k, n) and c that broadcasts to (m, n) (a Linear
+    layer's bias), as a new array. In MKL, c is first copied into the result and the product
+    added to it in the GEMM (β = 1), as PyTorch's ``addmm``: a write pass instead of a
+    read-and-write pass over the product after it. A (2048, 128)·(128, 384) + b: 1.56 →
+    1.48 ms at 2 threads, (128, 784)·(784, 256) + b: 346 → 317 µs (interleaved, by hand)."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and get_blas() == "mkl" and \
+            a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype == c.dtype:
+        out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+        out[...] = c
+        if _mkl_matmul(a, b, out, beta=1.0) is not None:
+            return out
+    out = matmul(a, b)
+    out += c
     return out
 
 

@@ -144,7 +144,8 @@ def packed_product(packed, m, b, out):
 
 
 @njit(cache=True, nogil=True)
-def _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc):
+def _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc,
+          beta):
     # the pointers are integers, so both calls type for either dtype; one runs
     single = out.itemsize == 4
     for i in range(outer):
@@ -152,22 +153,23 @@ def _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, o
         pb = b.ctypes.data + i * ob * b.itemsize
         po = out.ctypes.data + i * oc * out.itemsize
         if count == 0 and single:
-            _sgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, 0.0, po, ldc)
+            _sgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, beta, po, ldc)
         elif count == 0:
-            _dgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, 0.0, po, ldc)
+            _dgemm(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, beta, po, ldc)
         elif single:
-            _sgemm_batch(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, sa, pb, ldb, sb, 0.0, po,
+            _sgemm_batch(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, sa, pb, ldb, sb, beta, po,
                          ldc, sc, count)
         else:
-            _dgemm_batch(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, sa, pb, ldb, sb, 0.0, po,
+            _dgemm_batch(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, sa, pb, ldb, sb, beta, po,
                          ldc, sc, count)
 
 
 def gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer=1, oa=0, ob=0,
-         oc=0):
-    """out ← op(A)·op(B) (float32, or float64, all three) for row-major A, B and out (op: the
-    transpose when ``ta``/``tb`` is CblasTrans, 112; else CblasNoTrans, 111), with leading
-    dimensions ``lda``/``ldb``/``ldc``; for ``count`` > 0, ``count`` such products with
-    matrix strides ``sa``, ``sb``, ``sc``; all that ``outer`` times, A, B and out moving by
-    ``oa``, ``ob``, ``oc`` elements each time."""
-    _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc)
+         oc=0, beta=0.0):
+    """out ← op(A)·op(B) + β·out (float32, or float64, all three; β 0 or 1) for row-major A,
+    B and out (op: the transpose when ``ta``/``tb`` is CblasTrans, 112; else CblasNoTrans,
+    111), with leading dimensions ``lda``/``ldb``/``ldc``; for ``count`` > 0, ``count`` such
+    products with matrix strides ``sa``, ``sb``, ``sc``; all that ``outer`` times, A, B and
+    out moving by ``oa``, ``ob``, ``oc`` elements each time."""
+    _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc,
+          float(beta))

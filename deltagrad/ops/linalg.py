@@ -144,9 +144,7 @@ class Linear(Function):
             xa[:, n_in] = 1
             out = blas.matmul(xa, xp.concatenate([w, b[:, None]], 1).T)
         else:
-            out = blas.matmul(x2, w.T)
-            if b is not None:
-                out += b
+            out = blas.matmul(x2, w.T) if b is None else blas.matmul_plus(x2, w.T, b)
         if out.dtype != x.dtype:
             out = out.astype(x.dtype)  # bfloat16: NumPy's GEMM sums in float32, then rounds
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (n_out,))

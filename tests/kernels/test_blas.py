@@ -42,6 +42,25 @@ def test_products_in_mkl_equal_a_float64_reference(shapes, dtype):
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
 
 
+@pytest.mark.parametrize("which", BLAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_plus_adds_a_broadcast_term_in_the_product(which, dtype):
+    """a @ b + c (c a row, a column or a full matrix; a read transposed): MKL's β = 1 product
+    against the float64 reference, and the same numbers in NumPy's BLAS."""
+    rng = np.random.default_rng(5)
+    a0 = rng.standard_normal((37, 130)).astype(dtype)
+    b = rng.standard_normal((130, 19)).astype(dtype)
+    tol = 2e-5 if dtype == np.float32 else 1e-13
+    for c in (rng.standard_normal(19), rng.standard_normal((37, 1)), rng.standard_normal((37, 19))):
+        c = c.astype(dtype)
+        for a in (a0, _transposed(a0)):
+            want = a.astype(np.float64) @ b.astype(np.float64) + c
+            with blas.use_blas(which):
+                got = blas.matmul_plus(a, b, c)
+            assert got.dtype == dtype and got.shape == (37, 19)
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
 @requires_mkl
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_batches_in_two_levels(dtype):
