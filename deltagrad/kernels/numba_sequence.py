@@ -60,7 +60,7 @@ from .mkl_gemm import pack, packed_product, set_local_threads
 from .numba_cells import (OPTIONS, gru_backward, gru_forward, lstm_backward, lstm_forward,
                           rnn_backward, rnn_forward)
 
-__all__ = ["MODES", "batch_parts", "sequence_forward", "sequence_backward"]
+__all__ = ["MODES", "batch_parts", "sequence_forward", "sequence_backward", "weight_rows"]
 
 MODES = {"LSTM": 0, "GRU": 1, "RNN_TANH": 2, "RNN_RELU": 3}
 _LSTM, _GRU, _RELU = 0, 1, 3
@@ -238,6 +238,46 @@ def sequence_forward(mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, ca
     _on_parts(_forward_part, _forward_parts, gh.shape[0],
               (mode, w_ih, w_hh, b_hh, x, h_ext, c_ext, cache1, cache2, cache3, gh, ys,
                batch_major, reverse))
+
+
+@njit(**_PARALLEL)
+def _fill_rows(x, x_batch_major, ys, ys_batch_major, h0, reverse, rows):
+    T, B, I = rows.shape[0], rows.shape[1], x.shape[2]
+    for t in prange(T):
+        before = t + 1 if reverse else t - 1
+        for b in range(B):
+            out = rows[t, b]
+            xr = x[b, t] if x_batch_major else x[t, b]
+            if before < 0 or before == T:
+                h = h0[b]
+            else:
+                h = ys[b, before] if ys_batch_major else ys[before, b]
+            for i in range(I):
+                out[i] = xr[i]
+            for j in range(h.size):
+                out[I + j] = h[j]
+
+
+def _as_stored(a):
+    """A (T, B, ·) array as the C-contiguous array it is stored in, (T, B, ·) or (B, T, ·)
+    (a batch-first model's), with whether it is the latter; another layout is copied."""
+    if a.flags.c_contiguous:
+        return a, False
+    if a.transpose(1, 0, 2).flags.c_contiguous:
+        return a.transpose(1, 0, 2), True
+    return np.ascontiguousarray(a), False
+
+
+def weight_rows(x, ys, h0, reverse, rows):
+    """rows (T, B, I + H) ← [x_t | h_{t−1}] (h_{t+1} when ``reverse``), the right-hand side of
+    the weight gradients δ [x_t | h_{t−1}] over all steps: x (T, B, I) and the layer's
+    outputs ys (T, B, H), read where they lie when stored (T, B, ·) or (B, T, ·); h0 (B, H)
+    at the first step. The steps are split over the threads: as NumPy copies on one thread
+    these took ~0.26 ms of an LSTM layer's backward at 2 threads (T 64, B 32, I 64, H 128;
+    by hand)."""
+    numba_parallel.use_threads(rows.size)
+    _fill_rows(*_as_stored(x), *_as_stored(ys), np.ascontiguousarray(h0), reverse, rows)
+    return rows
 
 
 def _on_parts(one, each, parts, args):
