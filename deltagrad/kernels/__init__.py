@@ -4,11 +4,12 @@ The NumPy code (e.g. the recurrent cells of ``ops/recurrent.py``) is the readabl
 ``numba_cells.py`` holds the same cells as compiled loops that fuse one time step's
 element-wise work into one pass (an optional extra: ``pip install deltagrad[fast]``); with
 MKL running the products (``blas.py``) the whole time loop is one compiled call
-(``numba_sequence.py``). Other compiled kernels: layer norm (``numba_norm.py``), the Adam
-step (``numba_optim.py``), GELU (``numba_gelu.py``), attention's softmax
-(``numba_attention.py``), the cross-entropies (``numba_cross_entropy.py``,
-``numba_bce.py``), the embedding gradient's scatter-add (``numba_rows.py``), and, split over the threads with Numba's ``prange``
-(``numba_parallel.py`` says when that pays), batch norm (``numba_batch_norm.py``), ReLU's
+(``numba_sequence.py``). Other compiled kernels: the Adam step (``numba_optim.py``), the
+binary cross-entropy of logits (``numba_bce.py``), the embedding gradient's scatter-add
+(``numba_rows.py``), and, split over the threads with Numba's ``prange``
+(``numba_parallel.py`` says when that pays), layer norm (``numba_norm.py``), GELU
+(``numba_gelu.py``), attention's softmax (``numba_attention.py``), the softmax
+cross-entropy (``numba_cross_entropy.py``), batch norm (``numba_batch_norm.py``), ReLU's
 and LeakyReLU's backward, 2×2 max pooling (``numba_pool.py``) and a 2-D convolution's
 im2col/col2im (``numba_im2col.py``, ``numba_col2im.py``) and the layout moves around its
 products, with the bias add and the bias gradient's sum (``numba_conv_rows.py``), or, for a
