@@ -49,8 +49,9 @@ def _larger(v, m):
 @njit(inline="always", **_OPTIONS)
 def _row_max(row):
     """max of a row, in four independent running maxima (LLVM does not vectorise a float
-    max reduction; one chain waits on each comparison: (2048, 65) at 1 thread, the forward 250 → 200 µs, by hand). NaN
-    entries are skipped here and give NaN through e^(x − m) in the caller."""
+    max reduction, and one chain waits on each comparison: the (2048, 65) forward at 1
+    thread 250 → 200 µs, by hand). NaN entries are skipped here and give NaN through
+    e^(x − m) in the caller."""
     c = row.size
     c4 = c - c % 4
     m0 = m1 = m2 = m3 = np.float32(-np.inf)
