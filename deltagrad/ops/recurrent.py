@@ -477,19 +477,32 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
     # delta_rec: the GRU's recurrent δ
     delta = xp.empty((GH, T, B), x.dtype)
     delta_rec = xp.empty((GH, T, B), x.dtype) if cell.separate_hidden_bias else delta
+    g_x = None
     if seq.compiled is not None:
-        dh, dc = _compiled_backward(seq, ctx.mode, w_hh, gy, gstate, delta, delta_rec)
+        dh, dc, g_x = _compiled_backward(seq, ctx.mode, w_hh, w_ih, x, need[0], gy, gstate,
+                                         delta, delta_rec)
     else:
         dh, dc = _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec)
     return _gradients(seq, need, cell, x, w_ih, has_bias, ctx.masked, delta, delta_rec, dh,
-                      dc)
+                      dc, g_x)
 
 
-def _compiled_backward(seq, mode, w_hh, gy, gstate, delta, delta_rec):
+def _compiled_backward(seq, mode, w_hh, w_ih, x, need_x, gy, gstate, delta, delta_rec):
     """The backward loop in one compiled call (``_compiled_loop``) on the forward's parts of
-    the batch: (∂L/∂h_0ᵀ, ∂L/∂c_0ᵀ) (H, B)."""
+    the batch: (∂L/∂h_0ᵀ, ∂L/∂c_0ᵀ) (H, B), and ∂L/∂x (T, B, I) when ``need_x`` and the
+    loop makes it (every cell but the GRU's; else None): laid out in memory as x is, (T, B,
+    I) or a batch-first model's (B, T, I), so that the layer below reads its rows in
+    order."""
     cell = seq.cell
     P, H, Bp = seq.hT_ext.shape[1:]
+    g_x, gx_rows, gx_batch_major = None, np.empty((0, 0, 0), x.dtype), False
+    w_back = w_hh
+    if need_x and mode != "GRU":
+        w_back = np.concatenate([w_hh, w_ih], 1)
+        gx_batch_major = x.transpose(1, 0, 2).flags.c_contiguous and not x.flags.c_contiguous
+        T, B, I = x.shape
+        gx_rows = np.empty((B, T, I) if gx_batch_major else (T, B, I), x.dtype)
+        g_x = gx_rows.transpose(1, 0, 2) if gx_batch_major else gx_rows
 
     def by_part(g):  # (B, H) → a new (P, H, Bp) array (the loop writes into it)
         return np.array(g.reshape(P, Bp, H).transpose(0, 2, 1), order="C")
@@ -501,10 +514,10 @@ def _compiled_backward(seq, mode, w_hh, gy, gstate, delta, delta_rec):
     batch_major = gy.transpose(1, 0, 2).flags.c_contiguous and not gy.flags.c_contiguous
     rows = gy.transpose(1, 0, 2) if batch_major else np.ascontiguousarray(gy)
     seq.compiled.sequence_backward(
-        seq.compiled.MODES[mode], np.ascontiguousarray(w_hh), rows, batch_major, dh, dc,
+        seq.compiled.MODES[mode], np.ascontiguousarray(w_back), rows, batch_major, dh, dc,
         seq.hT_ext, seq.cT_ext, *_caches(cell, mode, dh.dtype, P), delta, delta_rec,
-        seq.reverse)
-    return tuple(g.transpose(1, 0, 2).reshape(H, P * Bp) for g in (dh, dc))
+        gx_rows, gx_batch_major, seq.reverse)
+    return tuple(g.transpose(1, 0, 2).reshape(H, P * Bp) for g in (dh, dc)) + (g_x,)
 
 
 def _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec):
@@ -570,17 +583,18 @@ def _h_before_into(seq, out):
     return out
 
 
-def _gradients(seq, need, cell, x, w_ih, has_bias, masked, delta, delta_rec, dh, dc):
+def _gradients(seq, need, cell, x, w_ih, has_bias, masked, delta, delta_rec, dh, dc,
+               g_x=None):
     """The gradients of the inputs and weights from δ (G·H, T, B): one GEMM each over all
-    time steps."""
+    time steps (∂L/∂x unless the loop made it: ``g_x``)."""
     xp = _xp(x)
     T, B, _ = x.shape
     GH = delta.shape[0]
     H = dh.shape[0]
     off = 3 if cell.has_cell else 2
-    g_x = g_c0 = g_wih = g_whh = g_bih = g_bhh = None
+    g_c0 = g_wih = g_whh = g_bih = g_bhh = None
     dX2, dG2 = delta.reshape(GH, T * B), delta_rec.reshape(GH, T * B)
-    if need[0]:
+    if need[0] and g_x is None:
         # (W_ihᵀ δ)ᵀ: MKL takes W_ihᵀ δ in 1.9 ms against 3.2 ms for δᵀ W_ih (T 64, B 32,
         # H 128, I 64, one thread; the same for OpenBLAS; measured by hand)
         g_x = blas.matmul(w_ih.T, dX2).T.reshape(x.shape)
