@@ -202,8 +202,9 @@ class RNNBase(Module):
         L, D, H = self.num_layers, 2 if self.bidirectional else 1, self.hidden_size
         is_lstm = self.mode == "LSTM"
         expected = (L * D, B, H) if batched else (L * D, H)
-        if hx is None:
-            h0 = zeros(L * D, B, H, dtype=x.dtype, device=x.device)
+        if hx is None:  # one (B, H) zero state serves every layer and direction
+            zero = zeros(B, H, dtype=x.dtype, device=x.device)
+            h0 = [zero] * (L * D)
             c0 = h0 if is_lstm else None
         else:
             if is_lstm:
@@ -246,8 +247,10 @@ class RNNBase(Module):
             if self.dropout and self.training and layer < L - 1:
                 layer_in = _dropout(layer_in, self.dropout, True)
         output = layer_in
-        h_n = S.stack(h_n, 0)
-        c_n = S.stack(c_n, 0) if is_lstm else None
+        # each final state is a new tensor of its own: one of them is a view of it, (1, B, H)
+        h_n = S.stack(h_n, 0) if len(h_n) > 1 else h_n[0].unsqueeze(0)
+        c_n = None if not is_lstm else S.stack(c_n, 0) if len(c_n) > 1 else \
+            c_n[0].unsqueeze(0)
         if not batched:
             output = output.squeeze(1)
             h_n = h_n.squeeze(1)
