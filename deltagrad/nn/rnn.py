@@ -190,12 +190,10 @@ class RNNBase(Module):
             raise RuntimeError(f"{name}: expected input with {self.input_size} features in the "
                                f"last dimension, got shape {_shape(input)}")
         batched = input.ndim == 3
-        x = input
-        if not batched:
-            x = x.unsqueeze(1)
-        elif self.batch_first:
-            x = x.transpose(0, 1)
-        T, B = x.shape[0], x.shape[1]
+        # a batch-first input goes to the layers as it is: they read and write (B, T, ·)
+        batch_first = self.batch_first and batched
+        x = input if batched else input.unsqueeze(1)
+        T, B = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
         if T == 0:
             raise RuntimeError(f"{name}: expected a sequence of at least one time step, got "
                                f"shape {_shape(input)}")
@@ -233,12 +231,8 @@ class RNNBase(Module):
             for d in range(D):
                 k = layer * D + d
                 hx_k = (h0[k], c0[k]) if is_lstm else h0[k]
-                # one direction of a batch-first model: outputs laid out (B, T, H) in
-                # memory, so the batch-first result is contiguous (a Linear head reads it
-                # without a copy)
                 res = recurrent_sequence(self.mode, layer_in, hx_k, *self._layer_weights(layer, d),
-                                         reverse=bool(d), mask=mask,
-                                         batch_major=self.batch_first and batched and D == 1)
+                                         reverse=bool(d), mask=mask, batch_first=batch_first)
                 outs.append(res[0])
                 h_n.append(res[1])
                 if is_lstm:
@@ -255,8 +249,6 @@ class RNNBase(Module):
             output = output.squeeze(1)
             h_n = h_n.squeeze(1)
             c_n = c_n.squeeze(1) if is_lstm else None
-        elif self.batch_first:
-            output = output.transpose(0, 1)
         return (output, (h_n, c_n)) if is_lstm else (output, h_n)
 
     def _forward_packed(self, packed, hx):

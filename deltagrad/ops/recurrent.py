@@ -427,12 +427,15 @@ def _compiled_forward(seq, mode, w_ih, x, h0, c0, w_hh, b_hh, out_rows, batch_ma
 
 
 class RecurrentSequence(Function):
-    """One recurrent layer (one direction) over a (T, B, I) sequence: returns the outputs
-    (T, B, H) and the final state(s) (B, H). Inputs: x, h0, [c0], w_ih, w_hh, [b_ih, b_hh]
-    (PyTorch's shapes), and a float mask (T, B) last when ``masked``."""
+    """One recurrent layer (one direction) over a (T, B, I) sequence — (B, T, I) when
+    ``batch_first`` — : returns the outputs (T, B, H) — (B, T, H) — and the final state(s)
+    (B, H). Inputs: x, h0, [c0], w_ih, w_hh, [b_ih, b_hh] (PyTorch's shapes), and a float
+    mask (T, B) last when ``masked``. Batch-first arrays are read and written where they
+    lie (``_sequence_forward``'s ``batch_major``), so no transposing node stands on either
+    side of the layer."""
 
     def forward(ctx, x, h0, *rest, mode="LSTM", reverse=False, has_bias=True, masked=False,
-                batch_major=False):
+                batch_first=False):
         c0 = None
         if mode == "LSTM":
             c0, rest = rest[0], rest[1:]
@@ -441,14 +444,16 @@ class RecurrentSequence(Function):
         if has_bias:
             b_ih, b_hh = rest[2], rest[3]
         mask = rest[-1].astype(bool) if masked else None
-        ys, state, seq = _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse,
-                                           mask, batch_major)
+        ys, state, seq = _sequence_forward(mode, _time_major(x, batch_first), h0, c0, w_ih,
+                                           w_hh, b_ih, b_hh, reverse, mask, batch_first)
         ctx.mode, ctx.reverse, ctx.has_bias, ctx.masked = mode, reverse, has_bias, masked
+        ctx.batch_first = batch_first
         ctx.seq = seq
+        out = _time_major(ys, batch_first)  # (B, T, H) rows when batch_first
         # the output is saved so that an in-place change to it (the backward reads h_{t−1}
         # from it) is caught by the version check
-        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, ys)
-        return (ys,) + state
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, out)
+        return (out,) + state
 
     def release(self):
         super().release()
@@ -459,10 +464,19 @@ class RecurrentSequence(Function):
         if is_grad_enabled():  # create_graph=True: differentiate the Tensor-op form
             return _backward_by_recomputation(ctx, (x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask),
                                               (gy,) + tuple(gstate))
-        grads = _sequence_backward(ctx.seq, ctx, x._data, w_ih._data, w_hh._data,
-                                   b_hh is not None, None if mask is None else mask._data,
-                                   gy._data, [g._data for g in gstate])
+        first = ctx.batch_first
+        grads = _sequence_backward(ctx.seq, ctx, _time_major(x._data, first), w_ih._data,
+                                   w_hh._data, b_hh is not None,
+                                   None if mask is None else mask._data,
+                                   _time_major(gy._data, first), [g._data for g in gstate])
+        grads[0] = None if grads[0] is None else _time_major(grads[0], first)
         return tuple(None if g is None else _make(g) for g in grads)
+
+
+def _time_major(a, batch_first):
+    """A (B, T, ·) array as its (T, B, ·) view when ``batch_first``, and back (the same
+    swap); else a itself."""
+    return a.transpose(1, 0, 2) if batch_first else a
 
 
 def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
@@ -683,8 +697,11 @@ def _backward_by_recomputation(ctx, inputs, grads):
     from ..autograd import grad as autograd_grad
     x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask = inputs
     with enable_grad():
-        outs = recurrent_reference(ctx.mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, ctx.reverse,
+        outs = recurrent_reference(ctx.mode, x.transpose(0, 1) if ctx.batch_first else x, h0,
+                                   c0, w_ih, w_hh, b_ih, b_hh, ctx.reverse,
                                    None if mask is None else mask.to(x.dtype))
+        if ctx.batch_first:
+            outs = (outs[0].transpose(0, 1),) + tuple(outs[1:])
     tensors = [x, h0] + ([c0] if ctx.mode == "LSTM" else []) + [w_ih, w_hh]
     if ctx.has_bias:
         tensors += [b_ih, b_hh]
@@ -701,12 +718,13 @@ def _backward_by_recomputation(ctx, inputs, grads):
 
 # ----------------------------------------------------------------------------- entry point
 def recurrent_sequence(mode, x, hx, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False,
-                       mask=None, batch_major=False):
-    """Run one recurrent layer (one direction) over ``x`` of shape (T, B, I).
+                       mask=None, batch_first=False):
+    """Run one recurrent layer (one direction) over ``x`` of shape (T, B, I), or (B, T, I)
+    when ``batch_first``.
 
     ``hx`` is h0 (B, H), or (h0, c0) for ``mode="LSTM"``; ``mask`` an optional (T, B)
-    tensor of 1 (valid step) and 0 (padding). Returns (output (T, B, H), h_T[, c_T]); with
-    ``batch_major`` the output's memory is (B, T, H) (a batch-first model's layout).
+    tensor of 1 (valid step) and 0 (padding). Returns (output (T, B, H) — (B, T, H) when
+    ``batch_first`` —, h_T[, c_T]).
     """
     if mode not in RNN_MODES:
         raise ValueError(f"recurrent_sequence: unknown mode {mode!r}; expected one of "
@@ -719,4 +737,4 @@ def recurrent_sequence(mode, x, hx, w_ih, w_hh, b_ih=None, b_hh=None, reverse=Fa
     if mask is not None:
         inputs += (mask.to(x.dtype),)
     return RecurrentSequence.apply(*inputs, mode=mode, reverse=reverse, has_bias=has_bias,
-                                   masked=mask is not None, batch_major=batch_major)
+                                   masked=mask is not None, batch_first=batch_first)

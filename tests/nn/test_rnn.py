@@ -448,3 +448,37 @@ def test_batch_first_output_is_contiguous_and_equals_the_time_first_layout(kind,
                        [p.grad.numpy() for p in layer.parameters()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("lengths", [None, [5, 3, 2]])
+def test_batch_first_layer_equals_the_time_major_one(kind, bidirectional, lengths):
+    """A batch-first layer reads (B, T, I) and writes (B, T, H) where they lie (no
+    transposing node in the graph) and gives the time-major layer's outputs, gradients and
+    second derivatives (create_graph: the Tensor-op form)."""
+    layers = []
+    for batch_first in (True, False):
+        dg.manual_seed(0)
+        layers.append(LAYERS[kind][0](4, 3, num_layers=2, bidirectional=bidirectional,
+                                      batch_first=batch_first))
+    x = np.random.default_rng(0).standard_normal((3, 5, 4)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((3, 5, 6 if bidirectional else 3))
+    kw = {} if lengths is None else {"lengths": lengths}
+    results = []
+    for layer, xs, ws in ((layers[0], x, w), (layers[1], x.transpose(1, 0, 2), w.transpose(1, 0, 2))):
+        xt = dg.from_numpy(np.ascontiguousarray(xs)).requires_grad_()
+        out = layer(xt, **kw)[0]
+        if lengths is None and layer.batch_first and not bidirectional:
+            assert type(out.grad_fn).__name__ == "RecurrentSequence"
+        loss = (out * dg.from_numpy(np.ascontiguousarray(ws, dtype=np.float32))).sum()
+        params = list(layer.parameters())
+        grads = dg.autograd.grad(loss, [xt] + params, create_graph=True)
+        second = dg.autograd.grad(sum((g * g).sum() for g in grads), params)
+        results.append([out.detach().numpy(), grads[0].detach().numpy()] +
+                       [g.detach().numpy() for g in grads[1:]] + [g.numpy() for g in second])
+    batch_first, time_major = results
+    for i, (a, b) in enumerate(zip(batch_first, time_major)):
+        if i < 2:  # the output and the input gradient: (B, T, ·) against (T, B, ·)
+            b = b.transpose(1, 0, 2)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
