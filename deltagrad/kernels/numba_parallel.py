@@ -16,10 +16,13 @@ Numba loads its pool, unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT), an
 uses them only for work of at least 1M (2²⁰) numbers, the bar of ``deltagrad.threads``. With MKL
 running the products on this same pool its threads spin between regions, as PyTorch's do
 (there is no OpenBLAS pool to take a core from), a launch costs microseconds, and the bar is
-100K numbers: LeNet's activations (301K, 102K), its second im2col (960K) and the
-transformer's attention rows are then split too (steps at 2 threads, 1M against 100K, three
-interleaved runs of 60 / two of 40 steps, by hand: LeNet 14.8 -> 12.6 ms, the transformer
-98.6 -> 91 ms; the MLP and LSTM the same). ``MIN_SPLIT_ELEMENTS`` holds the bar in force;
+16K numbers: LeNet's activations (301K, 102K), its second im2col (960K), the transformer's
+attention rows and nanoGPT's (768, 128) layer norms are then split too (steps at 2 threads,
+1M against 100K, three interleaved runs of 60 / two of 40 steps, by hand: LeNet 14.8 ->
+12.6 ms, the transformer 98.6 -> 91 ms; the MLP and LSTM the same). From 100K down to 16K
+(by hand, 2 threads, µs on one thread / on two): layer norm of 16K numbers forward 28 / 22,
+backward 57 / 43, GELU 63 / 39; of 98K (768 rows of 128) forward 108 / 64, backward
+234 / 126–139; at 8K about even. ``MIN_SPLIT_ELEMENTS`` holds the bar in force;
 smaller work runs on the calling thread (a 1-thread launch: 0.7 µs). The thread count is
 ``deltagrad.get_num_threads()`` (capped at the pool's size), so ``set_num_threads(1)`` /
 ``--threads 1`` keeps every kernel on one core.
@@ -54,7 +57,7 @@ if not os.environ.get("NUMBA_THREADING_LAYER") and \
         not os.environ.get("NUMBA_THREADING_LAYER_PRIORITY"):
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
 
-SPINNING_MIN_SPLIT = 100_000  # the bar while the pool threads spin (see the module docstring)
+SPINNING_MIN_SPLIT = 16_384  # the bar while the pool threads spin (see the module docstring)
 MIN_SPLIT_ELEMENTS = threads.MIN_SPLIT_ELEMENTS if \
     os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE" else SPINNING_MIN_SPLIT
 

@@ -39,7 +39,7 @@ def test_parallel_kernels_run_on_the_openmp_layer_unless_the_user_chooses(env, e
 
 @pytest.mark.parametrize("blas_name", ["mkl", "numpy"])
 def test_the_split_bar_follows_how_the_pool_waits(blas_name):
-    """With MKL the pool threads spin between regions and work splits from 100K numbers; with
+    """With MKL the pool threads spin between regions and work splits from 16K numbers; with
     NumPy's OpenBLAS they sleep (OMP_WAIT_POLICY=PASSIVE) and the bar is deltagrad.threads' 1M."""
     if blas_name == "mkl" and not blas.mkl_available():
         pytest.skip("needs the mkl extra")
@@ -48,5 +48,7 @@ def test_the_split_bar_follows_how_the_pool_waits(blas_name):
             "print(p.MIN_SPLIT_ELEMENTS, os.environ.get('OMP_WAIT_POLICY', '-'))\n")
     bar, policy = _fresh(code, {"DELTAGRAD_BLAS": blas_name})
     from deltagrad import threads
-    assert (int(bar), policy) == ((100_000, "-") if blas_name == "mkl" else
+    from deltagrad.kernels import numba_parallel as p
+    assert p.SPINNING_MIN_SPLIT == 16_384
+    assert (int(bar), policy) == ((p.SPINNING_MIN_SPLIT, "-") if blas_name == "mkl" else
                                   (threads.MIN_SPLIT_ELEMENTS, "PASSIVE"))
