@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .. import backend, threads
+from .. import backend, kernels, threads
 from ..autograd.function import Function
 from ..autograd import grad_mode as _grad_mode
 from ..tensor import Tensor, _make, result_type
@@ -128,9 +128,25 @@ def clone(x: Tensor) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- arithmetic
+# the smallest arrays that a compiled binary operation may split over the threads:
+# kernels/numba_parallel.py's lowest bar, SPINNING_MIN_SPLIT (not imported here: that would
+# import Numba with deltagrad)
+_COMPILED_FLOOR = 1 << 14
+_COMPILED_BINARY = (np.add, np.subtract, np.multiply)
+
+
 def shared(fn, *args):
     """``fn(*args)``; on large NumPy arrays computed in row blocks on the threads
-    (:func:`deltagrad.threads.split_apply`: the same numbers as one call)."""
+    (:func:`deltagrad.threads.split_apply`: the same numbers as one call). At more than one
+    thread, a + b, a − b and a · b of two float arrays of one shape are one compiled loop
+    split over them from Numba's bar on (``kernels/numba_binary.py``, the same numbers)."""
+    a = args[0]
+    if len(args) == 2 and fn in _COMPILED_BINARY and type(a) is np.ndarray and \
+            a.size >= _COMPILED_FLOOR and threads.get_num_threads() > 1 and \
+            kernels.get_backend() == "numba":
+        from ..kernels import numba_binary
+        if numba_binary.serves(fn, *args):
+            return numba_binary.apply(fn, *args)
     limit = 2 * threads.MIN_SPLIT_ELEMENTS
     for a in args:
         if type(a) is np.ndarray and a.size >= limit:
