@@ -14,6 +14,7 @@ A row whose keys are all masked gets weights 0 (PyTorch's ``_safe_softmax``), no
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -34,9 +35,21 @@ def _swap(a):
 
 
 def _causal_additive(xp, L, S, dtype):
-    """Top-left aligned causal mask: query i may attend keys j <= i (−∞ above the diagonal)."""
+    """Top-left aligned causal mask: query i may attend keys j <= i (−∞ above the diagonal).
+    NumPy's is made once per shape and dtype and kept, read-only (a causal layer asks for it
+    every forward: ~30 µs each time for (64, 64))."""
+    if xp is np:
+        return _causal_numpy(L, S, np.dtype(dtype))
     m = xp.zeros((L, S), dtype=dtype)
     m[xp.triu(xp.ones((L, S), dtype=bool), 1)] = -np.inf
+    return m
+
+
+@functools.lru_cache(maxsize=32)
+def _causal_numpy(L, S, dtype):
+    m = np.zeros((L, S), dtype=dtype)
+    m[np.triu(np.ones((L, S), dtype=bool), 1)] = -np.inf
+    m.flags.writeable = False
     return m
 
 
