@@ -101,6 +101,14 @@ _sgemm, _sgemm_batch = (types.ExternalFunction(name, sig) for name, sig in zip(
     ("cblas_sgemm", "cblas_sgemm_batch_strided"), _signatures(types.float32)))
 _dgemm, _dgemm_batch = (types.ExternalFunction(name, sig) for name, sig in zip(
     ("cblas_dgemm", "cblas_dgemm_batch_strided"), _signatures(types.float64)))
+# The group API (every argument an array, A, B and C as arrays of pointers): one call for
+# products whose batch has two levels that no single stride steps through (attention's
+# (N, h) heads, views of a fused (N, T, 3E) buffer). A loop of strided batches made one
+# parallel region per batch element of the outer level: nanoGPT's 48 heads, (64, 32)·(32,
+# 64) each, as 12 strided batches of 4 took ~270 µs at 2 threads (by hand).
+_GROUP_SIGNATURE = types.void(types.intc, *([types.intp] * 13), types.intc, types.intp)
+_sgemm_group = types.ExternalFunction("cblas_sgemm_batch", _GROUP_SIGNATURE)
+_dgemm_group = types.ExternalFunction("cblas_dgemm_batch", _GROUP_SIGNATURE)
 
 
 # A matrix used for many products (a recurrent layer's W_hh, once per time step) is packed
@@ -144,10 +152,41 @@ def packed_product(packed, m, b, out):
 
 
 @njit(cache=True, nogil=True)
+def _gemm_group(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob,
+                oc, beta):
+    """The outer × count products of ``_gemm`` as one group of MKL's group API."""
+    total = outer * count
+    pa, pb, pc = (np.empty(total, np.intp), np.empty(total, np.intp),
+                  np.empty(total, np.intp))
+    for i in range(outer):
+        for j in range(count):
+            pa[i * count + j] = a.ctypes.data + (i * oa + j * sa) * a.itemsize
+            pb[i * count + j] = b.ctypes.data + (i * ob + j * sb) * b.itemsize
+            pc[i * count + j] = out.ctypes.data + (i * oc + j * sc) * out.itemsize
+    # ta tb m n k lda ldb ldc and the group's size; α and β in both dtypes
+    ints = np.array([ta, tb, m, n, k, lda, ldb, ldc, total], np.intc)
+    s4, s8 = np.array([1.0, beta], np.float32), np.array([1.0, beta], np.float64)
+    scal = s4.ctypes.data if out.itemsize == 4 else s8.ctypes.data
+    at = ints.ctypes.data
+    w, z = ints.itemsize, scal + out.itemsize
+    args = (_ROW_MAJOR, at, at + w, at + 2 * w, at + 3 * w, at + 4 * w, scal, pa.ctypes.data,
+            at + 5 * w, pb.ctypes.data, at + 6 * w, z, pc.ctypes.data, at + 7 * w, 1,
+            at + 8 * w)
+    if out.itemsize == 4:
+        _sgemm_group(*args)
+    else:
+        _dgemm_group(*args)
+
+
+@njit(cache=True, nogil=True)
 def _gemm(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc,
           beta):
     # the pointers are integers, so both calls type for either dtype; one runs
     single = out.itemsize == 4
+    if outer > 1 and count > 0:
+        _gemm_group(a, b, out, ta, tb, m, n, k, lda, ldb, ldc, sa, sb, sc, count, outer, oa,
+                    ob, oc, beta)
+        return
     for i in range(outer):
         pa = a.ctypes.data + i * oa * a.itemsize
         pb = b.ctypes.data + i * ob * b.itemsize
