@@ -13,10 +13,13 @@ with ``norm_first=True``, GELU, causal mask), learned positions, final LayerNorm
     python benchmarks/char_transformer.py [--libs deltagrad torch] [--iters 2000]
                                           [--threads 2] [--out benchmarks/results/...json]
 
-Each library runs in its own process with the same thread count, one after the other.
-The validation loss is the mean over ``--eval-batches`` random validation windows (200 by
-default, a steadier number than nanoGPT's 20); the JSON records the losses, wall times and
-a short sample. Rerunnable: it only reads the text and writes the JSON.
+Each library runs in its own process with the same thread count. The two processes take
+turns, ``--chunk`` iterations at a time (100 by default; 0: one whole run after the other),
+so that both see the same phases of a machine whose speed drifts by tens of percent within
+minutes; each one's wall time is the sum of its own turns. The validation loss is the mean
+over ``--eval-batches`` random validation windows (200 by default, a steadier number than
+nanoGPT's 20); the JSON records the losses, wall times and a short sample. Rerunnable: it
+only reads the text and writes the JSON.
 """
 from __future__ import annotations
 
@@ -83,8 +86,10 @@ def _torch_model(torch, vocab, c):
     return GPT()
 
 
-def worker(lib_name, c, iters, eval_batches, seed=1337):
-    """Train in one library; returns a dict of results."""
+def worker(lib_name, c, iters, eval_batches, seed=1337, turns=None):
+    """Train in one library; returns a dict of results. With ``turns`` (an iterator of
+    iteration counts, e.g. read from the parent), it trains that many iterations at a time
+    and reports each turn's end on stdout (the parent then starts the other library's)."""
     import numpy as np
     train, val, vocab = _data()
     V = len(vocab)
@@ -138,7 +143,16 @@ def worker(lib_name, c, iters, eval_batches, seed=1337):
     log = []
     t0 = time.perf_counter()
     train_time = 0.0
+    wall = 0.0  # the time of this worker's own turns
+    turn_start, turn_end = t0, iters
+    if turns is not None:
+        turn_end = 0
     for it in range(iters):
+        if it == turn_end:  # the end of a turn: report it, wait for the next one
+            wall += time.perf_counter() - turn_start
+            print(json.dumps({"done": it}), flush=True)
+            turn_end = min(iters, it + next(turns))
+            turn_start = time.perf_counter()
         lr = get_lr(it, c)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -150,11 +164,12 @@ def worker(lib_name, c, iters, eval_batches, seed=1337):
         opt.step()
         train_time += time.perf_counter() - t
         if it % 250 == 0 or it == iters - 1:
+            seconds = wall + time.perf_counter() - turn_start
             log.append({"iter": it, "train_loss": float(loss.item()),
-                        "seconds": round(time.perf_counter() - t0, 1)})
-            print(f"[{lib_name}] iter {it} loss {loss.item():.4f} "
-                  f"{time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
-    wall = time.perf_counter() - t0
+                        "seconds": round(seconds, 1)})
+            print(f"[{lib_name}] iter {it} loss {loss.item():.4f} {seconds:.0f}s",
+                  file=sys.stderr, flush=True)
+    wall += time.perf_counter() - turn_start
     val_loss = evaluate(val, eval_batches)
     train_loss = evaluate(train, eval_batches)
     res = {"lib": lib_name, "iters": iters, "train_wall_s": round(wall, 1),
@@ -173,24 +188,31 @@ def main(argv=None):
     p.add_argument("--iters", type=int, default=CONFIG["max_iters"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--eval-batches", type=int, default=200)
+    p.add_argument("--chunk", type=int, default=100,
+                   help="iterations a turn, the libraries taking turns (0: one after the other)")
     p.add_argument("--out", default=os.path.join(HERE, "results", "char_transformer.json"))
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     c = dict(CONFIG)
     if args.worker:
-        print(json.dumps(worker(args.worker, c, args.iters, args.eval_batches)))
+        turns = (int(line) for line in sys.stdin) if args.chunk else None
+        print(json.dumps(worker(args.worker, c, args.iters, args.eval_batches, turns=turns)))
         return 0
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(args.threads)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     results = {}
+    command = [sys.executable, os.path.abspath(__file__), "--iters", str(args.iters),
+               "--eval-batches", str(args.eval_batches), "--chunk", str(args.chunk)]
+    if args.chunk:
+        outputs = _take_turns(args.libs, command, env, args.iters, args.chunk)
+    else:
+        outputs = {lib: subprocess.run(command + ["--worker", lib], env=env, cwd=ROOT,
+                                       check=True, stdout=subprocess.PIPE, text=True).stdout
+                   for lib in args.libs}
     for lib in args.libs:
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", lib,
-                              "--iters", str(args.iters), "--eval-batches",
-                              str(args.eval_batches)], env=env, cwd=ROOT, check=True,
-                             stdout=subprocess.PIPE, text=True)
-        results[lib] = json.loads(out.stdout.strip().splitlines()[-1])
+        results[lib] = json.loads(outputs[lib].strip().splitlines()[-1])
         r = results[lib]
         print(f"{lib:10s} val_loss {r['val_loss']:.4f}  train_loss {r['train_loss']:.4f}  "
               f"wall {r['train_wall_s']:.1f}s  step {r['train_step_ms']:.1f} ms", flush=True)
@@ -198,6 +220,7 @@ def main(argv=None):
     from benchmarks.record import provenance
     record = {"benchmark": "char_transformer (nanoGPT shakespeare_char, CPU config)",
               **provenance(), "config": c, "iters": args.iters, "threads": args.threads,
+              "chunk": args.chunk,
               "date": datetime.datetime.now().isoformat(timespec="seconds"),
               "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                           "load_avg_at_end": os.getloadavg()},
@@ -210,6 +233,31 @@ def main(argv=None):
         json.dump(record, f, indent=2)
     print(f"wrote {args.out}")
     return 0
+
+
+def _take_turns(libs, command, env, iters, chunk):
+    """Start one worker per library, then let them train ``chunk`` iterations in turn until
+    each has done ``iters``; returns each one's remaining output (its results line)."""
+    procs = {lib: subprocess.Popen(command + ["--worker", lib], env=env, cwd=ROOT,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for lib in libs}
+    for p in procs.values():  # each stops before its first iteration, after its set-up
+        json.loads(p.stdout.readline())
+    for _ in range(-(-iters // chunk)):
+        for p in procs.values():
+            p.stdin.write(f"{chunk}\n")
+            p.stdin.flush()
+            line = p.stdout.readline()  # its turn's end, or (after the last) its results
+            if '"done"' not in line:
+                p.last_line = line
+    outputs = {}
+    for lib, p in procs.items():
+        p.stdin.close()
+        rest = p.stdout.read()
+        if p.wait():
+            raise RuntimeError(f"the {lib} worker failed (exit {p.returncode})")
+        outputs[lib] = getattr(p, "last_line", "") + rest
+    return outputs
 
 
 if __name__ == "__main__":
