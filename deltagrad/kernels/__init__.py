@@ -7,7 +7,8 @@ MKL running the products (``blas.py``) the whole time loop is one compiled call
 (``numba_sequence.py``). Other compiled kernels: the Adam step (``numba_optim.py``), the
 binary cross-entropy of logits (``numba_bce.py``), the embedding gradient's scatter-add
 (``numba_rows.py``), and, split over the threads with Numba's ``prange``
-(``numba_parallel.py`` says when that pays), layer norm (``numba_norm.py``), GELU
+(``numba_parallel.py`` says when that pays), a + b, a − b and a · b of two arrays of one
+shape (``numba_binary.py``, at more than one thread), layer norm (``numba_norm.py``), GELU
 (``numba_gelu.py``), attention's softmax (``numba_attention.py``), the softmax
 cross-entropy (``numba_cross_entropy.py``), batch norm (``numba_batch_norm.py``), ReLU's
 and LeakyReLU's backward, 2×2 max pooling (``numba_pool.py``) and a 2-D convolution's

@@ -241,7 +241,7 @@ class RNNBase(Module):
             if self.dropout and self.training and layer < L - 1:
                 layer_in = _dropout(layer_in, self.dropout, True)
         output = layer_in
-        # each final state is a new tensor of its own: one of them is a view of it, (1, B, H)
+        # a single final state comes back as a (1, B, H) view of the new tensor the layer made
         h_n = S.stack(h_n, 0) if len(h_n) > 1 else h_n[0].unsqueeze(0)
         c_n = None if not is_lstm else S.stack(c_n, 0) if len(c_n) > 1 else \
             c_n[0].unsqueeze(0)

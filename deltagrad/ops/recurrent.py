@@ -427,8 +427,8 @@ def _compiled_forward(seq, mode, w_ih, x, h0, c0, w_hh, b_hh, out_rows, batch_ma
 
 
 class RecurrentSequence(Function):
-    """One recurrent layer (one direction) over a (T, B, I) sequence — (B, T, I) when
-    ``batch_first`` — : returns the outputs (T, B, H) — (B, T, H) — and the final state(s)
+    """One recurrent layer (one direction) over a (T, B, I) sequence, or (B, T, I) when
+    ``batch_first``: returns the outputs (T, B, H), or (B, T, H), and the final state(s)
     (B, H). Inputs: x, h0, [c0], w_ih, w_hh, [b_ih, b_hh] (PyTorch's shapes), and a float
     mask (T, B) last when ``masked``. Batch-first arrays are read and written where they
     lie (``_sequence_forward``'s ``batch_major``), so no transposing node stands on either
