@@ -4,6 +4,8 @@ readable reference).
 Per row x of D features: μ = Σx/D, σ² = Σ(x − μ)²/D (two passes, accumulated in float64),
 x̂ = (x − μ)/√(σ² + ε), y = γ ⊙ x̂ + β. The backward, with g = ∂L/∂y and ĝ = γ ⊙ g:
 ∂L/∂x = (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)) / √(σ² + ε), ∂L/∂γ = Σ_rows g ⊙ x̂, ∂L/∂β = Σ_rows g.
+x̂ is not kept: the forward keeps μ and 1/√(σ² + ε) in float64 and the backward recomputes
+x̂ from x (the same bits), as PyTorch does, so a layer norm keeps no array of its own.
 NumPy makes about six passes over the activations for the forward and eleven for the
 backward; each loop here reads a row while it is in cache. x̂ is rounded to the input's dtype
 before γ and β are applied, as in the NumPy path; the sums are in float64, so the results
@@ -36,10 +38,10 @@ OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc",
 
 
 @njit(**OPTIONS)
-def _forward_rows(x, w, b, eps, has_w, has_b, out, xhat, mean, rstd):
+def _forward_rows(x, w, b, eps, has_w, has_b, out, mean, rstd):
     rows, d = x.shape
     for r in prange(rows):
-        xr, xh, o = x[r], xhat[r], out[r]
+        xr, o = x[r], out[r]
         s = 0.0
         for j in range(d):
             s += xr[j]
@@ -52,26 +54,26 @@ def _forward_rows(x, w, b, eps, has_w, has_b, out, xhat, mean, rstd):
         mean[r] = mu
         rstd[r] = rs
         for j in range(d):
-            xh[j] = (xr[j] - mu) * rs
-            y = xh[j]
+            o[j] = (xr[j] - mu) * rs  # x̂, rounded to x's dtype
             if has_w:
-                y = y * w[j]
+                o[j] *= w[j]
             if has_b:
-                y = y + b[j]
-            o[j] = y
+                o[j] += b[j]
 
 
 @njit(**OPTIONS)
-def _backward_rows(g, xhat, w, rstd, has_w, need_x, gx, gws, gbs):
+def _backward_rows(g, x, mean, rstd, w, has_w, need_x, gx, gws, gbs):
     rows, d = g.shape
     parts = gws.shape[0]
     for p in prange(parts):  # each part its rows, and its own γ and β sums
         gw, gb = gws[p], gbs[p]
+        xh = np.empty(d, x.dtype)
         for r in range(rows * p // parts, rows * (p + 1) // parts):
-            gr, xh = g[r], xhat[r]
+            gr, xr, mu, rs = g[r], x[r], mean[r], rstd[r]
             m1 = 0.0
             m2 = 0.0
             for j in range(d):
+                xh[j] = (xr[j] - mu) * rs  # the forward's x̂, bit for bit
                 gj = gr[j]
                 gw[j] += gj * xh[j]
                 gb[j] += gj
@@ -84,27 +86,28 @@ def _backward_rows(g, xhat, w, rstd, has_w, need_x, gx, gws, gbs):
                 out = gx[r]
                 for j in range(d):
                     gh = gr[j] * w[j] if has_w else gr[j]
-                    out[j] = (gh - xh[j] * m2 - m1) * rstd[r]
+                    out[j] = (gh - xh[j] * m2 - m1) * rs
 
 
 def layer_norm_forward(x2, w, b, eps):
-    """(y, x̂, μ, 1/√(σ² + ε)) of the rows of the contiguous (R, D) array ``x2``; γ, β are
-    (D,) arrays or None. μ and the root come back as (R,) arrays in x's dtype."""
+    """(y, μ, 1/√(σ² + ε)) of the rows of the contiguous (R, D) array ``x2``; γ, β are
+    (D,) arrays or None. μ and the root come back as (R,) float64 arrays, from which the
+    backward recomputes x̂ exactly (x̂ is not kept: one pass and one array fewer)."""
     rows, d = x2.shape
     dt = x2.dtype
-    out, xhat = np.empty_like(x2), np.empty_like(x2)
-    mean, rstd = np.empty(rows, dt), np.empty(rows, dt)
+    out = np.empty_like(x2)
+    mean, rstd = np.empty(rows), np.empty(rows)
     ww = w if w is not None else np.empty(0, dt)
     bb = b if b is not None else np.empty(0, dt)
     use_threads(x2.size)
-    _forward_rows(x2, ww, bb, float(eps), w is not None, b is not None, out, xhat, mean, rstd)
-    return out, xhat, mean, rstd
+    _forward_rows(x2, ww, bb, float(eps), w is not None, b is not None, out, mean, rstd)
+    return out, mean, rstd
 
 
-def layer_norm_backward(g2, xhat, w, rstd, need_x):
-    """(∂L/∂x or None, ∂L/∂γ, ∂L/∂β) for the (R, D) gradient ``g2``; the parameter
-    gradients are summed per block of rows (ROW_BLOCKS of them) in float64, then over the
-    blocks in order."""
+def layer_norm_backward(g2, x2, mean, rstd, w, need_x):
+    """(∂L/∂x or None, ∂L/∂γ, ∂L/∂β) for the (R, D) gradient ``g2`` of the rows ``x2``, with
+    the float64 μ and root of :func:`layer_norm_forward`; the parameter gradients are summed
+    per block of rows (ROW_BLOCKS of them) in float64, then over the blocks in order."""
     rows, d = g2.shape
     dt = g2.dtype
     gx = np.empty_like(g2) if need_x else np.empty((0, 0), dt)
@@ -113,5 +116,5 @@ def layer_norm_backward(g2, xhat, w, rstd, need_x):
     gws = np.zeros((parts, d))
     gbs = np.zeros((parts, d))
     ww = w if w is not None else np.empty(0, dt)
-    _backward_rows(g2, xhat, ww, rstd, w is not None, need_x, gx, gws, gbs)
+    _backward_rows(g2, x2, mean, rstd, ww, w is not None, need_x, gx, gws, gbs)
     return (gx if need_x else None), gws.sum(0).astype(dt), gbs.sum(0).astype(dt)

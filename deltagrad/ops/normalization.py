@@ -72,12 +72,13 @@ class Normalize(Function):
         if ctx.fused:  # the compiled row loops (kernels/numba_norm.py), same formulas
             from ..kernels.numba_norm import layer_norm_forward
             d = math.prod(x.shape[x.ndim - len(axes):])
-            out, xhat, mean, rstd = layer_norm_forward(
+            out, mean, rstd = layer_norm_forward(
                 x.reshape(-1, d), None if w is None else w.reshape(-1),
                 None if b is None else b.reshape(-1), eps)
             kept = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
-            ctx.xhat = xhat.reshape(x.shape)
-            ctx.save_for_backward(x, w, mean.reshape(kept), rstd.reshape(kept))
+            ctx.xhat, ctx.stats64 = None, (mean, rstd)  # x̂ is recomputed from these
+            ctx.save_for_backward(x, w, mean.astype(x.dtype).reshape(kept),
+                                  rstd.astype(x.dtype).reshape(kept))
             return out.reshape(x.shape)
         if stats is None:
             mean = sum_array(x, axes, True) * x.dtype.type(mean_size(x.shape, axes) ** -1)
@@ -120,7 +121,7 @@ class Normalize(Function):
 
     def release(self):
         super().release()
-        self.xhat = None
+        self.xhat = self.stats64 = None
 
     def backward(ctx, g):
         x, w, mean, rstd = ctx.saved_tensors
@@ -210,9 +211,8 @@ def _normalize_backward_arrays(ctx, g, x, w, mean, rstd):
         from ..kernels.numba_norm import layer_norm_backward
         d = math.prod(x.shape[x.ndim - len(axes):])
         gx, gw, gb = layer_norm_backward(np.ascontiguousarray(g).reshape(-1, d),
-                                         ctx.xhat.reshape(-1, d),
-                                         None if w is None else w.reshape(-1),
-                                         rstd.reshape(-1), bool(need[0]))
+                                         x.reshape(-1, d), *ctx.stats64,
+                                         None if w is None else w.reshape(-1), bool(need[0]))
         return ((None if gx is None else gx.reshape(x.shape),)
                 + ((gw.reshape(w.shape) if need[1] else None,) if ctx.has_weight else ())
                 + ((gb.reshape(ctx._inputs_meta[-1][0]) if need[-1] else None,)
