@@ -220,6 +220,11 @@ class MultiheadAttention(Module):
             raise RuntimeError("MultiheadAttention: is_causal is a hint and needs attn_mask "
                                "(pass the causal mask too, e.g. "
                                "Transformer.generate_square_subsequent_mask(L))")
+        # PyTorch's rule: with no key padding and no weights to return, the is_causal hint
+        # stands for attn_mask (which is then not read)
+        causal = bool(is_causal) and key_padding_mask is None and not need_weights
+        if causal:
+            attn_mask = None
         same = query is key, key is value
         if not batched:
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
@@ -241,10 +246,11 @@ class MultiheadAttention(Module):
                 and not self.add_zero_attn:
             # self-attention: one projection to [Q | K | V], heads split inside one node
             qkv = linear(query, self.in_proj_weight, self.in_proj_bias)
-            res = packed_self_attention(qkv, self.num_heads, mask, p, need_weights=need_weights)
+            res = packed_self_attention(qkv, self.num_heads, mask, p, is_causal=causal,
+                                        need_weights=need_weights)
             out, weights = res if need_weights else (res, None)
         else:
-            out, weights = self._attend(query, key, value, mask, p, need_weights)
+            out, weights = self._attend(query, key, value, mask, p, need_weights, causal)
         out = self.out_proj(out)
         if weights is not None and average_attn_weights:
             weights = weights.mean(1)
@@ -255,7 +261,7 @@ class MultiheadAttention(Module):
             out = out.transpose(0, 1)
         return out, weights
 
-    def _attend(self, query, key, value, mask, p, need_weights):
+    def _attend(self, query, key, value, mask, p, need_weights, causal=False):
         """The general case (cross-attention, kdim/vdim, bias_kv, zero_attn): (N, L, E)."""
         N, L, E = query.shape
         S = key.shape[1]
@@ -274,6 +280,7 @@ class MultiheadAttention(Module):
             S += 1
         m = None if mask is None else _make(mask)
         res = scaled_dot_product_attention(q, k, v, attn_mask=m, dropout_p=p,
+                                           is_causal=causal and m is None,
                                            need_weights=need_weights)
         out, weights = res if need_weights else (res, None)
         return out.transpose(1, 2).reshape(N, L, E), weights

@@ -149,3 +149,38 @@ def test_packed_self_attention_backward_runs_the_compiled_score_gradient(monkeyp
             grads.append(a.grad.numpy())
     assert calls == [1]
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("L,S", [(20, 20), (12, 20), (20, 12)])
+def test_is_causal_gives_the_numbers_of_a_boolean_causal_mask(L, S):
+    """is_causal (the cached additive mask) and a boolean causal mask give the same output
+    and gradients, bit for bit, for square and rectangular (top-left aligned) blocks."""
+    rng = np.random.default_rng(7)
+    q = rng.standard_normal((2, 3, L, 8)).astype(np.float32)
+    k, v = (rng.standard_normal((2, 3, S, 8)).astype(np.float32) for _ in range(2))
+    g = rng.standard_normal((2, 3, L, 8)).astype(np.float32)
+    skipped = _run("numba", q, k, v, g, is_causal=True)
+    masked = _run("numba", q, k, v, g, attn_mask=np.tril(np.ones((L, S), bool)))
+    for a, b in zip(skipped, masked):
+        np.testing.assert_array_equal(a, b)
+    exact = _torch(q, k, v, g, is_causal=True)
+    for a, c in zip(skipped, exact):
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-5)
+
+
+def test_multihead_attention_takes_is_causal_for_the_mask_as_pytorch_does():
+    """PyTorch's MultiheadAttention, given is_causal=True with no key padding and no weights
+    to return, reads is_causal instead of attn_mask; so does deltagrad's (a non-causal mask
+    shows it), and with need_weights=True both use the mask."""
+    torch.manual_seed(0)
+    ref = torch.nn.MultiheadAttention(16, 4, batch_first=True)
+    mha = dg.nn.MultiheadAttention(16, 4, batch_first=True)
+    mha.load_state_dict({k: dg.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    x = np.random.default_rng(3).standard_normal((2, 6, 16)).astype(np.float32)
+    not_causal = np.zeros((6, 6), bool)  # masks nothing
+    for need_weights in (False, True):
+        a = mha(*(dg.tensor(x),) * 3, attn_mask=dg.tensor(not_causal), is_causal=True,
+                need_weights=need_weights)[0].detach().numpy()
+        b = ref(*(torch.tensor(x),) * 3, attn_mask=torch.tensor(not_causal), is_causal=True,
+                need_weights=need_weights)[0].detach().numpy()
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
