@@ -252,8 +252,10 @@ def started_mkl():
         from . import mkl_gemm
         quiet_openblas()
         _mkl_gemm.append(mkl_gemm)
-    _mkl_gemm[0].set_num_threads(get_num_threads())
-    return _mkl_gemm[0]
+    mkl = _mkl_gemm[0]
+    # (GNU OpenMP is not fork-safe: in a child forked after MKL started, one thread)
+    mkl.set_num_threads(get_num_threads() if os.getpid() == mkl.STARTED_IN else 1)
+    return mkl
 
 
 def mkl_started() -> bool:

@@ -71,6 +71,9 @@ def _start():
 
 _LIB = _start()
 _threads = [0]  # the count last given to MKL
+# the process that started MKL and its GNU OpenMP pool: a child forked from it has no pool
+# threads, and a parallel region there never returns (blas.started_mkl keeps it at 1 thread)
+STARTED_IN = os.getpid()
 
 
 def set_num_threads(n: int) -> None:

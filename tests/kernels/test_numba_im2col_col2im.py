@@ -1,7 +1,6 @@
 """The parallel compiled im2col and col2im (kernels/numba_im2col.py, numba_col2im.py) equal
 the NumPy reference (ops/conv.py) bit for bit, in both column orders, at 1 and 2 threads, and
 keep to the user's thread count."""
-import itertools
 
 import numpy as np
 import pytest
@@ -124,35 +123,46 @@ def test_conv_layers_agree_across_backends(threads):
         assert np.array_equal(a, b)
 
 
-def _conv_in_child(x, w):
-    from deltagrad.kernels import numba_parallel
+_FORK_SCRIPT = """
+import multiprocessing, sys
+import numpy as np
+import deltagrad as dg
+from deltagrad import kernels
+from deltagrad.kernels import numba_parallel
+
+def conv(x, w):
     xt = dg.tensor(x, requires_grad=True)
     y = dg.nn.functional.conv_transpose2d(xt, dg.tensor(w), stride=2, padding=1)
     y.sum().backward()
     return numba_parallel.usable(), y.detach().numpy(), xt.grad.numpy()
 
-
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
-def test_a_child_forked_after_the_pool_started_takes_the_numpy_path(monkeypatch):
-    """GNU OpenMP is not fork-safe (Numba stops such a child at its first parallel loop):
-    the child computes the same numbers through the NumPy path."""
-    import multiprocessing
-    from deltagrad.kernels import numba_parallel
-    monkeypatch.setattr(numba_parallel, "MIN_SPLIT_ELEMENTS", 1)
+if __name__ == "__main__":
+    numba_parallel.MIN_SPLIT_ELEMENTS = 1
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
     w = rng.standard_normal((3, 2, 4, 4)).astype(np.float32)
-    before = dg.get_num_threads()
     dg.set_num_threads(2)
-    try:
-        with kernels.use_backend("numba"):
-            usable, y, gx = _conv_in_child(x, w)  # starts the pool here
-            assert usable
-            with multiprocessing.get_context("fork").Pool(1) as pool:
-                # (a child stopped by Numba never answers: fail after a minute, not hang)
-                child_usable, child_y, child_gx = pool.apply_async(
-                    _conv_in_child, (x, w)).get(timeout=60)
-    finally:
-        dg.set_num_threads(before)
-    assert not child_usable
+    with kernels.use_backend("numba"):
+        usable, y, gx = conv(x, w)  # starts the pool (and MKL's, on the same libgomp) here
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            # (a child stopped by Numba never answers: fail after a minute, not hang)
+            child_usable, child_y, child_gx = pool.apply_async(conv, (x, w)).get(timeout=60)
+    assert usable and not child_usable
     assert np.array_equal(child_y, y) and np.array_equal(child_gx, gx)
+    print("ok")
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_child_forked_after_the_pool_started_takes_the_numpy_path(tmp_path):
+    """GNU OpenMP is not fork-safe (Numba stops such a child at its first parallel loop, and
+    MKL's parallel regions there never return): the child computes the same numbers through
+    the NumPy path, with MKL on one thread. In a fresh process, so that what earlier tests
+    left in this one (pools, loaded libraries) does not decide the outcome."""
+    import subprocess
+    import sys
+    script = tmp_path / "fork_child.py"
+    script.write_text(_FORK_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
