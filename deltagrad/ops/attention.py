@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import numpy as np
 
@@ -234,12 +235,19 @@ class PackedSelfAttention(Function):
     def forward(ctx, qkv, *, num_heads, mask, scale, causal, keep, keep_scale,
                 return_weights):
         xp = _xp(qkv)
+        ctx.num_heads = num_heads
+        ctx.scale, ctx.keep_scale, ctx.causal, ctx.mask_const = scale, keep_scale, causal, mask
+        fused = None if keep is not None or return_weights else \
+            _heads_forward(qkv, num_heads, mask, scale, causal)
+        ctx.by_heads = fused is not None
+        if fused is not None:  # one head at a time, compiled (kernels/numba_heads.py)
+            out, at = fused
+            ctx.save_for_backward(qkv, at, None, out)
+            return out
         q, k, v = _unpack(qkv, num_heads)
         out, at, adt = _attend(xp, q, k, v, mask, scale, causal, keep, keep_scale)
         N, L = qkv.shape[:2]
         out = out.transpose(0, 2, 1, 3).reshape(N, L, qkv.shape[2] // 3)
-        ctx.num_heads = num_heads
-        ctx.scale, ctx.keep_scale, ctx.causal, ctx.mask_const = scale, keep_scale, causal, mask
         ctx.save_for_backward(qkv, at, keep, out)
         return (out, _swap(adt)) if return_weights else out
 
@@ -247,6 +255,10 @@ class PackedSelfAttention(Function):
         qkv, at, keep, out = ctx.saved_tensors
         N, L, E3 = qkv.shape
         H = ctx.num_heads
+        if ctx.by_heads and not is_grad_enabled():
+            from ..kernels.numba_heads import heads_backward
+            return _make(heads_backward(qkv._data, at._data, np.ascontiguousarray(g._data),
+                                        out._data, H, ctx.scale))
         g4 = g.reshape(N, L, H, E3 // 3 // H).transpose(1, 2)
         if is_grad_enabled():
             q, k, v = (qkv.reshape(N, L, 3, H, E3 // 3 // H)[:, :, i].transpose(1, 2)
@@ -272,6 +284,29 @@ class PackedSelfAttention(Function):
             for i in range(3):
                 out[:, :, i] = grads[i].transpose(0, 2, 1, 3)
         return _make(out.reshape(N, L, E3))
+
+
+def _heads_forward(qkv, num_heads, mask, scale, causal):
+    """(O, Aᵀ) by the compiled loop over the (batch, head) pairs (``kernels/numba_heads.py``)
+    when the kernel backend is Numba, the products run in MKL, ``qkv`` is a C-contiguous
+    float32 array and the masks are at most one (T, T) matrix shared by the batch; else None
+    (and the batched products of ``_attend`` run)."""
+    if type(qkv) is not np.ndarray or qkv.dtype != np.float32 or not qkv.flags.c_contiguous \
+            or qkv.size == 0 or kernels.get_backend() != "numba" or blas.get_blas() != "mkl":
+        return None
+    T = qkv.shape[1]
+    if mask is not None and (type(mask) is not np.ndarray or mask.dtype != np.float32 or
+                             mask.size != T * T):
+        return None  # a mask per batch element or head (or of another dtype)
+    from ..kernels import numba_parallel
+    if not numba_parallel.usable() or os.getpid() != blas.started_mkl().STARTED_IN:
+        return None  # a forked child: GNU OpenMP's pool is the parent's
+    from ..kernels.numba_heads import heads_forward
+    if causal:
+        c = _causal_numpy(T, T, np.dtype(np.float32))
+        mask = c if mask is None else mask.reshape(T, T) + c
+    mt = None if mask is None else np.ascontiguousarray(mask.reshape(T, T).T)
+    return heads_forward(qkv, num_heads, scale, mt)
 
 
 def _unpack(qkv, num_heads):

@@ -130,8 +130,10 @@ def test_gpt_block_step_matches_numpy_backend():
 
 
 def test_packed_self_attention_backward_runs_the_compiled_score_gradient(monkeypatch):
-    """nn.MultiheadAttention's packed path (the GPT model's) reaches the compiled loop (its
-    row terms come from a transposed output and are not contiguous)."""
+    """nn.MultiheadAttention's packed path reaches the compiled loop when its products are
+    batched (NumPy's BLAS; with MKL the heads run one at a time, test_numba_heads.py): its
+    row terms come from a transposed output and are not contiguous."""
+    from deltagrad.kernels import blas
     from deltagrad.kernels import numba_attention
     calls = []
     original = numba_attention.scores_grad_
@@ -143,7 +145,7 @@ def test_packed_self_attention_backward_runs_the_compiled_score_gradient(monkeyp
     mask = np.where(np.triu(np.ones((10, 10), bool), 1), -np.inf, 0).astype(np.float32)
     grads = []
     for backend in ("numba", "numpy"):
-        with kernels.use_backend(backend):
+        with kernels.use_backend(backend), blas.use_blas("numpy"):
             a = dg.tensor(x, requires_grad=True)
             attention.packed_self_attention(a, 2, additive_mask=mask).backward(dg.tensor(g))
             grads.append(a.grad.numpy())
