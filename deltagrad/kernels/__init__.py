@@ -9,7 +9,8 @@ binary cross-entropy of logits (``numba_bce.py``), the embedding gradient's scat
 (``numba_rows.py``), and, split over the threads with Numba's ``prange``
 (``numba_parallel.py`` says when that pays), a + b, a − b and a · b of two arrays of one
 shape (``numba_binary.py``, at more than one thread), layer norm (``numba_norm.py``), GELU
-(``numba_gelu.py``), attention's softmax (``numba_attention.py``), the softmax
+(``numba_gelu.py``), attention's softmax (``numba_attention.py``) or, with MKL, a packed
+self-attention one (batch, head) pair at a time (``numba_heads.py``), the softmax
 cross-entropy (``numba_cross_entropy.py``), batch norm (``numba_batch_norm.py``), ReLU's
 and LeakyReLU's backward, 2×2 max pooling (``numba_pool.py``) and a 2-D convolution's
 im2col/col2im (``numba_im2col.py``, ``numba_col2im.py``) and the layout moves around its

@@ -11,6 +11,10 @@ only A (and the dropout mask) and the backward is four batched matrix products:
     ∂L/∂Q = scale · (∂L/∂S) K,   ∂L/∂K = scale · (∂L/∂S)ᵀ Q.
 
 A row whose keys are all masked gets weights 0 (PyTorch's ``_safe_softmax``), not NaN.
+
+With Numba and MKL, a packed self-attention (``nn.MultiheadAttention``'s) runs one (batch,
+head) pair at a time instead, the same formulas in one compiled loop
+(``kernels/numba_heads.py``); the batched arrays below are the reference.
 """
 from __future__ import annotations
 
