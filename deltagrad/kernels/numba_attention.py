@@ -26,46 +26,66 @@ from numba import njit, prange
 from .numba_exp import exp_nonpositive
 from .numba_parallel import OPTIONS as _PARALLEL, use_threads
 
-__all__ = ["column_max", "softmax_columns_", "scores_grad_"]
+__all__ = ["block_max_", "block_softmax_", "column_max", "softmax_columns_", "scores_grad_"]
 
 _OPTIONS = dict(_PARALLEL, fastmath={"contract"})  # contract: a·b + c as one FMA
 
 
+# One (T′, T) block Sᵀ; inlined into the batched loops below and into numba_heads.py's loop
+# over (batch, head) pairs (which Numba's cache checks against its own file only: after
+# changing these, touch numba_heads.py too).
+_BLOCK = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"},
+              inline="always")
+
+
+@njit(**_BLOCK)
+def block_max_(s, mask, scale, has_mask, m):
+    """m_i = max_j (s_ji · scale + M_ji) over the keys j of one block Sᵀ, into ``m`` (T,)."""
+    J, I = s.shape
+    for i in range(I):
+        m[i] = -np.inf
+    for j in range(J):
+        r = s[j]
+        for i in range(I):
+            v = r[i] * scale + mask[j, i] if has_mask else r[i] * scale
+            m[i] = max(m[i], v)  # NaN is skipped here and shows up in e below
+
+
+@njit(**_BLOCK)
+def block_softmax_(s, mask, scale, has_mask, m, z):
+    """Aᵀ in place of one block Sᵀ, given its ``block_max_`` ``m`` (no +∞; changed: a
+    column of only −∞ gets 0, and weights 0); ``z``: scratch of T numbers."""
+    J, I = s.shape
+    for i in range(I):
+        z[i] = 0.0
+        if m[i] == -np.inf:
+            m[i] = 0.0
+    for j in range(J):
+        r = s[j]
+        for i in range(I):
+            v = r[i] * scale + mask[j, i] if has_mask else r[i] * scale
+            e = np.float32(exp_nonpositive(np.float64(v - m[i])))
+            r[i] = e
+            z[i] += e
+    for i in range(I):
+        z[i] = np.float32(1.0) / z[i] if z[i] != 0.0 else np.float32(1.0)  # … weights 0
+    for j in range(J):
+        r = s[j]
+        for i in range(I):
+            r[i] *= z[i]
+
+
 @njit(**_OPTIONS)
 def _column_max(st, mask, scale, has_mask, m):
-    B, J, I = st.shape
-    for b in prange(B):
-        mb = m[b]
-        for i in range(I):
-            mb[i] = -np.inf
-        for j in range(J):
-            s = st[b, j]
-            for i in range(I):
-                v = s[i] * scale + mask[j, i] if has_mask else s[i] * scale
-                mb[i] = max(mb[i], v)  # NaN is skipped here and shows up in e below
+    for b in prange(st.shape[0]):
+        block_max_(st[b], mask, scale, has_mask, m[b])
 
 
 @njit(**_OPTIONS)
 def _softmax(st, mask, scale, has_mask, m):
-    B, J, I = st.shape
-    for b in prange(B):
-        z = np.zeros(I, np.float32)
-        mb = np.empty(I, np.float32)
-        for i in range(I):
-            mb[i] = m[b, i] if m[b, i] > -np.inf else np.float32(0.0)  # a column of only −∞
-        for j in range(J):
-            s = st[b, j]
-            for i in range(I):
-                v = s[i] * scale + mask[j, i] if has_mask else s[i] * scale
-                e = np.float32(exp_nonpositive(np.float64(v - mb[i])))
-                s[i] = e
-                z[i] += e
-        for i in range(I):
-            z[i] = np.float32(1.0) / z[i] if z[i] != 0.0 else np.float32(1.0)  # … weights 0
-        for j in range(J):
-            s = st[b, j]
-            for i in range(I):
-                s[i] *= z[i]
+    for b in prange(st.shape[0]):
+        block_softmax_(st[b], mask, scale, has_mask, m[b].copy(),
+                       np.empty(st.shape[2], np.float32))
 
 
 def column_max(st, mask, scale):

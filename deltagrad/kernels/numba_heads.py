@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit, prange
 
 from .mkl_gemm import _NO_TRANS, _ROW_MAJOR, _TRANS, _sgemm, set_local_threads
-from .numba_exp import exp_nonpositive
+from .numba_attention import block_max_, block_softmax_
 from .numba_parallel import OPTIONS as _PARALLEL, use_threads
 
 __all__ = ["heads_forward", "heads_backward"]
@@ -54,31 +54,12 @@ def _forward(qkv, heads, scale, mask, has_mask, out, att):
         at = att[n, h]  # Aᵀ: keys u along the rows, queries t along the columns
         _sgemm(_ROW_MAJOR, _NO_TRANS, _TRANS, T, T, D, scale, pq + E * _F32, E3, pq, E3,
                0.0, at.ctypes.data, T)                                    # Sᵀ = scale · K Qᵀ
-        m = np.full(T, -np.inf, np.float32)
-        for u in range(T):
-            s = at[u]
-            for t in range(T):
-                v = s[t] + mask[u, t] if has_mask else s[t]
-                s[t] = v
-                m[t] = max(m[t], v)  # NaN is skipped here and shows up in e below
+        m, z = np.empty(T, np.float32), np.empty(T, np.float32)
+        block_max_(at, mask, np.float32(1.0), has_mask, m)
         for t in range(T):
             if m[t] == np.inf:
                 overflow += 1  # e^(s − m) would leave exp_nonpositive's range
-            if m[t] == -np.inf:
-                m[t] = 0.0  # every key masked: the weights are 0
-        z = np.zeros(T, np.float32)
-        for u in range(T):
-            s = at[u]
-            for t in range(T):
-                e = np.float32(exp_nonpositive(np.float64(s[t] - m[t])))
-                s[t] = e
-                z[t] += e
-        for t in range(T):
-            z[t] = np.float32(1.0) / z[t] if z[t] != 0.0 else np.float32(1.0)
-        for u in range(T):
-            s = at[u]
-            for t in range(T):
-                s[t] *= z[t]
+        block_softmax_(at, mask, np.float32(1.0), has_mask, m, z)
         _sgemm(_ROW_MAJOR, _TRANS, _NO_TRANS, T, D, T, 1.0, at.ctypes.data, T,
                pq + 2 * E * _F32, E3, 0.0, out.ctypes.data + (n * T * E + h * D) * _F32, E)
         set_local_threads(mkl_threads)
