@@ -86,6 +86,23 @@ def _weights_(xp, st, mt, ct, scale):
     st /= z
 
 
+def _block_mask(masks, shape):
+    """The transposed additive masks given (None or arrays of ``shape`` (T′, T) numbers) as one
+    C-contiguous float32 block shared by the batch; None when there are none, False when one
+    is per batch element or of another dtype."""
+    out = None
+    for m in masks:
+        if m is not None:
+            # (the size alone is not enough: a key-padding mask (N, 1, S, 1) of a batch of
+            # N = T has T·T numbers too, one row per batch element)
+            if type(m) is not np.ndarray or m.dtype != np.float32 or \
+                    tuple(m.shape[-2:]) != tuple(shape) or m.size != shape[0] * shape[1]:
+                return False
+            m = m.reshape(shape)
+            out = m if out is None else out + m
+    return None if out is None else np.ascontiguousarray(out)
+
+
 def _compiled_weights_(st, mt, ct, scale):
     """Aᵀ in place of Sᵀ by the compiled loops (``kernels/numba_attention.py``) when the
     kernel backend is Numba, Sᵀ is a C-contiguous float32 array and the masks are one
@@ -93,17 +110,11 @@ def _compiled_weights_(st, mt, ct, scale):
     if type(st) is not np.ndarray or st.dtype != np.float32 or st.ndim < 3 or \
             not st.flags.c_contiguous or st.size == 0 or kernels.get_backend() != "numba":
         return False
-    mask = None
-    for m in (mt, ct):
-        if m is not None:
-            if type(m) is not np.ndarray or m.dtype != np.float32 or \
-                    m.size != st.shape[-1] * st.shape[-2]:
-                return False  # a mask per batch element (or of another dtype)
-            m = m.reshape(st.shape[-2:])
-            mask = m if mask is None else mask + m
+    mask = _block_mask((mt, ct), st.shape[-2:])
+    if mask is False:
+        return False
     from ..kernels.numba_attention import column_max, softmax_columns_
     s3 = st.reshape(-1, *st.shape[-2:])
-    mask = None if mask is None else np.ascontiguousarray(mask)
     m = column_max(s3, mask, scale)
     if np.isposinf(m).any():  # e^(v − m) with m = +∞: the NumPy path's IEEE rules
         return False
@@ -299,17 +310,15 @@ def _heads_forward(qkv, num_heads, mask, scale, causal):
             or qkv.size == 0 or kernels.get_backend() != "numba" or blas.get_blas() != "mkl":
         return None
     T = qkv.shape[1]
-    if mask is not None and (type(mask) is not np.ndarray or mask.dtype != np.float32 or
-                             mask.size != T * T):
+    mt = _block_mask((None if mask is None else _swap(mask),
+                      _swap(_causal_numpy(T, T, np.dtype(np.float32))) if causal else None),
+                     (T, T))
+    if mt is False:
         return None  # a mask per batch element or head (or of another dtype)
     from ..kernels import numba_parallel
     if not numba_parallel.usable() or os.getpid() != blas.started_mkl().STARTED_IN:
         return None  # a forked child: GNU OpenMP's pool is the parent's
     from ..kernels.numba_heads import heads_forward
-    if causal:
-        c = _causal_numpy(T, T, np.dtype(np.float32))
-        mask = c if mask is None else mask.reshape(T, T) + c
-    mt = None if mask is None else np.ascontiguousarray(mask.reshape(T, T).T)
     return heads_forward(qkv, num_heads, scale, mt)
 
 

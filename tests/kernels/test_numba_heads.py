@@ -114,3 +114,25 @@ def test_double_backward_records_the_graph_and_matches_numpy():
         (gg,) = dg.autograd.grad((grad * grad).sum(), a)
         results.append(gg.numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("products", ["mkl", "numpy"])  # one head at a time; batched
+def test_a_key_padding_mask_as_large_as_one_block_is_not_taken_for_a_shared_mask(products):
+    """A batch of N = T with key padding: its (N, 1, 1, S) mask holds T·T numbers, as a
+    shared (T, T) mask would; the numbers are PyTorch's (each batch element its own row).
+    Both compiled paths took it for a shared mask before (off by 1.23 here)."""
+    torch.manual_seed(0)
+    ref = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    mha = dg.nn.MultiheadAttention(8, 2, batch_first=True)
+    mha.load_state_dict({k: dg.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    n = t = 5
+    x = np.random.default_rng(8).standard_normal((n, t, 8)).astype(np.float32)
+    pad = np.zeros((n, t), bool)
+    for i in range(n):
+        pad[i, t - i:] = True  # element i: its last i keys padded
+    with kernels.use_backend("numba"), blas.use_blas(products):
+        a = mha(*(dg.tensor(x),) * 3, key_padding_mask=dg.tensor(pad),
+                need_weights=False)[0].detach().numpy()
+    b = ref(*(torch.tensor(x),) * 3, key_padding_mask=torch.tensor(pad),
+            need_weights=False)[0].detach().numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
