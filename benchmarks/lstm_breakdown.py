@@ -7,7 +7,8 @@ machine whose speed drifts slows both alike):
 * the layer (``nn.LSTM(64, 128, batch_first=True)``, batch 32, 64 steps, PyTorch's weights
   loaded into deltagrad's), forward and forward + backward, in both libraries;
 * the matrix products that any implementation of that layer's training step makes, each in
-  NumPy (deltagrad's BLAS) and in ``torch.mm`` (PyTorch's MKL): the 64 per-step products
+  deltagrad's BLAS (``kernels/blas.matmul``: MKL when installed, else NumPy's) and in
+  ``torch.mm`` (PyTorch's MKL): the 64 per-step products
   W_hh·h_{t−1} (forward) and W_hhᵀ·δ_t (backward), the input projection of all steps, and
   the three gradient products over all steps (∂W_ih, ∂W_hh, ∂x).
 
@@ -19,7 +20,12 @@ PyTorch's fused oneDNN RNN (``aten::mkldnn_rnn_layer``) against deltagrad's per-
 Both libraries share one process, so keep to one thread: at two, the OpenMP runtime that
 PyTorch loads first would make Numba's pool threads spin (``kernels/numba_parallel.py``) and
 the comparison would measure that contention (``python -m benchmarks`` uses one process per
-library for the 2-thread numbers).
+library for the 2-thread numbers). They share that runtime's thread count too: PyTorch's
+wheel ships its own ``libgomp.so.1``, the loader gives deltagrad (MKL, Numba) the same copy,
+and when Numba starts its pool it sets the count to the pool's size — after which PyTorch's
+"one thread" LSTM ran on two (process CPU time 1.99× wall time, 1.7× faster; measured by
+hand). So each library's thread count is set again before each of its timings, and the
+CPU time / wall time of every timing is recorded (``cpu_per_wall``: ~1.0 at one thread).
 
 Writes benchmarks/results/lstm_breakdown.json.
 """
@@ -29,6 +35,7 @@ import argparse
 import json
 import os
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -42,6 +49,7 @@ def _cases():
     import torch
 
     import deltagrad as dg
+    from deltagrad.kernels.blas import matmul
     rng = np.random.default_rng(0)
     x = rng.standard_normal((B, T, I), dtype=np.float32)
     gy = rng.standard_normal((B, T, H), dtype=np.float32)
@@ -65,10 +73,10 @@ def _cases():
         delta=delta, x_rows=x_rows, h_rows=h_rows).items()}
     t_out, t_back = torch.empty(4 * H, B), torch.empty(H, B)
 
-    def per_step_numpy():
+    def per_step_ours():
         for _ in range(T):
-            np.matmul(w_hh, h_t, out=out_step)
-            np.matmul(w_hh_t, delta_t, out=back_step)
+            matmul(w_hh, h_t, out=out_step)
+            matmul(w_hh_t, delta_t, out=back_step)
 
     def per_step_torch():
         for _ in range(T):
@@ -84,14 +92,14 @@ def _cases():
         "layer forward": (lambda: d_lstm(dx), lambda: t_lstm(tx)),
         "layer forward + backward": (lstm_fwd_bwd(d_lstm, dx, dgy),
                                      lstm_fwd_bwd(t_lstm, tx, tg)),
-        "per-step products, forward and backward (2 x 64)": (per_step_numpy, per_step_torch),
+        "per-step products, forward and backward (2 x 64)": (per_step_ours, per_step_torch),
         "input projection, 64 batched products": (
-            lambda: np.matmul(w_ih, x_steps), lambda: torch.matmul(tt["w_ih"], tt["x_steps"])),
+            lambda: matmul(w_ih, x_steps), lambda: torch.matmul(tt["w_ih"], tt["x_steps"])),
         "weight gradients dW_ih, dW_hh over all steps": (
-            lambda: (delta @ x_rows, delta @ h_rows),
+            lambda: (matmul(delta, x_rows), matmul(delta, h_rows)),
             lambda: (tt["delta"] @ tt["x_rows"], tt["delta"] @ tt["h_rows"])),
         "input gradient dx over all steps": (
-            lambda: delta.T @ w_ih[:, :I], lambda: tt["delta"].T @ tt["w_ih"][:, :I]),
+            lambda: matmul(delta.T, w_ih[:, :I]), lambda: tt["delta"].T @ tt["w_ih"][:, :I]),
     }
 
 
@@ -111,20 +119,29 @@ def main(argv=None):
     from benchmarks.record import median_time, provenance
     from benchmarks.worker import load_kernels
     load_kernels()
+    import deltagrad as dg
+    set_threads = {"deltagrad": dg.set_num_threads, "torch": torch.set_num_threads}
     cases = _cases()
     rounds = {name: {"deltagrad": [], "torch": []} for name in cases}
+    cpu = {name: {"deltagrad": [], "torch": []} for name in cases}
     for r in range(args.rounds):
         for name, (ours, theirs) in cases.items():
             pair = [("deltagrad", ours), ("torch", theirs)]
             for lib, f in (pair if r % 2 == 0 else pair[::-1]):
+                set_threads[lib](args.threads)  # the shared OpenMP count (see above)
+                c0, w0 = time.process_time(), time.perf_counter()
                 rounds[name][lib].append(1e3 * median_time(f, args.steps))
+                cpu[name][lib].append((time.process_time() - c0) / (time.perf_counter() - w0))
     rows = {}
     for name, per in rounds.items():
         ms = {lib: float(np.median(v)) for lib, v in per.items()}
         rows[name] = {"median_ms": ms, "ratio": ms["deltagrad"] / ms["torch"],
+                      "cpu_per_wall": {lib: round(float(np.median(v)), 2)
+                                       for lib, v in cpu[name].items()},
                       "rounds_ms": per}
         print(f"{name:50s} deltagrad {ms['deltagrad']:7.2f} ms  PyTorch {ms['torch']:7.2f} ms"
-              f"  ratio {rows[name]['ratio']:.2f}", flush=True)
+              f"  ratio {rows[name]['ratio']:.2f}  CPU/wall {rows[name]['cpu_per_wall']}",
+              flush=True)
     result = {**provenance(), "threads": args.threads, "rounds": args.rounds,
               "shapes": {"T": T, "B": B, "input": I, "hidden": H}, "results": rows}
     with open(args.out, "w") as f:

@@ -33,6 +33,12 @@ worker, a forked training process) would be stopped by Numba at its first parall
 
 Numba loads libgomp once per process; if another library (PyTorch) loaded it first, its
 settings hold -- import deltagrad's kernels first, or set OMP_WAIT_POLICY=PASSIVE yourself.
+The two then share one OpenMP thread count as well (PyTorch's wheel ships its own
+``libgomp.so.1``, and the loader hands Numba and MKL that copy): Numba sets it to its pool's
+size when the pool starts, so ``torch.get_num_threads()`` reads 2 afterwards even after
+``torch.set_num_threads(1)``, and ``torch.set_num_threads(1)`` later keeps these loops on
+one thread (both seen by hand; ``benchmarks/lstm_breakdown.py`` sets each library's count
+before timing it). ``python -m benchmarks`` runs each library in its own process.
 """
 from __future__ import annotations
 
