@@ -53,6 +53,11 @@ def get_num_threads():
     return _detected
 
 
+def requested_num_threads():
+    """The count given to ``set_num_threads``, or None when it has not been called."""
+    return _requested
+
+
 _detected = None  # the BLAS library's own count, read once
 
 

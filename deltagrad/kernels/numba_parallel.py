@@ -34,14 +34,16 @@ worker, a forked training process) would be stopped by Numba at its first parall
 Numba loads libgomp once per process; if another library (PyTorch) loaded it first, its
 settings hold -- import deltagrad's kernels first, or set OMP_WAIT_POLICY=PASSIVE yourself.
 The two then share one OpenMP thread count as well (PyTorch's wheel ships its own
-``libgomp.so.1``, and the loader hands Numba and MKL that copy): Numba sets it to its pool's
-size when the pool starts, so ``torch.get_num_threads()`` reads 2 afterwards even after
-``torch.set_num_threads(1)``, and ``torch.set_num_threads(1)`` later keeps these loops on
-one thread (both seen by hand; ``benchmarks/lstm_breakdown.py`` sets each library's count
-before timing it). ``python -m benchmarks`` runs each library in its own process.
+``libgomp.so.1``, and the loader hands Numba and MKL that copy), which bounds the threads of
+every parallel region, these loops' included. Numba's OpenMP layer sets that count to its
+pool's size when the pool starts: PyTorch's LSTM at ``torch.set_num_threads(1)`` then ran on
+two threads (1.7× faster; by hand). ``_start_pool`` puts the count back: to
+``deltagrad.set_num_threads``'s when it was called, else to what it was. A later
+``torch.set_num_threads(n)`` sets it for these loops too (one runtime, one count).
 """
 from __future__ import annotations
 
+import ctypes
 import os
 
 from . import openmp_wait_policy  # noqa: E402
@@ -90,11 +92,26 @@ def splits(elements: int) -> bool:
                                                   numba.config.NUMBA_NUM_THREADS) > 1
 
 
+def _start_pool():
+    """Start Numba's pool, leaving the OpenMP thread count (see the module docstring) at
+    ``deltagrad.set_num_threads``'s count when it was called, else where it was."""
+    try:
+        gomp = ctypes.CDLL("libgomp.so.1")  # the copy already loaded, if any
+        before = gomp.omp_get_max_threads()
+    except (OSError, AttributeError):
+        gomp = None
+    numba.get_num_threads()  # starts the pool
+    if gomp is not None and numba.threading_layer() == "omp":
+        requested = threads.requested_num_threads()
+        gomp.omp_set_num_threads(before if requested is None else requested)
+
+
 def use_threads(elements: int) -> int:
     """Give Numba's pool the thread count for work on ``elements`` numbers: the user's
     (≤ the pool size) from ``MIN_SPLIT_ELEMENTS`` on, else 1. Returns it."""
     if not _pool_pid:
         _pool_pid.append(os.getpid())
+        _start_pool()
     want = 1
     if elements >= MIN_SPLIT_ELEMENTS:
         want = max(1, min(get_num_threads(), numba.config.NUMBA_NUM_THREADS))
