@@ -22,10 +22,11 @@ PyTorch loads first would make Numba's pool threads spin (``kernels/numba_parall
 the comparison would measure that contention (``python -m benchmarks`` uses one process per
 library for the 2-thread numbers). They share that runtime's thread count too: PyTorch's
 wheel ships its own ``libgomp.so.1``, the loader gives deltagrad (MKL, Numba) the same copy,
-and when Numba starts its pool it sets the count to the pool's size — after which PyTorch's
-"one thread" LSTM ran on two (process CPU time 1.99× wall time, 1.7× faster; measured by
-hand). So each library's thread count is set again before each of its timings, and the
-CPU time / wall time of every timing is recorded (``cpu_per_wall``: ~1.0 at one thread).
+and Numba starting its pool set the count to the pool's size — after which PyTorch's "one
+thread" LSTM ran on two (process CPU time 1.99× wall time, 1.7× faster; measured by hand).
+deltagrad now puts the count back (``kernels/numba_parallel._start_pool``); this script still
+sets each library's count before each of its timings and records the CPU time / wall time
+of every timing (``cpu_per_wall``: ~1.0 at one thread).
 
 Writes benchmarks/results/lstm_breakdown.json.
 """
