@@ -43,6 +43,16 @@ _default = []      # [DELTAGRAD_BLAS's choice, or the installed default], once r
 _found = []        # [path of libmkl_rt or None], once searched
 _NO_TRANS, _TRANS = 111, 112  # mkl_cblas.h
 _INT_MAX = 2 ** 31 - 1
+# MKL is slow on a product whose result has few columns, at least on an AMD EPYC (Zen 4; MKL
+# 2026.2.1, and PyTorch's MKL 2024.2 alike): (512, 128)·(128, n) took 42.7 µs at n = 4,
+# 54.2 at n = 8 and 26.1 at n = 16, one thread, while its transpose Cᵀ = Bᵀ·Aᵀ, whose rows
+# are 512 long, copied into C took 17.7 and 24.0 µs at n = 4 and 8 (with ``matmul``'s Python
+# call), 31.6 at 16 (``benchmarks/narrow_products.py``). So in MKL a product of at least
+# NARROW rows and fewer than NARROW columns is made as its transpose and copied: here, and
+# in the packed per-step products of the compiled recurrent loop (``mkl_gemm.pack``), where
+# an LSTM layer's forward and backward at batch 8 went from 12.11 to 5.15 ms (PyTorch: 4.36
+# and 3.82 ms in those runs).
+NARROW = 16
 
 
 def mkl_library():
@@ -205,6 +215,8 @@ def _mkl_matmul(a, b, out, beta=0.0):
     fa, fb = _operand(a), _operand(b)
     if fa is None or fb is None:
         return None
+    if not batch and not beta and n < NARROW <= m:
+        return _into_transposed(out, _mkl_transposed(a, b, fa, fb, m, n, k))
     shape = batch + (m, n)
     # MKL writes out while it reads a and b: an out that may overlap them gets a new array;
     # an out in a layout MKL writes (row-major matrices, batch strides that merge with a's
@@ -239,6 +251,23 @@ def _mkl_matmul(a, b, out, beta=0.0):
     mkl_gemm.gemm(a, b, res, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, m, n,
                   k, lda, ldb, ldc, sa, sb, sc, count, outer, oa, ob, oc, beta)
     return res if res is out else _into(out, res)
+
+
+def _mkl_transposed(a, b, fa, fb, m, n, k):
+    """(a @ b)ᵀ, (n, m), made by MKL as bᵀ·aᵀ: each operand read where it lies with the
+    opposite transpose flag."""
+    (ta, lda), (tb, ldb) = fa, fb
+    res = np.empty((n, m), a.dtype)
+    started_mkl().gemm(b, a, res, _NO_TRANS if tb else _TRANS, _NO_TRANS if ta else _TRANS,
+                       n, m, k, ldb, lda, m, 0, 0, 0, 0)
+    return res
+
+
+def _into_transposed(out, res_t):
+    """res_tᵀ as a new C-contiguous array, or copied into ``out``."""
+    if out is None:
+        return np.ascontiguousarray(res_t.T)
+    return _into(out, res_t.T)
 
 
 _REALS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -294,9 +323,11 @@ def matmul_plus(a, b, c):
     layer's bias), as a new array. In MKL, c is first copied into the result and the product
     added to it in the GEMM (β = 1), as PyTorch's ``addmm``: a write pass instead of a
     read-and-write pass over the product after it. A (2048, 128)·(128, 384) + b: 1.56 →
-    1.48 ms at 2 threads, (128, 784)·(784, 256) + b: 346 → 317 µs (interleaved, by hand)."""
+    1.48 ms at 2 threads, (128, 784)·(784, 256) + b: 346 → 317 µs (interleaved, by hand).
+    A product of fewer than NARROW columns is made as its transpose, c added after."""
     if type(a) is np.ndarray and type(b) is np.ndarray and get_blas() == "mkl" and \
-            a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype == c.dtype:
+            a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype == c.dtype and \
+            not b.shape[1] < NARROW <= a.shape[0]:
         out = np.empty((a.shape[0], b.shape[1]), a.dtype)
         out[...] = c
         if _mkl_matmul(a, b, out, beta=1.0) is not None:

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, types
 
 from . import openmp_wait_policy
-from .blas import mkl_library
+from .blas import NARROW, mkl_library
 
 __all__ = ["gemm", "set_num_threads", "set_local_threads", "pack",
            "packed_product"]
@@ -39,7 +39,7 @@ _THREADING_GNU = 3
 STRICT_VAR = "DELTAGRAD_MKL_STRICT"
 _CBWR_AUTO, _CBWR_STRICT, _CBWR_SUCCESS = 2, 0x10000, 0
 _ROW_MAJOR = 101
-_NO_TRANS, _TRANS, _A_MATRIX, _PACKED = 111, 112, 161, 151
+_NO_TRANS, _TRANS, _A_MATRIX, _B_MATRIX, _PACKED = 111, 112, 161, 162, 151
 
 
 def _strict() -> bool:
@@ -118,6 +118,7 @@ _dgemm_group = types.ExternalFunction("cblas_dgemm_batch", _GROUP_SIGNATURE)
 # once into MKL's internal layout (cblas_sgemm_pack) and the products read it from there
 # (cblas_sgemm_compute): per step of an LSTM layer (H 128, B 32, one thread) 54 -> 44 µs
 # forward and 62 -> 50 µs backward, with the same bits as cblas_sgemm (measured by hand).
+# (NARROW: a product of fewer columns is made as its transpose, see ``blas.NARROW``.)
 _spack_size = types.ExternalFunction("cblas_sgemm_pack_get_size",
                                      types.uintp(types.intc, types.intc, types.intc, types.intc))
 _spack = types.ExternalFunction("cblas_sgemm_pack", types.void(
@@ -130,28 +131,50 @@ _ALIGN = 64  # bytes: MKL's buffers are best 64-byte aligned
 
 
 @njit(cache=True, nogil=True)
+def _narrow(m, n):
+    """Whether an (m, n) product is made as its transpose (``blas.NARROW``)."""
+    return n < NARROW <= m
+
+
+@njit(cache=True, nogil=True)
 def pack(a, n, transposed):
     """A float32 C-contiguous matrix A (m, k) -- or, when ``transposed``, A = aᵀ for a of
     shape (k, m), read in place -- packed for products A·B with B of n columns: a byte array
-    that ``packed_product`` reads."""
+    that ``packed_product`` reads. For n < NARROW ≤ m, Aᵀ is packed instead, as the right
+    operand of the transposed product Bᵀ·Aᵀ (``blas.NARROW``)."""
     if transposed:
         k, m = a.shape
     else:
         m, k = a.shape
-    buf = np.empty(_spack_size(_A_MATRIX, m, n, k) + _ALIGN, np.uint8)
+    narrow = _narrow(m, n)
+    which = _B_MATRIX if narrow else _A_MATRIX
+    rows, cols = (n, m) if narrow else (m, n)
+    buf = np.empty(_spack_size(which, rows, cols, k) + _ALIGN, np.uint8)
     start = (-buf.ctypes.data) % _ALIGN
     packed = buf[start:]
-    _spack(_ROW_MAJOR, _A_MATRIX, _TRANS if transposed else _NO_TRANS, m, n, k, 1.0,
+    # Aᵀ as the right operand is a read with the opposite transpose flag
+    flip = transposed == narrow
+    _spack(_ROW_MAJOR, which, _NO_TRANS if flip else _TRANS, rows, cols, k, 1.0,
            a.ctypes.data, m if transposed else k, packed.ctypes.data)
     return packed
 
 
 @njit(cache=True, nogil=True)
 def packed_product(packed, m, b, out):
-    """out = A·B for A packed by ``pack`` (m rows) and float32 C-contiguous B, out."""
+    """out = A·B for A packed by ``pack`` (m rows) and float32 C-contiguous B, out; for B of
+    n < NARROW ≤ m columns, (Bᵀ·Aᵀ)ᵀ: the product into a scratch (n, m), copied into out."""
     k, n = b.shape
-    _scompute(_ROW_MAJOR, _PACKED, _NO_TRANS, m, n, k, packed.ctypes.data, k, b.ctypes.data,
-              n, 0.0, out.ctypes.data, n)
+    if not _narrow(m, n):
+        _scompute(_ROW_MAJOR, _PACKED, _NO_TRANS, m, n, k, packed.ctypes.data, k,
+                  b.ctypes.data, n, 0.0, out.ctypes.data, n)
+        return
+    scratch = np.empty((n, m), out.dtype)
+    _scompute(_ROW_MAJOR, _TRANS, _PACKED, n, m, k, b.ctypes.data, n, packed.ctypes.data, m,
+              0.0, scratch.ctypes.data, m)
+    for r in range(m):
+        row = out[r]
+        for c in range(n):
+            row[c] = scratch[c, r]
 
 
 @njit(cache=True, nogil=True)

@@ -23,7 +23,9 @@ def _transposed(a):
 
 SHAPES = [((100, 784), (784, 300)), ((1, 7), (7, 1)), ((5, 1), (1, 3)), ((3, 5, 7), (3, 7, 4)),
           ((2, 3, 5, 7), (2, 3, 7, 4)), ((6, 7), (4, 7, 3)), ((4, 5, 7), (7, 3)),
-          ((2, 4, 5, 7), (7, 3))]
+          ((2, 4, 5, 7), (7, 3)),
+          # fewer than NARROW columns: made as the transpose (bᵀ·aᵀ)ᵀ
+          ((128, 128), (128, 10)), ((512, 65), (65, 1)), ((16, 3), (3, 15)), ((3, 40, 7), (7, 2))]
 
 
 @requires_mkl
@@ -40,6 +42,52 @@ def test_products_in_mkl_equal_a_float64_reference(shapes, dtype):
             assert got is not None, "MKL declined a layout it reads in place"
             assert got.dtype == dtype and got.shape == want.shape
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+@requires_mkl
+def test_narrow_products_are_made_as_their_transpose(monkeypatch):
+    """A product with fewer than NARROW columns (and at least NARROW rows) goes to MKL as
+    bᵀ·aᵀ, (n, m), each operand read where it lies; written into ``out`` when one is given,
+    else a new C-contiguous array (matmul_plus adds its term afterwards); a batch keeps the
+    product as it stands."""
+    calls = []
+    mkl = blas.started_mkl()
+    gemm = mkl.gemm
+    monkeypatch.setattr(mkl, "gemm", lambda *a, **k: calls.append(a[5:8]) or gemm(*a, **k))
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((64, 20), dtype=np.float32)
+    b = rng.standard_normal((20, 5), dtype=np.float32)
+    want = a.astype(np.float64) @ b
+    for x in (a, _transposed(a)):
+        for y in (b, _transposed(b)):
+            for out in (None, np.full((64, 5), np.nan, np.float32)):
+                got = blas.matmul(x, y, out=out)
+                assert got.flags.c_contiguous and got.shape == (64, 5)
+                assert out is None or got is out
+                np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-5)
+    assert calls == [(5, 64, 20)] * 8  # (m, n, k) of the transposed product
+    calls.clear()
+    blas.matmul(rng.standard_normal((64, 20), dtype=np.float32), a.T)  # 64 columns
+    blas.matmul(a[None], b[None])  # a batch
+    blas.matmul_plus(a, b, np.ones(5, np.float32))
+    blas.matmul(a[:8], b)  # 8 rows
+    assert calls == [(64, 64, 20), (64, 5, 20), (5, 64, 20), (8, 5, 20)]
+
+
+@requires_mkl
+@pytest.mark.parametrize("transposed", [False, True])
+def test_packed_products_of_any_width_equal_the_product(transposed):
+    """``mkl_gemm.pack``/``packed_product`` (the recurrent loop's per-step products): A
+    packed for B of n columns, narrow (n < NARROW: Aᵀ packed for Bᵀ·Aᵀ) or not."""
+    mkl = blas.started_mkl()
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((48, 40), dtype=np.float32)
+    stored = np.ascontiguousarray(a.T) if transposed else a
+    for n in (1, 2, 7, blas.NARROW - 1, blas.NARROW, 33):
+        b = rng.standard_normal((40, n), dtype=np.float32)
+        out = np.full((48, n), np.nan, np.float32)
+        mkl.packed_product(mkl.pack(stored, n, transposed), 48, b, out)
+        np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=2e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("which", BLAS)
