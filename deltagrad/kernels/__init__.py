@@ -23,7 +23,8 @@ is ``numba`` when Numba can be imported and ``numpy`` otherwise. ``set_backend``
 ``use_backend`` change it inside a program (``dg.backends.kernels`` is this module).
 Numba itself is imported only when the backend is first needed (a recurrent layer's first
 forward), so importing deltagrad stays fast; compiled code is cached on disk (Numba's
-``cache=True``, next to the module or under ``NUMBA_CACHE_DIR``).
+``cache=True``, next to the module or under ``NUMBA_CACHE_DIR``), keyed by all of this
+package's sources (``numba_cache.py``: a compiled caller carries its callees inside it).
 """
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ import llvmlite.binding as llvm
 import numpy as np
 from numba import njit, types
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from . import openmp_wait_policy
 from .blas import NARROW, mkl_library
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from .numba_exp import exp_nonpositive
 from .numba_parallel import OPTIONS as _PARALLEL, use_threads
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from .numba_exp import exp_nonpositive
 
 __all__ = ["log1p_unit", "bce_with_logits_forward"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from .numba_parallel import OPTIONS, splits, usable, use_threads
 
 __all__ = ["OPERATIONS", "serves", "apply"]

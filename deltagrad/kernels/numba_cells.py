@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from ..ops.recurrent import _GRUCell, _LSTMCell, _RNNCell
 from .rational_tanh import P, Q, SATURATION
 

@@ -29,6 +29,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from .numba_exp import exp_nonpositive
 from .numba_parallel import use_threads
 

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
+
 __all__ = ["T_MIN", "SQUARINGS", "EXP_E", "minimax_fit", "derive_coefficients",
            "exp_nonpositive", "exp_nonpositive_reference"]
 

@@ -40,6 +40,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from .numba_exp import exp_nonpositive, exp_nonpositive_reference, minimax_fit
 from .numba_parallel import OPTIONS as _PARALLEL, use_threads
 

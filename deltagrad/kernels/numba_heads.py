@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from .mkl_gemm import _NO_TRANS, _ROW_MAJOR, _TRANS, _sgemm, set_local_threads
 from .numba_attention import block_max_, block_softmax_
 from .numba_parallel import OPTIONS as _PARALLEL, use_threads

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
+
 __all__ = ["adam_step"]
 
 

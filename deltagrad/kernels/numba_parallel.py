@@ -52,6 +52,7 @@ openmp_wait_policy()  # read once, when the pool loads
 
 import numba  # noqa: E402
 
+from . import numba_cache  # noqa: F401,E402  (before any cached kernel: see there)
 from .. import threads  # noqa: E402
 from ..threads import get_num_threads  # noqa: E402
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
+
 __all__ = ["row_sums", "fits"]
 
 MAX_TABLE = 1 << 22  # entries of the float64 sums (32 MiB); a larger table stays in NumPy

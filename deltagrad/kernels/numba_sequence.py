@@ -55,6 +55,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from . import numba_parallel
 from .mkl_gemm import pack, packed_product, set_local_threads
 from .numba_cells import (OPTIONS, gru_backward, gru_forward, lstm_backward, lstm_forward,
