@@ -44,14 +44,14 @@ _found = []        # [path of libmkl_rt or None], once searched
 _NO_TRANS, _TRANS = 111, 112  # mkl_cblas.h
 _INT_MAX = 2 ** 31 - 1
 # MKL is slow on a product whose result has few columns, at least on an AMD EPYC (Zen 4; MKL
-# 2026.2.1, and PyTorch's MKL 2024.2 alike): (512, 128)·(128, n) took 42.7 µs at n = 4,
-# 54.2 at n = 8 and 26.1 at n = 16, one thread, while its transpose Cᵀ = Bᵀ·Aᵀ, whose rows
-# are 512 long, copied into C took 17.7 and 24.0 µs at n = 4 and 8 (with ``matmul``'s Python
-# call), 31.6 at 16 (``benchmarks/narrow_products.py``). So in MKL a product of at least
+# 2026.2.1, and PyTorch's MKL 2024.2 alike): (512, 128)·(128, n) took 42.6 µs at n = 4,
+# 52.6 at n = 8 and 26.0 at n = 16, one thread, while its transpose Cᵀ = Bᵀ·Aᵀ, whose rows
+# are 512 long, copied into C took 17.8 and 23.6 µs at n = 4 and 8 (with ``matmul``'s Python
+# call; 31.5 at 16) (``benchmarks/narrow_products.py``). So in MKL a product of at least
 # NARROW rows and fewer than NARROW columns is made as its transpose and copied: here, and
 # in the packed per-step products of the compiled recurrent loop (``mkl_gemm.pack``), where
-# an LSTM layer's forward and backward at batch 8 went from 12.11 to 5.15 ms (PyTorch: 4.36
-# and 3.82 ms in those runs).
+# an LSTM layer's forward and backward at batch 8 went from 12.11 to 4.95 ms (PyTorch: 4.36
+# and 3.69 ms in those two runs).
 NARROW = 16
 
 
@@ -216,7 +216,7 @@ def _mkl_matmul(a, b, out, beta=0.0):
     if fa is None or fb is None:
         return None
     if not batch and not beta and n < NARROW <= m:
-        return _into_transposed(out, _mkl_transposed(a, b, fa, fb, m, n, k))
+        return _into_transposed(out, _mkl_transposed(a, b, fa, m, n, k))
     shape = batch + (m, n)
     # MKL writes out while it reads a and b: an out that may overlap them gets a new array;
     # an out in a layout MKL writes (row-major matrices, batch strides that merge with a's
@@ -253,13 +253,15 @@ def _mkl_matmul(a, b, out, beta=0.0):
     return res if res is out else _into(out, res)
 
 
-def _mkl_transposed(a, b, fa, fb, m, n, k):
-    """(a @ b)ᵀ, (n, m), made by MKL as bᵀ·aᵀ: each operand read where it lies with the
-    opposite transpose flag."""
-    (ta, lda), (tb, ldb) = fa, fb
+def _mkl_transposed(a, b, fa, m, n, k):
+    """(a @ b)ᵀ, (n, m), made by MKL as bᵀ·aᵀ: a read where it lies with the opposite
+    transpose flag, bᵀ (n·k numbers) copied row-major first (read with the transpose flag,
+    (512, 128)·(128, 2) took 35.7 µs, from the copy 12.1; by hand)."""
+    ta, lda = fa
+    b_t = np.ascontiguousarray(b.T)
     res = np.empty((n, m), a.dtype)
-    started_mkl().gemm(b, a, res, _NO_TRANS if tb else _TRANS, _NO_TRANS if ta else _TRANS,
-                       n, m, k, ldb, lda, m, 0, 0, 0, 0)
+    started_mkl().gemm(b_t, a, res, _NO_TRANS, _NO_TRANS if ta else _TRANS, n, m, k, k, lda,
+                       m, 0, 0, 0, 0)
     return res
 
 
