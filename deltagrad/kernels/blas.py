@@ -44,14 +44,14 @@ _found = []        # [path of libmkl_rt or None], once searched
 _NO_TRANS, _TRANS = 111, 112  # mkl_cblas.h
 _INT_MAX = 2 ** 31 - 1
 # MKL is slow on a product whose result has few columns, at least on an AMD EPYC (Zen 4; MKL
-# 2026.2.1, and PyTorch's MKL 2024.2 alike): (512, 128)·(128, n) took 42.6 µs at n = 4,
-# 53.9 at n = 8 and 26.8 at n = 16, one thread, while its transpose Cᵀ = Bᵀ·Aᵀ, whose rows
-# are 512 long, copied into C took 18.7 and 24.8 µs at n = 4 and 8 (with ``matmul``'s Python
-# call; 32.3 at 16) (``benchmarks/narrow_products.py``). So in MKL a product of at least
+# 2026.2.1, and PyTorch's MKL 2024.2 alike): (512, 128)·(128, n) took 42.8 µs at n = 4,
+# 54.0 at n = 8 and 26.9 at n = 16, one thread, while its transpose Cᵀ = Bᵀ·Aᵀ, whose rows
+# are 512 long, copied into C took 18.2 and 24.7 µs at n = 4 and 8 (with ``matmul``'s Python
+# call; 32.1 at 16) (``benchmarks/narrow_products.py``). So in MKL a product of at least
 # NARROW rows and fewer than NARROW columns is made as its transpose and copied: here, and
 # in the packed per-step products of the compiled recurrent loop (``mkl_gemm.pack``), where
-# an LSTM layer's forward and backward at batch 8 went from 12.11 to 5.50 ms (PyTorch: 4.36
-# and 3.99 ms in those two runs).
+# an LSTM layer's forward and backward at batch 8 went from 12.11 to 5.74 ms (PyTorch: 4.36
+# and 4.36 ms in those two runs).
 NARROW = 16
 
 
