@@ -77,12 +77,14 @@ def bench_workload(name, threads, blocks, steps):
         _fill_kernel_cache(name, threads, state)
         dg_w = Worker("deltagrad", name, threads, state)
         times = {"deltagrad": [], "torch": []}
+        cpu_per_wall = {"deltagrad": [], "torch": []}
         peak = {}
         try:
             for _ in range(blocks):
                 for lib, w in (("deltagrad", dg_w), ("torch", torch_w)):
                     r = w.run(steps)
                     times[lib] += r["times"]
+                    cpu_per_wall[lib].append(r["cpu_per_wall"])
                     peak[lib] = r["peak_rss_mb"]
         finally:
             dg_w.close()
@@ -95,6 +97,8 @@ def bench_workload(name, threads, blocks, steps):
         "ratio_deltagrad_over_torch": med["deltagrad"] / med["torch"],
         "samples_per_s": {k: BATCH[name] / v for k, v in med.items()},
         "peak_rss_mb": peak,
+        # per block: CPU time / wall time (about the thread count when every thread is busy)
+        "cpu_per_wall": cpu_per_wall,
     }
 
 

@@ -56,14 +56,23 @@ def main():
         if not cmd or cmd[0] == "quit":
             break
         times = []
+        cpu0, wall0 = _cpu_seconds(), time.perf_counter()
         for _ in range(int(cmd[1])):
             t = time.perf_counter()
             loss = step()
             float(loss.item())
             times.append(time.perf_counter() - t)
+        # CPU time / wall time of the block: ~1 for a one-thread run; more means it used more
+        # cores than asked (as PyTorch did beside Numba's pool before 3c4e215)
+        cpu_per_wall = (_cpu_seconds() - cpu0) / (time.perf_counter() - wall0)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"times": times[1:], "peak_rss_mb": rss,
+        print(json.dumps({"times": times[1:], "peak_rss_mb": rss, "cpu_per_wall": cpu_per_wall,
                           "loss": float(loss.item())}), flush=True)
+
+
+def _cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":
