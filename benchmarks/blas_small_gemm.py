@@ -43,6 +43,16 @@ SHAPES = {
 _ROW_MAJOR, _NO_TRANS = 101, 111
 
 
+def operands(rng, torch, m, k, n):
+    """Random float32 A (m, k), B (k, n) and an output C (m, n) as NumPy arrays, and the same
+    three as PyTorch tensors (A and B sharing the arrays' memory)."""
+    import numpy as np
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    c = np.empty((m, n), np.float32)
+    return a, b, c, torch.from_numpy(a), torch.from_numpy(b), torch.empty(m, n)
+
+
 def _mkl_sgemm(path):
     """MKL's cblas_sgemm from ``path`` through ctypes."""
     lib = ctypes.CDLL(path)
@@ -71,10 +81,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     rows = {}
     for name, (m, k, n) in SHAPES.items():
-        a = rng.standard_normal((m, k), dtype=np.float32)
-        b = rng.standard_normal((k, n), dtype=np.float32)
-        c = np.empty((m, n), np.float32)
-        ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.empty(m, n)
+        a, b, c, ta, tb, tc = operands(rng, torch, m, k, n)
         calls = max(10, min(300, int(2e8 / (2 * m * k * n))))
         libs = {"numpy": lambda: np.matmul(a, b, out=c),
                 "torch": lambda: torch.mm(ta, tb, out=tc)}

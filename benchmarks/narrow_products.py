@@ -38,13 +38,11 @@ T, I, H = 64, 64, 128
 
 
 def _products(rounds, np, torch, dg_blas, mkl_gemm):
+    from benchmarks.blas_small_gemm import operands
     rng = np.random.default_rng(0)
     rows = {}
     for name, (m, k, n) in PRODUCTS.items():
-        a = rng.standard_normal((m, k), dtype=np.float32)
-        b = rng.standard_normal((k, n), dtype=np.float32)
-        c = np.empty((m, n), np.float32)
-        ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.empty(m, n)
+        a, b, c, ta, tb, tc = operands(rng, torch, m, k, n)
         libs = {"mkl_as_is": lambda: mkl_gemm.gemm(a, b, c, 111, 111, m, n, k, k, n, n,
                                                    0, 0, 0, 0),
                 "deltagrad": lambda: dg_blas.matmul(a, b, out=c),
