@@ -360,9 +360,10 @@ def sequence_backward(mode, w_back, gy, batch_major, dh, dc, h_ext, c_ext, cache
     hand: 31.0 → 29.3 ms median); ∂L/∂h_{t−1} = W_hhᵀ δ_t (+ the cell's direct term).
 
     ``w_back`` is W_hh (G·H, H), or [W_hh | W_ih] (G·H, H + I) when the input gradient is
-    made in the loop too (not for the GRU, whose W_hh multiplies another δ): then one product
-    a step gives [W_hh | W_ih]ᵀ δ_t, ∂L/∂h_{t−1} in its first H rows and ∂L/∂x_tᵀ in the
-    others, written as rows into gx ((T, B, I), or (B, T, I) when ``gx_batch_major``; empty
+    made in the loop too (not for the GRU, whose W_hh multiplies another δ, nor for parts of
+    fewer than ``blas.NARROW`` columns, see ``ops/recurrent._compiled_backward``): then one
+    product a step gives [W_hh | W_ih]ᵀ δ_t, ∂L/∂h_{t−1} in its first H rows and ∂L/∂x_tᵀ in
+    the others, written as rows into gx ((T, B, I), or (B, T, I) when ``gx_batch_major``; empty
     otherwise) while they are in cache. MKL's rows of a product do not depend on the rows
     beside them (tested: the same bits as W_hhᵀ δ_t alone), and these 64 more rows cost far
     less than the one (I, G·H)·(G·H, T·B) product after the loop: LSTM, T 64, B 32, H 128,

@@ -504,9 +504,9 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
 def _compiled_backward(seq, mode, w_hh, w_ih, x, need_x, gy, gstate, delta, delta_rec):
     """The backward loop in one compiled call (``_compiled_loop``) on the forward's parts of
     the batch: (∂L/∂h_0ᵀ, ∂L/∂c_0ᵀ) (H, B), and ∂L/∂x (T, B, I) when ``need_x`` and the
-    loop makes it (every cell but the GRU's; else None): laid out in memory as x is, (T, B,
-    I) or a batch-first model's (B, T, I), so that the layer below reads its rows in
-    order."""
+    loop makes it (every cell but the GRU's, on parts of at least ``blas.NARROW`` columns;
+    else None): laid out in memory as x is, (T, B, I) or a batch-first model's (B, T, I), so
+    that the layer below reads its rows in order."""
     cell = seq.cell
     P, H, Bp = seq.hT_ext.shape[1:]
     g_x, gx_rows, gx_batch_major = None, np.empty((0, 0, 0), x.dtype), False
