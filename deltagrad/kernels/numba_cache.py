@@ -64,8 +64,9 @@ def _install():
         return
     if any(issubclass(c, _KernelsStamp) for c in locators):
         return
+    zipped = getattr(caching, "ZipCacheLocator", ())  # (a zipped install: Numba's own key)
     ours = [type("Kernels" + c.__name__, (_KernelsStamp, c), {}) for c in locators
-            if issubclass(c, source_backed)]
+            if issubclass(c, source_backed) and not issubclass(c, zipped)]
     locators[:0] = ours  # tried first, in Numba's own order
 
 
