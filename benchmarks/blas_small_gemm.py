@@ -43,14 +43,15 @@ SHAPES = {
 _ROW_MAJOR, _NO_TRANS = 101, 111
 
 
-def operands(rng, torch, m, k, n):
-    """Random float32 A (m, k), B (k, n) and an output C (m, n) as NumPy arrays, and the same
-    three as PyTorch tensors (A and B sharing the arrays' memory)."""
+def operands(rng, torch, m, k, n, batch=()):
+    """Random float32 A (*batch, m, k), B (*batch, k, n) and an output C (*batch, m, n) as
+    NumPy arrays, and the same three as PyTorch tensors (A and B sharing the arrays'
+    memory)."""
     import numpy as np
-    a = rng.standard_normal((m, k), dtype=np.float32)
-    b = rng.standard_normal((k, n), dtype=np.float32)
-    c = np.empty((m, n), np.float32)
-    return a, b, c, torch.from_numpy(a), torch.from_numpy(b), torch.empty(m, n)
+    a = rng.standard_normal(batch + (m, k), dtype=np.float32)
+    b = rng.standard_normal(batch + (k, n), dtype=np.float32)
+    c = np.empty(batch + (m, n), np.float32)
+    return a, b, c, torch.from_numpy(a), torch.from_numpy(b), torch.empty(batch + (m, n))
 
 
 def _mkl_sgemm(path):

@@ -5,10 +5,11 @@ here: (512, 128)·(128, 8) takes longer than (512, 128)·(128, 16)); deltagrad m
 products as their transpose, (Bᵀ·Aᵀ)ᵀ (``kernels/blas.py``'s ``NARROW``). One thread,
 interleaved round by round, this script times
 
-* products: MKL's ``cblas_sgemm`` on the product as it stands (``mkl_gemm.gemm``), deltagrad's
-  ``blas.matmul`` (with the transpose for n < NARROW) and ``torch.mm`` (PyTorch's MKL), on
-  an LSTM's per-step shape (512, 128)·(128, n) for several n and on the classifier heads of
-  the MLP and LeNet workloads (10 columns);
+* products: MKL's ``cblas_sgemm`` (``_batch_strided``) on the product as it stands
+  (``mkl_gemm.gemm``), deltagrad's ``blas.matmul`` (with the transpose for n < NARROW) and
+  ``torch.matmul`` (PyTorch's MKL), on an LSTM's per-step shape (512, 128)·(128, n) for
+  several n, on the classifier heads of the MLP and LeNet workloads (10 columns) and on a
+  batch of attention products with a head dimension of 8;
 * an LSTM layer (input 64, hidden 128, 64 steps, batch-first) forward and backward at small
   batches, deltagrad against PyTorch: a batch under NARROW makes every per-step product
   narrow.
@@ -29,10 +30,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-PRODUCTS = {f"lstm per-step (512, 128)·(128, {n})": (512, 128, n)
+# name: (batch count, 0 for one product; m, k, n)
+PRODUCTS = {f"lstm per-step (512, 128)·(128, {n})": (0, 512, 128, n)
             for n in (2, 4, 8, 12, 16, 24, 32)}
-PRODUCTS.update({"mlp head (128, 128)·(128, 10)": (128, 128, 10),
-                 "lenet head (64, 84)·(84, 10)": (64, 84, 10)})
+PRODUCTS.update({"mlp head (128, 128)·(128, 10)": (0, 128, 128, 10),
+                 "lenet head (64, 84)·(84, 10)": (0, 64, 84, 10),
+                 "attention A·V, head dim 8: 64 × (64, 64)·(64, 8)": (64, 64, 64, 8)})
 LSTM_BATCHES = (2, 4, 8, 16, 32)
 T, I, H = 64, 64, 128
 
@@ -41,18 +44,18 @@ def _products(rounds, np, torch, dg_blas, mkl_gemm):
     from benchmarks.blas_small_gemm import operands
     rng = np.random.default_rng(0)
     rows = {}
-    for name, (m, k, n) in PRODUCTS.items():
-        a, b, c, ta, tb, tc = operands(rng, torch, m, k, n)
+    for name, (count, m, k, n) in PRODUCTS.items():
+        a, b, c, ta, tb, tc = operands(rng, torch, m, k, n, (count,) if count else ())
         libs = {"mkl_as_is": lambda: mkl_gemm.gemm(a, b, c, 111, 111, m, n, k, k, n, n,
-                                                   0, 0, 0, 0),
+                                                   m * k, k * n, m * n, count),
                 "deltagrad": lambda: dg_blas.matmul(a, b, out=c),
-                "torch": lambda: torch.mm(ta, tb, out=tc)}
+                "torch": lambda: torch.matmul(ta, tb, out=tc)}
         per = _interleaved(libs, rounds, calls=200)
         us = {lib: 1e6 * statistics.median(v) for lib, v in per.items()}
-        rows[name] = {"shape_mkn": [m, k, n], "median_us": us,
+        rows[name] = {"batch": count, "shape_mkn": [m, k, n], "median_us": us,
                       "rounds_us": {lib: [1e6 * t for t in v] for lib, v in per.items()}}
         print(f"{name:36s} MKL as it stands {us['mkl_as_is']:7.1f} µs  deltagrad "
-              f"{us['deltagrad']:7.1f} µs  torch.mm {us['torch']:7.1f} µs", flush=True)
+              f"{us['deltagrad']:7.1f} µs  torch {us['torch']:7.1f} µs", flush=True)
     return rows
 
 

@@ -47,8 +47,9 @@ _INT_MAX = 2 ** 31 - 1
 # 2026.2.1, and PyTorch's MKL 2024.2 alike): (512, 128)·(128, n) took 42.8 µs at n = 4,
 # 54.0 at n = 8 and 26.9 at n = 16, one thread, while its transpose Cᵀ = Bᵀ·Aᵀ, whose rows
 # are 512 long, copied into C took 18.2 and 24.7 µs at n = 4 and 8 (with ``matmul``'s Python
-# call; 32.1 at 16) (``benchmarks/narrow_products.py``). So in MKL a product of at least
-# NARROW rows and fewer than NARROW columns is made as its transpose and copied: here, and
+# call; 32.1 at 16) (``benchmarks/narrow_products.py``). So in MKL a product (or a batch of
+# them) of at least NARROW rows and fewer than NARROW columns is made as its transpose and
+# copied: here, and
 # in the packed per-step products of the compiled recurrent loop (``mkl_gemm.pack``), where
 # an LSTM layer's forward and backward at batch 8 went from 12.11 to 5.74 ms (PyTorch: 4.36
 # and 4.36 ms in those two runs).
@@ -215,8 +216,14 @@ def _mkl_matmul(a, b, out, beta=0.0):
     fa, fb = _operand(a), _operand(b)
     if fa is None or fb is None:
         return None
-    if not batch and not beta and n < NARROW <= m:
-        return _into_transposed(out, _mkl_transposed(a, b, fa, m, n, k))
+    if not beta and n < NARROW <= m:
+        # (a @ b)ᵀ = bᵀ · aᵀ, a read where it lies (the transpose flag), bᵀ (n·k numbers a
+        # matrix) copied row-major first: read with the transpose flag, (512, 128)·(128, 2)
+        # took 35.7 µs, from the copy 12.1 (by hand). Its rows, m long, are not narrow.
+        res_t = _mkl_matmul(np.ascontiguousarray(np.swapaxes(b, -1, -2)),
+                            np.swapaxes(a, -1, -2), None)
+        if res_t is not None:
+            return _into_transposed(out, res_t)
     shape = batch + (m, n)
     # MKL writes out while it reads a and b: an out that may overlap them gets a new array;
     # an out in a layout MKL writes (row-major matrices, batch strides that merge with a's
@@ -253,23 +260,11 @@ def _mkl_matmul(a, b, out, beta=0.0):
     return res if res is out else _into(out, res)
 
 
-def _mkl_transposed(a, b, fa, m, n, k):
-    """(a @ b)ᵀ, (n, m), made by MKL as bᵀ·aᵀ: a read where it lies with the opposite
-    transpose flag, bᵀ (n·k numbers) copied row-major first (read with the transpose flag,
-    (512, 128)·(128, 2) took 35.7 µs, from the copy 12.1; by hand)."""
-    ta, lda = fa
-    b_t = np.ascontiguousarray(b.T)
-    res = np.empty((n, m), a.dtype)
-    started_mkl().gemm(b_t, a, res, _NO_TRANS, _NO_TRANS if ta else _TRANS, n, m, k, k, lda,
-                       m, 0, 0, 0, 0)
-    return res
-
-
 def _into_transposed(out, res_t):
-    """res_tᵀ as a new C-contiguous array, or copied into ``out``."""
-    if out is None:
-        return np.ascontiguousarray(res_t.T)
-    return _into(out, res_t.T)
+    """res_t with its last two axes swapped, as a new C-contiguous array or copied into
+    ``out``."""
+    res = np.swapaxes(res_t, -1, -2)
+    return np.ascontiguousarray(res) if out is None else _into(out, res)
 
 
 _REALS = (np.dtype(np.float32), np.dtype(np.float64))

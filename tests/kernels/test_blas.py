@@ -47,9 +47,9 @@ def test_products_in_mkl_equal_a_float64_reference(shapes, dtype):
 @requires_mkl
 def test_narrow_products_are_made_as_their_transpose(monkeypatch):
     """A product with fewer than NARROW columns (and at least NARROW rows) goes to MKL as
-    bᵀ·aᵀ, (n, m), each operand read where it lies; written into ``out`` when one is given,
-    else a new C-contiguous array (matmul_plus adds its term afterwards); a batch keeps the
-    product as it stands."""
+    bᵀ·aᵀ, (n, m) (bᵀ copied row-major, a read where it lies); written into ``out`` when one
+    is given, else a new C-contiguous array (matmul_plus adds its term afterwards); a batch
+    likewise, a product with fewer rows as it stands."""
     calls = []
     mkl = blas.started_mkl()
     gemm = mkl.gemm
@@ -68,10 +68,20 @@ def test_narrow_products_are_made_as_their_transpose(monkeypatch):
     assert calls == [(5, 64, 20)] * 8  # (m, n, k) of the transposed product
     calls.clear()
     blas.matmul(rng.standard_normal((64, 20), dtype=np.float32), a.T)  # 64 columns
-    blas.matmul(a[None], b[None])  # a batch
     blas.matmul_plus(a, b, np.ones(5, np.float32))
     blas.matmul(a[:8], b)  # 8 rows
-    assert calls == [(64, 64, 20), (64, 5, 20), (5, 64, 20), (8, 5, 20)]
+    assert calls == [(64, 64, 20), (5, 64, 20), (8, 5, 20)]
+    # batches: (3, 64, 20) @ (3, 20, 5), and one matrix against a batch either side
+    a3 = rng.standard_normal((3, 64, 20), dtype=np.float32)
+    b3 = rng.standard_normal((3, 20, 5), dtype=np.float32)
+    for x, y in ((a3, b3), (_transposed(a3), b3), (a, b3), (a3, b)):
+        calls.clear()
+        got = blas.matmul(x, y)
+        np.testing.assert_allclose(got, np.matmul(x.astype(np.float64), y), rtol=2e-5,
+                                   atol=1e-5)
+        assert got.flags.c_contiguous and got.shape == np.broadcast_shapes(
+            x.shape[:-2], y.shape[:-2]) + (64, 5)
+        assert calls and all(m in (5, 15) for m, _, _ in calls), calls  # n, or 3·n rows
 
 
 @requires_mkl
