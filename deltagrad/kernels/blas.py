@@ -44,15 +44,14 @@ _found = []        # [path of libmkl_rt or None], once searched
 _NO_TRANS, _TRANS = 111, 112  # mkl_cblas.h
 _INT_MAX = 2 ** 31 - 1
 # MKL is slow on a product whose result has few columns, at least on an AMD EPYC (Zen 4; MKL
-# 2026.2.1, and PyTorch's MKL 2024.2 alike): (512, 128)·(128, n) took 42.8 µs at n = 4,
-# 54.0 at n = 8 and 26.9 at n = 16, one thread, while its transpose Cᵀ = Bᵀ·Aᵀ, whose rows
-# are 512 long, copied into C took 18.2 and 24.7 µs at n = 4 and 8 (with ``matmul``'s Python
-# call; 32.1 at 16) (``benchmarks/narrow_products.py``). So in MKL a product (or a batch of
+# 2026.2.1, and PyTorch's MKL 2024.2 alike): (512, 128)·(128, n) took 42.7 µs at n = 4,
+# 53.6 at n = 8 and 26.2 at n = 16, one thread, while its transpose Cᵀ = Bᵀ·Aᵀ, whose rows
+# are 512 long, copied into C took 19.6 and 26.1 µs at n = 4 and 8 (with ``matmul``'s Python
+# call; 31.7 at 16) (``benchmarks/narrow_products.py``). So in MKL a product (or a batch of
 # them) of at least NARROW rows and fewer than NARROW columns is made as its transpose and
-# copied: here, and
-# in the packed per-step products of the compiled recurrent loop (``mkl_gemm.pack``), where
-# an LSTM layer's forward and backward at batch 8 went from 12.11 to 5.74 ms (PyTorch: 4.36
-# and 4.36 ms in those two runs).
+# copied: here, and in the packed per-step products of the compiled recurrent loop
+# (``mkl_gemm.pack``), where an LSTM layer's forward and backward at batch 8 went from 12.11
+# to 5.42 ms (PyTorch: 4.36 and 4.12 ms in those two runs).
 NARROW = 16
 
 
@@ -220,8 +219,9 @@ def _mkl_matmul(a, b, out, beta=0.0):
         # (a @ b)ᵀ = bᵀ · aᵀ, a read where it lies (the transpose flag), bᵀ (n·k numbers a
         # matrix) copied row-major first: read with the transpose flag, (512, 128)·(128, 2)
         # took 35.7 µs, from the copy 12.1 (by hand). Its rows, m long, are not narrow. One
-        # product directly (the general call costs ~4 µs more: (64, 84)·(84, 10) 7.4 ->
-        # 11.0 µs, narrow_products.py at 04e6a87), a batch through the general call.
+        # product directly (through the general call it took ~4 µs more: (64, 84)·(84, 10)
+        # 7.4 -> 11.0 µs, narrow_products.py at 04e6a87, not committed), a batch through
+        # the general call.
         b_t = np.ascontiguousarray(np.swapaxes(b, -1, -2))
         if not batch:
             ta, lda = fa
