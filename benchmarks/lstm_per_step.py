@@ -12,9 +12,9 @@ position), ``fixed`` the rest (optimizer, Python, the per-call setup).
 
 Both libraries run in this one process, on one GNU OpenMP runtime (PyTorch's wheel ships the
 ``libgomp.so.1`` that deltagrad's MKL and Numba load too): at more than one thread each
-library's pool idles beside the other's, and a 2-thread run here read deltagrad's LSTM at
-1.23× PyTorch's at T 64 where ``python -m benchmarks`` (separate processes) reads ~1.0. Use
-one thread here, ``python -m benchmarks`` for 2-thread ratios.
+library's pool idles beside the other's, and a 2-thread run here (by hand) read deltagrad's
+LSTM at 1.23× PyTorch's at T 64 where ``python -m benchmarks`` (separate processes) reads
+~1.0. Use one thread here, ``python -m benchmarks`` for 2-thread ratios.
 
 Writes benchmarks/results/lstm_per_step.json.
 """
