@@ -55,6 +55,12 @@ _INT_MAX = 2 ** 31 - 1
 NARROW = 16
 
 
+def narrow(m, n) -> bool:
+    """Whether an (m, n) product is made as its transpose in MKL (NARROW above; compiled as
+    it is for the recurrent loop's packed products, ``mkl_gemm.pack``)."""
+    return n < NARROW <= m
+
+
 def mkl_library():
     """The path of MKL's single dynamic library (``libmkl_rt.so``), or None: from
     ``DELTAGRAD_MKL_LIBRARY``, else the installed ``mkl`` wheel's files."""
@@ -215,7 +221,7 @@ def _mkl_matmul(a, b, out, beta=0.0):
     fa, fb = _operand(a), _operand(b)
     if fa is None or fb is None:
         return None
-    if not beta and n < NARROW <= m:
+    if not beta and narrow(m, n):
         # (a @ b)ᵀ = bᵀ · aᵀ, a read where it lies (the transpose flag), bᵀ (n·k numbers a
         # matrix) copied row-major first: read with the transpose flag, (512, 128)·(128, 2)
         # took 35.7 µs, from the copy 12.1 (by hand). Its rows, m long, are not narrow. One
@@ -332,7 +338,7 @@ def matmul_plus(a, b, c):
     A product of fewer than NARROW columns is made as its transpose, c added after."""
     if type(a) is np.ndarray and type(b) is np.ndarray and get_blas() == "mkl" and \
             a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype == c.dtype and \
-            not b.shape[1] < NARROW <= a.shape[0]:
+            not narrow(a.shape[0], b.shape[1]):
         out = np.empty((a.shape[0], b.shape[1]), a.dtype)
         out[...] = c
         if _mkl_matmul(a, b, out, beta=1.0) is not None:

@@ -30,7 +30,7 @@ from numba import njit, types
 
 from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from . import openmp_wait_policy
-from .blas import NARROW, mkl_library
+from .blas import mkl_library, narrow
 
 __all__ = ["gemm", "set_num_threads", "set_local_threads", "pack",
            "packed_product"]
@@ -131,10 +131,7 @@ _scompute = types.ExternalFunction("cblas_sgemm_compute", types.void(
 _ALIGN = 64  # bytes: MKL's buffers are best 64-byte aligned
 
 
-@njit(cache=True, nogil=True)
-def _narrow(m, n):
-    """Whether an (m, n) product is made as its transpose (``blas.NARROW``)."""
-    return n < NARROW <= m
+_narrow = njit(cache=True, nogil=True)(narrow)  # blas.narrow, for compiled callers
 
 
 @njit(cache=True, nogil=True)
