@@ -49,15 +49,14 @@ _INT_MAX = 2 ** 31 - 1
 # are 512 long, copied into C took 19.6 and 26.1 µs at n = 4 and 8 (with ``matmul``'s Python
 # call; 31.7 at 16) (``benchmarks/narrow_products.py``). So in MKL a product (or a batch of
 # them) of at least NARROW rows and fewer than NARROW columns is made as its transpose and
-# copied: here, and in the packed per-step products of the compiled recurrent loop
-# (``mkl_gemm.pack``), where an LSTM layer's forward and backward at batch 8 went from 12.11
-# to 5.42 ms (PyTorch: 4.36 and 4.12 ms in those two runs).
+# copied. (The compiled recurrent loop once made its per-step products with the batch as
+# their columns and took this path too, an LSTM layer's forward and backward at batch 8 going
+# from 12.11 to 5.42 ms; its products now have the batch as their rows, ``numba_sequence.py``.)
 NARROW = 16
 
 
 def narrow(m, n) -> bool:
-    """Whether an (m, n) product is made as its transpose in MKL (NARROW above; compiled as
-    it is for the recurrent loop's packed products, ``mkl_gemm.pack``)."""
+    """Whether an (m, n) product is made as its transpose in MKL (NARROW above)."""
     return n < NARROW <= m
 
 

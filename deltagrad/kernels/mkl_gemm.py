@@ -30,10 +30,10 @@ from numba import njit, types
 
 from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from . import openmp_wait_policy
-from .blas import mkl_library, narrow
+from .blas import mkl_library
 
-__all__ = ["gemm", "set_num_threads", "set_local_threads", "pack",
-           "packed_product"]
+__all__ = ["gemm", "set_num_threads", "set_local_threads", "pack", "packed_product",
+           "product"]
 
 # mkl_service.h and mkl_cblas.h
 _THREADING_GNU = 3
@@ -115,11 +115,13 @@ _sgemm_group = types.ExternalFunction("cblas_sgemm_batch", _GROUP_SIGNATURE)
 _dgemm_group = types.ExternalFunction("cblas_dgemm_batch", _GROUP_SIGNATURE)
 
 
-# A matrix used for many products (a recurrent layer's W_hh, once per time step) is packed
+# A matrix used for many products (a recurrent layer's W_hhᵀ, once per time step) is packed
 # once into MKL's internal layout (cblas_sgemm_pack) and the products read it from there
-# (cblas_sgemm_compute): per step of an LSTM layer (H 128, B 32, one thread) 54 -> 44 µs
-# forward and 62 -> 50 µs backward, with the same bits as cblas_sgemm (measured by hand).
-# (NARROW: a product of fewer columns is made as its transpose, see ``blas.NARROW``.)
+# (cblas_sgemm_compute, the same bits as cblas_sgemm): per step of an LSTM layer (H 128,
+# B 32, one thread) 54 -> 44 µs forward and 62 -> 50 µs backward (measured by hand). The
+# loop's products are h (B, H)·W_hhᵀ: the packed matrix is the right operand, and the
+# result has G·H columns, so none is narrow (``blas.NARROW``) but in layers of fewer than 16
+# gate units.
 _spack_size = types.ExternalFunction("cblas_sgemm_pack_get_size",
                                      types.uintp(types.intc, types.intc, types.intc, types.intc))
 _spack = types.ExternalFunction("cblas_sgemm_pack", types.void(
@@ -131,48 +133,43 @@ _scompute = types.ExternalFunction("cblas_sgemm_compute", types.void(
 _ALIGN = 64  # bytes: MKL's buffers are best 64-byte aligned
 
 
-_narrow = njit(cache=True, nogil=True)(narrow)  # blas.narrow, for compiled callers
-
-
 @njit(cache=True, nogil=True)
-def pack(a, n, transposed):
-    """A float32 C-contiguous matrix A (m, k) -- or, when ``transposed``, A = aᵀ for a of
-    shape (k, m), read in place -- packed for products A·B with B of n columns: a byte array
-    that ``packed_product`` reads. For n < NARROW ≤ m, Aᵀ is packed instead, as the right
-    operand of the transposed product Bᵀ·Aᵀ (``blas.NARROW``)."""
+def pack(w, m, transposed):
+    """The right operand B of products A·B with A of m rows, packed: B = w (k, n), or, when
+    ``transposed``, B = wᵀ for w of shape (n, k), read in place. w: float32, C-contiguous.
+    Returns the byte array that ``packed_product`` reads."""
     if transposed:
-        k, m = a.shape
+        n, k = w.shape
     else:
-        m, k = a.shape
-    narrow = _narrow(m, n)
-    which = _B_MATRIX if narrow else _A_MATRIX
-    rows, cols = (n, m) if narrow else (m, n)
-    buf = np.empty(_spack_size(which, rows, cols, k) + _ALIGN, np.uint8)
+        k, n = w.shape
+    buf = np.empty(_spack_size(_B_MATRIX, m, n, k) + _ALIGN, np.uint8)
     start = (-buf.ctypes.data) % _ALIGN
     packed = buf[start:]
-    # Aᵀ as the right operand is a read with the opposite transpose flag
-    flip = transposed == narrow
-    _spack(_ROW_MAJOR, which, _NO_TRANS if flip else _TRANS, rows, cols, k, 1.0,
-           a.ctypes.data, m if transposed else k, packed.ctypes.data)
+    _spack(_ROW_MAJOR, _B_MATRIX, _TRANS if transposed else _NO_TRANS, m, n, k, 1.0,
+           w.ctypes.data, w.shape[1], packed.ctypes.data)
     return packed
 
 
 @njit(cache=True, nogil=True)
-def packed_product(packed, m, b, out):
-    """out = A·B for A packed by ``pack`` (m rows) and float32 C-contiguous B, out; for B of
-    n < NARROW ≤ m columns, (Bᵀ·Aᵀ)ᵀ: the product into a scratch (n, m), copied into out."""
-    k, n = b.shape
-    if not _narrow(m, n):
-        _scompute(_ROW_MAJOR, _PACKED, _NO_TRANS, m, n, k, packed.ctypes.data, k,
-                  b.ctypes.data, n, 0.0, out.ctypes.data, n)
-        return
-    scratch = np.empty((n, m), out.dtype)
-    _scompute(_ROW_MAJOR, _TRANS, _PACKED, n, m, k, b.ctypes.data, n, packed.ctypes.data, m,
-              0.0, scratch.ctypes.data, m)
-    for r in range(m):
-        row = out[r]
-        for c in range(n):
-            row[c] = scratch[c, r]
+def packed_product(a, packed, n, out):
+    """out (m, n) = a (m, k)·B for B packed by ``pack`` (for m rows): a and out float32
+    matrices whose rows may lie apart (a view of every column but the first few, say) but
+    whose columns are adjacent."""
+    m, k = a.shape
+    _scompute(_ROW_MAJOR, _NO_TRANS, _PACKED, m, n, k, a.ctypes.data,
+              a.strides[0] // a.itemsize, packed.ctypes.data, n, 0.0, out.ctypes.data,
+              out.strides[0] // out.itemsize)
+
+
+@njit(cache=True, nogil=True)
+def product(a, w, transposed, out):
+    """out = a·B as ``packed_product`` but unpacked (B = w, or wᵀ when ``transposed``): for
+    a product whose row count differs from the one its packed operand was packed for."""
+    m, k = a.shape
+    n = out.shape[1]
+    _sgemm(_ROW_MAJOR, _NO_TRANS, _TRANS if transposed else _NO_TRANS, m, n, k, 1.0,
+           a.ctypes.data, a.strides[0] // a.itemsize, w.ctypes.data, w.shape[1], 0.0,
+           out.ctypes.data, out.strides[0] // out.itemsize)
 
 
 @njit(cache=True, nogil=True)

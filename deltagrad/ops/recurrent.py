@@ -305,20 +305,19 @@ def _compiled_loop(cell, mask):
     return numba_sequence
 
 
-def _caches(cell, mode, dtype, parts):
+def _caches(cell, mode, dtype):
     """The three per-step caches a compiled cell keeps (empty arrays where it keeps fewer),
-    laid out by part of the batch: (T, P, rows, B/P) (the compiled loop's layout; the cell's
-    (T, rows, B) buffers reinterpreted, as nothing else reads them)."""
+    by row: (T, B, ·), the compiled loop's layout (the cell's (T, ·, B) buffers
+    reinterpreted, as nothing else reads them)."""
     kept = {"LSTM": ("act", "tc"), "GRU": ("rz", "n", "ghn")}.get(mode, ())
-    none = np.empty((0, 0, 0, 0), dtype)
-    return tuple(_by_part(getattr(cell, name), parts) for name in kept) + \
-        (none,) * (3 - len(kept))
+    none = np.empty((0, 0, 0), dtype)
+    return tuple(_by_row(getattr(cell, name)) for name in kept) + (none,) * (3 - len(kept))
 
 
-def _by_part(a, parts):
-    """A (T, rows, B) buffer as (T, P, rows, B/P): the same memory, another layout."""
-    T, rows, B = a.shape
-    return a.reshape(T, parts, rows, B // parts)
+def _by_row(a):
+    """A (T, ·, B) buffer as (T, B, ·): the same memory, another layout."""
+    T, columns, B = a.shape
+    return a.reshape(T, B, columns)
 
 
 def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask,
@@ -397,33 +396,31 @@ def _sequence_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, mask,
 def _compiled_forward(seq, mode, w_ih, x, h0, c0, w_hh, b_hh, out_rows, batch_major):
     """The forward loop in one compiled call (``_compiled_loop``), the batch split into P
     parts, one per thread (``numba_sequence.batch_parts``); it writes the outputs into
-    ``out_rows``. Returns the final state(s) (B, H). The carried states hᵀ (and cᵀ) are kept
-    as (T + 1, P, H, B/P), the initial one in the extra slot (``_Sequence``)."""
+    ``out_rows``. Returns the final state(s) (B, H). Kept for the backward: ``seq.rows``
+    (T, B, I [+ 1] + H), each step's [x_t | 1 | h_{t−1}] (the right operand of the weight
+    gradient), and the LSTM's cell states ``seq.c_ext`` (T + 1, B, H), the initial one in
+    the extra slot (``_Sequence``)."""
     cell = seq.cell
     T, B, _ = x.shape
-    P = seq.compiled.batch_parts(B)
+    seq.parts = P = seq.compiled.batch_parts(B)
     Bp = B // P
-    H = w_hh.shape[1]
+    GH, H = w_hh.shape
     dtype = x.dtype
-
-    def carried(initial):  # (T + 1, P, H, Bp) with the (B, H) initial state in its slot
-        ext = np.empty((T + 1, P, H, Bp), dtype)
-        ext[T if seq.reverse else 0] = initial.reshape(P, Bp, H).transpose(0, 2, 1)
-        return ext
-
-    seq.hT_ext = carried(h0)
-    seq.cT_ext = carried(c0) if cell.has_cell else seq.hT_ext[:0]
-    gh = np.empty((P, w_hh.shape[0], Bp), dtype)
+    seq.rows = np.empty((T, B, w_ih.shape[1] + H), dtype)
+    seq.c_ext = np.empty((T + 1 if cell.has_cell else 0, B, H), dtype)
+    if cell.has_cell:
+        seq.c_ext[T if seq.reverse else 0] = c0
+    gh = np.empty((P, Bp, GH), dtype)
     b_hh = b_hh if cell.separate_hidden_bias and b_hh is not None else np.empty(0, dtype)
-    if x.strides[2] != x.itemsize:  # the loop copies x_t's rows: they must be contiguous
-        x = np.ascontiguousarray(x)
     seq.compiled.sequence_forward(seq.compiled.MODES[mode], np.ascontiguousarray(w_ih), w_hh,
-                                  b_hh, x, seq.hT_ext, seq.cT_ext,
-                                  *_caches(cell, mode, dtype, P), gh, out_rows, batch_major,
+                                  b_hh, x, np.ascontiguousarray(h0), seq.rows, seq.c_ext,
+                                  *_caches(cell, mode, dtype), gh, out_rows, batch_major,
                                   seq.reverse)
-    last = 0 if seq.reverse else T  # the slot of the state after the last step
-    kept = (seq.hT_ext,) + ((seq.cT_ext,) if cell.has_cell else ())
-    return tuple(s[last].transpose(0, 2, 1).reshape(P * Bp, H) for s in kept)
+    last = 0 if seq.reverse else T - 1  # the last step's index
+    h_last = (out_rows[:, last] if batch_major else out_rows[last]).copy()
+    if not cell.has_cell:
+        return (h_last,)
+    return h_last, seq.c_ext[0 if seq.reverse else T].copy()
 
 
 class RecurrentSequence(Function):
@@ -487,55 +484,66 @@ def _sequence_backward(seq, ctx, x, w_ih, w_hh, has_bias, mask, gy, gstate):
     GH, H = w_hh.shape
     cell = seq.cell
     need = ctx.needs_input_grad
+    if seq.compiled is not None:
+        return _gradients(seq, need, cell, x, w_ih, has_bias, ctx.masked,
+                          *_compiled_backward(seq, ctx.mode, w_hh, w_ih, x, need[0], gy,
+                                              gstate))
     # δ_t = ∂L/∂a_t in the (G·H, T, B) layout that the gradient GEMMs read as (G·H, T·B);
     # delta_rec: the GRU's recurrent δ
     delta = xp.empty((GH, T, B), x.dtype)
     delta_rec = xp.empty((GH, T, B), x.dtype) if cell.separate_hidden_bias else delta
-    g_x = None
-    if seq.compiled is not None:
-        dh, dc, g_x = _compiled_backward(seq, ctx.mode, w_hh, w_ih, x, need[0], gy, gstate,
-                                         delta, delta_rec)
-    else:
-        dh, dc = _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec)
-    return _gradients(seq, need, cell, x, w_ih, has_bias, ctx.masked, delta, delta_rec, dh,
-                      dc, g_x)
+    dh, dc = _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec)
+    return _gradients(seq, need, cell, x, w_ih, has_bias, ctx.masked,
+                      delta.reshape(GH, T * B), delta_rec.reshape(GH, T * B), None,
+                      lambda a: a.reshape(T, B, -1), dh, dc)
 
 
-def _compiled_backward(seq, mode, w_hh, w_ih, x, need_x, gy, gstate, delta, delta_rec):
+def _compiled_backward(seq, mode, w_hh, w_ih, x, need_x, gy, gstate):
     """The backward loop in one compiled call (``_compiled_loop``) on the forward's parts of
-    the batch: (∂L/∂h_0ᵀ, ∂L/∂c_0ᵀ) (H, B), and ∂L/∂x (T, B, I) when ``need_x`` and the
-    loop makes it (every cell but the GRU's, on parts of at least ``blas.NARROW`` columns;
-    else None): laid out in memory as x is, (T, B, I) or a batch-first model's (B, T, I), so
-    that the layer below reads its rows in order."""
+    the batch. Returns what ``_gradients`` reads: δ and the GRU's recurrent δ as
+    (G·H, T·B) views of their rows, the forward's ``seq.rows`` (T·B, I [+ 1] + H), the map
+    of a (T·B, ·) array to (T, B, ·), ∂L/∂h_0ᵀ and
+    ∂L/∂c_0ᵀ (H, B), and ∂L/∂x (T, B, I) when ``need_x`` and the loop makes it (every cell but
+    the GRU's, on parts of at least ``blas.NARROW`` rows; else None): laid out in memory as
+    x is, (T, B, I) or a batch-first model's (B, T, I), so that the layer below reads its
+    rows in order."""
     cell = seq.cell
-    P, H, Bp = seq.hT_ext.shape[1:]
-    g_x, gx_rows, gx_batch_major = None, np.empty((0, 0, 0), x.dtype), False
+    T, B, columns = seq.rows.shape
+    GH, H = w_hh.shape
+    P = seq.parts
+    Bp = B // P
+    delta = np.empty((T, B, GH), x.dtype)
+    delta_rec = np.empty_like(delta) if cell.separate_hidden_bias else delta
+    g_x, gx_rows = None, np.empty((0, 0, 0), x.dtype)
     w_back = w_hh
-    # ∂L/∂x_t in the loop's product only for parts of at least NARROW columns: below, each
+    # ∂L/∂x_t in the loop's product only for parts of at least NARROW rows: below, each
     # step's product is bound by reading its matrix, which W_ih's rows make larger for
-    # little work (LSTM layer, batch 2, one thread: 2.36 -> 2.18 ms with ∂x one product
-    # after the loop; by hand)
+    # little work (LSTM layer forward and backward, one thread, by hand: batch 8 5.80 ms
+    # with ∂x in the loop against 5.71 with one product after it; batch 16 10.30 / 10.58)
     if need_x and mode != "GRU" and Bp >= blas.NARROW:
         w_back = np.concatenate([w_hh, w_ih], 1)
-        gx_batch_major = x.transpose(1, 0, 2).flags.c_contiguous and not x.flags.c_contiguous
-        T, B, I = x.shape
-        gx_rows = np.empty((B, T, I) if gx_batch_major else (T, B, I), x.dtype)
-        g_x = gx_rows.transpose(1, 0, 2) if gx_batch_major else gx_rows
+        I = x.shape[2]
+        batch_major = x.transpose(1, 0, 2).flags.c_contiguous and not x.flags.c_contiguous
+        gx_rows = np.empty((B, T, I), x.dtype).transpose(1, 0, 2) if batch_major else \
+            np.empty((T, B, I), x.dtype)
+        g_x = gx_rows
 
-    def by_part(g):  # (B, H) → a new (P, H, Bp) array (the loop writes into it)
-        return np.array(g.reshape(P, Bp, H).transpose(0, 2, 1), order="C")
+    def by_part(g):  # (B, H) → a new (P, Bp, H) array (the loop writes into it)
+        return np.array(g.reshape(P, Bp, H), order="C")
 
     dh = by_part(gstate[0])
     dc = by_part(gstate[1]) if cell.has_cell else np.empty_like(dh)
-    # the output gradient is read where it lies when it is (T, B, H) or a batch-first
-    # model's (B, T, H) in memory; another layout is copied first
-    batch_major = gy.transpose(1, 0, 2).flags.c_contiguous and not gy.flags.c_contiguous
-    rows = gy.transpose(1, 0, 2) if batch_major else np.ascontiguousarray(gy)
     seq.compiled.sequence_backward(
-        seq.compiled.MODES[mode], np.ascontiguousarray(w_back), rows, batch_major, dh, dc,
-        seq.hT_ext, seq.cT_ext, *_caches(cell, mode, dh.dtype, P), delta, delta_rec,
-        gx_rows, gx_batch_major, seq.reverse)
-    return tuple(g.transpose(1, 0, 2).reshape(H, P * Bp) for g in (dh, dc)) + (g_x,)
+        seq.compiled.MODES[mode], np.ascontiguousarray(w_back), gy, dh, dc, seq.rows,
+        seq.c_ext, *_caches(cell, mode, dh.dtype), seq.ys, delta, delta_rec, gx_rows,
+        seq.reverse)
+
+    def to_steps(a):  # (T·B, ·) → (T, B, ·)
+        return a.reshape(T, B, -1)
+
+    return (delta.reshape(-1, GH).T, delta_rec.reshape(-1, GH).T,
+            seq.rows.reshape(-1, columns), to_steps, dh.reshape(B, H).T, dc.reshape(B, H).T,
+            g_x)
 
 
 def _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec):
@@ -601,49 +609,63 @@ def _h_before_into(seq, out):
     return out
 
 
-def _gradients(seq, need, cell, x, w_ih, has_bias, masked, delta, delta_rec, dh, dc,
-               g_x=None):
-    """The gradients of the inputs and weights from δ (G·H, T, B): one GEMM each over all
-    time steps (∂L/∂x unless the loop made it: ``g_x``)."""
+def _over_steps(delta, rows):
+    """δ·rows, Σ_t δ_t ⊗ [row_t] over all steps: (G·H, ·). For δ that is the transpose of
+    its rows (the compiled loop's (T·B, G·H)), made as (rowsᵀ·δᵀ)ᵀ: LSTM T 64, B 32, H 128,
+    I 64 (193 columns with the bias's), one thread, 4.62 ms against 5.01 for δ read
+    transposed (by hand)."""
+    if delta.T.flags.c_contiguous and not delta.flags.c_contiguous:
+        return blas.matmul(rows.T, delta.T).T
+    return blas.matmul(delta, rows)
+
+
+def _gradients(seq, need, cell, x, w_ih, has_bias, masked, delta, delta_rec, rows, to_steps,
+               dh, dc, g_x=None):
+    """The gradients of the inputs and weights from δ (G·H, N) (and the GRU's recurrent δ;
+    else δ again), N = T·B: one GEMM each over all time steps (∂L/∂x unless the loop made it:
+    ``g_x``). ``rows`` (N, I [+ 1] + H), each step's [x_t | 1 | h_{t−1}] in δ's order (the
+    compiled loop's; the 1 where the layer has a bias), or None to make [x_t | h_{t−1}]
+    here; ``to_steps`` maps an (N, ·) array to (T, B, ·)."""
     xp = _xp(x)
-    T, B, _ = x.shape
-    GH = delta.shape[0]
+    T, B, I = x.shape
     H = dh.shape[0]
     off = 3 if cell.has_cell else 2
-    g_c0 = g_wih = g_whh = g_bih = g_bhh = None
-    dX2, dG2 = delta.reshape(GH, T * B), delta_rec.reshape(GH, T * B)
+    g_c0 = g_wih = g_whh = g_bih = g_bhh = g_bias = None
     if need[0] and g_x is None:
         # (W_ihᵀ δ)ᵀ: MKL takes W_ihᵀ δ in 1.9 ms against 3.2 ms for δᵀ W_ih (T 64, B 32,
         # H 128, I 64, one thread; the same for OpenBLAS; measured by hand)
-        g_x = blas.matmul(w_ih.T, dX2).T.reshape(x.shape)
+        g_x = to_steps(blas.matmul(w_ih.T, delta).T)
     g_h0 = dh.T if need[1] else None
     if cell.has_cell and need[2]:
         g_c0 = dc.T
     bias_grad = has_bias and (need[off + 2] or need[off + 3])
-    if delta_rec is delta and need[off] and need[off + 1]:
-        # one GEMM for both weights: δ [x_t | h_{t−1}] over all steps (the rows copied
-        # together: 4.6 ms against 5.4 ms for the separate products, LSTM T 64, B 32,
-        # H 128, I 64, one thread, MKL). The bias gradient is not a column of ones in it:
-        # 192 columns take 3.45 ms where 193 take 3.7-4.1 (by hand), and Σ δ 0.15 ms.
-        I = x.shape[2]
+    ones_column = rows is not None and rows.shape[1] > I + H  # the bias's column of ones
+    h_at = I + ones_column  # where h_{t−1} starts in a row
+    if rows is None and need[off] and need[off + 1]:
+        # [x_t | h_{t−1}] copied together for one GEMM: 4.6 ms against 5.4 ms for the
+        # separate products (LSTM T 64, B 32, H 128, I 64, one thread, MKL)
         rows = xp.empty((T, B, I + H), x.dtype)
-        if seq.compiled is not None and not seq.masked:
-            seq.compiled.weight_rows(x, seq.ys, seq.h0, seq.reverse, rows)
-        else:
-            rows[:, :, :I] = x
-            _h_before_into(seq, rows[:, :, I:])
-        g = blas.matmul(dX2, rows.reshape(T * B, -1))
-        g_wih, g_whh = xp.ascontiguousarray(g[:, :I]), xp.ascontiguousarray(g[:, I:])
+        rows[:, :, :I] = x
+        _h_before_into(seq, rows[:, :, I:])
+        rows = rows.reshape(T * B, -1)
+    if delta_rec is delta and need[off] and need[off + 1]:
+        # one GEMM for both weights (and the bias, from the column of ones)
+        g = _over_steps(delta, rows)
+        g_wih, g_whh = xp.ascontiguousarray(g[:, :I]), xp.ascontiguousarray(g[:, h_at:])
+        g_bias = g[:, I].copy() if ones_column else None
     else:
         if need[off]:
-            g_wih = blas.matmul(dX2, x.reshape(T * B, -1))
+            g = _over_steps(delta, x.reshape(T * B, I) if rows is None else rows[:, :h_at])
+            g_wih = xp.ascontiguousarray(g[:, :I])
+            g_bias = g[:, I].copy() if ones_column else None
         if need[off + 1]:
-            h_rows = _h_before_into(seq, xp.empty((T, B, H), x.dtype)).reshape(T * B, H)
-            g_whh = blas.matmul(dG2, h_rows)
+            h_rows = _h_before_into(seq, xp.empty((T, B, H), x.dtype)).reshape(T * B, H) \
+                if rows is None else rows[:, h_at:]
+            g_whh = _over_steps(delta_rec, h_rows)
     if bias_grad:  # Σ over steps and batch of δ; b_hh: the same δ as b_ih unless GRU
-        ones = xp.ones(T * B, x.dtype)
-        g_bih = dX2 @ ones
-        g_bhh = g_bih.copy() if delta_rec is delta else dG2 @ ones
+        ones = xp.ones(delta.shape[1], x.dtype)
+        g_bih = g_bias if g_bias is not None else delta @ ones
+        g_bhh = g_bih.copy() if delta_rec is delta else delta_rec @ ones
     out = [g_x, g_h0] + ([g_c0] if cell.has_cell else []) + [g_wih, g_whh]
     if has_bias:
         out += [g_bih if need[off + 2] else None, g_bhh if need[off + 3] else None]

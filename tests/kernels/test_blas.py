@@ -86,18 +86,25 @@ def test_narrow_products_are_made_as_their_transpose(monkeypatch):
 
 @requires_mkl
 @pytest.mark.parametrize("transposed", [False, True])
-def test_packed_products_of_any_width_equal_the_product(transposed):
-    """``mkl_gemm.pack``/``packed_product`` (the recurrent loop's per-step products): A
-    packed for B of n columns, narrow (n < NARROW: Aᵀ packed for Bᵀ·Aᵀ) or not."""
+def test_packed_products_equal_the_product(transposed):
+    """``mkl_gemm.pack``/``packed_product`` (the recurrent loop's per-step products): the
+    right operand packed, as it lies or transposed, for products with a left operand whose
+    rows lie apart (a view of some of a matrix's columns) and into such a view; and
+    ``product``, the same product unpacked, for fewer rows."""
     mkl = blas.started_mkl()
     rng = np.random.default_rng(4)
-    a = rng.standard_normal((48, 40), dtype=np.float32)
-    stored = np.ascontiguousarray(a.T) if transposed else a
-    for n in (1, 2, 7, blas.NARROW - 1, blas.NARROW, 33):
-        b = rng.standard_normal((40, n), dtype=np.float32)
-        out = np.full((48, n), np.nan, np.float32)
-        mkl.packed_product(mkl.pack(stored, n, transposed), 48, b, out)
-        np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=2e-5, atol=1e-5)
+    w = rng.standard_normal((40, 48), dtype=np.float32)  # B (k 40, n 48)
+    stored = np.ascontiguousarray(w.T) if transposed else w
+    for n_rows in (1, 7, 33):
+        a = rng.standard_normal((n_rows, 45), dtype=np.float32)[:, 5:]
+        out = np.full((n_rows, 50), np.nan, np.float32)
+        mkl.packed_product(a, mkl.pack(stored, n_rows, transposed), 48, out[:, 2:])
+        want = a.astype(np.float64) @ w
+        np.testing.assert_allclose(out[:, 2:], want, rtol=2e-5, atol=1e-5)
+        assert np.isnan(out[:, :2]).all()
+        fewer = np.full((n_rows, 48), np.nan, np.float32)
+        mkl.product(a, stored, transposed, fewer)
+        np.testing.assert_allclose(fewer, want, rtol=2e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("which", BLAS)

@@ -201,7 +201,7 @@ def test_forward_kernels_compute_the_cell_formulas(dtype, tol):
     sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
     ax, gh, c_prev = a(4 * H, B), a(4 * H, B), a(H, B)
     act, c, tc, h = empty(4 * H, B), empty(H, B), empty(H, B), empty(H, B)
-    numba_cells.lstm_forward(ax, gh, c_prev, act, c, tc, h)
+    numba_cells.lstm_forward(ax, gh, c_prev, act, c, tc, h, H * B)
     pre = ax.astype(np.float64) + gh
     i, f, g, o = sig(pre[:H]), sig(pre[H:2 * H]), np.tanh(pre[2 * H:3 * H]), sig(pre[3 * H:])
     c_ref = f * c_prev + i * g
@@ -210,7 +210,7 @@ def test_forward_kernels_compute_the_cell_formulas(dtype, tol):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
     ax, gh, h_prev = a(3 * H, B), a(3 * H, B), a(H, B)
     rz, n, ghn = empty(2 * H, B), empty(H, B), empty(H, B)
-    numba_cells.gru_forward(ax, gh, h_prev, rz, n, ghn, h)
+    numba_cells.gru_forward(ax, gh, h_prev, rz, n, ghn, h, H * B)
     pre = ax.astype(np.float64) + gh
     r, z = sig(pre[:H]), sig(pre[H:2 * H])
     n_ref = np.tanh(ax[2 * H:].astype(np.float64) + r * gh[2 * H:])
@@ -237,7 +237,7 @@ def test_tanh_and_lstm_loops_are_vectorised():
     assert re.search(r"\bv?divps\b", asm), "no packed division in tanh_float32"
     a, b = np.zeros((8, 4), np.float32), np.zeros((2, 4), np.float32)
     lstm = njit(**options)(numba_cells.lstm_forward.py_func)
-    lstm(a, a, b, a, b, b, b)
+    lstm(a, a, b, a, b, b, b, 8)
     asm = lstm.inspect_asm(lstm.signatures[0])
     assert re.search(r"\bv?divps\b", asm)
     assert not re.search(r"\$tanhf?\b", asm), "lstm_forward calls libm's tanh"

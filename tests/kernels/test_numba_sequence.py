@@ -96,7 +96,7 @@ def test_parts_run_on_threads(monkeypatch):
         monkeypatch.setattr(numba_sequence, name,
                             lambda *a: seen.append((name, a[parts_at].shape[0])) or run(*a))
 
-    spy("_forward_parts", 10)
+    spy("_forward_parts", 12)
     spy("_backward_parts", 4)
     layer = _layer("LSTM", False, True, num_layers=1)
     results = []
@@ -156,22 +156,27 @@ def test_output_gradient_read_in_any_layout(layout, monkeypatch):
          "strided": rng.standard_normal((T, 2 * B, H), dtype=np.float32)[:, ::2]}[layout]
     x = rng.standard_normal((T, B, 5), dtype=np.float32)
     from deltagrad.kernels import numba_sequence
-    batch_major = []
+    read = []  # (whether gy was read in place, whether as (B, T, H)) of each backward loop
+
+    def spy(one, each, parts, args):
+        if one is numba_sequence._backward_part:
+            read.append((np.shares_memory(args[2], g), args[3]))
+        return run(one, each, parts, args)
+
+    run = numba_sequence._on_parts
     results = []
     for python_loop in (False, True):
         with monkeypatch.context() as m, blas.use_blas("mkl"):
             if python_loop:
                 m.setattr(recurrent, "_compiled_loop", lambda cell, mask: None)
             else:
-                m.setattr(numba_sequence, "sequence_backward",
-                          lambda *a, f=numba_sequence.sequence_backward:
-                          batch_major.append(a[3]) or f(*a))
+                m.setattr(numba_sequence, "_on_parts", spy)
             dg.manual_seed(0)
             layer = dg.nn.LSTM(5, H)
             xt = dg.from_numpy(x).requires_grad_()
             out, _ = layer(xt)
             out.backward(dg.from_numpy(g))
             results.append([xt.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()])
-    assert batch_major == [layout == "batch"]
+    assert read == [(layout != "strided", layout == "batch")]
     for a, b in zip(*results):
         _assert_same_numbers(a, b)
