@@ -6,11 +6,14 @@ machine whose speed drifts slows both alike):
 
 * the layer (``nn.LSTM(64, 128, batch_first=True)``, batch 32, 64 steps, PyTorch's weights
   loaded into deltagrad's), forward and forward + backward, in both libraries;
-* the matrix products that any implementation of that layer's training step makes, each in
-  deltagrad's BLAS (``kernels/blas.matmul``: MKL when installed, else NumPy's) and in
-  ``torch.mm`` (PyTorch's MKL): the 64 per-step products
-  W_hh·h_{t−1} (forward) and W_hhᵀ·δ_t (backward), the input projection of all steps, and
-  the three gradient products over all steps (∂W_ih, ∂W_hh, ∂x).
+* the matrix products deltagrad's compiled loop makes for that layer's training step
+  (``kernels/numba_sequence.py``), each in deltagrad's BLAS (``kernels/blas.matmul``: MKL
+  when installed, else NumPy's) and in ``torch.mm`` (PyTorch's MKL) on the same shapes: the
+  64 per-step products h_{t−1}·W_hhᵀ (forward) and δ_t·[W_hh | W_ih] (backward, ∂L/∂h_{t−1}
+  and ∂L/∂x_t together), the input projections (16 products of 4 steps' rows), and the
+  weight gradient [x_t | 1 | h_{t−1}]ᵀ·δ over all steps (∂W_ih, ∂b, ∂W_hh in one product).
+  (PyTorch's own LSTM makes the same products, but ∂L/∂x as one product after its loop and
+  the projections as one before.)
 
 If the products cost the same in both libraries while the layers do not, the difference is
 PyTorch's fused oneDNN RNN (``aten::mkldnn_rnn_layer``) against deltagrad's per-step loop.
@@ -64,25 +67,26 @@ def _cases():
     def arrays(*shapes):
         return [rng.standard_normal(s, dtype=np.float32) for s in shapes]
 
-    w_hh, h_t, w_hh_t, delta_t = arrays((4 * H, H), (H, B), (H, 4 * H), (4 * H, B))
-    w_ih, x_steps = arrays((4 * H, I + 1), (T, I + 1, B))
-    delta, x_rows, h_rows = arrays((4 * H, T * B), (T * B, I), (T * B, H))
-    out_step = np.empty((4 * H, B), np.float32)
-    back_step = np.empty((H, B), np.float32)
+    steps = 4  # the input projections of 4 steps (128 rows) a product
+    w_hh_t, h_t, w_back, delta_t = arrays((H, 4 * H), (B, H), (4 * H, H + I), (B, 4 * H))
+    w_ih_t, x_steps = arrays((I + 1, 4 * H), (T // steps, steps * B, I + 1))
+    delta, rows = arrays((T * B, 4 * H), (T * B, I + 1 + H))
+    out_step = np.empty((B, 4 * H), np.float32)
+    back_step = np.empty((B, H + I), np.float32)
     tt = {k: torch.from_numpy(v) for k, v in dict(
-        w_hh=w_hh, h_t=h_t, w_hh_t=w_hh_t, delta_t=delta_t, w_ih=w_ih, x_steps=x_steps,
-        delta=delta, x_rows=x_rows, h_rows=h_rows).items()}
-    t_out, t_back = torch.empty(4 * H, B), torch.empty(H, B)
+        w_hh_t=w_hh_t, h_t=h_t, w_back=w_back, delta_t=delta_t, w_ih_t=w_ih_t,
+        x_steps=x_steps, delta=delta, rows=rows).items()}
+    t_out, t_back = torch.empty(B, 4 * H), torch.empty(B, H + I)
 
     def per_step_ours():
         for _ in range(T):
-            matmul(w_hh, h_t, out=out_step)
-            matmul(w_hh_t, delta_t, out=back_step)
+            matmul(h_t, w_hh_t, out=out_step)
+            matmul(delta_t, w_back, out=back_step)
 
     def per_step_torch():
         for _ in range(T):
-            torch.mm(tt["w_hh"], tt["h_t"], out=t_out)
-            torch.mm(tt["w_hh_t"], tt["delta_t"], out=t_back)
+            torch.mm(tt["h_t"], tt["w_hh_t"], out=t_out)
+            torch.mm(tt["delta_t"], tt["w_back"], out=t_back)
 
     def lstm_fwd_bwd(layer, xin, g):
         def run():
@@ -94,13 +98,10 @@ def _cases():
         "layer forward + backward": (lstm_fwd_bwd(d_lstm, dx, dgy),
                                      lstm_fwd_bwd(t_lstm, tx, tg)),
         "per-step products, forward and backward (2 x 64)": (per_step_ours, per_step_torch),
-        "input projection, 64 batched products": (
-            lambda: matmul(w_ih, x_steps), lambda: torch.matmul(tt["w_ih"], tt["x_steps"])),
-        "weight gradients dW_ih, dW_hh over all steps": (
-            lambda: (matmul(delta, x_rows), matmul(delta, h_rows)),
-            lambda: (tt["delta"] @ tt["x_rows"], tt["delta"] @ tt["h_rows"])),
-        "input gradient dx over all steps": (
-            lambda: matmul(delta.T, w_ih[:, :I]), lambda: tt["delta"].T @ tt["w_ih"][:, :I]),
+        "input projections, 16 products of 4 steps": (
+            lambda: matmul(x_steps, w_ih_t), lambda: torch.matmul(tt["x_steps"], tt["w_ih_t"])),
+        "weight gradient [x | 1 | h]^T delta over all steps": (
+            lambda: matmul(rows.T, delta), lambda: tt["rows"].T @ tt["delta"]),
     }
 
 
