@@ -541,9 +541,10 @@ def _compiled_backward(seq, mode, w_hh, w_ih, x, need_x, gy, gstate):
     def to_steps(a):  # (T·B, ·) → (T, B, ·)
         return a.reshape(T, B, -1)
 
-    return (delta.reshape(-1, GH).T, delta_rec.reshape(-1, GH).T,
-            seq.rows.reshape(-1, columns), to_steps, dh.reshape(B, H).T, dc.reshape(B, H).T,
-            g_x)
+    d = delta.reshape(-1, GH).T
+    d_rec = d if delta_rec is delta else delta_rec.reshape(-1, GH).T  # `is` tells _gradients
+    return (d, d_rec, seq.rows.reshape(-1, columns), to_steps, dh.reshape(B, H).T,
+            dc.reshape(B, H).T, g_x)
 
 
 def _python_backward(seq, w_hh, mask, gy, gstate, delta, delta_rec):

@@ -180,3 +180,20 @@ def test_output_gradient_read_in_any_layout(layout, monkeypatch):
     assert read == [(layout != "strided", layout == "batch")]
     for a, b in zip(*results):
         _assert_same_numbers(a, b)
+
+
+@pytest.mark.parametrize("mode, products", [("LSTM", 1), ("RNN_TANH", 1), ("GRU", 2)])
+def test_weight_gradient_is_one_product_over_all_steps(mode, products, monkeypatch):
+    """The compiled loop's [x_t | 1 | h_{t−1}] rows give [∂W_ih | ∂b | ∂W_hh] in one product
+    (the GRU's two δ need two), the same numbers as the Python loop's."""
+    calls = []
+    over_steps = recurrent._over_steps
+    monkeypatch.setattr(recurrent, "_over_steps",
+                        lambda d, rows: calls.append(rows.shape) or over_steps(d, rows))
+    layer = _layer(mode, False, True, num_layers=1)
+    with blas.use_blas("mkl"):
+        compiled = _run(layer, False, monkeypatch, 9, 16)
+    assert len(calls) == products and calls[0][1] == 5 + 1 + (7 if products == 1 else 0)
+    python = _run(layer, True, monkeypatch, 9, 16)
+    for a, b in zip(compiled, python):
+        _assert_same_numbers(a, b)
