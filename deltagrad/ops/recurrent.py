@@ -664,9 +664,10 @@ def _gradients(seq, need, cell, x, w_ih, has_bias, masked, delta, delta_rec, row
                 if rows is None else rows[:, h_at:]
             g_whh = _over_steps(delta_rec, h_rows)
     if bias_grad:  # Σ over steps and batch of δ; b_hh: the same δ as b_ih unless GRU
-        ones = xp.ones(delta.shape[1], x.dtype)
-        g_bih = g_bias if g_bias is not None else delta @ ones
-        g_bhh = g_bih.copy() if delta_rec is delta else delta_rec @ ones
+        def summed(d):
+            return d @ xp.ones(d.shape[1], x.dtype)
+        g_bih = g_bias if g_bias is not None else summed(delta)
+        g_bhh = g_bih.copy() if delta_rec is delta else summed(delta_rec)
     out = [g_x, g_h0] + ([g_c0] if cell.has_cell else []) + [g_wih, g_whh]
     if has_bias:
         out += [g_bih if need[off + 2] else None, g_bhh if need[off + 3] else None]
