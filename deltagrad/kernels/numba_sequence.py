@@ -14,8 +14,10 @@ laid out and as oneDNN's RNN does: step t's gate inputs are a (B, G·H) block, e
 one row of G·H numbers, and a cell kernel of ``numba_cells.py`` runs on a step's rows in one
 call (as blocks of H units, their gates i, f, g, o H apart, as in a row). So
 
-* the per-step product is h_{t−1} (B, H)·W_hhᵀ, W_hhᵀ packed once per sequence as MKL's
-  right operand (``mkl_gemm.pack``), and h_{t−1} is read where the previous step wrote it;
+* the per-step product is h_{t−1} (B, H)·W_hhᵀ, W_hhᵀ packed once per sequence as the right
+  operand of ``numba_gemm.py``'s products (on a processor with AVX-512; MKL's packed products,
+  ``mkl_gemm.pack``, elsewhere: ``OWN_PRODUCTS``), and h_{t−1} is read where the previous step
+  wrote it;
 * each step copies h_t into its rows of the output, (T, B, H) or a batch-first model's
   (B, T, H), and the backward adds ∂L/∂y_t from there and copies ∂L/∂x_t into its rows:
   contiguous rows each way;
@@ -65,6 +67,7 @@ from numba import njit, prange
 
 from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 from . import numba_parallel
+from . import numba_gemm
 from .mkl_gemm import pack, packed_product, product, set_local_threads
 from .numba_cells import (OPTIONS, gru_backward, gru_forward, lstm_backward, lstm_forward,
                           rnn_backward, rnn_forward)
@@ -76,6 +79,8 @@ _LSTM, _GRU, _RELU = 0, 1, 3
 # the input projections of a part's next steps are one product of about this many rows
 PROJECTION_ROWS = 128
 MIN_PART_ROWS = 8  # a part of the batch has at least this many rows
+# the per-step products in ``numba_gemm`` (AVX-512 processors), else MKL's packed products
+OWN_PRODUCTS = numba_gemm.AVX512
 _PARALLEL = dict(OPTIONS, parallel=True)
 
 
@@ -100,6 +105,24 @@ def _slots(t, reverse):
 
 
 @njit(**OPTIONS)
+def _packed(w, m, transposed, own):
+    """The right operand B = w (or wᵀ when ``transposed``) of a step's products with m rows,
+    packed once: (MKL's packed matrix, ``numba_gemm``'s panels), the one not used empty."""
+    if own:
+        return np.empty(0, np.uint8), numba_gemm.pack(w, transposed)
+    return pack(w, m, transposed), np.empty((0, 0, 0), np.float32)
+
+
+@njit(**OPTIONS)
+def _product(a, packed, out, own):
+    """out = a·B for B packed by ``_packed`` (for a of the row count given there)."""
+    if own:
+        numba_gemm.product(a, packed[1], out)
+    else:
+        packed_product(a, packed[0], out.shape[1], out)
+
+
+@njit(**OPTIONS)
 def _row(a, t, b, batch_major):
     """Row b of step t of a (T, B, ·) array, or of a (B, T, ·) one (``batch_major``)."""
     return a[b, t] if batch_major else a[t, b]
@@ -118,14 +141,16 @@ def projection_steps(Bp):
 
 
 @njit(**OPTIONS)
-def _project_steps(w_ih_packed, w_ih, x, x_batch_major, s, reverse, rows, xw, aw, b0, Bp):
+def _project_steps(w_ih_packed, w_ih, x, x_batch_major, s, reverse, rows, xw, aw, b0, Bp,
+                   own):
     """The input projections [x_t | 1]·[W_ih | b]ᵀ of the next loop steps from s on (as many
     as aw holds blocks of B/P rows), for this part's rows b0 … b0 + B/P − 1, as one product
     into aw; returns lo, the first time index of these steps (step t's rows in aw:
     (t − lo)·B/P …). x_t's rows (and the 1 of the bias column, when W_ih (G·H, I + 1)
     carries one) are first copied into xw, the product's left operand, and into their
     columns of ``rows`` (T, B, ·), which the weight gradient reads later. A last, shorter
-    group of steps is an unpacked product (the packed operand is for the full row count)."""
+    group of steps is an unpacked product in MKL (its packed operand is for the full row
+    count)."""
     T = rows.shape[0]
     I = x.shape[2]
     K = w_ih.shape[1]
@@ -140,8 +165,8 @@ def _project_steps(w_ih_packed, w_ih, x, x_batch_major, s, reverse, rows, xw, aw
                 dst[i] = row[i] = src[i]
             if K > I:
                 dst[I] = row[I] = 1.0
-    if n == steps:
-        packed_product(xw, w_ih_packed, aw.shape[1], aw)
+    if own or n == steps:
+        _product(xw[:n * Bp], w_ih_packed, aw[:n * Bp], own)
     else:
         product(xw[:n * Bp], w_ih, True, aw[:n * Bp])
     return lo
@@ -149,16 +174,16 @@ def _project_steps(w_ih_packed, w_ih, x, x_batch_major, s, reverse, rows, xw, aw
 
 @njit(**OPTIONS)
 def _forward_part(mode, w_ih, w_hh, b_hh, x, x_batch_major, h0, rows, c_ext, cache1, cache2,
-                  cache3, gh, ys, batch_major, reverse, p):
+                  cache3, gh, ys, batch_major, reverse, own, p):
     """The forward loop on part p of the batch (see ``sequence_forward``)."""
     T, _, R = rows.shape
     GH, H = w_hh.shape
     K = R - H  # the columns of [x_t | 1]; h_{t−1} in the H after them
     Bp = gh.shape[1]
     b0 = p * Bp
-    w_packed = pack(w_hh, Bp, True)  # W_hhᵀ
+    w_packed = _packed(w_hh, Bp, True, own)  # W_hhᵀ
     steps = projection_steps(Bp)
-    w_ih_packed = pack(w_ih, steps * Bp, True)
+    w_ih_packed = _packed(w_ih, steps * Bp, True, own)
     xw = np.empty((steps * Bp, K), gh.dtype)
     aw = np.empty((steps * Bp, GH), gh.dtype)
     g = gh[p]
@@ -173,8 +198,8 @@ def _forward_part(mode, w_ih, w_hh, b_hh, x, x_batch_major, h0, rows, c_ext, cac
         following = t - 1 if reverse else t + 1  # the step that reads h_t
         if s % steps == 0:
             lo = _project_steps(w_ih_packed, w_ih, x, x_batch_major, s, reverse, rows, xw, aw,
-                                b0, Bp)
-        packed_product(rows[t, b0:b0 + Bp, K:], w_packed, GH, g)
+                                b0, Bp, own)
+        _product(rows[t, b0:b0 + Bp, K:], w_packed, g, own)
         ax, part = aw[(t - lo) * Bp:(t - lo + 1) * Bp], slice(b0, b0 + Bp)
         if mode == _LSTM:
             lstm_forward(ax, g, c_ext[before, part], cache1[t, part], c_ext[after, part],
@@ -196,11 +221,11 @@ def _forward_part(mode, w_ih, w_hh, b_hh, x, x_batch_major, h0, rows, c_ext, cac
 
 @njit(**_PARALLEL)
 def _forward_parts(mode, w_ih, w_hh, b_hh, x, x_batch_major, h0, rows, c_ext, cache1, cache2,
-                   cache3, gh, ys, batch_major, reverse):
+                   cache3, gh, ys, batch_major, reverse, own):
     for p in prange(gh.shape[0]):
         mkl_threads = set_local_threads(1)
         _forward_part(mode, w_ih, w_hh, b_hh, x, x_batch_major, h0, rows, c_ext, cache1,
-                      cache2, cache3, gh, ys, batch_major, reverse, p)
+                      cache2, cache3, gh, ys, batch_major, reverse, own, p)
         set_local_threads(mkl_threads)
 
 
@@ -222,7 +247,7 @@ def sequence_forward(mode, w_ih, w_hh, b_hh, x, h0, rows, c_ext, cache1, cache2,
     xs, x_batch_major = _as_stored(x)
     _on_parts(_forward_part, _forward_parts, gh.shape[0],
               (mode, w_ih, w_hh, b_hh, xs, x_batch_major, h0, rows, c_ext, cache1, cache2,
-               cache3, gh, ys, batch_major, reverse))
+               cache3, gh, ys, batch_major, reverse, OWN_PRODUCTS))
 
 
 def _as_stored(a):
@@ -246,14 +271,14 @@ def _on_parts(one, each, parts, args):
 
 @njit(**OPTIONS)
 def _backward_part(mode, w_back, gy, batch_major, dh, dc, rows, c_ext, cache1, cache2, cache3,
-                   ys, ys_batch_major, delta, delta_rec, gx, gx_batch_major, reverse, p):
+                   ys, ys_batch_major, delta, delta_rec, gx, gx_batch_major, reverse, own, p):
     """The backward loop on part p of the batch (see ``sequence_backward``)."""
     T, _, GH = delta.shape
     Bp, H = dh.shape[1], dh.shape[2]
     K = rows.shape[2] - H
     b0 = p * Bp
     columns = w_back.shape[1]  # H, or H + I when the product gives ∂L/∂x_t too
-    w_packed = pack(w_back, Bp, False)  # [W_hh | W_ih] as it lies
+    w_packed = _packed(w_back, Bp, False, own)  # [W_hh | W_ih] as it lies
     # ∂L/∂h_t in the first H columns; ∂L/∂x_t after them when gx is wanted
     grads, grads_prev = np.empty((Bp, columns), dh.dtype), np.empty((Bp, columns), dh.dtype)
     grads[:, :H] = dh[p]
@@ -283,7 +308,7 @@ def _backward_part(mode, w_back, gy, batch_major, dh, dc, rows, c_ext, cache1, c
             for b in range(Bp):
                 _copy(_row(ys, t, b0 + b, ys_batch_major), h[b])
             rnn_backward(dh_t, h, delta[t, part], mode == _RELU)
-        packed_product(delta_rec[t, b0:b0 + Bp], w_packed, columns, grads_prev)
+        _product(delta_rec[t, b0:b0 + Bp], w_packed, grads_prev, own)
         if mode == _GRU:
             grads_prev[:, :H] += direct
         if columns > H:  # ∂L/∂x_t = δ_t W_ih into its rows of gx
@@ -296,12 +321,12 @@ def _backward_part(mode, w_back, gy, batch_major, dh, dc, rows, c_ext, cache1, c
 
 @njit(**_PARALLEL)
 def _backward_parts(mode, w_back, gy, batch_major, dh, dc, rows, c_ext, cache1, cache2, cache3,
-                    ys, ys_batch_major, delta, delta_rec, gx, gx_batch_major, reverse):
+                    ys, ys_batch_major, delta, delta_rec, gx, gx_batch_major, reverse, own):
     for p in prange(dh.shape[0]):
         mkl_threads = set_local_threads(1)
         _backward_part(mode, w_back, gy, batch_major, dh, dc, rows, c_ext, cache1, cache2,
                        cache3, ys, ys_batch_major, delta, delta_rec, gx, gx_batch_major,
-                       reverse, p)
+                       reverse, own, p)
         set_local_threads(mkl_threads)
 
 
@@ -328,4 +353,5 @@ def sequence_backward(mode, w_back, gy, dh, dc, rows, c_ext, cache1, cache2, cac
     gxs, gx_batch_major = _as_stored(gx) if gx.size else (gx, False)
     _on_parts(_backward_part, _backward_parts, dh.shape[0],
               (mode, w_back, gys, batch_major, dh, dc, rows, c_ext, cache1, cache2, cache3,
-               yss, ys_batch_major, delta, delta_rec, gxs, gx_batch_major, reverse))
+               yss, ys_batch_major, delta, delta_rec, gxs, gx_batch_major, reverse,
+               OWN_PRODUCTS))

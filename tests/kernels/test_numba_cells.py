@@ -162,7 +162,9 @@ def test_saturated_gates_and_nan_inputs_behave_like_numpy():
         np.testing.assert_array_equal(np.isnan(res[1]), np.isnan(res[0]))
         assert np.isnan(res[0][2:, 1]).all() and not np.isnan(res[0][:, 0]).any()
         ok = ~np.isnan(res[0])
-        np.testing.assert_allclose(res[1][ok], res[0][ok], rtol=0, atol=2e-6)
+        # float32 round-off of the products (the compiled loop's may sum in another order:
+        # numba_gemm) on outputs up to ~300 (the ReLU RNN's)
+        np.testing.assert_allclose(res[1][ok], res[0][ok], rtol=1e-6, atol=2e-6)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])

@@ -1,6 +1,7 @@
 """The compiled time loop (kernels/numba_sequence.py) against the Python loop of
-ops/recurrent.py: the same products and cell kernels, so the same bits, in every recurrent
-mode, direction and thread count; and which loop a layer takes."""
+ops/recurrent.py: the same cell kernels, the products in MKL or in kernels/numba_gemm.py, so
+the same numbers to float32 round-off, in every recurrent mode, direction and thread count;
+and which loop a layer takes."""
 import numpy as np
 import pytest
 
@@ -23,9 +24,9 @@ def _layer(mode, bidirectional, bias, num_layers=2):
 
 
 def _assert_same_numbers(a, b):
-    """The compiled loop against the Python one: the same bits where MKL's packed products
-    (cblas_sgemm_compute) give cblas_sgemm's bits, as on the machine this was written on;
-    float32 round-off where they do not (an AMD EPYC, MKL 2026.2.1: a few ulp)."""
+    """The compiled loop against the Python one: float32 round-off apart (its per-step
+    products are numba_gemm's on an AVX-512 processor, MKL's packed ones elsewhere, each
+    summing in its own order)."""
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * max(1.0, float(np.abs(b).max())))
 
 
@@ -197,3 +198,24 @@ def test_weight_gradient_is_one_product_over_all_steps(mode, products, monkeypat
     python = _run(layer, True, monkeypatch, 9, 16)
     for a, b in zip(compiled, python):
         _assert_same_numbers(a, b)
+
+
+@pytest.mark.parametrize("own", [False, True])
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN_RELU"])
+def test_either_product_kernel_gives_the_python_loops_numbers(mode, own, monkeypatch):
+    """The loop's per-step products in numba_gemm (AVX-512 processors) or in MKL's packed
+    products: the Python loop's numbers either way, one part and two."""
+    from deltagrad.kernels import numba_sequence
+    monkeypatch.setattr(numba_sequence, "OWN_PRODUCTS", own)
+    layer = _layer(mode, True, True)
+    with blas.use_blas("mkl"):
+        before = dg.get_num_threads()
+        try:
+            for threads in (1, 2):
+                dg.set_num_threads(threads)
+                compiled = _run(layer, False, monkeypatch, 19, 16)
+                python = _run(layer, True, monkeypatch, 19, 16)
+                for a, b in zip(compiled, python):
+                    _assert_same_numbers(a, b)
+        finally:
+            dg.set_num_threads(before)
