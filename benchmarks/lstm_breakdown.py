@@ -13,7 +13,9 @@ machine whose speed drifts slows both alike):
   and ∂L/∂x_t together), the input projections (16 products of 4 steps' rows), and the
   weight gradient [x_t | 1 | h_{t−1}]ᵀ·δ over all steps (∂W_ih, ∂b, ∂W_hh in one product).
   (PyTorch's own LSTM makes the same products, but ∂L/∂x as one product after its loop and
-  the projections as one before.)
+  the projections as one before. On a processor with AVX-512 the loop makes its per-step
+  products and projections in ``kernels/numba_gemm.py`` instead: ``step_products.py``
+  times those.)
 
 If the products cost the same in both libraries while the layers do not, the difference is
 PyTorch's fused oneDNN RNN (``aten::mkldnn_rnn_layer``) against deltagrad's per-step loop.
