@@ -38,7 +38,16 @@ from . import numba_cache  # noqa: F401  (before any cached kernel: see there)
 
 __all__ = ["AVX512", "ROWS", "COLUMNS", "pack", "product"]
 
-AVX512 = bool(llvm.get_host_cpu_features().get("avx512f", False))
+
+def _has_avx512() -> bool:
+    """Whether this processor has AVX-512 (as LLVM, which compiles the kernels, sees it)."""
+    try:
+        return bool(llvm.get_host_cpu_features().get("avx512f", False))
+    except RuntimeError:  # LLVM cannot read this host's features
+        return False
+
+
+AVX512 = _has_avx512()
 ROWS, COLUMNS = 8, 32  # the kernel's block of C
 _LANES = 16            # floats in a vector register (AVX-512)
 _ALIGN = 64            # bytes
