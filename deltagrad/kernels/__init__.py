@@ -5,8 +5,9 @@ The NumPy code (e.g. the recurrent cells of ``ops/recurrent.py``) is the readabl
 element-wise work into one pass (an optional extra: ``pip install deltagrad[fast]``); with
 MKL running the products (``blas.py``) the whole time loop is one compiled call
 (``numba_sequence.py``), its per-step products, on a processor with AVX-512, a
-register-blocked kernel of its own (``numba_gemm.py``). Other compiled kernels: the Adam step (``numba_optim.py``), the
-binary cross-entropy of logits (``numba_bce.py``), the embedding gradient's scatter-add
+register-blocked kernel of its own (``numba_gemm.py``). Other compiled kernels: the Adam
+step (``numba_optim.py``), the binary cross-entropy of logits (``numba_bce.py``), the
+embedding gradient's scatter-add
 (``numba_rows.py``), and, split over the threads with Numba's ``prange``
 (``numba_parallel.py`` says when that pays), a + b, a − b and a · b of two arrays of one
 shape (``numba_binary.py``, at more than one thread), layer norm (``numba_norm.py``), GELU
