@@ -51,14 +51,13 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=60)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "layer_ab.json"))
     args = ap.parse_args(argv)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
     sys.path.insert(0, ROOT)
+    from benchmarks.record import pin_threads, provenance
+    pin_threads(1)
     import numpy as np
     import torch
 
     import deltagrad
-    from benchmarks.record import provenance
     folder = tempfile.mkdtemp(prefix="layer_ab_")
     earlier = earlier_tree(args.rev, folder)
     rng = np.random.default_rng(0)

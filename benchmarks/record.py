@@ -36,6 +36,13 @@ def provenance(argv=None) -> dict:
             "load_average": os.getloadavg()}
 
 
+def pin_threads(threads) -> None:
+    """BLAS and OpenMP thread counts for this process (``OMP_NUM_THREADS`` …): set before
+    NumPy, PyTorch or deltagrad starts its libraries."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
 def run_train(name, out, *options, threads=None):
     """``python -m deltagrad train NAME --out OUT [options]`` as a subprocess (BLAS/OpenMP
     threads set when ``threads`` is given). Echoes its output; returns (the command as a

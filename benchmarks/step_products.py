@@ -44,15 +44,14 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "step_products.json"))
     args = ap.parse_args(argv)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
     sys.path.insert(0, ROOT)
+    from benchmarks.record import pin_threads, provenance
+    pin_threads(1)
     import numpy as np
     import torch
     from numba import njit
 
     import deltagrad as dg
-    from benchmarks.record import provenance
     from deltagrad.kernels import blas, numba_gemm
     mkl = blas.started_mkl()
     torch.set_num_threads(1)
