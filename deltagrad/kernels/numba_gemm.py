@@ -146,7 +146,7 @@ def product(a, panels, out):
     lda, ldc = a.strides[0] // 4, out.strides[0] // 4
     whole = m - m % ROWS
     block = np.empty((ROWS, COLUMNS), np.float32)  # for blocks that are not whole
-    tail = np.zeros((ROWS, k), np.float32)         # the last rows, padded with zeros
+    tail = np.zeros((ROWS if whole < m else 0, k), np.float32)  # the last rows, padded
     for i in range(m - whole):
         for kk in range(k):
             tail[i, kk] = a[whole + i, kk]
